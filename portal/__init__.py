@@ -1,0 +1,80 @@
+"""The clinic portal: create_app() builds the Flask app from small configure steps."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from portal.config import Config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(Config().as_dict())
+    if config:
+        app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+    configure_logging(app)
+    configure_sentry(app)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_templates(app)
+    configure_cli(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def configure_sentry(app: Flask) -> None:
+    from portal.monitoring import init_sentry
+
+    init_sentry(app)
+
+
+def configure_extensions(app: Flask) -> None:
+    from portal.auth.loading import configure_login
+    from portal.errors import configure_errors
+    from portal.extensions import csrf, db, htmx, limiter, migrate
+    from portal.security import configure_security_headers
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from portal.sqlite import configure_sqlite
+
+        configure_sqlite(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    configure_login(app)
+    configure_errors(app)
+    configure_security_headers(app)
+
+
+def configure_blueprints(app: Flask) -> None:
+    from portal.admin import bp as admin_bp
+    from portal.api import configure_api
+    from portal.auth import bp as auth_bp
+    from portal.patient import bp as patient_bp
+    from portal.specialist import bp as specialist_bp
+
+    for bp in (auth_bp, patient_bp, specialist_bp, admin_bp):
+        app.register_blueprint(bp)
+    configure_api(app)
+
+
+def configure_templates(app: Flask) -> None:
+    from portal.templating import configure_jinja
+
+    configure_jinja(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from portal.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,40 @@
+"""The JSON API under /api/v1 (flask-smorest: schemas validate input and
+generate the OpenAPI document at /api/v1/openapi.json) and the spec's two
+functions under /functions.
+
+Clients authenticate with `Authorization: Bearer <token>` or a session.
+The API is exempt from form CSRF tokens: it only accepts JSON bodies, which
+a cross-site form cannot send, and session cookies are SameSite."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_login import current_user
+
+from portal.errors import json_error
+from portal.extensions import api, csrf
+
+
+def configure_api(app: Flask) -> None:
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+    from portal.api import blueprints
+
+    for bp in blueprints.all_blueprints():
+        csrf.exempt(bp)
+        bp.before_request(require_api_user)
+        api.register_blueprint(bp)
+
+    from portal.api.functions import bp as functions_bp
+
+    csrf.exempt(functions_bp)
+    app.register_blueprint(functions_bp)
+
+
+def require_api_user():
+    if request.method == "OPTIONS":
+        return None
+    if not current_user.is_authenticated:
+        return json_error(401, "UNAUTHORIZED", "Authentication required.")
+    return None

@@ -1,0 +1,74 @@
+"""flask --app wsgi <command>: the portal's command line."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.services import ServiceError
+
+users_cli = AppGroup("users", help="Create accounts and API tokens.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["patient", "specialist", "admin", "ops"]))
+@click.option("--name", "display_name", default=None)
+@click.option("--timezone", default="UTC", show_default=True)
+def users_create(email, password, role, display_name, timezone):
+    """Create a user (a specialist also gets a profile) and print its id."""
+    from portal.services.users import user_create
+
+    try:
+        user = user_create(email=email, password=password, role=role, display_name=display_name,
+                           timezone=timezone)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message)
+    click.echo(str(user.id))
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True)
+def users_token(email, name):
+    """Print a new API token for the user, alone on the last line."""
+    from portal.services.users import api_token_create, user_by_email
+
+    user = user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    token = api_token_create(user=user, name=name)
+    db.session.commit()
+    click.echo(f"Token for {user.email} (shown once):")
+    click.echo(token)
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Fill a realistic demo. Running it again changes nothing."""
+    from portal.demo import seed_demo_data
+
+    created = seed_demo_data()
+    db.session.commit()
+    from portal.demo import DEMO_ACCOUNTS
+
+    click.echo("Demo accounts (password for all: %s):" % DEMO_ACCOUNTS[0][2])
+    for role, email, _password in DEMO_ACCOUNTS:
+        click.echo(f"  {role:<10} {email}")
+    click.echo("Created the demo data." if created else "The demo data was already there; nothing changed.")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo)
+    for command in extra_commands():
+        app.cli.add_command(command)
+
+
+def extra_commands() -> list:
+    """Commands that live beside their features; each feature adds its own here."""
+    return []

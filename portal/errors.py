@@ -1,0 +1,94 @@
+"""Error pages in the portal's layout, and JSON errors for API clients."""
+from __future__ import annotations
+
+import logging
+
+import sentry_sdk
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from portal.services import ServiceError
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/functions/")
+
+CODES = {
+    400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "TOO_LARGE", 415: "INVALID_REQUEST",
+    422: "INVALID_REQUEST", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "UNAVAILABLE",
+}
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Sign in to continue.",
+    403: "You do not have permission to do that.",
+    404: "We could not find that page.",
+    405: "That method is not allowed here.",
+    413: "The upload is too large.",
+    429: "Too many attempts. Please wait a few minutes and try again.",
+    500: "Something went wrong on our side. The team has been told.",
+    503: "The service is temporarily unavailable.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def json_error(status: int, code: str | None = None, message: str | None = None, fields: dict | None = None):
+    body = {
+        "success": False,
+        "error": code or CODES.get(status, "ERROR"),
+        "message": message or MESSAGES.get(status, "Request failed."),
+    }
+    if fields:
+        body["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def error_page(status: int, message: str | None = None):
+    return render_template("error.html", status=status, message=message or MESSAGES.get(status, "")), status
+
+
+def configure_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException):
+        status = error.code or 500
+        if wants_json():
+            data = getattr(error, "data", None) or {}
+            fields = data.get("errors") if isinstance(data, dict) else None
+            if isinstance(fields, dict) and len(fields) == 1 and isinstance(next(iter(fields.values())), dict):
+                fields = next(iter(fields.values()))  # webargs nests by location
+            http_status = 400 if status == 422 else status
+            message = getattr(error, "description", None) if status not in (404, 500) else None
+            if fields:
+                message = "Some fields are invalid."
+            return json_error(http_status, message=message if isinstance(message, str) else None, fields=fields)
+        return error_page(status)
+
+    @app.errorhandler(ServiceError)
+    def handle_service_error(error: ServiceError):
+        if wants_json():
+            return json_error(error.http_status, error.code, error.message, error.fields)
+        return error_page(error.http_status, error.message)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        # Our handler swallows the exception before Flask signals it, so Sentry is told here.
+        sentry_sdk.capture_exception(error)
+        try:
+            from portal.extensions import db
+
+            db.session.rollback()
+        except Exception:
+            pass
+        if app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise error
+        if wants_json():
+            return json_error(500)
+        return error_page(500)

@@ -1,0 +1,25 @@
+"""All models, imported here so that Alembic and the app see one metadata."""
+from portal.models.audit import AUDIT_STATUSES, AuditLog
+from portal.models.bookings import (
+    ACTIVE_STATUSES,
+    BOOKING_STATUSES,
+    Booking,
+    BookingCancellation,
+    BookingStatusHistory,
+    RecurringBooking,
+    RecurringOccurrenceSkip,
+)
+from portal.models.calendar import EXCEPTION_REASONS, AvailabilityException
+from portal.models.notes import SessionNote, SessionNoteAmendment
+from portal.models.packages import BookingPackage
+from portal.models.recordings import RECORDING_FORMATS, MeetingRecording
+from portal.models.types import utcnow
+from portal.models.users import ROLES, ApiToken, SpecialistProfile, SpecialistRate, User, WorkingHours
+
+__all__ = [
+    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
+    "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
+    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "RecurringBooking",
+    "RecurringOccurrenceSkip", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
+    "SpecialistRate", "User", "WorkingHours", "utcnow",
+]

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, new_id, utcnow
+from portal.models.users import User
+
+BOOKING_STATUSES = ("pending", "confirmed", "cancelled", "completed")
+ACTIVE_STATUSES = ("pending", "confirmed")
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    patient_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    specialist_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("specialist_profiles.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(16), default="confirmed")
+    price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    recurring_booking_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("recurring_bookings.id", ondelete="SET NULL"), nullable=True
+    )
+    # The series occurrence this booking fulfils; unique per series so that no
+    # dispatcher run, however repeated or concurrent, books an occurrence twice.
+    occurrence_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # Set when an availability exception was placed over the booking and kept.
+    attention_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+    specialist_user: Mapped[User] = relationship(
+        primaryjoin="Booking.specialist_id == User.id", foreign_keys=[specialist_id], viewonly=True
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status"),
+        sa.CheckConstraint("starts_at < ends_at", name="interval"),
+        sa.CheckConstraint("price >= 0", name="price"),
+        sa.UniqueConstraint("recurring_booking_id", "occurrence_date", name="uq_bookings_occurrence"),
+        sa.Index("ix_bookings_patient_starts", "patient_id", "starts_at"),
+        sa.Index("ix_bookings_specialist_starts", "specialist_id", "starts_at"),
+        sa.Index("ix_bookings_recurring", "recurring_booking_id"),
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class BookingStatusHistory(db.Model):
+    __tablename__ = "booking_status_history"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    booking_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BookingCancellation(db.Model):
+    """Immutable: one per booking, written once by the cancel service."""
+
+    __tablename__ = "booking_cancellations"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    booking_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    cancelled_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    cancellation_policy_applied: Mapped[str] = mapped_column(
+        sa.String(32), default="no_refund", server_default="no_refund"
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    booking: Mapped[Booking] = relationship()
+    canceller: Mapped[User] = relationship(foreign_keys=[cancelled_by])
+
+    __table_args__ = (
+        sa.CheckConstraint("cancellation_policy_applied = 'no_refund'", name="policy"),
+    )
+
+
+class RecurringBooking(db.Model):
+    __tablename__ = "recurring_bookings"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    specialist_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("specialist_profiles.id"), index=True)
+    frequency: Mapped[str] = mapped_column(sa.String(16), index=True)
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    end_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # Local time in the specialist's zone; the spec fixed 10:00.
+    time_of_day: Mapped[datetime] = mapped_column(sa.Time, server_default="10:00:00")
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_booking_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # Which occurrence next_booking_date is, counted from start_date; dates are
+    # computed from the start so that monthly series never drift to the 28th.
+    next_occurrence_index: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    last_generated_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    patient: Mapped[User] = relationship(foreign_keys=[user_id])
+    specialist_user: Mapped[User] = relationship(
+        primaryjoin="RecurringBooking.specialist_id == User.id", foreign_keys=[specialist_id], viewonly=True
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("frequency IN ('weekly', 'biweekly', 'monthly')", name="frequency"),
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+        sa.Index("ix_recurring_bookings_due", "is_active", "next_booking_date"),
+    )
+
+
+class RecurringOccurrenceSkip(db.Model):
+    """An occurrence the dispatcher could not book, and why."""
+
+    __tablename__ = "recurring_occurrence_skips"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    recurring_booking_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("recurring_bookings.id", ondelete="CASCADE")
+    )
+    occurrence_date: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("recurring_booking_id", "occurrence_date", name="uq_recurring_skips_occurrence"),
+    )

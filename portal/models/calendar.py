@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, new_id, utcnow
+
+EXCEPTION_REASONS = ("vacation", "sick_leave", "personal", "training", "conference", "other")
+
+
+class AvailabilityException(db.Model):
+    """A date on which the specialist's weekly hours do not apply as usual.
+
+    is_available false blocks its interval (the whole day when all_day).
+    is_available true is the spec's "partially available": on that date the
+    specialist works only inside start_time-end_time.
+    """
+
+    __tablename__ = "specialist_availability_exceptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    specialist_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("specialist_profiles.id", ondelete="CASCADE"), index=True
+    )
+    exception_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    is_available: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false(), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    all_day: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    start_time: Mapped[time | None] = mapped_column(sa.Time, nullable=True)
+    end_time: Mapped[time | None] = mapped_column(sa.Time, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(f"reason IN {EXCEPTION_REASONS!r}", name="reason"),
+        sa.CheckConstraint(
+            "(all_day AND start_time IS NULL AND end_time IS NULL) OR "
+            "(NOT all_day AND start_time IS NOT NULL AND end_time IS NOT NULL AND start_time < end_time)",
+            name="time_range",
+        ),
+        # PostgreSQL cannot index "future dates" with CURRENT_DATE (not immutable);
+        # the availability checks read unavailable rows per specialist and date range.
+        sa.Index(
+            "ix_availability_exceptions_blocking",
+            "specialist_id",
+            "exception_date",
+            postgresql_where=sa.text("NOT is_available"),
+        ),
+    )

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, new_id, utcnow
+
+ROLES = ("patient", "specialist", "admin", "ops")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    # Lower-cased copy: uniqueness and login are case-insensitive on every database.
+    email_normalized: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    # Bumped to revoke every calendar feed link handed out so far.
+    calendar_feed_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    specialist_profile: Mapped[SpecialistProfile | None] = relationship(
+        back_populates="user", uselist=False
+    )
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    # Flask-Login
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class SpecialistProfile(db.Model):
+    """Shares its user's id, so a specialist_id always names a user."""
+
+    __tablename__ = "specialist_profiles"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    bio: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="specialist_profile")
+
+
+class SpecialistRate(db.Model):
+    """A rate becomes current from effective_from; the latest such row wins, history is kept."""
+
+    __tablename__ = "specialist_rates"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    specialist_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer)
+    price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    effective_from: Mapped[datetime] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration"),
+        sa.CheckConstraint("price >= 0", name="price"),
+        sa.Index("ix_specialist_rates_current", "specialist_id", "effective_from", "created_at"),
+    )
+
+
+class WorkingHours(db.Model):
+    """One range of a weekday (Monday 0), in the specialist's own time zone."""
+
+    __tablename__ = "specialist_working_hours"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    specialist_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("specialist_profiles.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(sa.SmallInteger)
+    start_time: Mapped[datetime] = mapped_column(sa.Time)
+    end_time: Mapped[datetime] = mapped_column(sa.Time)
+
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        sa.CheckConstraint("start_time < end_time", name="range"),
+    )
+
+
+class ApiToken(db.Model):
+    """Only a SHA-256 of the token is kept; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()

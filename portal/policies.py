@@ -1,0 +1,446 @@
+"""Who may see and change each table: the portal's version of the spec's RLS.
+
+Every view, API endpoint and job reads through here:
+- `visible(Model, user)` is a WHERE clause that scopes a query to the rows
+  the user may see (lists, searches, counts);
+- `can(action, user, row)` answers yes or no for one row (templates use it
+  to show or hide a button);
+- `load(Model, id, user)` answers 404 for a row outside the user's scope and
+  `require(action, user, row)` answers 403 for a visible row they may not change.
+
+Actions are "view", "create", "update" and "delete". For "create" the row is
+the unsaved object, so the rule can look at what it is attached to.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from flask import abort
+
+from portal.extensions import db
+from portal.models import (
+    ApiToken,
+    AuditLog,
+    AvailabilityException,
+    Booking,
+    BookingCancellation,
+    BookingPackage,
+    BookingStatusHistory,
+    MeetingRecording,
+    RecurringBooking,
+    RecurringOccurrenceSkip,
+    SessionNote,
+    SessionNoteAmendment,
+    SpecialistProfile,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
+
+ACTIONS = ("view", "create", "update", "delete")
+STAFF_ROLES = ("admin", "ops")
+
+
+def is_admin(user) -> bool:
+    return bool(user) and getattr(user, "is_authenticated", False) and user.role == "admin"
+
+
+def is_ops(user) -> bool:
+    return bool(user) and getattr(user, "is_authenticated", False) and user.role in STAFF_ROLES
+
+
+def _uid(user) -> uuid.UUID | None:
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+
+
+def _is_party(user, booking: Booking | None) -> bool:
+    uid = _uid(user)
+    return booking is not None and uid is not None and uid in (booking.patient_id, booking.specialist_id)
+
+
+def _booking_party_clause(user, booking_id_column) -> sa.ColumnElement:
+    """Rows whose booking has the user as patient or specialist."""
+    uid = _uid(user)
+    parties = sa.select(Booking.id).where(sa.or_(Booking.patient_id == uid, Booking.specialist_id == uid))
+    return booking_id_column.in_(parties)
+
+
+def _booking_for(row) -> Booking | None:
+    booking = getattr(row, "booking", None)
+    if booking is None and getattr(row, "booking_id", None) is not None:
+        booking = db.session.get(Booking, row.booking_id)
+    return booking
+
+
+class Policy:
+    """Rules for one table. Subclasses override what differs from 'admin only'."""
+
+    model: type
+
+    def visible(self, user) -> sa.ColumnElement:
+        return sa.true() if is_admin(user) else sa.false()
+
+    def view(self, user, row) -> bool:
+        return is_admin(user)
+
+    def create(self, user, row) -> bool:
+        return is_admin(user)
+
+    def update(self, user, row) -> bool:
+        return is_admin(user)
+
+    def delete(self, user, row) -> bool:
+        return is_admin(user)
+
+
+class UserPolicy(Policy):
+    model = User
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        # Everyone signed in may find specialists; other users see only themselves.
+        return sa.or_(User.id == _uid(user), sa.and_(User.role == "specialist", User.is_active.is_(True)))
+
+    def view(self, user, row):
+        return is_admin(user) or row.id == _uid(user) or (row.role == "specialist" and row.is_active)
+
+    def update(self, user, row):
+        return is_admin(user) or row.id == _uid(user)
+
+    def delete(self, user, row):
+        return False  # accounts are deactivated, never deleted
+
+
+class SpecialistOwnedPolicy(Policy):
+    """Public to signed-in users; the specialist manages their own, admin all."""
+
+    def visible(self, user):
+        return sa.true() if _uid(user) else sa.false()
+
+    def view(self, user, row):
+        return _uid(user) is not None
+
+    def _owns(self, user, row) -> bool:
+        return is_admin(user) or (
+            _uid(user) is not None and user.role == "specialist" and row.specialist_id == _uid(user)
+        )
+
+    create = update = delete = _owns
+
+
+class SpecialistProfilePolicy(SpecialistOwnedPolicy):
+    model = SpecialistProfile
+
+    def _owns(self, user, row):
+        return is_admin(user) or (_uid(user) is not None and row.id == _uid(user))
+
+    create = update = _owns
+
+    def delete(self, user, row):
+        return is_admin(user)
+
+
+class RatePolicy(SpecialistOwnedPolicy):
+    model = SpecialistRate
+
+
+class WorkingHoursPolicy(SpecialistOwnedPolicy):
+    model = WorkingHours
+
+
+class ExceptionPolicy(SpecialistOwnedPolicy):
+    """Spec: specialist manages own, users view (for availability), admin all."""
+
+    model = AvailabilityException
+
+
+class PackagePolicy(SpecialistOwnedPolicy):
+    """Spec: active packages public, specialist sees and manages own, admin all."""
+
+    model = BookingPackage
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        if _uid(user) is None:
+            return BookingPackage.is_active.is_(True)
+        return sa.or_(BookingPackage.is_active.is_(True), BookingPackage.specialist_id == _uid(user))
+
+    def view(self, user, row):
+        return row.is_active or self._owns(user, row)
+
+
+class BookingPolicy(Policy):
+    """Patients see their bookings, specialists the bookings with them, admin all."""
+
+    model = Booking
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        uid = _uid(user)
+        return sa.or_(Booking.patient_id == uid, Booking.specialist_id == uid)
+
+    def view(self, user, row):
+        return is_admin(user) or _is_party(user, row)
+
+    def create(self, user, row):
+        # Patients book for themselves; admins may book on a patient's behalf.
+        return is_admin(user) or (
+            _uid(user) is not None and user.role == "patient" and row.patient_id == _uid(user)
+        )
+
+    def update(self, user, row):
+        # Status changes (cancel) are open to both parties; admin oversees.
+        return is_admin(user) or _is_party(user, row)
+
+    def delete(self, user, row):
+        return False  # bookings are cancelled, never deleted
+
+
+class BookingStatusHistoryPolicy(Policy):
+    model = BookingStatusHistory
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) else _booking_party_clause(user, BookingStatusHistory.booking_id)
+
+    def view(self, user, row):
+        return is_admin(user) or _is_party(user, _booking_for(row))
+
+    def create(self, user, row):
+        return False  # written only by the booking services
+
+    def update(self, user, row):
+        return False
+
+    def delete(self, user, row):
+        return False
+
+
+class CancellationPolicy(Policy):
+    """Spec: parties and admin view; only the cancelling party inserts; immutable."""
+
+    model = BookingCancellation
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) else _booking_party_clause(user, BookingCancellation.booking_id)
+
+    def view(self, user, row):
+        return is_admin(user) or _is_party(user, _booking_for(row))
+
+    def create(self, user, row):
+        return _is_party(user, _booking_for(row)) and row.cancelled_by == _uid(user)
+
+    def update(self, user, row):
+        return False
+
+    def delete(self, user, row):
+        return False
+
+
+class RecurringPolicy(Policy):
+    """Spec: user, specialist and admin view; the user (or admin) manages and deletes."""
+
+    model = RecurringBooking
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        uid = _uid(user)
+        return sa.or_(RecurringBooking.user_id == uid, RecurringBooking.specialist_id == uid)
+
+    def view(self, user, row):
+        uid = _uid(user)
+        return is_admin(user) or (uid is not None and uid in (row.user_id, row.specialist_id))
+
+    def _manages(self, user, row) -> bool:
+        uid = _uid(user)
+        return is_admin(user) or (uid is not None and user.role == "patient" and row.user_id == uid)
+
+    create = update = delete = _manages
+
+
+class RecurringSkipPolicy(Policy):
+    model = RecurringOccurrenceSkip
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        uid = _uid(user)
+        series = sa.select(RecurringBooking.id).where(
+            sa.or_(RecurringBooking.user_id == uid, RecurringBooking.specialist_id == uid)
+        )
+        return RecurringOccurrenceSkip.recurring_booking_id.in_(series)
+
+    def view(self, user, row):
+        series = db.session.get(RecurringBooking, row.recurring_booking_id)
+        return series is not None and RecurringPolicy().view(user, series)
+
+    def create(self, user, row):
+        return False  # written only by the dispatcher
+
+    update = delete = create
+
+
+class SessionNotePolicy(Policy):
+    """Spec: provider (own) and the booking's patient view; provider writes; admin deletes."""
+
+    model = SessionNote
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        uid = _uid(user)
+        patients_bookings = sa.select(Booking.id).where(Booking.patient_id == uid)
+        return sa.or_(SessionNote.provider_id == uid, SessionNote.booking_id.in_(patients_bookings))
+
+    def view(self, user, row):
+        uid = _uid(user)
+        if is_admin(user) or (uid is not None and row.provider_id == uid):
+            return True
+        booking = _booking_for(row)
+        return booking is not None and booking.patient_id == uid
+
+    def create(self, user, row):
+        uid = _uid(user)
+        booking = _booking_for(row)
+        return (
+            uid is not None and user.role == "specialist" and row.provider_id == uid
+            and booking is not None and booking.specialist_id == uid
+        )
+
+    def update(self, user, row):
+        uid = _uid(user)
+        return uid is not None and user.role == "specialist" and row.provider_id == uid
+
+
+class AmendmentPolicy(Policy):
+    model = SessionNoteAmendment
+
+    def visible(self, user):
+        visible_notes = sa.select(SessionNote.id).where(SessionNotePolicy().visible(user))
+        return SessionNoteAmendment.note_id.in_(visible_notes)
+
+    def view(self, user, row):
+        return SessionNotePolicy().view(user, row.note)
+
+    def create(self, user, row):
+        return SessionNotePolicy().update(user, row.note) and row.author_id == _uid(user)
+
+    def update(self, user, row):
+        return False  # append-only
+
+
+class RecordingPolicy(Policy):
+    """Spec: booking parties and admin view; admin alone creates, updates and deletes."""
+
+    model = MeetingRecording
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) else _booking_party_clause(user, MeetingRecording.booking_id)
+
+    def view(self, user, row):
+        return is_admin(user) or _is_party(user, _booking_for(row))
+
+
+class AuditLogPolicy(Policy):
+    """Admins review the trail; nobody edits it."""
+
+    model = AuditLog
+
+    def create(self, user, row):
+        return False  # written only by the audit service
+
+    def update(self, user, row):
+        return False
+
+    def delete(self, user, row):
+        return False
+
+
+class ApiTokenPolicy(Policy):
+    model = ApiToken
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) else ApiToken.user_id == _uid(user)
+
+    def view(self, user, row):
+        return is_admin(user) or row.user_id == _uid(user)
+
+    create = update = delete = view
+
+
+POLICIES: dict[type, Policy] = {
+    policy.model: policy
+    for policy in (
+        UserPolicy(), SpecialistProfilePolicy(), RatePolicy(), WorkingHoursPolicy(),
+        ExceptionPolicy(), PackagePolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
+        CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
+        AmendmentPolicy(), RecordingPolicy(), AuditLogPolicy(), ApiTokenPolicy(),
+    )
+}
+
+
+def policy_for(model: type) -> Policy:
+    return POLICIES[model]
+
+
+def visible(model: type, user) -> sa.ColumnElement:
+    """WHERE clause limiting a query on `model` to what `user` may see."""
+    return policy_for(model).visible(user)
+
+
+def can(action: str, user, row: Any) -> bool:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return action == "view" and isinstance(row, BookingPackage) and row.is_active
+    return bool(getattr(policy_for(type(row)), action)(user, row))
+
+
+def load(model: type, row_id: Any, user) -> Any:
+    """The row, or 404 when it does not exist or lies outside the user's scope."""
+    try:
+        key = row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(str(row_id))
+    except (TypeError, ValueError):
+        abort(404)
+    row = db.session.get(model, key)
+    if row is None or not can("view", user, row):
+        abort(404)
+    return row
+
+
+def require(action: str, user, row: Any) -> Any:
+    """The row, or 403: the user may see it but may not do `action` to it."""
+    if not can(action, user, row):
+        abort(403)
+    return row
+
+
+def load_for(action: str, model: type, row_id: Any, user) -> Any:
+    return require(action, user, load(model, row_id, user))
+
+
+def roles_required(*roles: str, deny_status: int = 403) -> Callable:
+    """Route decorator for pages only some roles may open."""
+    from functools import wraps
+
+    from flask_login import current_user
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from portal.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(deny_status)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,1 @@
+"""Reads: queries scoped through the policy module, named <entity>_<what>."""

@@ -1,0 +1,74 @@
+"""The audit trail. Every state change records itself here, in the same
+transaction as the change: a change that rolls back leaves no audit row.
+
+Refused actions are recorded with status "failure" through `audit_failure`,
+which writes in its own short transaction because the caller's is about to
+roll back."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from portal.extensions import db
+from portal.models import AuditLog
+
+log = logging.getLogger(__name__)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def audit_record(*, actor, action: str, entity_type: str, entity_id: Any = None,
+                 old_values: dict | None = None, new_values: dict | None = None,
+                 status: str = "success") -> AuditLog:
+    """Add an audit row to the current transaction."""
+    entry = AuditLog(
+        actor_id=getattr(actor, "id", actor) if actor is not None else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id) if entity_id is not None else None,
+        old_values=_jsonable(old_values) if old_values is not None else None,
+        new_values=_jsonable(new_values) if new_values is not None else None,
+        status=status,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def audit_failure(*, actor, action: str, entity_type: str, entity_id: Any = None,
+                  error: str, details: dict | None = None) -> None:
+    """Record a refused action after rolling back whatever the attempt had started."""
+    db.session.rollback()
+    values = {"error": error, **(details or {})}
+    try:
+        audit_record(actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+                     new_values=values, status="failure")
+        db.session.commit()
+    except Exception:  # the refusal stands even if its audit row cannot be written
+        db.session.rollback()
+        log.exception("could not audit refused %s on %s %s", action, entity_type, entity_id)
+
+
+def changed_fields(row, values: dict) -> tuple[dict, dict]:
+    """Old and new values of the fields that `values` would change on `row`."""
+    old, new = {}, {}
+    for key, value in values.items():
+        current = getattr(row, key)
+        if current != value:
+            old[key], new[key] = current, value
+    return old, new

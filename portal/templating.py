@@ -1,0 +1,62 @@
+"""Jinja globals and filters: policy checks for buttons, times in the viewer's zone."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+from portal import policies
+
+
+def viewer_zone() -> ZoneInfo:
+    name = getattr(current_user, "timezone", None) if current_user else None
+    try:
+        return ZoneInfo(name or "UTC")
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+def local_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(viewer_zone()).strftime(fmt)
+
+
+def local_time(value: datetime | None) -> str:
+    return local_datetime(value, "%H:%M")
+
+
+def money(amount: Decimal | float | None, currency: str = "") -> str:
+    if amount is None:
+        return ""
+    return f"{Decimal(amount):,.2f} {currency}".strip()
+
+
+def configure_jinja(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links
+    )
+    app.jinja_env.filters.update(local_datetime=local_datetime, local_time=local_time, money=money)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_viewer():
+        zone = viewer_zone()
+        return {"viewer_timezone": zone.key}
+
+
+NAV_LINKS = {
+    "patient": [("patient.dashboard", "My bookings")],
+    "specialist": [("specialist.dashboard", "Schedule")],
+    "admin": [("admin.dashboard", "Overview"), ("admin.ops_dashboard", "Operations")],
+    "ops": [("admin.ops_dashboard", "Operations")],
+}
+
+
+def nav_links(user) -> list[tuple[str, str]]:
+    """The main navigation for a role; features append their pages here."""
+    return NAV_LINKS.get(getattr(user, "role", None), [])

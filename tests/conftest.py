@@ -1,0 +1,286 @@
+"""Test fixtures.
+
+The schema is built once per session by running the migrations, on SQLite by
+default or on a scratch PostgreSQL database when DATABASE_URL names one.
+Each test runs inside a transaction that is rolled back (requests made with
+the test client join it through savepoints). Tests that need real commits
+(races, the live server of the browser tests) use `committed_db`, which
+empties every table afterwards.
+
+REQUIRE_POSTGRES / REQUIRE_REDIS / REQUIRE_BROWSER=1 turn "skip because the
+service is missing" into a failure: CI sets them.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.extensions import db, limiter
+from portal.models import (
+    Booking,
+    BookingStatusHistory,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+WEEKDAY_HOURS = {d: [("09:00", "17:00")] for d in range(5)}
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql")):
+        return _create_scratch_postgres(url)
+    if _flag("REQUIRE_POSTGRES"):
+        pytest.exit("REQUIRE_POSTGRES is set but DATABASE_URL does not name PostgreSQL", returncode=3)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _create_scratch_postgres(url: str) -> str:
+    """A database of this test process's own, so parallel runs never collide."""
+    base = sa.engine.make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql+psycopg")
+    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["PORTAL_TEST_SCRATCH_DB"] = name
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_scratch_postgres(url: str) -> None:
+    name = os.environ.pop("PORTAL_TEST_SCRATCH_DB", None)
+    if not name:
+        return
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def make_test_config(database_url: str, instance_dir) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": None,
+        "INSTANCE_DIR": str(instance_dir),
+        "RECORDINGS_DIR": str(instance_dir / "recordings"),
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = _database_url(tmp_path_factory)
+    yield url
+    if url.startswith("postgresql"):
+        _drop_scratch_postgres(url)
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["PORTAL_INSTANCE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _app(database_url, instance_dir):
+    """One app per test session, its schema built by the migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app(make_test_config(database_url, instance_dir))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_app):
+    """The app, with every database change of the test rolled back afterwards."""
+    with _app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        original, db.session = db.session, session
+        limiter.reset()
+        try:
+            yield _app
+        finally:
+            session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committed_db(_app):
+    """For tests that need real commits seen by other connections; cleans up after."""
+    with _app.app_context():
+        limiter.reset()
+        yield _app
+        db.session.remove()
+        truncate_all()
+
+
+def truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def _hm(value: str) -> time:
+    return time.fromisoformat(value)
+
+
+@pytest.fixture
+def make_user(app):
+    from portal.services.users import user_create
+
+    def make(role: str = "patient", *, email: str | None = None, password: str = DEFAULT_PASSWORD,
+             name: str | None = None, timezone: str = "UTC") -> User:
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.test"
+        user = user_create(email=email, password=password, role=role, display_name=name,
+                           timezone=timezone)
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_specialist(make_user):
+    """A specialist with weekly hours (specialist's zone) and a current rate."""
+
+    def make(*, timezone: str = "UTC", hours: dict | None = WEEKDAY_HOURS, minutes: int = 60,
+             price: str = "100.00", currency: str = "USD", rate: bool = True, **kwargs) -> User:
+        user = make_user("specialist", timezone=timezone, **kwargs)
+        for weekday, ranges in (hours or {}).items():
+            for start, end in ranges:
+                db.session.add(WorkingHours(specialist_id=user.id, weekday=weekday,
+                                            start_time=_hm(start), end_time=_hm(end)))
+        if rate:
+            db.session.add(SpecialistRate(specialist_id=user.id, duration_minutes=minutes,
+                                          price=Decimal(price), currency=currency,
+                                          effective_from=datetime(2000, 1, 1).date()))
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_booking(app):
+    """A booking written directly (no rules checked): for past bookings and fixtures."""
+
+    def make(patient: User, specialist: User, starts_at: datetime | None = None, *, minutes: int = 60,
+             status: str = "confirmed", price: str = "100.00", currency: str = "USD", **kwargs) -> Booking:
+        starts_at = starts_at or (datetime.now(timezone.utc) + timedelta(days=3)).replace(
+            minute=0, second=0, microsecond=0)
+        booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at,
+                          ends_at=starts_at + timedelta(minutes=minutes), status=status,
+                          price=Decimal(price), currency=currency, **kwargs)
+        db.session.add(booking)
+        db.session.flush()
+        db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status=status))
+        db.session.flush()
+        return booking
+
+    return make
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign the test client in as `user` (by session, as a browser would be)."""
+
+    def login(user: User):
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_headers(app):
+    """Bearer-token headers for `user`."""
+    from portal.services.users import api_token_create
+
+    def headers(user: User) -> dict:
+        token = api_token_create(user=user, name="test")
+        db.session.flush()
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+def users(make_user, make_specialist):
+    """One user of every role (and a second patient and specialist)."""
+    return {
+        "patient": make_user("patient", name="Pat One"),
+        "other_patient": make_user("patient", name="Pat Two"),
+        "specialist": make_specialist(name="Spec One"),
+        "other_specialist": make_specialist(name="Spec Two"),
+        "admin": make_user("admin", name="Ada Admin"),
+        "ops": make_user("ops", name="Otto Ops"),
+    }
+
+
+def require_or_skip(flag: str, reason: str):
+    if _flag(flag):
+        pytest.fail(f"{flag} is set but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_only(app):
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        require_or_skip("REQUIRE_REDIS", "this test needs Redis (set REDIS_URL)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as error:
+        require_or_skip("REQUIRE_REDIS", f"Redis at {url} does not answer: {error}")
+    return url
