@@ -1,0 +1,98 @@
+"""Creating bookings under the availability rules."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from portal import clock
+from portal.extensions import db
+from portal.models import ACTIVE_STATUSES, Booking, BookingStatusHistory, User
+from portal.services import Conflict, Forbidden, NotFound, ServiceError
+from portal.services.audit import audit_record
+from portal.services.availability import (
+    interval_fits,
+    rate_on,
+    specialist_zone,
+    windows_between,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SlotUnavailable(Conflict):
+    code = "SLOT_UNAVAILABLE"
+
+
+def _overlap_exists(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
+                    ends_at: datetime) -> str | None:
+    clash = db.session.execute(
+        sa.select(Booking.specialist_id, Booking.patient_id).where(
+            Booking.status.in_(ACTIVE_STATUSES),
+            sa.or_(Booking.specialist_id == specialist_id, Booking.patient_id == patient_id),
+            Booking.starts_at < ends_at, Booking.ends_at > starts_at,
+        ).limit(1)
+    ).first()
+    if clash is None:
+        return None
+    if clash.specialist_id == specialist_id:
+        return "The specialist already has a booking at that time."
+    return "You already have a booking at that time."
+
+
+def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetime,
+                  now: datetime | None = None) -> tuple[datetime, object]:
+    """The end time and rate of a booking starting at `starts_at`, or SlotUnavailable."""
+    now = now or clock.now()
+    if starts_at <= now:
+        raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
+    local_day = starts_at.astimezone(specialist_zone(specialist)).date()
+    rate = rate_on(specialist.id, local_day)
+    if rate is None:
+        raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
+    ends_at = starts_at + timedelta(minutes=rate.duration_minutes)
+    windows = windows_between(specialist, local_day, local_day)[local_day]
+    if not interval_fits(windows, starts_at, ends_at):
+        raise SlotUnavailable("The specialist is not available at that time.")
+    clash = _overlap_exists(specialist_id=specialist.id, patient_id=patient_id, starts_at=starts_at,
+                            ends_at=ends_at)
+    if clash:
+        raise SlotUnavailable(clash)
+    return ends_at, rate
+
+
+def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
+                   recurring_booking_id: uuid.UUID | None = None) -> Booking:
+    """Book `patient` with a specialist at `starts_at` (aware), under every rule.
+
+    The database refuses an overlapping active booking even when two requests
+    race past the check above; that refusal becomes SlotUnavailable too."""
+    if starts_at.tzinfo is None:
+        raise ServiceError("starts_at needs a UTC offset.", fields={"starts_at": "Give a UTC offset."})
+    specialist = db.session.get(User, specialist_id)
+    if specialist is None or specialist.role != "specialist" or not specialist.is_active:
+        raise NotFound("No such specialist.")
+    if patient.role != "patient":
+        raise Forbidden("Only patients can be booked.")
+    ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at)
+    booking = Booking(
+        patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
+        status="confirmed", price=rate.price, currency=rate.currency,
+        recurring_booking_id=recurring_booking_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+            db.session.flush()
+    except IntegrityError:
+        log.info("booking for specialist %s at %s lost a race", specialist.id, starts_at)
+        raise SlotUnavailable("That time was just taken. Please pick another slot.")
+    db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status="confirmed",
+                                        changed_by=actor.id))
+    audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,
+                 new_values={"specialist_id": specialist.id, "patient_id": patient.id,
+                             "starts_at": starts_at, "price": rate.price, "currency": rate.currency})
+    return booking
