@@ -26,7 +26,9 @@ def configure_api(app: Flask) -> None:
         bp.before_request(require_api_user)
         api.register_blueprint(bp)
 
-    from portal.api.functions import bp as functions_bp
+    from portal.api.functions import bp as functions_bp, load_functions
+
+    load_functions()
 
     csrf.exempt(functions_bp)
     app.register_blueprint(functions_bp)

@@ -1,6 +1,12 @@
-"""The spec's edge functions, as plain JSON endpoints under /functions."""
+"""The spec's edge functions as JSON endpoints under /functions.
+
+Each function lives in its own module and adds its route to `bp`."""
 from __future__ import annotations
 
 from flask import Blueprint
 
 bp = Blueprint("functions", __name__, url_prefix="/functions")
+
+
+def load_functions() -> None:
+    """Import the modules that register routes on `bp`; each feature adds its own."""

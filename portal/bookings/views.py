@@ -1,0 +1,12 @@
+from flask_login import current_user
+
+from portal import policies
+from portal.bookings import bp
+from portal.models import Booking
+from portal.rendering import render_page
+
+
+@bp.route("/<booking_id>")
+def detail(booking_id):
+    booking = policies.load(Booking, booking_id, current_user)
+    return render_page("bookings/detail.html", booking=booking)

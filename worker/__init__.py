@@ -1,0 +1,1 @@
+"""Background work: RQ jobs (jobs.py), the queue (queue.py), the schedule (schedule.py)."""
