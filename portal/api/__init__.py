@@ -26,7 +26,8 @@ def configure_api(app: Flask) -> None:
         bp.before_request(require_api_user)
         api.register_blueprint(bp)
 
-    from portal.api.functions import bp as functions_bp, load_functions
+    from portal.api.functions import bp as functions_bp
+    from portal.api.functions import load_functions
 
     load_functions()
 
