@@ -197,7 +197,11 @@ def affected_bookings(*, specialist: User, data: ExceptionInput,
 def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list[Booking],
                       affected: str, cancel_reason: str | None) -> None:
     if affected == "cancel":
-        from portal.services.cancellations import booking_cancel  # issue 4's service
+        try:
+            from portal.services.cancellations import booking_cancel  # the cancellation flow's service
+        except ImportError:
+            raise ServiceError("Cancelling bookings is not available yet: keep them instead.",
+                               fields={"affected": "Cancellation is not available."})
 
         for booking in bookings:
             booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason)
