@@ -15,6 +15,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+    configure_proxy(app)
     configure_logging(app)
     configure_sentry(app)
     configure_extensions(app)
@@ -22,6 +23,16 @@ def create_app(config: dict | None = None) -> Flask:
     configure_templates(app)
     configure_cli(app)
     return app
+
+
+def configure_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, take the client's address from X-Forwarded-For:
+    the per-address login limit would otherwise count every client as one."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_logging(app: Flask) -> None:
