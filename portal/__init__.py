@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_sentry(app)
     configure_extensions(app)
     configure_blueprints(app)
+    configure_errors(app)
     configure_templates(app)
     configure_cli(app)
     return app
@@ -49,7 +50,6 @@ def configure_sentry(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
-    from portal.errors import configure_errors
     from portal.extensions import csrf, db, htmx, limiter, migrate
     from portal.security import configure_security_headers
 
@@ -63,7 +63,6 @@ def configure_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     configure_login(app)
-    configure_errors(app)
     configure_security_headers(app)
 
 
@@ -78,6 +77,14 @@ def configure_blueprints(app: Flask) -> None:
     for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp):
         app.register_blueprint(bp)
     configure_api(app)
+
+
+def configure_errors(app: Flask) -> None:
+    """After the API: flask-smorest registers its own HTTPException handler at
+    init, and ours (error pages in the layout, our JSON shape) must replace it."""
+    from portal.errors import configure_errors as register_error_handlers
+
+    register_error_handlers(app)
 
 
 def configure_templates(app: Flask) -> None:
