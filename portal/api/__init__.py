@@ -24,7 +24,8 @@ def configure_api(app: Flask) -> None:
 
     for bp in blueprints.all_blueprints():
         csrf.exempt(bp)
-        bp.before_request(require_api_user)
+        if require_api_user not in bp.before_request_funcs.get(None, []):
+            bp.before_request(require_api_user)  # once: create_app may run again (tests)
         if not hasattr(bp, "allowed_roles"):
             bp.allowed_roles = SIGNED_IN  # rows are scoped by policies; admin-only views say so
         api.register_blueprint(bp)
