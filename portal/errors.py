@@ -92,12 +92,6 @@ def configure_errors(app: Flask) -> None:
             return json_error(http_status, message=message if isinstance(message, str) else None, fields=fields)
         return error_page(status)
 
-    # flask-smorest registers its own HTTPException handler (422 with its own
-    # body) when the API is set up after this; make it answer ours instead.
-    from portal.extensions import api
-
-    api.handle_http_exception = handle_http
-
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError):
         if wants_json():

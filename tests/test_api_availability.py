@@ -17,20 +17,6 @@ def frozen_now():
         yield
 
 
-@pytest.fixture(autouse=True)
-def fresh_user_per_request(app):
-    """Test requests share the test's app context, so Flask-Login's cached user
-    (g._login_user) would outlive a request: forget it before each one."""
-    from flask import g, request_started
-
-    def forget(sender, **extra):
-        g.pop("_login_user", None)
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
-
-
 def test_specialists_are_listed_searched_and_paginated(client, users, api_headers):
     headers = api_headers(users["patient"])
     body = client.get("/api/v1/specialists?per_page=1", headers=headers).json

@@ -18,18 +18,6 @@ def frozen_now():
         yield
 
 
-@pytest.fixture(autouse=True)
-def fresh_user_per_request(app):
-    from flask import g, request_started
-
-    def forget(sender, **extra):
-        g.pop("_login_user", None)
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
-
-
 def test_calendar_shows_bookings_and_exceptions_and_moves_months_in_place(client, users, login_as, make_booking):
     specialist = users["specialist"]
     make_booking(users["patient"], specialist, MONDAY.replace(hour=10))
