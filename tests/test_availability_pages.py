@@ -150,8 +150,8 @@ def test_specialist_page_shows_slots_in_patient_zone_rates_and_packages(client, 
 
     specialist = users["specialist"]
     db.session.add_all([
-        BookingPackage(specialist_id=specialist.id, name="Five pack", session_count=5, price=Decimal("450")),
-        BookingPackage(specialist_id=specialist.id, name="Old pack", session_count=3, price=Decimal("1"),
+        BookingPackage(specialist_id=specialist.id, name="Five pack", session_count=5, price=Decimal(450)),
+        BookingPackage(specialist_id=specialist.id, name="Old pack", session_count=3, price=Decimal(1),
                        is_active=False)])
     patient = make_user("patient", timezone="America/New_York")
     login_as(patient)

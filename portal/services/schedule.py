@@ -198,7 +198,9 @@ def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list
                       affected: str, cancel_reason: str | None) -> None:
     if affected == "cancel":
         try:
-            from portal.services.cancellations import booking_cancel  # the cancellation flow's service
+            from portal.services.cancellations import (
+                booking_cancel,  # the cancellation flow's service
+            )
         except ImportError:
             raise ServiceError("Cancelling bookings is not available yet: keep them instead.",
                                fields={"affected": "Cancellation is not available."})

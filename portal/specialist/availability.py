@@ -12,7 +12,13 @@ from portal.extensions import db
 from portal.rendering import render_page
 from portal.services import ServiceError
 from portal.services.availability import rate_on, specialist_zone
-from portal.services.schedule import HoursInput, rate_add, rates_of, working_hours_of, working_hours_replace
+from portal.services.schedule import (
+    HoursInput,
+    rate_add,
+    rates_of,
+    working_hours_of,
+    working_hours_replace,
+)
 from portal.specialist import bp
 
 TEMPLATE = "specialist/availability.html"

@@ -14,7 +14,12 @@ from portal.rendering import render_page
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
 from portal.services import ServiceError
 from portal.services.availability import specialist_zone
-from portal.services.schedule import ExceptionInput, affected_bookings, exception_create, exception_delete
+from portal.services.schedule import (
+    ExceptionInput,
+    affected_bookings,
+    exception_create,
+    exception_delete,
+)
 from portal.specialist import bp
 
 TEMPLATE = "specialist/calendar.html"

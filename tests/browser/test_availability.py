@@ -23,7 +23,7 @@ def people(create_committed_user):
         patient = create_committed_user("patient", "pat@browser.test", display_name="Pat Doe")
         db.session.add_all([WorkingHours(specialist_id=specialist.id, weekday=d, start_time=time(9),
                                          end_time=time(17)) for d in range(5)])
-        db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("80"),
+        db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal(80),
                                       currency="EUR", effective_from=date(2029, 1, 1)))
         db.session.commit()
         yield specialist, patient
