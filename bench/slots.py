@@ -1,0 +1,195 @@
+"""Free slots and the month calendar beside 10,000 specialists and 1,000,000 bookings.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/postgres python bench/slots.py [--requests 200]
+
+Creates its own scratch database from DATABASE_URL (dropped afterwards), builds
+the schema with the migrations, seeds it with set-based SQL (generate_series),
+then times, for one specialist:
+- computing 30 days of free slots (services.availability.free_slots), and
+- rendering the month calendar page through the Flask test client, signed in
+  as that specialist.
+The last line printed is one JSON object with p50/p95 in milliseconds."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SPECIALISTS = 10_000
+BOOKINGS_PER_SPECIALIST = 100  # 1,000,000 in all
+SPECIALISTS_PER_PATIENT = 8    # each patient's bookings fall at different hours
+
+SEED = [
+    # Specialists and patients; ids derived from the index so that later statements can join on them.
+    """INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone,
+                          is_active, calendar_feed_version, created_at, updated_at)
+       SELECT md5('spec' || i)::uuid, 'spec' || i || '@bench.test', 'spec' || i || '@bench.test', 'x',
+              'specialist', 'Specialist ' || i, 'Europe/Berlin', true, 1, now(), now()
+       FROM generate_series(0, :specialists - 1) AS i""",
+    """INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone,
+                          is_active, calendar_feed_version, created_at, updated_at)
+       SELECT md5('pat' || p)::uuid, 'pat' || p || '@bench.test', 'pat' || p || '@bench.test', 'x',
+              'patient', 'Patient ' || p, 'UTC', true, 1, now(), now()
+       FROM generate_series(0, :specialists / :per_patient) AS p""",
+    """INSERT INTO specialist_profiles (id, title, bio, created_at)
+       SELECT md5('spec' || i)::uuid, 'Therapist', '', now() FROM generate_series(0, :specialists - 1) AS i""",
+    """INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, end_time)
+       SELECT gen_random_uuid(), md5('spec' || i)::uuid, d, r.s, r.e
+       FROM generate_series(0, :specialists - 1) AS i, generate_series(0, 4) AS d,
+            (VALUES (time '09:00', time '12:00'), (time '13:00', time '18:00')) AS r(s, e)""",
+    """INSERT INTO specialist_rates (id, specialist_id, duration_minutes, price, currency, effective_from, created_at)
+       SELECT gen_random_uuid(), md5('spec' || i)::uuid, m, 90 + (i % 5) * 10, 'EUR', current_date - v, now()
+       FROM generate_series(0, :specialists - 1) AS i, (VALUES (60, 400), (50, 30)) AS rate(m, v)""",
+    """INSERT INTO specialist_availability_exceptions
+           (id, specialist_id, exception_date, is_available, reason, all_day, start_time, end_time, created_at)
+       SELECT gen_random_uuid(), md5('spec' || i)::uuid, current_date + 7 + (i % 20), false, 'personal',
+              false, time '14:00', time '15:30', now()
+       FROM generate_series(0, :specialists - 1) AS i""",
+    # 100 bookings per specialist, one a day from 50 days ago, at an hour that
+    # differs between the specialists sharing a patient; every tenth cancelled.
+    """INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
+                             created_at, updated_at)
+       SELECT gen_random_uuid(), md5('pat' || (i / :per_patient))::uuid, md5('spec' || i)::uuid,
+              t, t + interval '50 minutes', CASE WHEN k % 10 = 0 THEN 'cancelled' ELSE 'confirmed' END,
+              100, 'EUR', now(), now()
+       FROM generate_series(0, :specialists - 1) AS i, generate_series(0, :per_specialist - 1) AS k,
+            LATERAL (SELECT date_trunc('day', now()) - interval '50 days' + k * interval '1 day'
+                            + (9 + i % :per_patient) * interval '1 hour' AS t) AS slot""",
+    "ANALYZE",
+]
+
+
+def scratch_database(url: str) -> tuple[str, str]:
+    base = sa.engine.make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql+psycopg")
+    name = f"portal_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str, name: str) -> None:
+    base = sa.engine.make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+
+
+def timed(func, count: int) -> list[float]:
+    for _ in range(10):  # warm caches and the connection pool
+        func()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        func()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def seed(app) -> None:
+    from portal.extensions import db
+
+    params = {"specialists": SPECIALISTS, "per_patient": SPECIALISTS_PER_PATIENT,
+              "per_specialist": BOOKINGS_PER_SPECIALIST}
+    with app.app_context(), db.engine.begin() as conn:
+        for statement in SEED:
+            started = time.perf_counter()
+            conn.execute(sa.text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
+            print(f"  {statement.split()[0]} {statement.split()[2] if statement != 'ANALYZE' else ''}"
+                  f" {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        count = conn.execute(sa.text("SELECT count(*) FROM bookings")).scalar()
+    print(f"seeded {SPECIALISTS} specialists, {count} bookings", file=sys.stderr)
+
+
+def explain(app, specialist_id) -> None:
+    from portal.extensions import db
+
+    with app.app_context():
+        plan = db.session.execute(sa.text(
+            "EXPLAIN SELECT starts_at, ends_at FROM bookings WHERE (specialist_id = :s) "
+            "AND status IN ('pending', 'confirmed') AND starts_at < now() + interval '31 days' "
+            "AND ends_at > now()"), {"s": specialist_id}).scalars().all()
+        print("\n".join(plan), file=sys.stderr)
+
+
+def measure(app, specialist_id, requests: int) -> dict:
+    from portal import clock
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services.availability import free_slots
+
+    with app.app_context():
+        def slots():
+            specialist = db.session.get(User, specialist_id)
+            today = clock.today(specialist.timezone)
+            found = free_slots(specialist, today, today + timedelta(days=29), now=clock.now(),
+                               duration=timedelta(minutes=60))
+            db.session.remove()
+            return found
+
+        print(f"  {len(slots())} free slots in 30 days", file=sys.stderr)
+        slot_times = timed(slots, requests)
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(specialist_id)
+        session["_fresh"] = True
+
+    def calendar():
+        response = client.get("/specialist/calendar")
+        assert response.status_code == 200, response.status_code
+
+    calendar_times = timed(calendar, requests)
+    return {"slots_p50_ms": percentile(slot_times, .5), "slots_p95_ms": percentile(slot_times, .95),
+            "calendar_p50_ms": percentile(calendar_times, .5), "calendar_p95_ms": percentile(calendar_times, .95)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql")):
+        sys.exit("DATABASE_URL must name a PostgreSQL server")
+    name, bench_url = scratch_database(url)
+    try:
+        from flask_migrate import upgrade
+
+        from portal import create_app
+
+        app = create_app({"TESTING": False, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": bench_url,
+                          "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "REDIS_URL": None})
+        with app.app_context():
+            upgrade()
+        seed(app)
+        specialist_id = uuid.UUID(bytes=bytes.fromhex(__import__("hashlib").md5(b"spec4242").hexdigest()))
+        explain(app, specialist_id)
+        result = measure(app, specialist_id, args.requests)
+        with app.app_context():
+            from portal.extensions import db
+
+            db.engine.dispose()
+    finally:
+        drop_database(url, name)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
