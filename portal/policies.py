@@ -352,9 +352,17 @@ class RecordingPolicy(Policy):
 
 
 class AuditLogPolicy(Policy):
-    """Admins review the trail; nobody edits it."""
+    """Admins review the trail; ops read the system's own rows (job runs); nobody edits it."""
 
     model = AuditLog
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        return AuditLog.actor_id.is_(None) if is_ops(user) else sa.false()
+
+    def view(self, user, row):
+        return is_admin(user) or (is_ops(user) and row.actor_id is None)
 
     def create(self, user, row):
         return False  # written only by the audit service

@@ -86,6 +86,19 @@ def make_test_config(database_url: str, instance_dir) -> dict:
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashes():
+    """Cheap hashes for the thousands of test users; production keeps werkzeug's strong default."""
+    from functools import partial
+
+    import portal.services.users as users_service
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users_service, "generate_password_hash",
+                      partial(users_service.generate_password_hash, method="pbkdf2:sha256:1000"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     url = _database_url(tmp_path_factory)
