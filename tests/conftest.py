@@ -86,6 +86,34 @@ def make_test_config(database_url: str, instance_dir) -> dict:
     }
 
 
+def pytest_sessionstart(session):
+    """With REQUIRE_* set (CI), a missing service fails the run before any test, even one
+    that no collected test happens to ask for."""
+    problems = []
+    if _flag("REQUIRE_POSTGRES") and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        problems.append("REQUIRE_POSTGRES is set but DATABASE_URL does not name PostgreSQL")
+    if _flag("REQUIRE_REDIS"):
+        problems += _redis_problem(os.environ.get("REDIS_URL"))
+    if _flag("REQUIRE_BROWSER"):
+        chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+        if not os.access(chromium, os.X_OK):
+            problems.append(f"REQUIRE_BROWSER is set but Chromium is not installed at {chromium}")
+    if problems:
+        pytest.exit("; ".join(problems), returncode=3)
+
+
+def _redis_problem(url: str | None) -> list[str]:
+    if not url:
+        return ["REQUIRE_REDIS is set but REDIS_URL is not"]
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return [f"REQUIRE_REDIS is set but Redis at {url} does not answer: {error}"]
+    return []
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashes():
     """Cheap hashes for the thousands of test users; production keeps werkzeug's strong default."""
