@@ -50,8 +50,10 @@ def configure_jinja(app: Flask) -> None:
 
 
 NAV_LINKS = {
-    "patient": [("patient.dashboard", "My bookings")],
-    "specialist": [("specialist.dashboard", "Schedule")],
+    "patient": [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
+                ("feeds.settings", "Calendar feed")],
+    "specialist": [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
+                   ("specialist.availability", "Hours and rates"), ("feeds.settings", "Calendar feed")],
     "admin": [("admin.dashboard", "Overview"), ("admin.ops_dashboard", "Operations")],
     "ops": [("admin.ops_dashboard", "Operations")],
 }

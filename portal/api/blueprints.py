@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def all_blueprints():
-    from portal.api import me
+    from portal.api import bookings, exceptions, me, schedule
 
-    return [me.blp]
+    return [me.blp, schedule.blp, bookings.blp, exceptions.blp]
