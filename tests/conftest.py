@@ -19,6 +19,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -111,14 +113,26 @@ def _app(database_url, instance_dir):
         db.engine.dispose()
 
 
+class ConnectionSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's get_bind() answers the engine for every mapped table and so
+    ignores `bind`: without this, every commit in a test escaped its rollback."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
 @pytest.fixture
 def app(_app):
     """The app, with every database change of the test rolled back afterwards."""
     with _app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
+        if connection.dialect.name == "sqlite":
+            # pysqlite defers BEGIN to the first write; a SAVEPOINT before it would open the real
+            # transaction, and a request's commit (RELEASE) would then commit the test's rows for good.
+            connection.exec_driver_sql("BEGIN")
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionSession}
         )
         original, db.session = db.session, session
         limiter.reset()
@@ -151,9 +165,23 @@ def truncate_all() -> None:
                 conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
+class CommittingClient(FlaskClient):
+    """Commits what the test set up before each request, as it would be in life: a request
+    that rolls back (a refusal) then returns to the test's data instead of erasing it. The
+    commit only releases a savepoint; the test's outer transaction still rolls back."""
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    app.test_client_class = CommittingClient
+    try:
+        return app.test_client()
+    finally:
+        app.test_client_class = None
 
 
 @pytest.fixture
