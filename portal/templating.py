@@ -54,7 +54,8 @@ NAV_LINKS = {
                 ("feeds.settings", "Calendar feed")],
     "specialist": [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("feeds.settings", "Calendar feed")],
-    "admin": [("admin.dashboard", "Overview"), ("admin.ops_dashboard", "Operations")],
+    "admin": [("admin.dashboard", "Overview"), ("admin.cancellations", "Cancellations"),
+              ("admin.ops_dashboard", "Operations")],
     "ops": [("admin.ops_dashboard", "Operations")],
 }
 

@@ -16,3 +16,4 @@ def require_login():
 
 
 from portal.bookings import views  # noqa: E402,F401
+from portal.bookings import cancel  # noqa: E402,F401
