@@ -19,6 +19,9 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -111,6 +114,17 @@ def _app(database_url, instance_dir):
         db.engine.dispose()
 
 
+class ConnectionBoundSession(FlaskSQLAlchemySession):
+    """A session that always uses the test's connection.
+
+    Flask-SQLAlchemy's Session.get_bind picks the engine by the model's bind
+    key and ignores `bind=`, so without this each session would take a fresh
+    connection from the pool and a view's commit would really commit."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
 @pytest.fixture
 def app(_app):
     """The app, with every database change of the test rolled back afterwards."""
@@ -118,7 +132,8 @@ def app(_app):
         connection = db.engine.connect()
         outer = connection.begin()
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": ConnectionBoundSession}
         )
         original, db.session = db.session, session
         limiter.reset()
@@ -151,8 +166,24 @@ def truncate_all() -> None:
                 conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
+class PortalTestClient(FlaskClient):
+    """Gives each request a fresh `g`, as a real request has.
+
+    The test's app context is reused by the requests (so they share its
+    session), and without this Flask-Login's cached user in `g` would
+    survive from one request to the next: signing in as someone else, or
+    deactivating the user, would go unnoticed."""
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            ctx.g = ctx.app.app_ctx_globals_class()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = PortalTestClient
     return app.test_client()
 
 
