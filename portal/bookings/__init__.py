@@ -12,4 +12,4 @@ def require_login():
     return None
 
 
-from portal.bookings import views  # noqa: E402,F401
+from portal.bookings import views, notes, recordings  # noqa: E402,F401
