@@ -46,9 +46,9 @@ def done(message: str, page_endpoint: str, rerender):
 def create(specialist_id, page_endpoint: str, rerender):
     data = form_data()
     try:
-        package = package_create(actor=current_user, specialist_id=specialist_id, data=data)
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            package = package_create(actor=current_user, specialist_id=specialist_id, data=data)
     except ServiceError as error:
-        db.session.rollback()
         return rerender(create_form=data | {"specialist_id": request.form.get("specialist_id", "")},
                         create_errors=error.fields,
                         create_open=True)
@@ -58,9 +58,9 @@ def create(specialist_id, page_endpoint: str, rerender):
 def update(package_id, page_endpoint: str, rerender):
     data = form_data()
     try:
-        package = package_update(actor=current_user, package_id=package_id, data=data)
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            package = package_update(actor=current_user, package_id=package_id, data=data)
     except ServiceError as error:
-        db.session.rollback()
         if error.http_status in (403, 404):
             raise
         return rerender(editing=str(package_id), edit_form=data,

@@ -116,9 +116,9 @@ def note_add(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     data = note_form_data()
     try:
-        note_create(actor=current_user, booking_id=booking.id, data=data)
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            note_create(actor=current_user, booking_id=booking.id, data=data)
     except ServiceError as error:
-        db.session.rollback()
         if error.http_status in (403, 404):
             raise
         return _section(booking, adding=True, note_form=request.form, note_errors=error.fields)
@@ -130,9 +130,9 @@ def note_edit(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
     try:
-        note_update(actor=current_user, note_id=note.id, data=note_form_data())
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            note_update(actor=current_user, note_id=note.id, data=note_form_data())
     except ServiceError as error:
-        db.session.rollback()
         if error.http_status in (403, 404):
             raise
         if error.code == "NOTE_LOCKED":
@@ -146,9 +146,9 @@ def note_amend(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
     try:
-        amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", ""))
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", ""))
     except ServiceError as error:
-        db.session.rollback()
         if error.http_status in (403, 404):
             raise
         return _section(booking, amending=str(note.id), amend_errors=error.fields)
