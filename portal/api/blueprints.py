@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def all_blueprints():
-    from portal.api import bookings, exceptions, me, schedule
+    from portal.api import bookings, exceptions, me, notes, packages, recordings, schedule
 
-    return [me.blp, schedule.blp, bookings.blp, exceptions.blp]
+    return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp]
