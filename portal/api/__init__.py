@@ -16,6 +16,11 @@ from portal.extensions import api, csrf
 
 def configure_api(app: Flask) -> None:
     api.init_app(app)
+    # flask-smorest registers its own HTTPException handler (422, its own body):
+    # put ours back so every API error has the portal's shape and status.
+    from portal.errors import configure_errors
+
+    configure_errors(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
