@@ -68,6 +68,10 @@ def configure_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     configure_api(app)
 
+    from portal.ops import configure_ops
+
+    configure_ops(app)
+
 
 def configure_templates(app: Flask) -> None:
     from portal.templating import configure_jinja

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -111,6 +112,14 @@ def _app(database_url, instance_dir):
         db.engine.dispose()
 
 
+class _JoinedSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's get_bind picks the engine by table and ignores `bind=`, so a
+    commit inside a test would reach the database for real: use the test's connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
 @pytest.fixture
 def app(_app):
     """The app, with every database change of the test rolled back afterwards."""
@@ -118,7 +127,7 @@ def app(_app):
         connection = db.engine.connect()
         outer = connection.begin()
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _JoinedSession}
         )
         original, db.session = db.session, session
         limiter.reset()
