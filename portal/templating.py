@@ -52,7 +52,8 @@ def configure_jinja(app: Flask) -> None:
 NAV_LINKS = {
     "patient": [("patient.dashboard", "My bookings")],
     "specialist": [("specialist.dashboard", "Schedule")],
-    "admin": [("admin.dashboard", "Overview"), ("admin.ops_dashboard", "Operations")],
+    "admin": [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
+              ("admin.ops_dashboard", "Operations")],
     "ops": [("admin.ops_dashboard", "Operations")],
 }
 

@@ -6,3 +6,4 @@ bp = role_blueprint("admin", __name__, "admin", "ops", url_prefix="/admin")
 from portal.admin import views  # noqa: E402,F401
 from portal.admin import audit  # noqa: E402,F401
 from portal.admin import ops  # noqa: E402,F401
+from portal.admin import users  # noqa: E402,F401
