@@ -6,6 +6,7 @@ import logging
 import sentry_sdk
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.services import ServiceError
@@ -33,6 +34,9 @@ MESSAGES = {
 }
 
 
+CSRF_MESSAGE = "This form has expired or did not come from the portal. Reload the page and try again."
+
+
 def wants_json() -> bool:
     return request.path.startswith(API_PREFIXES)
 
@@ -42,9 +46,8 @@ def json_error(status: int, code: str | None = None, message: str | None = None,
         "success": False,
         "error": code or CODES.get(status, "ERROR"),
         "message": message or MESSAGES.get(status, "Request failed."),
+        "fields": fields or {},
     }
-    if fields:
-        body["fields"] = fields
     response = jsonify(body)
     response.status_code = status
     return response
@@ -55,6 +58,13 @@ def error_page(status: int, message: str | None = None):
 
 
 def configure_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def handle_csrf(error: CSRFError):
+        log.info("CSRF check failed on %s %s: %s", request.method, request.path, error.description)
+        if wants_json():
+            return json_error(400, "CSRF_FAILED", CSRF_MESSAGE)
+        return error_page(400, CSRF_MESSAGE)
+
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
         status = error.code or 500

@@ -19,6 +19,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
@@ -112,12 +114,15 @@ def _app(database_url, instance_dir):
         db.engine.dispose()
 
 
-class _JoinedSession(FlaskSQLAlchemySession):
-    """Flask-SQLAlchemy's get_bind picks the engine by table and ignores `bind=`, so a
-    commit inside a test would reach the database for real: use the test's connection."""
+class ConnectionBoundSession(FlaskSQLAlchemySession):
+    """A session that always uses the test's connection.
+
+    Flask-SQLAlchemy's Session.get_bind picks the engine by the model's bind
+    key and ignores `bind=`, so without this each session would take a fresh
+    connection from the pool and a view's commit would really commit."""
 
     def get_bind(self, *args, **kwargs):
-        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+        return self.bind
 
 
 @pytest.fixture
@@ -127,7 +132,8 @@ def app(_app):
         connection = db.engine.connect()
         outer = connection.begin()
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _JoinedSession}
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": ConnectionBoundSession}
         )
         original, db.session = db.session, session
         limiter.reset()
@@ -160,8 +166,24 @@ def truncate_all() -> None:
                 conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
+class PortalTestClient(FlaskClient):
+    """Gives each request a fresh `g`, as a real request has.
+
+    The test's app context is reused by the requests (so they share its
+    session), and without this Flask-Login's cached user in `g` would
+    survive from one request to the next: signing in as someone else, or
+    deactivating the user, would go unnoticed."""
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            ctx.g = ctx.app.app_ctx_globals_class()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = PortalTestClient
     return app.test_client()
 
 

@@ -12,15 +12,11 @@ from flask_login import current_user
 
 from portal.errors import json_error
 from portal.extensions import api, csrf
+from portal.policies import PUBLIC, SIGNED_IN
 
 
 def configure_api(app: Flask) -> None:
     api.init_app(app)
-    # flask-smorest registers its own HTTPException handler (422, its own body):
-    # put ours back so every API error has the portal's shape and status.
-    from portal.errors import configure_errors
-
-    configure_errors(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
@@ -28,9 +24,13 @@ def configure_api(app: Flask) -> None:
 
     for bp in blueprints.all_blueprints():
         csrf.exempt(bp)
-        if not bp._got_registered_once:  # a second app (tests) must not re-add the hook
-            bp.before_request(require_api_user)
+        if require_api_user not in bp.before_request_funcs.get(None, []):
+            bp.before_request(require_api_user)  # once: create_app may run again (tests)
+        if not hasattr(bp, "allowed_roles"):
+            bp.allowed_roles = SIGNED_IN  # rows are scoped by policies; admin-only views say so
         api.register_blueprint(bp)
+    if "api-docs" in app.blueprints:
+        app.blueprints["api-docs"].allowed_roles = PUBLIC  # the OpenAPI document
 
     from portal.api.functions import bp as functions_bp, load_functions
 
