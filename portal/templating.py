@@ -58,8 +58,9 @@ NAV_LINKS = {
     "specialist": [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
                    ("specialist.notes", "Notes"), ("feeds.settings", "Calendar feed")],
-    "admin": [("admin.dashboard", "Overview"), ("admin.cancellations", "Cancellations"),
-              ("admin.packages", "Packages"), ("admin.ops_dashboard", "Operations")],
+    "admin": [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
+              ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
+              ("admin.ops_dashboard", "Operations")],
     "ops": [("admin.ops_dashboard", "Operations")],
 }
 
