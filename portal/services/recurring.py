@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
@@ -32,8 +33,12 @@ _STEPS = {
 }
 
 
+@lru_cache(maxsize=65536)
 def occurrence_date(start: date, frequency: str, index: int) -> date:
-    """The `index`-th occurrence (0 = start), anchored to the start date."""
+    """The `index`-th occurrence (0 = start), anchored to the start date.
+
+    Cached: the dispatcher asks for the same few (start, frequency, index)
+    combinations for many series, and relativedelta is slow."""
     return start + _STEPS[frequency](index)
 
 

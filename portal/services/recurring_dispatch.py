@@ -23,6 +23,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -34,15 +35,17 @@ from portal import clock
 from portal.extensions import db
 from portal.models import (
     ACTIVE_STATUSES,
+    AvailabilityException,
     Booking,
     BookingStatusHistory,
     RecurringBooking,
     RecurringOccurrenceSkip,
     SpecialistRate,
     User,
+    WorkingHours,
 )
 from portal.services.audit import audit_record
-from portal.services.availability import day_windows, exceptions_of, hours_of, interval_fits
+from portal.services.availability import HoursRange, day_windows, interval_fits
 from portal.services.recurring import occurrence_date, occurrence_start
 
 log = logging.getLogger(__name__)
@@ -156,73 +159,57 @@ def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _load_due(run_date: date, *, after: uuid.UUID | None = None, limit: int = 1,
-              only: uuid.UUID | None = None) -> list[Series]:
-    rb = RecurringBooking
-    query = (
-        sa.select(rb.id, rb.user_id, rb.specialist_id, rb.frequency, rb.start_date, rb.end_date,
-                  rb.time_of_day, rb.next_occurrence_index, rb.last_generated_date, User.timezone,
-                  User.is_active)
-        .join(User, User.id == rb.specialist_id)
-        .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= run_date)
-        .order_by(rb.id)
-        .limit(limit)
-    )
-    if after is not None:
-        query = query.where(rb.id > after)
-    if only is not None:
-        query = query.where(rb.id == only)
+def _among(column, values) -> sa.ColumnElement:
+    """column IN values; on PostgreSQL one array parameter (= ANY) instead of thousands."""
+    values = list(values)
     if _is_postgres():
-        query = query.with_for_update(of=rb, skip_locked=True)
-    return [
-        Series(r.id, r.user_id, r.specialist_id, r.frequency, r.start_date, r.end_date, r.time_of_day,
-               r.next_occurrence_index, r.last_generated_date, ZoneInfo(r.timezone or "UTC"),
-               bool(r.is_active))
-        for r in db.session.execute(query)
-    ]
+        # An untyped parameter: with a VARCHAR bind cast PostgreSQL re-parses the array per row.
+        array = sa.bindparam(None, _pg_array(values), type_=sa.types.NullType())
+        return column == sa.any_(sa.cast(array, postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
-def _due_occurrences(series: Series, run_date: date) -> tuple[list[Occurrence], int]:
-    """The series' occurrences due by `run_date`, and the index after them."""
-    found, index = [], series.index
-    while True:
-        day = occurrence_date(series.start_date, series.frequency, index)
-        if day > run_date or (series.end_date and day > series.end_date):
-            return found, index
-        found.append(Occurrence(series, day, occurrence_start(day, series.time_of_day, series.zone)))
-        index += 1
+def _quoted(value) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _rates_of(specialist_ids: set, last: date) -> dict[uuid.UUID, list]:
-    rows = db.session.execute(
-        sa.select(SpecialistRate.specialist_id, SpecialistRate.effective_from,
-                  SpecialistRate.duration_minutes, SpecialistRate.price, SpecialistRate.currency)
-        .where(SpecialistRate.specialist_id.in_(specialist_ids), SpecialistRate.effective_from <= last)
-        .order_by(SpecialistRate.specialist_id, SpecialistRate.effective_from.desc(),
-                  SpecialistRate.created_at.desc())
-    )
-    rates: dict[uuid.UUID, list] = defaultdict(list)
-    for row in rows:
-        rates[row.specialist_id].append(row)
-    return rates
+def _pg_format(sample):
+    if isinstance(sample, bool):
+        return lambda v: "t" if v else "f"
+    if isinstance(sample, (uuid.UUID, int, Decimal)):
+        return str
+    if isinstance(sample, (datetime, date)):
+        return lambda v: v.isoformat()
+    return _quoted
 
 
-def _rate_on(rates: list, day: date):
-    """Rates come newest first: the first one in effect on `day` is current."""
-    return next((rate for rate in rates if rate.effective_from <= day), None)
+def _pg_array(values) -> str:
+    """A PostgreSQL array literal: built as text here, parsed by the server in one go
+    (psycopg dumps Python lists element by element, which costs more than the insert)."""
+    values = list(values)
+    sample = next((v for v in values if v is not None), None)
+    fmt = _pg_format(sample)
+    return "{" + ",".join("NULL" if v is None else fmt(v) for v in values) + "}"
 
 
-def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, list]:
-    rows = db.session.execute(
-        sa.select(column, Booking.starts_at, Booking.ends_at).where(
-            column.in_(ids), Booking.status.in_(ACTIVE_STATUSES),
-            Booking.starts_at < end, Booking.ends_at > start,
-        )
-    )
-    busy: dict[uuid.UUID, list] = defaultdict(list)
-    for owner, starts_at, ends_at in rows:
-        busy[owner].append((starts_at, ends_at))
-    return busy
+def _hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:
+    hours: dict[uuid.UUID, list[HoursRange]] = defaultdict(list)
+    for sid, weekday, start, end in db.session.execute(
+        sa.select(WorkingHours.specialist_id, WorkingHours.weekday, WorkingHours.start_time,
+                  WorkingHours.end_time).where(_among(WorkingHours.specialist_id, specialist_ids))
+    ):
+        hours[sid].append(HoursRange(weekday, start, end))
+    return hours
+
+
+def _exceptions_of(specialist_ids: set, first: date, last: date) -> dict[tuple, list]:
+    found: dict[tuple, list] = defaultdict(list)
+    for exception in db.session.scalars(sa.select(AvailabilityException).where(
+        _among(AvailabilityException.specialist_id, specialist_ids),
+        AvailabilityException.exception_date.between(first, last),
+    )):
+        found[(exception.specialist_id, exception.exception_date)].append(exception)
+    return found
 
 
 def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UUID, date]]:
@@ -231,7 +218,7 @@ def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UU
     for model in (Booking, RecurringOccurrenceSkip):
         done.update((series_id, day) for series_id, day in db.session.execute(
             sa.select(model.recurring_booking_id, model.occurrence_date).where(
-                model.recurring_booking_id.in_(series_ids), model.occurrence_date.between(first, last))
+                _among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last))
         ))
     return done
 
@@ -245,8 +232,8 @@ class _Context:
         specialists = {o.series.specialist_id for o in occurrences}
         first, last = min(o.day for o in occurrences), max(o.day for o in occurrences)
         self.rates = _rates_of(specialists, last)
-        self.hours = hours_of(specialists)
-        self.exceptions = exceptions_of(specialists, first, last)
+        self.hours = _hours_of(specialists)
+        self.exceptions = _exceptions_of(specialists, first, last)
         longest = max((r.duration_minutes for rs in self.rates.values() for r in rs), default=0)
         start = min(o.starts_at for o in occurrences)
         end = max(o.starts_at for o in occurrences) + _minutes(longest)
@@ -295,10 +282,10 @@ def _check(ctx: _Context, occ: Occurrence, now: datetime):
 def _plan(batch: list[Series], run_date: date, now: datetime) -> Plan:
     plan = Plan()
     due = {s.id: _due_occurrences(s, run_date) for s in batch}
-    occurrences = [o for occs, _ in due.values() for o in occs]
+    occurrences = [o for occs, _, _ in due.values() for o in occs]
     ctx = _Context(occurrences) if occurrences else None
     for series in batch:
-        occs, next_index = due[series.id]
+        occs, next_index, next_day = due[series.id]
         last_booked = series.last_generated_date
         for occ in occs:
             if (series.id, occ.day) in ctx.done:
@@ -311,7 +298,6 @@ def _plan(batch: list[Series], run_date: date, now: datetime) -> Plan:
                 continue
             _book(plan, ctx, occ, rate, now)
             last_booked = occ.day
-        next_day = occurrence_date(series.start_date, series.frequency, next_index)
         plan.updates.append({
             "id": series.id, "next_occurrence_index": next_index, "next_booking_date": next_day,
             "last_generated_date": last_booked,
@@ -359,7 +345,8 @@ def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
         f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])" for i, name in enumerate(columns)
     )
     statement = sa.text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})")
-    db.session.execute(statement, {f"c{i}": [row[name] for row in rows] for i, name in enumerate(columns)})
+    db.session.execute(statement, {f"c{i}": _pg_array(row[name] for row in rows)
+                                   for i, name in enumerate(columns)})
 
 
 def _update_series(updates: list[dict], now: datetime) -> None:
@@ -372,10 +359,11 @@ def _update_series(updates: list[dict], now: datetime) -> None:
             "updated_at = :now FROM unnest(CAST(:ids AS uuid[]), CAST(:idx AS integer[]), "
             "CAST(:next_days AS date[]), CAST(:last_days AS date[]), CAST(:active AS boolean[])) "
             "AS v(id, idx, next_day, last_day, active) WHERE r.id = v.id"
-        ), {"now": now, "ids": [u["id"] for u in updates], "idx": [u["next_occurrence_index"] for u in updates],
-            "next_days": [u["next_booking_date"] for u in updates],
-            "last_days": [u["last_generated_date"] for u in updates],
-            "active": [u["is_active"] for u in updates]})
+        ), {"now": now, "ids": _pg_array(u["id"] for u in updates),
+            "idx": _pg_array(u["next_occurrence_index"] for u in updates),
+            "next_days": _pg_array(u["next_booking_date"] for u in updates),
+            "last_days": _pg_array(u["last_generated_date"] for u in updates),
+            "active": _pg_array(u["is_active"] for u in updates)})
         return
     table = RecurringBooking.__table__
     db.session.execute(
