@@ -192,6 +192,75 @@ def _pg_array(values) -> str:
     return "{" + ",".join("NULL" if v is None else fmt(v) for v in values) + "}"
 
 
+def _load_due(run_date: date, *, after: uuid.UUID | None = None, limit: int = 1,
+              only: uuid.UUID | None = None) -> list[Series]:
+    rb = RecurringBooking
+    query = (
+        sa.select(rb.id, rb.user_id, rb.specialist_id, rb.frequency, rb.start_date, rb.end_date,
+                  rb.time_of_day, rb.next_occurrence_index, rb.last_generated_date, User.timezone,
+                  User.is_active)
+        .join(User, User.id == rb.specialist_id)
+        .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= run_date)
+        .order_by(rb.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(rb.id > after)
+    if only is not None:
+        query = query.where(rb.id == only)
+    if _is_postgres():
+        query = query.with_for_update(of=rb, skip_locked=True)
+    return [
+        Series(r.id, r.user_id, r.specialist_id, r.frequency, r.start_date, r.end_date, r.time_of_day,
+               r.next_occurrence_index, r.last_generated_date, ZoneInfo(r.timezone or "UTC"),
+               bool(r.is_active))
+        for r in db.session.execute(query)
+    ]
+
+
+def _due_occurrences(series: Series, run_date: date) -> tuple[list[Occurrence], int, date]:
+    """The series' occurrences due by `run_date`, and the index and date after them."""
+    found, index = [], series.index
+    while True:
+        day = occurrence_date(series.start_date, series.frequency, index)
+        if day > run_date or (series.end_date and day > series.end_date):
+            return found, index, day
+        found.append(Occurrence(series, day, occurrence_start(day, series.time_of_day, series.zone)))
+        index += 1
+
+
+def _rates_of(specialist_ids: set, last: date) -> dict[uuid.UUID, list]:
+    rows = db.session.execute(
+        sa.select(SpecialistRate.specialist_id, SpecialistRate.effective_from,
+                  SpecialistRate.duration_minutes, SpecialistRate.price, SpecialistRate.currency)
+        .where(_among(SpecialistRate.specialist_id, specialist_ids), SpecialistRate.effective_from <= last)
+        .order_by(SpecialistRate.specialist_id, SpecialistRate.effective_from.desc(),
+                  SpecialistRate.created_at.desc())
+    )
+    rates: dict[uuid.UUID, list] = defaultdict(list)
+    for row in rows:
+        rates[row.specialist_id].append(row)
+    return rates
+
+
+def _rate_on(rates: list, day: date):
+    """Rates come newest first: the first one in effect on `day` is current."""
+    return next((rate for rate in rates if rate.effective_from <= day), None)
+
+
+def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, list]:
+    rows = db.session.execute(
+        sa.select(column, Booking.starts_at, Booking.ends_at).where(
+            _among(column, ids), Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at < end, Booking.ends_at > start,
+        )
+    )
+    busy: dict[uuid.UUID, list] = defaultdict(list)
+    for owner, starts_at, ends_at in rows:
+        busy[owner].append((starts_at, ends_at))
+    return busy
+
+
 def _hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:
     hours: dict[uuid.UUID, list[HoursRange]] = defaultdict(list)
     for sid, weekday, start, end in db.session.execute(
