@@ -79,6 +79,10 @@ def configure_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     configure_api(app)
 
+    from portal.ops import configure_ops
+
+    configure_ops(app)
+
 
 def configure_errors(app: Flask) -> None:
     """After the API: flask-smorest registers its own HTTPException handler at
