@@ -84,4 +84,4 @@ def book(specialist_id):
     if not htmx:
         flash("Booked. See you then!", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
-    return _page(specialist, message="Booked.", booking=booking)
+    return _page(specialist, message="Booked", booking=booking)

@@ -50,10 +50,12 @@ def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
 
 def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, status=200):
     today = clock.today(specialist_zone(current_user).key)
+    current = rate_on(current_user.id, today)
     return render_page(
         TEMPLATE, status=status, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},
-        rates=rates_of(current_user.id), current_rate=rate_on(current_user.id, today), today=today,
-        rate_form=rate_form or {"currency": "USD", "effective_from": today.isoformat()},
+        rates=rates_of(current_user.id), current_rate=current, today=today,
+        rate_form=rate_form or {"currency": current.currency if current else "USD",
+                                 "effective_from": today.isoformat()},
         rate_errors=rate_errors or {},
     )
 
