@@ -218,3 +218,49 @@ def test_specialist_notes_list_searches_own_notes(client, users, note, make_book
     assert "No notes match" in client.get("/specialist/notes?q=zebra").get_data(as_text=True)
     login_as(users["patient"])
     assert client.get("/specialist/notes").status_code == 403
+
+
+def test_database_errors_do_not_carry_note_text(users, booking):
+    """A failed insert's message (logged, sent to Sentry) names no parameters."""
+    import uuid
+
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError) as error:
+        with db.session.begin_nested():
+            db.session.add(SessionNote(booking_id=uuid.uuid4(), provider_id=users["specialist"].id,
+                                       notes=SECRET))
+            db.session.flush()
+    assert SECRET not in str(error.value)
+
+
+def test_sentry_event_of_a_failed_note_save_has_no_note_text(client, users, booking, api_headers,
+                                                              monkeypatch):
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    from portal.monitoring import scrub_event
+
+    envelopes = []
+
+    class Capturing(Transport):
+        def capture_envelope(self, envelope):
+            envelopes.append(envelope)
+
+    def broken_audit(**kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr("portal.services.notes.audit_record", broken_audit)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Capturing(), before_send=scrub_event)
+    try:
+        response = client.post("/api/v1/session-notes", json={"booking_id": str(booking.id), **BODY},
+                               headers=api_headers(users["specialist"]))
+        sentry_sdk.flush()
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init(dsn=None)
+        client.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    events = [item.payload.json for env in envelopes for item in env.items if item.type == "event"]
+    assert events and all(SECRET not in repr(event) and "Breathing" not in repr(event) for event in events)
