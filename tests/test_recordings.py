@@ -240,3 +240,19 @@ def test_page_upload_with_bad_file_flashes_an_error(client, users, booking, logi
                            data={"file": (io.BytesIO(b"MZ\x90\x00" * 50), "virus.mp4")},
                            follow_redirects=True)
     assert "is not a mp4 video" in response.get_data(as_text=True) and count() == 0
+
+
+@pytest.mark.parametrize("role, status", [
+    ("patient", 403), ("specialist", 403), ("other_patient", 404), ("ops", 404), ("admin", 200),
+])
+def test_only_admins_change_expiry(client, users, booking, api_headers, role, status):
+    recording = attach(users, booking, expires_at=NOW + timedelta(days=1))
+    response = client.patch(f"/api/v1/meeting-recordings/{recording.id}", headers=api_headers(users[role]),
+                            json={"expires_at": None, "duration_seconds": 60})
+    assert response.status_code == status
+    db.session.expire_all()
+    saved = db.session.get(MeetingRecording, recording.id)
+    assert (saved.expires_at is None) == (status == 200)
+    bad = client.patch(f"/api/v1/meeting-recordings/{recording.id}", headers=api_headers(users["admin"]),
+                       json={"expires_at": "2031-01-01T00:00:00"})
+    assert bad.status_code == 400  # naive datetime refused

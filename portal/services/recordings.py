@@ -100,6 +100,27 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
     return recording
 
 
+def recording_update(*, actor, recording_id: Any, changes: dict) -> MeetingRecording:
+    """Change duration_seconds and/or expires_at (admin only), audited."""
+    recording = recording_load(actor=actor, recording_id=recording_id)
+    if not policies.can("update", actor, recording):
+        raise Forbidden("Only administrators change recordings.")
+    unknown = set(changes) - {"duration_seconds", "expires_at"}
+    if unknown:
+        raise ServiceError("Unknown fields.", fields={k: "Unknown field." for k in sorted(unknown)})
+    duration = _check_details(changes.get("duration_seconds"), changes.get("expires_at"))
+    old, new = {}, {}
+    for key, value in (("duration_seconds", duration), ("expires_at", changes.get("expires_at"))):
+        if key in changes and getattr(recording, key) != value:
+            old[key], new[key] = getattr(recording, key), value
+            setattr(recording, key, value)
+    if new:
+        db.session.flush()
+        audit_record(actor=actor, action="recording_updated", entity_type="meeting_recording",
+                     entity_id=recording.id, old_values=old, new_values=new)
+    return recording
+
+
 def recording_delete(*, actor, recording_id: Any) -> None:
     recording = recording_load(actor=actor, recording_id=recording_id)
     if not policies.can("delete", actor, recording):
