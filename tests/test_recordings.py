@@ -1,7 +1,7 @@
 """Meeting recordings (spec section 5): upload checks, access for every role, signed
 links (range, expiry, tampering, foreign users) and the retention clean-up."""
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import AuditLog, MeetingRecording
 from portal.services.recordings import recording_attach, recordings_cleanup
 
-NOW = datetime(2030, 5, 6, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 40
 WEBM = (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
         b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\x00" * 500)
@@ -133,9 +133,8 @@ def test_link_expires(client, app, users, booking, api_headers):
     ttl = app.config["RECORDING_LINK_TTL"]
     with clock.frozen(NOW):
         path = signed_path(client, headers, recording)
-    with clock.frozen(NOW + timedelta(seconds=ttl - 5)):
-        with client.get(path, headers=headers) as fresh:
-            assert fresh.status_code == 200
+    with clock.frozen(NOW + timedelta(seconds=ttl - 5)), client.get(path, headers=headers) as fresh:
+        assert fresh.status_code == 200
     with clock.frozen(NOW + timedelta(seconds=ttl + 1)):
         expired = client.get(path, headers=headers)
     assert expired.status_code == 403 and expired.data != MP4 and MP4[:64] not in expired.data
@@ -224,7 +223,7 @@ def test_booking_page_lists_recordings_and_admin_uploads(client, app, users, boo
                                  "expires_at": "2031-01-01T09:00"})
     assert response.status_code == 302
     recording = db.session.scalar(sa.select(MeetingRecording))
-    assert recording.expires_at == datetime(2031, 1, 1, 9, 0, tzinfo=timezone.utc)
+    assert recording.expires_at == datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
     login_as(users["patient"])
     html = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert "WEBM" in html and "1 min 35 s" in html and "/bookings/recordings/play/" in html

@@ -1,7 +1,7 @@
 """Session notes (spec section 4): access for every role, the 24-hour lock, amendments,
 and that note text never reaches the audit trail or the logs."""
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import AuditLog, SessionNote, SessionNoteAmendment
 from portal.services.notes import amendment_add, note_create
 
-WRITTEN = datetime(2030, 3, 4, 12, 0, tzinfo=timezone.utc)
+WRITTEN = datetime(2030, 3, 4, 12, 0, tzinfo=UTC)
 SECRET = "Patient disclosed a panic attack on the train"
 BODY = {"notes": SECRET, "follow_up_actions": "Breathing exercise daily",
         "next_session_recommendation": "Weekly", "metadata": {"mood_level": 6, "engagement": "high",
@@ -225,11 +225,10 @@ def test_database_errors_do_not_carry_note_text(users, booking):
 
     from sqlalchemy.exc import IntegrityError
 
-    with pytest.raises(IntegrityError) as error:
-        with db.session.begin_nested():
-            db.session.add(SessionNote(booking_id=uuid.uuid4(), provider_id=users["specialist"].id,
-                                       notes=SECRET))
-            db.session.flush()
+    with pytest.raises(IntegrityError) as error, db.session.begin_nested():
+        db.session.add(SessionNote(booking_id=uuid.uuid4(), provider_id=users["specialist"].id,
+                                   notes=SECRET))
+        db.session.flush()
     assert SECRET not in str(error.value)
 
 

@@ -1,5 +1,5 @@
 """A specialist creates a package in place and writes a note; the patient then reads it."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ def people(create_committed_user):
     patient = create_committed_user("patient", "pat@browser.test", display_name="Pat Browser")
     db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("100.00"),
                                   currency="USD", effective_from=datetime(2000, 1, 1).date()))
-    starts = (datetime.now(timezone.utc) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    starts = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=starts,
                       ends_at=starts + timedelta(hours=1), status="completed", price=Decimal("100.00"),
                       currency="USD")
@@ -28,7 +28,7 @@ def people(create_committed_user):
 
 
 def test_specialist_creates_a_package_in_place(page, people):
-    specialist, _patient, _booking = people
+    _specialist, _patient, _booking = people
     sign_in(page, "spec@browser.test")
     page.goto("/specialist/packages")
     page.click("summary:has-text('New package')")
