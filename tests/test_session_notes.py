@@ -262,3 +262,12 @@ def test_sentry_event_of_a_failed_note_save_has_no_note_text(client, users, book
     assert response.status_code == 500
     events = [item.payload.json for env in envelopes for item in env.items if item.type == "event"]
     assert events and all(SECRET not in repr(event) and "Breathing" not in repr(event) for event in events)
+
+
+def test_patient_sees_no_edit_controls_or_lock_badges(client, users, note, booking, login_as):
+    login_as(users["patient"])
+    with clock.frozen(WRITTEN + timedelta(hours=1)):
+        html = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert SECRET in html
+    for control in ("Write a note", "Editable until", ">Edit<", "Delete note", "Add an amendment"):
+        assert control not in html
