@@ -255,3 +255,26 @@ def test_only_admins_change_expiry(client, users, booking, api_headers, role, st
     bad = client.patch(f"/api/v1/meeting-recordings/{recording.id}", headers=api_headers(users["admin"]),
                        json={"expires_at": "2031-01-01T00:00:00"})
     assert bad.status_code == 400  # naive datetime refused
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_mp4_duration_is_read_from_the_file_when_not_given(users, booking, version):
+    import struct
+
+    if version == 0:
+        mvhd = bytes([0, 0, 0, 0]) + struct.pack(">IIII", 0, 0, 1000, 754_400) + b"\x00" * 80
+    else:
+        mvhd = bytes([1, 0, 0, 0]) + struct.pack(">QQIQ", 0, 0, 600, 600 * 3600) + b"\x00" * 80
+    video = (_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2") + _box(b"mdat", b"\x00" * 5000)
+             + _box(b"moov", _box(b"mvhd", mvhd) + _box(b"trak", b"\x00" * 40)))
+    recording = attach(users, booking, data=video)
+    assert recording.duration_seconds == (754 if version == 0 else 3600)
+    given = attach(users, booking, data=video, duration_seconds=42)
+    assert given.duration_seconds == 42
+    assert attach(users, booking).duration_seconds is None  # no moov box: unknown
