@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from portal import policies
-from portal.api.common import ErrorSchema, PageArgs, page_of
+from portal.api.common import PageArgs, page_of
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, User
@@ -88,7 +88,7 @@ def list_bookings(args):
 @blp.route("", methods=["POST"])
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
-@blp.alt_response(409, schema=ErrorSchema, description="SLOT_UNAVAILABLE: taken, blocked, outside hours or past")
+@blp.alt_response(409, response="DEFAULT_ERROR")  # SLOT_UNAVAILABLE: taken, blocked, outside hours or past
 def create_booking(data):
     """Book a slot. 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours."""
     patient = current_user
