@@ -60,8 +60,8 @@ def test_blocking_part_of_a_day_removes_it_from_the_patient_slot_list(page, peop
     expect(slot(page, 16)).to_have_count(0)  # 15:30-16:30 is free but slots run on the hour from 09:00
 
 
-def test_patient_books_a_slot_and_the_list_updates_in_place(page, people):
-    del people  # committed before the page opens
+@pytest.mark.usefixtures("people")
+def test_patient_books_a_slot_and_the_list_updates_in_place(page):
     sign_in(page, "pat@browser.test")
     page.goto("/patient/specialists")
     page.fill("#q", "sam")
