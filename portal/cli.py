@@ -72,5 +72,6 @@ def register_cli(app: Flask) -> None:
 def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
     from portal.cli_cancellations import backfill_cancellations
+    from portal.cli_recordings import cleanup_recordings
 
-    return [backfill_cancellations]
+    return [backfill_cancellations, cleanup_recordings]
