@@ -22,7 +22,7 @@ class CancellationFilterForm(Form):
     date_to = DateField("Cancelled to", validators=[Optional()])
     cancelled_by = SelectField("Cancelled by", choices=[
         SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
-        SelectChoice("specialist", "The specialist")])
+        SelectChoice("specialist", "The specialist")], validators=[Optional()])
     specialist = SelectField("Specialist", validators=[Optional()])
     patient = SelectField("Patient", validators=[Optional()])
 

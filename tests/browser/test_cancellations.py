@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -102,3 +103,25 @@ def test_cancelling_from_the_booking_page(page, patient_with_bookings):
     page.get_by_role("button", name="Cancel booking, no refund").click()
     expect(page.locator("#booking-summary .badge")).to_have_text("Cancelled")
     shot(page, "detail-cancelled-page")
+
+
+@pytest.mark.parametrize("device", ["page", "phone_page"])
+def test_admin_filters_cancellations_by_who_cancelled(request, patient_with_bookings, create_committed_user, device):
+    page = request.getfixturevalue(device)
+    patient, specialist, (first, second) = patient_with_bookings
+    from portal.services.cancellations import booking_cancel
+
+    booking_cancel(actor=patient, booking_id=first, reason="Patient has a cold")
+    booking_cancel(actor=specialist, booking_id=second, reason="Clinic closed for training")
+    db.session.commit()
+    create_committed_user("admin", "admin@browser.test", display_name="Ada Admin")
+    sign_in(page, "admin@browser.test")
+    page.get_by_role("link", name="Cancellations").click()
+    results = page.locator("#cancellation-results")
+    expect(results).to_contain_text("Patient has a cold")
+    expect(results).to_contain_text("Clinic closed for training")
+    shot(page, f"admin-list-{device}")
+    page.get_by_label("Cancelled by").select_option("specialist")
+    expect(results).not_to_contain_text("Patient has a cold")
+    expect(results).to_contain_text("Clinic closed for training")
+    expect(page).to_have_url(re.compile(r"cancelled_by=specialist"))
