@@ -166,6 +166,8 @@ def booking_cancel_refused(*, actor: User, booking_id, error: ServiceError) -> N
 
 def report_unexpected(error: BaseException, *, booking_id, user_id) -> None:
     """Tell Sentry about a failure that is not the user's: ids as context, never the reason."""
+    if isinstance(error, sa.exc.StatementError):
+        error.hide_parameters = True  # its message would otherwise carry the SQL parameters: the reason
     log.exception("cancelling booking %s by %s failed", booking_id, user_id)
     with sentry_sdk.new_scope() as scope:
         scope.set_context("booking_cancel", {"booking_id": str(booking_id)[:64], "user_id": str(user_id)})
