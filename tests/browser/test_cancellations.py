@@ -128,3 +128,21 @@ def test_admin_filters_cancellations_by_who_cancelled(request, patient_with_book
     expect(results).not_to_contain_text("Patient has a cold")
     expect(results).to_contain_text("Clinic closed for training")
     expect(page).to_have_url(re.compile(r"cancelled_by=specialist"))
+
+
+def test_without_javascript_the_cancel_link_opens_a_page_that_works(browser, live_server, patient_with_bookings):
+    context = browser.new_context(base_url=live_server, java_script_enabled=False,
+                                  viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _patient, _specialist, (first, _second) = patient_with_bookings
+    sign_in(page, "pat@browser.test")
+    page.locator(f"#booking-{first}").get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{first}/cancel$"))
+    expect(page.locator("main")).to_contain_text("No refund is made")
+    page.get_by_label("Why are you cancelling?").fill("No longer needed")
+    shot(page, "nojs-cancel-page-phone")
+    page.get_by_role("button", name="Cancel booking, no refund").click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{first}$"))
+    expect(page.locator(".flash")).to_contain_text("No refund will be processed")
+    expect(page.locator("#booking-summary .badge")).to_have_text("Cancelled")
+    context.close()
