@@ -3,7 +3,7 @@ refusal audits, immutability, the freed slot and the backfill command."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from portal.services.bookings import booking_create
 from portal.services.cancellations import SUCCESS_MESSAGE, booking_cancel
 
 URL = "/functions/booking-cancel"
-MONDAY = datetime(2030, 1, 7, tzinfo=timezone.utc)
+MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 
 
 @pytest.fixture

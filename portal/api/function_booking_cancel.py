@@ -43,7 +43,7 @@ def booking_cancel_function():
     except ServiceError as error:
         booking_cancel_refused(actor=current_user, booking_id=booking_id, error=error)
         return json_error(error.http_status, error.code, error.message, error.fields)
-    except Exception as error:  # not the caller's fault: report with ids, answer 500
+    except Exception as error:  # noqa: BLE001 -- not the caller's fault: report with ids, answer 500
         db.session.rollback()
         report_unexpected(error, booking_id=booking_id, user_id=current_user.id)
         return json_error(500)

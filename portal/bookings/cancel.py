@@ -106,7 +106,7 @@ def cancel(booking_id):
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
         booking = db.session.get(Booking, booking.id)
         return _refused(booking, error.message, error.http_status, reason)
-    except Exception as error:  # not the user's: report with ids only
+    except Exception as error:  # noqa: BLE001 -- not the user's: report with ids only
         db.session.rollback()
         report_unexpected(error, booking_id=booking.id, user_id=current_user.id)
         return _refused(db.session.get(Booking, booking.id), UNEXPECTED, 500, reason)
