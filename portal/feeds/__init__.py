@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.extensions import db
+from portal.policies import PUBLIC, SIGNED_IN
 from portal.rendering import render_page
 from portal.services.calendar_feed import feed_ics, feed_revoke, feed_token, feed_user
 
@@ -34,3 +35,9 @@ def feed(token):
     response = Response(feed_ics(user), mimetype="text/calendar")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
+
+
+# Read by the role-by-endpoint test (tests/test_routes.py): the settings page is
+# for any signed-in role, the feed itself is public (its token authorises it).
+settings.allowed_roles = revoke.allowed_roles = SIGNED_IN
+feed.allowed_roles = PUBLIC
