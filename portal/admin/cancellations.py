@@ -5,8 +5,7 @@ import uuid
 
 from flask import request
 from flask_login import current_user
-from wtforms import DateField, Form, SelectField
-from wtforms.fields.choices import SelectChoice
+from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from portal.admin import bp
@@ -21,15 +20,15 @@ PER_PAGE = 50
 class CancellationFilterForm(Form):
     date_from = DateField("Cancelled from", validators=[Optional()])
     date_to = DateField("Cancelled to", validators=[Optional()])
-    cancelled_by = SelectField("Cancelled by", choices=[SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
-                                                        SelectChoice("specialist", "The specialist")])
+    cancelled_by = SelectField("Cancelled by", choices=[
+        SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
+        SelectChoice("specialist", "The specialist")])
     specialist = SelectField("Specialist", validators=[Optional()])
     patient = SelectField("Patient", validators=[Optional()])
 
 
 def _filter_form() -> CancellationFilterForm:
     form = CancellationFilterForm(request.args)
-    # SelectChoice: tuple choices are deprecated in WTForms 3.3 (an error under pytest).
     form.specialist.choices = [SelectChoice("", "All specialists")] + [
         SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role="specialist")]
     form.patient.choices = [SelectChoice("", "All patients")] + [

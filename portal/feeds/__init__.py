@@ -37,7 +37,6 @@ def feed(token):
     return response
 
 
-# Read by the role-by-endpoint test (tests/test_routes.py): the settings page is
-# for any signed-in role, the feed itself is public (its token authorises it).
+# Read by the role-by-endpoint test: the feed is reached with its token alone.
 settings.allowed_roles = revoke.allowed_roles = SIGNED_IN
 feed.allowed_roles = PUBLIC
