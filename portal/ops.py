@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from portal.extensions import db, login_manager
-from portal.policies import PUBLIC, is_ops
+from portal.policies import is_ops
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,6 @@ def healthz():
     response.status_code = 200 if database == "ok" else 503
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-healthz.allowed_roles = PUBLIC  # for load balancers; read by the role-by-endpoint test
 
 
 def mount_queue_dashboard(app: Flask) -> None:
