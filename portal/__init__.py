@@ -71,10 +71,11 @@ def configure_blueprints(app: Flask) -> None:
     from portal.api import configure_api
     from portal.auth import bp as auth_bp
     from portal.bookings import bp as bookings_bp
+    from portal.feeds import bp as feeds_bp
     from portal.patient import bp as patient_bp
     from portal.specialist import bp as specialist_bp
 
-    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp):
+    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp):
         app.register_blueprint(bp)
     configure_api(app)
 

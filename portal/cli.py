@@ -71,4 +71,7 @@ def register_cli(app: Flask) -> None:
 
 def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
-    return []
+    from portal.cli_cancellations import backfill_cancellations
+    from portal.cli_recordings import cleanup_recordings
+
+    return [backfill_cancellations, cleanup_recordings]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 import sentry_sdk
-
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -57,6 +56,22 @@ def error_page(status: int, message: str | None = None):
     return render_template("error.html", status=status, message=message or MESSAGES.get(status, "")), status
 
 
+def validation_fields(data) -> dict | None:
+    """webargs' messages ({"json": {...}, "query": {...}}) as one flat field -> errors dict."""
+    if not isinstance(data, dict):
+        return None
+    nested = data.get("errors") or data.get("messages")
+    if not isinstance(nested, dict):
+        return None
+    fields: dict = {}
+    for location, errors in nested.items():
+        if isinstance(errors, dict):
+            fields.update(errors)  # webargs nests by location
+        else:
+            fields[location] = errors
+    return fields or None
+
+
 def configure_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf(error: CSRFError):
@@ -69,10 +84,7 @@ def configure_errors(app: Flask) -> None:
     def handle_http(error: HTTPException):
         status = error.code or 500
         if wants_json():
-            data = getattr(error, "data", None) or {}
-            fields = data.get("errors") if isinstance(data, dict) else None
-            if isinstance(fields, dict) and len(fields) == 1 and isinstance(next(iter(fields.values())), dict):
-                fields = next(iter(fields.values()))  # webargs nests by location
+            fields = validation_fields(getattr(error, "data", None))
             http_status = 400 if status == 422 else status
             message = getattr(error, "description", None) if status not in (404, 500) else None
             if fields:

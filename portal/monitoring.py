@@ -60,6 +60,10 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     for key in ("extra", "contexts", "tags"):
         if key in event:
             event[key] = _scrub(event[key])
+    # Local variables of stack frames hold whatever the code held (a reason, a note): drop them.
+    for exception in (event.get("exception") or {}).get("values", []):
+        for frame in (exception.get("stacktrace") or {}).get("frames", []):
+            frame.pop("vars", None)
     for crumb in (event.get("breadcrumbs") or {}).get("values", []):
         if "data" in crumb:
             crumb["data"] = _scrub(crumb["data"])

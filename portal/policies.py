@@ -237,10 +237,15 @@ class CancellationPolicy(Policy):
         return is_admin(user) or _is_party(user, _booking_for(row))
 
     def create(self, user, row):
-        return _is_party(user, _booking_for(row)) and row.cancelled_by == _uid(user)
+        return self.cancel(user, _booking_for(row)) and row.cancelled_by == _uid(user)
+
+    def cancel(self, user, booking: Booking | None) -> bool:
+        """Only the booking's patient or its specialist may cancel it ("Not your
+        booking" even for admins, who oversee but do not act for the parties)."""
+        return _is_party(user, booking)
 
     def update(self, user, row):
-        return False
+        return False  # an immutable record: no route or service edits or deletes one
 
     def delete(self, user, row):
         return False
@@ -352,9 +357,17 @@ class RecordingPolicy(Policy):
 
 
 class AuditLogPolicy(Policy):
-    """Admins review the trail; nobody edits it."""
+    """Admins review the trail; ops read the system's own rows (job runs); nobody edits it."""
 
     model = AuditLog
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        return AuditLog.actor_id.is_(None) if is_ops(user) else sa.false()
+
+    def view(self, user, row):
+        return is_admin(user) or (is_ops(user) and row.actor_id is None)
 
     def create(self, user, row):
         return False  # written only by the audit service
@@ -411,6 +424,13 @@ def can(action: str, user, row: Any) -> bool:
     if not _signed_in(user):
         return action == "view" and isinstance(row, BookingPackage) and row.is_active
     return bool(getattr(policy_for(type(row)), action)(user, row))
+
+
+def can_cancel(user, booking: Booking) -> bool:
+    """May `user` cancel `booking` (whatever its status or time)?"""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return POLICIES[BookingCancellation].cancel(user, booking)
 
 
 def load(model: type, row_id: Any, user) -> Any:

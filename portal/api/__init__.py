@@ -32,7 +32,8 @@ def configure_api(app: Flask) -> None:
     if "api-docs" in app.blueprints:
         app.blueprints["api-docs"].allowed_roles = PUBLIC  # the OpenAPI document
 
-    from portal.api.functions import bp as functions_bp, load_functions
+    from portal.api.functions import bp as functions_bp
+    from portal.api.functions import load_functions
 
     load_functions()
 

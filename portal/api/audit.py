@@ -58,3 +58,6 @@ def audit_logs(args):
     )
     rows, next_cursor = audit_page(filters, cursor=args.get("cursor"), limit=args["limit"])
     return {"items": rows, "next_cursor": next_cursor}
+
+
+audit_logs.allowed_roles = ("admin",)  # read by the role-by-endpoint test; enforced above

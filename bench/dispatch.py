@@ -1,0 +1,232 @@
+"""Benchmark the recurring dispatcher against bare set-based SQL on PostgreSQL.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/postgres python bench/dispatch.py --series 100000
+
+Seeds N due series over N/10 specialists (mixed time zones, frequencies,
+a few vacations and partial-day overrides) beside 10*N existing bookings in a
+scratch database made from DATABASE_URL, copies it, then times
+1. one dispatcher run end to end (every occurrence's rules checked), and
+2. on the fresh copy, the same writes as bare SQL with no rules: one
+   INSERT ... SELECT of the bookings, one of their history rows, one UPDATE
+   of the series.
+Both scratch databases are dropped afterwards. The last line printed is JSON:
+{"series", "dispatch_s", "bookings_per_s", "bare_sql_s", "ratio"}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time as timer
+import uuid
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+RUN_DATE = date(2031, 3, 12)
+
+SEED = """
+INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
+                   calendar_feed_version, created_at, updated_at)
+SELECT md5('s' || i)::uuid, 's' || i || '@bench.test', 's' || i || '@bench.test', 'x', 'specialist',
+       'Specialist ' || i, (ARRAY['UTC', 'Europe/Berlin', 'America/New_York'])[i % 3 + 1], true, 1, now(), now()
+FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_profiles (id, title, bio, created_at)
+SELECT md5('s' || i)::uuid, '', '', now() FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_rates (id, specialist_id, duration_minutes, price, currency, effective_from, created_at)
+SELECT gen_random_uuid(), md5('s' || i)::uuid, 60, 80 + i % 40, 'USD', DATE '2000-01-01', now()
+FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, end_time)
+SELECT gen_random_uuid(), md5('s' || i)::uuid, d, TIME '07:00', TIME '19:00'
+FROM generate_series(0, :specialists - 1) AS i, generate_series(0, 6) AS d;
+
+-- 0.5% on vacation on the run date, 0.5% working only 09:00-13:00 that day.
+INSERT INTO specialist_availability_exceptions (id, specialist_id, exception_date, is_available, reason,
+                                                all_day, start_time, end_time, created_at)
+SELECT gen_random_uuid(), md5('s' || i)::uuid, :run_date, i % 200 = 1, 'vacation',
+       i % 200 = 0, CASE WHEN i % 200 = 1 THEN TIME '09:00' END, CASE WHEN i % 200 = 1 THEN TIME '13:00' END,
+       now()
+FROM generate_series(0, :specialists - 1) AS i WHERE i % 200 < 2;
+
+INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
+                   calendar_feed_version, created_at, updated_at)
+SELECT md5('p' || i)::uuid, 'p' || i || '@bench.test', 'p' || i || '@bench.test', 'x', 'patient',
+       'Patient ' || i, 'UTC', true, 1, now(), now()
+FROM generate_series(0, :patients - 1) AS i;
+
+-- Series i: specialist i % S at local hour 8 + i / S; patient i % P (P = 5 S, so a
+-- patient's two series are five hours apart). Mixed frequencies, all due on the run date.
+INSERT INTO recurring_bookings (id, user_id, specialist_id, frequency, start_date, end_date, time_of_day,
+                                is_active, next_booking_date, next_occurrence_index, created_at, updated_at)
+SELECT gen_random_uuid(), md5('p' || (i % :patients))::uuid, md5('s' || (i % :specialists))::uuid,
+       f.frequency, f.start_date, NULL, make_time(8 + i / :specialists, 0, 0), true, :run_date, f.idx,
+       now(), now()
+FROM generate_series(0, :series - 1) AS i
+CROSS JOIN LATERAL (SELECT * FROM (VALUES
+    (0, 'weekly', :run_date - 28, 4), (1, 'biweekly', :run_date - 28, 2),
+    (2, 'monthly', (:run_date - INTERVAL '1 month')::date, 1)) AS v(k, frequency, start_date, idx)
+    WHERE v.k = i % 3) AS f;
+
+-- Existing bookings: 100 per specialist on the days before the run date, and one
+-- evening booking on the run date for every tenth specialist (loaded, not clashing).
+INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
+                      created_at, updated_at)
+SELECT gen_random_uuid(), md5('p' || (b % :patients))::uuid, md5('s' || (b % :specialists))::uuid,
+       (:run_date - 1 - b / :specialists) + TIME '12:00' AT TIME ZONE 'UTC',
+       (:run_date - 1 - b / :specialists) + TIME '13:00' AT TIME ZONE 'UTC',
+       CASE WHEN b % 10 = 0 THEN 'cancelled' ELSE 'confirmed' END, 100, 'USD', now(), now()
+FROM generate_series(0, :bookings - 1) AS b;
+
+INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
+                      created_at, updated_at)
+SELECT gen_random_uuid(), md5('p' || (:patients - 1 - i))::uuid, md5('s' || i)::uuid,
+       (:run_date + TIME '23:00') AT TIME ZONE 'UTC', (:run_date + TIME '23:30') AT TIME ZONE 'UTC',
+       'confirmed', 100, 'USD', now(), now()
+FROM generate_series(0, :specialists - 1, 10) AS i;
+"""
+
+BARE_SQL = [
+    """INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
+                             recurring_booking_id, occurrence_date, created_at, updated_at)
+       SELECT gen_random_uuid(), r.user_id, r.specialist_id,
+              (r.next_booking_date + r.time_of_day) AT TIME ZONE u.timezone,
+              (r.next_booking_date + r.time_of_day) AT TIME ZONE u.timezone
+                + make_interval(mins => rate.duration_minutes),
+              'confirmed', rate.price, rate.currency, r.id, r.next_booking_date, now(), now()
+       FROM recurring_bookings r
+       JOIN users u ON u.id = r.specialist_id
+       JOIN specialist_rates rate ON rate.specialist_id = r.specialist_id
+       WHERE r.is_active AND r.paused_at IS NULL AND r.next_booking_date <= :run_date""",
+    """INSERT INTO booking_status_history (id, booking_id, from_status, to_status, created_at)
+       SELECT gen_random_uuid(), b.id, NULL, 'confirmed', now() FROM bookings b
+       WHERE b.occurrence_date = :run_date AND b.recurring_booking_id IS NOT NULL""",
+    """UPDATE recurring_bookings SET next_occurrence_index = next_occurrence_index + 1,
+              last_generated_date = next_booking_date,
+              next_booking_date = CASE frequency
+                  WHEN 'weekly' THEN start_date + 7 * (next_occurrence_index + 1)
+                  WHEN 'biweekly' THEN start_date + 14 * (next_occurrence_index + 1)
+                  ELSE (start_date + make_interval(months => next_occurrence_index + 1))::date END,
+              updated_at = now()
+       WHERE is_active AND paused_at IS NULL AND next_booking_date <= :run_date""",
+]
+
+
+def _admin_engine(base: sa.engine.URL) -> sa.engine.Engine:
+    return sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _make_app(url: sa.engine.URL):
+    """One app for the run (the portal's blueprints can be registered only once per process)."""
+    from portal import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+                       "TESTING": True, "SECRET_KEY": "bench"})
+
+
+def _migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
+def _seed(url: sa.engine.URL, series: int) -> None:
+    specialists = max(series // 10, 1)
+    params = {"specialists": specialists, "patients": specialists * 5, "series": series,
+              "bookings": series * 10, "run_date": RUN_DATE}
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for statement in SEED.split(";\n"):
+            if statement.strip():
+                conn.execute(sa.text(statement), params)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def _time_dispatcher(app) -> dict:
+    from portal import clock
+    from portal.extensions import db
+    from portal.services.recurring import recurring_dispatch
+
+    with app.app_context(), clock.frozen(datetime.combine(RUN_DATE, time(2), tzinfo=timezone.utc)):
+        started = timer.perf_counter()
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            result = profile.runcall(recurring_dispatch, run_date=RUN_DATE)
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
+        else:
+            result = recurring_dispatch(run_date=RUN_DATE)
+        elapsed = timer.perf_counter() - started
+        db.engine.dispose()
+    return {"elapsed": elapsed, "count": result["count"], "errors": len(result["errors"])}
+
+
+def _time_bare_sql(url: sa.engine.URL) -> float:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        conn.rollback()
+        started = timer.perf_counter()
+        with conn.begin():
+            for statement in BARE_SQL:
+                conn.execute(sa.text(statement), {"run_date": RUN_DATE})
+        elapsed = timer.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--series", type=int, default=100_000)
+    args = parser.parse_args()
+    raw = os.environ.get("DATABASE_URL", "")
+    if not raw.startswith(("postgres://", "postgresql")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there).")
+    base = sa.engine.make_url(raw.replace("postgres://", "postgresql://", 1)).set(
+        drivername="postgresql+psycopg")
+    suffix = uuid.uuid4().hex[:6]
+    names = {"dispatch": f"bench_dispatch_{suffix}", "bare": f"bench_bare_{suffix}"}
+    admin = _admin_engine(base)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{names["dispatch"]}"'))
+        dispatch_url = base.set(database=names["dispatch"])
+        started = timer.perf_counter()
+        app = _make_app(dispatch_url)
+        _migrate(app)
+        _seed(dispatch_url, args.series)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{names["bare"]}" TEMPLATE "{names["dispatch"]}"'))
+        print(f"seeded {args.series} series in {timer.perf_counter() - started:.1f} s", file=sys.stderr)
+        dispatched = _time_dispatcher(app)
+        print(f"dispatcher: {dispatched}", file=sys.stderr)
+        bare = _time_bare_sql(base.set(database=names["bare"]))
+    finally:
+        with admin.connect() as conn:
+            if os.environ.get("BENCH_KEEP"):
+                names = {}
+            for name in names.values():
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    elapsed = dispatched["elapsed"]
+    print(json.dumps({"series": args.series, "dispatch_s": round(elapsed, 3),
+                      "bookings_per_s": round(dispatched["count"] / elapsed, 1),
+                      "bare_sql_s": round(bare, 3), "ratio": round(elapsed / bare, 3)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""The daily dispatcher: dates, catch-up, rules, idempotency, failures, concurrency."""
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from portal import clock
+from portal.extensions import db
+from portal.models import (
+    AuditLog,
+    AvailabilityException,
+    Booking,
+    RecurringBooking,
+    RecurringOccurrenceSkip,
+    SpecialistRate,
+    WorkingHours,
+)
+from portal.services import recurring_dispatch
+from portal.services.recurring import recurring_dispatch as dispatch
+from tests.conftest import require_or_skip
+
+EVERY_DAY = {d: [("08:00", "18:00")] for d in range(7)}
+UTC = timezone.utc
+
+
+@pytest.fixture(autouse=True)
+def _emptied_afterwards(committed_db):
+    """The dispatcher commits per batch; on SQLite a commit escapes the test's
+    rolled-back transaction (pysqlite ends it at the outermost RELEASE), so
+    these tests empty the tables afterwards as well."""
+    yield
+
+
+@pytest.fixture
+def make_series(app):
+    def make(patient, specialist, frequency="weekly", start=date(2027, 1, 4), end=None, at=time(10)):
+        series = RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency=frequency,
+                                  start_date=start, end_date=end, time_of_day=at, is_active=True,
+                                  next_booking_date=start, next_occurrence_index=0)
+        db.session.add(series)
+        db.session.flush()
+        return series
+
+    return make
+
+
+def run(on: date, now: datetime | None = None) -> dict:
+    """Dispatch for `on` with the clock at 02:00 UTC that day (or `now`)."""
+    db.session.commit()  # the dispatcher commits per batch: keep the fixtures out of its rollbacks
+    with clock.frozen(now or datetime.combine(on, time(2), tzinfo=UTC)):
+        return dispatch(run_date=on)
+
+
+def bookings_of(series) -> list[Booking]:
+    db.session.expire_all()
+    return list(db.session.scalars(
+        sa.select(Booking).where(Booking.recurring_booking_id == series.id).order_by(Booking.starts_at)))
+
+
+def skips_of(series) -> list[RecurringOccurrenceSkip]:
+    return list(db.session.scalars(sa.select(RecurringOccurrenceSkip).where(
+        RecurringOccurrenceSkip.recurring_booking_id == series.id).order_by(
+        RecurringOccurrenceSkip.occurrence_date)))
+
+
+@pytest.mark.parametrize("start, expected", [
+    (date(2027, 1, 31), [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30),
+                         date(2027, 5, 31)]),
+    (date(2028, 1, 31), [date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 31), date(2028, 4, 30)]),
+])
+def test_monthly_series_keeps_to_its_day_across_month_ends_and_leap_years(
+        users, make_specialist, make_series, start, expected):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist, "monthly", start)
+    for day in expected:
+        assert run(day)["count"] == 1
+    assert [b.occurrence_date for b in bookings_of(series)] == expected
+    assert [b.starts_at for b in bookings_of(series)] == [datetime.combine(d, time(10), UTC) for d in expected]
+    db.session.refresh(series)
+    assert series.last_generated_date == expected[-1]
+    assert series.next_occurrence_index == len(expected)
+
+
+@pytest.mark.parametrize("frequency, expected", [
+    ("weekly", [date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29), date(2027, 4, 5)]),
+    ("biweekly", [date(2027, 3, 15), date(2027, 3, 29), date(2027, 4, 12)]),
+])
+def test_weekly_series_keep_local_time_across_daylight_saving(users, make_specialist, make_series,
+                                                             frequency, expected):
+    specialist = make_specialist(timezone="Europe/Berlin", hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist, frequency, date(2027, 3, 15), at=time(10))
+    result = run(expected[-1], now=datetime(2027, 3, 14, tzinfo=UTC))  # catch-up, all still ahead
+    assert result["count"] == len(expected)
+    booked = bookings_of(series)
+    assert [b.occurrence_date for b in booked] == expected
+    berlin = ZoneInfo("Europe/Berlin")
+    assert {b.starts_at.astimezone(berlin).time() for b in booked} == {time(10)}
+    assert booked[0].starts_at.hour == 9 and booked[-1].starts_at.hour == 8  # UTC+1, then UTC+2
+
+
+def test_series_ends_after_its_end_date(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist, "weekly", date(2027, 1, 4), end=date(2027, 1, 11))
+    assert run(date(2027, 1, 4))["count"] == 1
+    assert run(date(2027, 1, 11))["count"] == 1
+    db.session.refresh(series)
+    assert series.is_active is False
+    assert run(date(2027, 1, 18))["count"] == 0
+    assert len(bookings_of(series)) == 2
+
+
+def test_catch_up_books_what_is_ahead_and_records_missed_occurrences(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist, "weekly", date(2027, 1, 4), at=time(15))
+    result = run(date(2027, 1, 25), now=datetime(2027, 1, 25, 12, tzinfo=UTC))
+    assert result["count"] == 1
+    assert [b.occurrence_date for b in bookings_of(series)] == [date(2027, 1, 25)]
+    assert [(s.occurrence_date, s.reason) for s in skips_of(series)] == [
+        (date(2027, 1, d), recurring_dispatch.MISSED) for d in (4, 11, 18)]
+    assert result["errors"] == [{"recurring_id": str(series.id), "error": recurring_dispatch.MISSED}] * 3
+    db.session.refresh(series)
+    assert series.next_booking_date == date(2027, 2, 1)
+
+
+def test_missing_rate_is_reported_and_the_series_moves_on(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY, rate=False)
+    series = make_series(users["patient"], specialist)
+    result = run(date(2027, 1, 4))
+    assert result["count"] == 0
+    assert result["errors"] == [{"recurring_id": str(series.id), "error": "No rates found"}]
+    db.session.refresh(series)
+    assert series.next_booking_date == date(2027, 1, 11) and series.is_active
+
+
+def test_vacation_and_taken_slot_skip_only_that_occurrence(users, make_specialist, make_series, make_booking):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist)
+    db.session.add(AvailabilityException(specialist_id=specialist.id, exception_date=date(2027, 1, 4),
+                                         reason="vacation"))
+    make_booking(users["other_patient"], specialist, datetime(2027, 1, 11, 10, 30, tzinfo=UTC))
+    make_booking(users["patient"], users["other_specialist"], datetime(2027, 1, 18, 9, 30, tzinfo=UTC))
+    for day in (4, 11, 18, 25):
+        run(date(2027, 1, day))
+    assert [b.occurrence_date for b in bookings_of(series)] == [date(2027, 1, 25)]
+    assert [(s.occurrence_date.day, s.reason) for s in skips_of(series)] == [
+        (4, recurring_dispatch.UNAVAILABLE), (11, recurring_dispatch.SLOT_TAKEN),
+        (18, recurring_dispatch.PATIENT_BUSY)]
+
+
+def test_two_series_in_one_batch_never_overlap_each_other(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    first = make_series(users["patient"], specialist)
+    second = make_series(users["other_patient"], specialist, at=time(10, 30))
+    result = run(date(2027, 1, 4))
+    assert result["count"] == 1
+    assert len(bookings_of(first)) + len(bookings_of(second)) == 1
+    assert result["errors"][0]["error"] == recurring_dispatch.SLOT_TAKEN
+
+
+def test_running_twice_books_each_occurrence_once_and_audits_each_run(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist)
+    first = run(date(2027, 1, 4))
+    second = run(date(2027, 1, 4))
+    assert (first["count"], second["count"]) == (1, 0)
+    assert first["message"] == "Dispatched 1 recurring bookings"
+    assert first["bookings"] == [str(bookings_of(series)[0].id)]
+    audits = db.session.scalars(sa.select(AuditLog).where(
+        AuditLog.action == "recurring_bookings_dispatched")).all()
+    assert sorted((a.new_values["dispatched"], a.new_values["errors"], a.status, a.actor_id) for a in audits) == [
+        (0, 0, "success", None), (1, 0, "success", None)]
+
+
+def test_paused_series_are_left_alone(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist)
+    series.paused_at = datetime(2027, 1, 1, tzinfo=UTC)
+    assert run(date(2027, 1, 4))["count"] == 0
+    assert bookings_of(series) == []
+
+
+def test_a_failing_series_does_not_stop_the_others(users, make_specialist, make_series, monkeypatch):
+    good = [make_series(users["patient"], make_specialist(hours=EVERY_DAY), at=time(9 + i)) for i in range(3)]
+    bad = make_series(users["other_patient"], make_specialist(hours=EVERY_DAY))
+    real_book = recurring_dispatch._book
+
+    def book_badly(plan, ctx, occ, rate, now):  # a row the database refuses (negative price)
+        real_book(plan, ctx, occ, rate, now)
+        if occ.series.id == bad.id:
+            plan.bookings[-1]["price"] = -1
+
+    monkeypatch.setattr(recurring_dispatch, "_book", book_badly)
+    result = run(date(2027, 1, 4))
+    assert result["count"] == 3
+    assert result["errors"] == [{"recurring_id": str(bad.id), "error": recurring_dispatch.DATABASE_ERROR}]
+    assert all(len(bookings_of(s)) == 1 for s in good) and bookings_of(bad) == []
+    db.session.refresh(bad)
+    assert bad.next_booking_date == date(2027, 1, 4)  # untouched: retried on the next run
+    audit = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "recurring_bookings_dispatched")).one()
+    assert (audit.status, audit.new_values) == ("success_with_errors", {"dispatched": 3, "errors": 1})
+
+
+def test_small_batches_give_the_same_result(users, make_specialist, make_series, monkeypatch):
+    monkeypatch.setattr(recurring_dispatch, "BATCH_SIZE", 2)
+    series = [make_series(users["patient"], make_specialist(hours=EVERY_DAY), at=time(9 + i))
+              for i in range(5)]
+    assert run(date(2027, 1, 4))["count"] == 5
+    assert all(len(bookings_of(s)) == 1 for s in series)
+
+
+def test_two_dispatchers_at_once_book_each_occurrence_once(committed_db):
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    from portal.services.users import user_create
+
+    def user(role):
+        made = user_create(email=f"{role}-{uuid.uuid4().hex[:8]}@example.test", password="x" * 12,
+                           role=role, display_name=None, timezone="UTC")
+        db.session.flush()
+        return made
+
+    specialists = [user("specialist") for _ in range(10)]
+    for specialist in specialists:
+        db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=100,
+                                      currency="USD", effective_from=date(2000, 1, 1)))
+        db.session.add_all(WorkingHours(specialist_id=specialist.id, weekday=d, start_time=time(8),
+                                        end_time=time(18)) for d in range(7))
+    for i in range(20):
+        db.session.add(RecurringBooking(
+            user_id=user("patient").id, specialist_id=specialists[i % 10].id, frequency="weekly",
+            start_date=date(2027, 1, 4), time_of_day=time(9 + i // 10), is_active=True,
+            next_booking_date=date(2027, 1, 4), next_occurrence_index=0))
+    db.session.commit()
+    results, barrier = [], threading.Barrier(2)
+
+    def worker():
+        with committed_db.app_context():
+            barrier.wait()
+            with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
+                results.append(dispatch(run_date=date(2027, 1, 4)))
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r["count"] for r in results) == 20
+    assert not any(r["errors"] for r in results)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 20
