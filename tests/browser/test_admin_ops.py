@@ -1,43 +1,49 @@
 import re
-import sys
-import types
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from portal import clock
 from portal.extensions import db
+from portal.models import RecurringBooking, SpecialistRate, WorkingHours
 from portal.services.audit import audit_record
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 
+MONDAY = date(2027, 1, 4)
+
+
 @pytest.fixture
-def dispatcher(monkeypatch):
-    """The dispatch job's service, unless issue 5's portal.services.recurring has landed."""
-    try:
-        import portal.services.recurring  # noqa: F401
-        return None
-    except ImportError:
-        pass
-    module = types.ModuleType("portal.services.recurring")
-    module.recurring_dispatch = lambda *, run_date=None: {
-        "success": True, "message": "Dispatched 4 recurring bookings", "count": 4,
-        "bookings": ["a", "b", "c", "d"], "errors": []}
-    monkeypatch.setitem(sys.modules, "portal.services.recurring", module)
-    return 4
+def due_series(create_committed_user):
+    """Two weekly series due on a Monday, with a specialist who works that morning."""
+    patient = create_committed_user("patient", "pat@browser.test")
+    specialist = create_committed_user("specialist", "spec@browser.test")
+    db.session.add(WorkingHours(specialist_id=specialist.id, weekday=0, start_time=time(9), end_time=time(17)))
+    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("80"),
+                                  currency="USD", effective_from=date(2000, 1, 1)))
+    for at in (time(10), time(12)):
+        db.session.add(RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
+                                        start_date=MONDAY, time_of_day=at, is_active=True,
+                                        next_booking_date=MONDAY, next_occurrence_index=0))
+    db.session.commit()
 
 
-def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, create_committed_user, dispatcher):
+def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, create_committed_user, due_series):
     create_committed_user("ops", "ops@browser.test", display_name="Otto Ops")
-    sign_in(page, "ops@browser.test")
-    expect(page.locator("h1")).to_have_text("Operations")
-    page.click("#run-dispatcher")
-    status = page.locator("#job-status")
-    expect(status).to_contain_text("Dispatcher finished")
-    if dispatcher is not None:
-        expect(status.locator(".job-count")).to_have_text(str(dispatcher))
-    assert page.url.endswith("/admin/ops")  # htmx swapped the block; no navigation
+    with clock.frozen(datetime.combine(MONDAY, time(6), tzinfo=timezone.utc)):  # the server shares the clock
+        sign_in(page, "ops@browser.test")
+        expect(page.locator("h1")).to_have_text("Operations")
+        page.click("#run-dispatcher")
+        status = page.locator("#job-status")
+        expect(status).to_contain_text("Dispatcher finished")
+        expect(status.locator(".job-count")).to_have_text("2")
+        assert page.url.endswith("/admin/ops")  # htmx swapped the block; no navigation
+        page.reload()
+        expect(page.locator("#job-runs tbody tr").first).to_contain_text("dispatched: 2, errors: 0")
 
 
 def test_admin_filters_the_audit_log_to_a_cancellation(page, create_committed_user):
