@@ -11,9 +11,9 @@ LEFT, BOTTOM, TOP = 36, 22, 8
 def _nice_max(value: int) -> int:
     """A round top for the axis, so its four steps are round too (0, 10, 20, 30, 40)."""
     raw = max(value, 4) / 4
-    magnitude = 10 ** int(math.floor(math.log10(raw)))
+    magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    return int(math.ceil(step * 4))
+    return math.ceil(step * 4)
 
 
 def stacked_bars(weeks: list[date], series: list[tuple[str, list[int]]]) -> dict:

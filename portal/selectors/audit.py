@@ -10,7 +10,7 @@ import binascii
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -57,7 +57,7 @@ class InvalidCursor(ServiceError):
 
 
 def encode_cursor(row: AuditLog) -> str:
-    raw = f"{row.created_at.astimezone(timezone.utc).isoformat()}|{row.id}"
+    raw = f"{row.created_at.astimezone(UTC).isoformat()}|{row.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

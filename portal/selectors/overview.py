@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -15,7 +15,7 @@ DISPATCH_ACTION = "recurring_bookings_dispatched"
 
 def week_starts(weeks: int, today: date | None = None) -> list[date]:
     """Mondays (UTC) of the last `weeks` weeks, oldest first, this week last."""
-    today = today or clock.now().astimezone(timezone.utc).date()
+    today = today or clock.now().astimezone(UTC).date()
     monday = today - timedelta(days=today.weekday())
     return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
 
@@ -32,8 +32,8 @@ def _as_date(value) -> date:
 
 
 def _bounds(weeks: list[date]) -> tuple[datetime, datetime]:
-    start = datetime.combine(weeks[0], time(0), tzinfo=timezone.utc)
-    return start, datetime.combine(weeks[-1] + timedelta(days=7), time(0), tzinfo=timezone.utc)
+    start = datetime.combine(weeks[0], time(0), tzinfo=UTC)
+    return start, datetime.combine(weeks[-1] + timedelta(days=7), time(0), tzinfo=UTC)
 
 
 def weekly_bookings(weeks: list[date]) -> dict[date, int]:

@@ -1,5 +1,5 @@
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.models import BookingCancellation
 from portal.services.audit import audit_record
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # a Wednesday; its week starts Mon 23 Nov
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday; its week starts Mon 23 Nov
 
 
 @pytest.fixture
@@ -16,9 +16,9 @@ def history(users, make_booking):
     p, s = users["patient"], users["specialist"]
     with clock.frozen(NOW - timedelta(weeks=1)):
         for day in range(3):  # week of 16 Nov: 3 bookings, 2 cancelled (patient, specialist)
-            make_booking(p, s, datetime(2026, 11, 16 + day, 10, tzinfo=timezone.utc))
-        b1 = make_booking(p, s, datetime(2026, 11, 20, 10, tzinfo=timezone.utc), status="cancelled")
-        b2 = make_booking(p, s, datetime(2026, 11, 20, 12, tzinfo=timezone.utc), status="cancelled")
+            make_booking(p, s, datetime(2026, 11, 16 + day, 10, tzinfo=UTC))
+        b1 = make_booking(p, s, datetime(2026, 11, 20, 10, tzinfo=UTC), status="cancelled")
+        b2 = make_booking(p, s, datetime(2026, 11, 20, 12, tzinfo=UTC), status="cancelled")
         db.session.add_all([BookingCancellation(booking_id=b1.id, cancelled_by=p.id, reason="x"),
                             BookingCancellation(booking_id=b2.id, cancelled_by=s.id, reason="y")])
         audit_record(actor=None, action="recurring_bookings_dispatched", entity_type="recurring_booking",

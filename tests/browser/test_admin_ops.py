@@ -1,5 +1,5 @@
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -23,7 +23,7 @@ def due_series(create_committed_user):
     patient = create_committed_user("patient", "pat@browser.test")
     specialist = create_committed_user("specialist", "spec@browser.test")
     db.session.add(WorkingHours(specialist_id=specialist.id, weekday=0, start_time=time(9), end_time=time(17)))
-    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("80"),
+    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal(80),
                                   currency="USD", effective_from=date(2000, 1, 1)))
     for at in (time(10), time(12)):
         db.session.add(RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
@@ -34,7 +34,7 @@ def due_series(create_committed_user):
 
 def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, create_committed_user, due_series):
     create_committed_user("ops", "ops@browser.test", display_name="Otto Ops")
-    with clock.frozen(datetime.combine(MONDAY, time(6), tzinfo=timezone.utc)):  # the server shares the clock
+    with clock.frozen(datetime.combine(MONDAY, time(6), tzinfo=UTC)):  # the server shares the clock
         sign_in(page, "ops@browser.test")
         expect(page.locator("h1")).to_have_text("Operations")
         page.click("#run-dispatcher")
