@@ -14,7 +14,8 @@ the unsaved object, so the rule can look at what it is attached to.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import abort

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from flask.globals import _cv_app
-from flask.testing import FlaskCliRunner, FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
@@ -302,7 +302,7 @@ def make_booking(app):
 
     def make(patient: User, specialist: User, starts_at: datetime | None = None, *, minutes: int = 60,
              status: str = "confirmed", price: str = "100.00", currency: str = "USD", **kwargs) -> Booking:
-        starts_at = starts_at or (datetime.now(timezone.utc) + timedelta(days=3)).replace(
+        starts_at = starts_at or (datetime.now(UTC) + timedelta(days=3)).replace(
             minute=0, second=0, microsecond=0)
         booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at,
                           ends_at=starts_at + timedelta(minutes=minutes), status=status,

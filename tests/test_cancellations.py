@@ -3,7 +3,7 @@ refusal audits, immutability, the freed slot and the backfill command."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from portal.services.bookings import booking_create
 from portal.services.cancellations import SUCCESS_MESSAGE, booking_cancel
 
 URL = "/functions/booking-cancel"
-MONDAY = datetime(2030, 1, 7, tzinfo=timezone.utc)
+MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -198,16 +198,21 @@ def test_the_service_refuses_without_touching_the_callers_transaction(users, boo
     assert len(cancellations_of(booking.id)) == 1
 
 
+@pytest.mark.parametrize("failure", ["runtime", "sql"])
 def test_an_unexpected_error_is_500_json_and_reported_without_the_reason(
-        client, api_headers, users, booking, monkeypatch, sentry_events):
+        client, api_headers, users, booking, monkeypatch, sentry_events, failure):
     from portal.services import cancellations
 
+    reason = "my private " + "diagnosis"  # not a literal, so the test's own source lines cannot match
+
     def broken(*args, **kwargs):
+        if failure == "sql":  # a database error's message lists the statement's parameters
+            raise sa.exc.OperationalError("INSERT INTO booking_cancellations", {"reason": reason},
+                                          Exception("disk on fire"))
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(cancellations, "audit_record", broken)
     headers = api_headers(users["patient"])
-    reason = "my private " + "diagnosis"  # not a literal, so the test's own source lines cannot match
     response = cancel(client, headers, booking.id, reason)
     assert response.status_code == 500
     assert response.get_json()["success"] is False

@@ -67,9 +67,11 @@ def test_htmx_requests_send_the_token_from_the_body_header(csrf_app):
     token = re.search(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'", html).group(1)
     refused = client.post("/logout", headers={"HX-Request": "true"})
     assert refused.status_code == 400
-    accepted = client.post("/logout", headers={"HX-Request": "true", "X-CSRFToken": token})
+    accepted = client.post("/logout", headers={
+        "HX-Request": "true", "X-CSRFToken": token,
+        "HX-Current-URL": "http://localhost/specialist/calendar?month=2027-01"})
     assert accepted.status_code == 401  # past CSRF; not signed in, so htmx is sent to login
-    assert accepted.headers["HX-Redirect"].startswith("/login")
+    assert accepted.headers["HX-Redirect"] == "/login?next=/specialist/calendar?month%3D2027-01"
 
 
 def test_every_state_changing_page_route_is_csrf_protected(csrf_app):

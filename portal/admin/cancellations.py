@@ -11,7 +11,11 @@ from wtforms.validators import Optional
 from portal.admin import bp
 from portal.policies import roles_required
 from portal.rendering import render_page
-from portal.selectors.cancellations import CancellationFilters, cancellations_list, people_for_filters
+from portal.selectors.cancellations import (
+    CancellationFilters,
+    cancellations_list,
+    people_for_filters,
+)
 from portal.templating import viewer_zone
 
 PER_PAGE = 50
@@ -22,7 +26,7 @@ class CancellationFilterForm(Form):
     date_to = DateField("Cancelled to", validators=[Optional()])
     cancelled_by = SelectField("Cancelled by", choices=[
         SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
-        SelectChoice("specialist", "The specialist")])
+        SelectChoice("specialist", "The specialist")], validators=[Optional()])
     specialist = SelectField("Specialist", validators=[Optional()])
     patient = SelectField("Patient", validators=[Optional()])
 

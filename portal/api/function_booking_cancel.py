@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.services import ServiceError
 from portal.services.cancellations import (
     SUCCESS_MESSAGE,
-    booking_cancel,
+    booking_cancel_and_commit,
     booking_cancel_refused,
     report_unexpected,
 )
@@ -39,12 +39,11 @@ def booking_cancel_function():
     try:
         body = _body()
         booking_id = body["booking_id"]
-        booking_cancel(actor=current_user, booking_id=booking_id, reason=body["reason"])
-        db.session.commit()
+        booking_cancel_and_commit(actor=current_user, booking_id=booking_id, reason=body["reason"])
     except ServiceError as error:
         booking_cancel_refused(actor=current_user, booking_id=booking_id, error=error)
         return json_error(error.http_status, error.code, error.message, error.fields)
-    except Exception as error:  # not the caller's fault: report with ids, answer 500
+    except Exception as error:  # noqa: BLE001 -- not the caller's fault: report with ids, answer 500
         db.session.rollback()
         report_unexpected(error, booking_id=booking_id, user_id=current_user.id)
         return json_error(500)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from flask import Flask, make_response, redirect, request, url_for
 
@@ -35,8 +36,10 @@ def configure_login(app: Flask) -> None:
     def unauthorized():
         if wants_json():
             return json_error(401, "UNAUTHORIZED", "Authentication required.")
-        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
         if htmx:
-            # A redirect would be followed and the login page swapped into a fragment.
-            return make_response("", 401, {"HX-Redirect": login_url})
-        return redirect(login_url)
+            # A redirect would be followed and the login page swapped into a fragment:
+            # send the whole window to login, and back to the page (not the fragment) after.
+            current = urlsplit(htmx.current_url or "")
+            back = (current.path + (f"?{current.query}" if current.query else "")) or "/"
+            return make_response("", 401, {"HX-Redirect": url_for("auth.login", next=back)})
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

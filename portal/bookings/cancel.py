@@ -17,7 +17,7 @@ from portal.rendering import render_page
 from portal.services import ServiceError
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
-    booking_cancel,
+    booking_cancel_and_commit,
     booking_cancel_refused,
     is_cancellable,
     report_unexpected,
@@ -70,10 +70,8 @@ def _refused(booking: Booking, message: str, status: int, reason: str):
     return _dialog(booking, error=message, reason=reason, status=status)
 
 
-def _cancelled(booking: Booking):
-    if not htmx:
-        flash("Booking cancelled. No refund will be processed.", "success")
-        return redirect(url_for("bookings.detail", booking_id=booking.id))
+def _current(booking: Booking):
+    """The booking's row (or the booking page's summary) as it is now, for htmx."""
     if _target() == "page":
         return render_page("bookings/detail.html", "booking_summary", booking=booking)
     viewer_role = "specialist" if current_user.role == "specialist" else "patient"
@@ -81,18 +79,34 @@ def _cancelled(booking: Booking):
                                          viewer_role=viewer_role))
 
 
+def _cancelled(booking: Booking):
+    if not htmx:
+        flash("Booking cancelled. No refund will be processed.", "success")
+        return redirect(url_for("bookings.detail", booking_id=booking.id))
+    return _current(booking)
+
+
+@bp.route("/<booking_id>/cancel/done", methods=["GET"])
+def cancel_closed(booking_id):
+    """Closing a dialog that refused: show the booking as it is now (someone else may have
+    cancelled it meanwhile)."""
+    booking = policies.load(Booking, booking_id, current_user)
+    if not htmx:
+        return redirect(url_for("bookings.detail", booking_id=booking.id))
+    return _current(booking)
+
+
 @bp.route("/<booking_id>/cancel", methods=["POST"])
 def cancel(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     reason = request.form.get("reason", "")
     try:
-        booking_cancel(actor=current_user, booking_id=booking.id, reason=reason)
-        db.session.commit()
+        booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason)
     except ServiceError as error:
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
         booking = db.session.get(Booking, booking.id)
         return _refused(booking, error.message, error.http_status, reason)
-    except Exception as error:  # not the user's: report with ids only
+    except Exception as error:  # noqa: BLE001 -- not the user's: report with ids only
         db.session.rollback()
         report_unexpected(error, booking_id=booking.id, user_id=current_user.id)
         return _refused(db.session.get(Booking, booking.id), UNEXPECTED, 500, reason)

@@ -130,18 +130,44 @@ def booking_cancel(*, actor: User, booking_id, reason) -> Booking:
     return booking
 
 
+def _take_sqlite_write_lock(booking_id) -> None:
+    """SQLite: start a fresh transaction with a write, so that it waits its turn (busy_timeout).
+
+    A transaction that has already read cannot start writing once another writer has
+    committed: SQLite answers "database is locked" at once instead of waiting. Racing
+    cancels would then fail instead of ending as ALREADY_CANCELLED."""
+    key = parse_booking_id(booking_id)
+    db.session.rollback()
+    db.session.execute(
+        sa.text("UPDATE bookings SET status = status WHERE id = :id").bindparams(
+            sa.bindparam("id", key, type_=sa.Uuid))
+    )
+
+
+def booking_cancel_and_commit(*, actor: User, booking_id, reason) -> Booking:
+    """For the interfaces that own the transaction (the page, the function): cancel, commit."""
+    if db.engine.dialect.name == "sqlite":
+        _take_sqlite_write_lock(booking_id)
+    booking = booking_cancel(actor=actor, booking_id=booking_id, reason=reason)
+    db.session.commit()
+    return booking
+
+
 def booking_cancel_refused(*, actor: User, booking_id, error: ServiceError) -> None:
     """Record a refused cancel (rolls back the attempt, commits a failure audit row)."""
     try:
         entity_id = parse_booking_id(booking_id)
     except ServiceError:
         entity_id = None
-    audit_failure(actor=actor, action=AUDIT_ACTION, entity_type="booking", entity_id=entity_id,
+    actor_id = actor.id  # read before audit_failure's rollback expires the actor
+    audit_failure(actor=actor_id, action=AUDIT_ACTION, entity_type="booking", entity_id=entity_id,
                   error=error.code)
 
 
 def report_unexpected(error: BaseException, *, booking_id, user_id) -> None:
     """Tell Sentry about a failure that is not the user's: ids as context, never the reason."""
+    if isinstance(error, sa.exc.StatementError):
+        error.hide_parameters = True  # its message would otherwise carry the SQL parameters: the reason
     log.exception("cancelling booking %s by %s failed", booking_id, user_id)
     with sentry_sdk.new_scope() as scope:
         scope.set_context("booking_cancel", {"booking_id": str(booking_id)[:64], "user_id": str(user_id)})

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -30,12 +30,11 @@ def test_a_change_and_its_audit_row_commit_together(users):
 
 def test_a_failed_change_leaves_neither_the_change_nor_its_audit_row(users):
     before = len(audit_rows())
-    with pytest.raises(RuntimeError):
-        with db.session.begin_nested():
-            user = user_create(email="rolled.back@example.test", password="long-enough-pw",
-                               role="specialist", actor=users["admin"])
-            assert audit_rows(entity_id=str(user.id))  # written, but not yet committed
-            raise RuntimeError("the rest of the change failed")
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        user = user_create(email="rolled.back@example.test", password="long-enough-pw",
+                           role="specialist", actor=users["admin"])
+        assert audit_rows(entity_id=str(user.id))  # written, but not yet committed
+        raise RuntimeError("the rest of the change failed")
     assert db.session.scalar(sa.select(User).where(User.email == "rolled.back@example.test")) is None
     assert len(audit_rows()) == before
 
@@ -57,7 +56,7 @@ def test_audit_failure_rolls_back_the_attempt_and_records_the_refusal(users):
 def test_system_actions_and_rich_values_are_stored_as_json(app):
     row = audit_record(actor=None, action="recurring_dispatch", entity_type="job",
                        old_values={"price": Decimal("10.50")},
-                       new_values={"at": datetime(2027, 1, 1, 9, tzinfo=timezone.utc), "ids": {uuid.UUID(int=2)}},
+                       new_values={"at": datetime(2027, 1, 1, 9, tzinfo=UTC), "ids": {uuid.UUID(int=2)}},
                        status="success_with_errors")
     db.session.commit()
     db.session.expire_all()
