@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from portal.extensions import db, login_manager
-from portal.policies import is_ops
+from portal.policies import PUBLIC, STAFF_ROLES, is_ops
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _database_status() -> str:
     try:
         db.session.execute(sa.text("SELECT 1"))
         return "ok"
-    except Exception as error:  # any failure means "not usable", whatever the driver says
+    except Exception as error:  # noqa: BLE001 -- any failure means "not usable", whatever the driver says
         log.warning("health check: database unavailable: %s", type(error).__name__)
         db.session.rollback()
         return "unavailable"
@@ -67,10 +67,15 @@ def healthz():
     return response
 
 
+healthz.allowed_roles = PUBLIC  # read by the role-by-endpoint test
+
+
 def mount_queue_dashboard(app: Flask) -> None:
     import rq_dashboard
     from rq_dashboard.web import setup_rq_connection
 
+    rq_dashboard.blueprint.allowed_roles = STAFF_ROLES
+    rq_dashboard.blueprint.deny_status = 404
     app.config["RQ_DASHBOARD_REDIS_URL"] = app.config["REDIS_URL"]
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=QUEUES_PREFIX)
     setup_rq_connection(app)

@@ -1,5 +1,6 @@
 """/healthz and Sentry: what ops rely on when something goes wrong."""
 import json
+from typing import ClassVar
 
 import pytest
 import sentry_sdk
@@ -39,7 +40,7 @@ def test_healthz_answers_503_when_the_database_is_down(tmp_path):
 
 
 class CapturingTransport(Transport):
-    envelopes: list = []
+    envelopes: ClassVar[list] = []
 
     def capture_envelope(self, envelope):
         CapturingTransport.envelopes.append(envelope)

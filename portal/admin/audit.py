@@ -10,14 +10,20 @@ from datetime import date, datetime, time, timedelta
 from flask import Response, request, stream_with_context
 from flask_login import current_user
 
-from portal.admin import bp
 from portal import clock
+from portal.admin import bp
 from portal.extensions import htmx
 from portal.models import AUDIT_STATUSES, AuditLog
 from portal.policies import load, roles_required
 from portal.rendering import render_page
 from portal.selectors.audit import (
-    SYSTEM_ACTOR, AuditFilters, InvalidCursor, actor_names, audit_actions, audit_diff, audit_page,
+    SYSTEM_ACTOR,
+    AuditFilters,
+    InvalidCursor,
+    actor_names,
+    audit_actions,
+    audit_diff,
+    audit_page,
     audit_walk,
 )
 from portal.services.users import user_by_email

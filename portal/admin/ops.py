@@ -10,7 +10,13 @@ from portal.admin import bp
 from portal.extensions import db
 from portal.rendering import render_page
 from portal.selectors.admin import recent_job_runs
-from portal.selectors.jobs import JobState, declared_schedule, job_state, job_state_of, registered_schedule
+from portal.selectors.jobs import (
+    JobState,
+    declared_schedule,
+    job_state,
+    job_state_of,
+    registered_schedule,
+)
 from portal.services.audit import audit_failure, audit_record
 from worker.queue import QueueUnavailable, enqueue
 

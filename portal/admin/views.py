@@ -1,10 +1,15 @@
 from portal.admin import bp
+from portal.charts import stacked_bars
 from portal.policies import roles_required
 from portal.rendering import render_page
 from portal.selectors.admin import admin_overview_counts
+from portal.selectors.overview import admin_trends
 
 
 @bp.route("/")
 @roles_required("admin")
 def dashboard():
-    return render_page("admin/dashboard.html", counts=admin_overview_counts())
+    trends = admin_trends(weeks=26)
+    charts = {name: stacked_bars(trends["weeks"], trends[name])
+              for name in ("bookings", "cancellations", "dispatcher")}
+    return render_page("admin/dashboard.html", counts=admin_overview_counts(), trends=trends, charts=charts)

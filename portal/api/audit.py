@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 
 from portal.models import AUDIT_STATUSES
 from portal.policies import is_admin
-from portal.services import Forbidden
 from portal.selectors.audit import AuditFilters, audit_page
+from portal.services import Forbidden
 
 blp = Blueprint("api_audit", __name__, url_prefix="/api/v1/audit-logs",
                 description="The audit trail (admins only)")

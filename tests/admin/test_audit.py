@@ -1,14 +1,13 @@
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from portal import clock
-from portal.extensions import db
 from portal.services.audit import audit_record
 
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

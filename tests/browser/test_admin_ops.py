@@ -1,0 +1,69 @@
+import re
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from portal import clock
+from portal.extensions import db
+from portal.models import RecurringBooking, SpecialistRate, WorkingHours
+from portal.services.audit import audit_record
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+MONDAY = date(2027, 1, 4)
+
+
+@pytest.fixture
+def due_series(create_committed_user):
+    """Two weekly series due on a Monday, with a specialist who works that morning."""
+    patient = create_committed_user("patient", "pat@browser.test")
+    specialist = create_committed_user("specialist", "spec@browser.test")
+    db.session.add(WorkingHours(specialist_id=specialist.id, weekday=0, start_time=time(9), end_time=time(17)))
+    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal(80),
+                                  currency="USD", effective_from=date(2000, 1, 1)))
+    for at in (time(10), time(12)):
+        db.session.add(RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
+                                        start_date=MONDAY, time_of_day=at, is_active=True,
+                                        next_booking_date=MONDAY, next_occurrence_index=0))
+    db.session.commit()
+
+
+def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, create_committed_user, due_series):
+    create_committed_user("ops", "ops@browser.test", display_name="Otto Ops")
+    with clock.frozen(datetime.combine(MONDAY, time(6), tzinfo=UTC)):  # the server shares the clock
+        sign_in(page, "ops@browser.test")
+        expect(page.locator("h1")).to_have_text("Operations")
+        page.click("#run-dispatcher")
+        status = page.locator("#job-status")
+        expect(status).to_contain_text("Dispatcher finished")
+        expect(status.locator(".job-count")).to_have_text("2")
+        assert page.url.endswith("/admin/ops")  # htmx swapped the block; no navigation
+        page.reload()
+        expect(page.locator("#job-runs tbody tr").first).to_contain_text("dispatched: 2, errors: 0")
+
+
+def test_admin_filters_the_audit_log_to_a_cancellation(page, create_committed_user):
+    admin = create_committed_user("admin", "admin@browser.test", display_name="Ada Admin")
+    for i in range(5):
+        audit_record(actor=admin, action="user_role_changed", entity_type="user", entity_id=f"u-{i}",
+                     old_values={"role": "patient"}, new_values={"role": "ops"})
+    audit_record(actor=admin, action="booking_cancelled", entity_type="booking", entity_id="b-42",
+                 old_values={"status": "confirmed"}, new_values={"status": "cancelled"})
+    db.session.commit()
+    sign_in(page, "admin@browser.test")
+    page.click("nav.mainnav >> text=Audit log")
+    rows = page.locator("#audit-results tbody tr")
+    expect(rows).to_have_count(8)  # 6 rows above, the admin's account and login
+    page.fill("#f-action", "booking_cancelled")
+    page.press("#f-action", "Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("booking_cancelled")
+    expect(page).to_have_url(re.compile(r"action=booking_cancelled"))
+    rows.first.locator("text=Details").click()
+    expect(page.locator(".audit-diff tr.changed")).to_contain_text("status")
+    expect(page.locator(".audit-diff .diff-old")).to_contain_text("confirmed")
+    expect(page.locator(".audit-diff .diff-new")).to_contain_text("cancelled")
