@@ -71,4 +71,6 @@ def register_cli(app: Flask) -> None:
 
 def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
-    return []
+    from worker.cli import commands as worker_commands
+
+    return [*worker_commands()]

@@ -10,3 +10,4 @@ bp = Blueprint("functions", __name__, url_prefix="/functions")
 
 def load_functions() -> None:
     """Import the modules that register routes on `bp`; each feature adds its own."""
+    from portal.api import recurring_dispatcher  # noqa: F401
