@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def all_blueprints():
-    from portal.api import me
+    from portal.api import me, recurring
 
-    return [me.blp]
+    return [me.blp, recurring.blp]
