@@ -15,13 +15,25 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+    configure_proxy(app)
     configure_logging(app)
     configure_sentry(app)
     configure_extensions(app)
     configure_blueprints(app)
+    configure_errors(app)
     configure_templates(app)
     configure_cli(app)
     return app
+
+
+def configure_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, take the client's address from X-Forwarded-For:
+    the per-address login limit would otherwise count every client as one."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_logging(app: Flask) -> None:
@@ -38,7 +50,6 @@ def configure_sentry(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
-    from portal.errors import configure_errors
     from portal.extensions import csrf, db, htmx, limiter, migrate
     from portal.security import configure_security_headers
 
@@ -52,7 +63,6 @@ def configure_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     configure_login(app)
-    configure_errors(app)
     configure_security_headers(app)
 
 
@@ -61,12 +71,25 @@ def configure_blueprints(app: Flask) -> None:
     from portal.api import configure_api
     from portal.auth import bp as auth_bp
     from portal.bookings import bp as bookings_bp
+    from portal.feeds import bp as feeds_bp
     from portal.patient import bp as patient_bp
     from portal.specialist import bp as specialist_bp
 
-    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp):
+    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp):
         app.register_blueprint(bp)
     configure_api(app)
+
+    from portal.ops import configure_ops
+
+    configure_ops(app)
+
+
+def configure_errors(app: Flask) -> None:
+    """After the API: flask-smorest registers its own HTTPException handler at
+    init, and ours (error pages in the layout, our JSON shape) must replace it."""
+    from portal.errors import configure_errors as register_error_handlers
+
+    register_error_handlers(app)
 
 
 def configure_templates(app: Flask) -> None:

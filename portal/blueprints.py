@@ -9,6 +9,7 @@ from portal.extensions import login_manager
 
 def role_blueprint(name: str, import_name: str, *roles: str, url_prefix: str) -> Blueprint:
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.allowed_roles = roles  # read by the role-by-endpoint test
 
     @bp.before_request
     def require_role():

@@ -55,6 +55,8 @@ class Config:
             self.REDIS_URL or "memory://"
         )
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Reverse proxies in front of the app that set X-Forwarded-For (0: none).
+        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", 0))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 
 import sentry_sdk
-
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.services import ServiceError
@@ -33,6 +33,9 @@ MESSAGES = {
 }
 
 
+CSRF_MESSAGE = "This form has expired or did not come from the portal. Reload the page and try again."
+
+
 def wants_json() -> bool:
     return request.path.startswith(API_PREFIXES)
 
@@ -42,9 +45,8 @@ def json_error(status: int, code: str | None = None, message: str | None = None,
         "success": False,
         "error": code or CODES.get(status, "ERROR"),
         "message": message or MESSAGES.get(status, "Request failed."),
+        "fields": fields or {},
     }
-    if fields:
-        body["fields"] = fields
     response = jsonify(body)
     response.status_code = status
     return response
@@ -54,15 +56,35 @@ def error_page(status: int, message: str | None = None):
     return render_template("error.html", status=status, message=message or MESSAGES.get(status, "")), status
 
 
+def validation_fields(data) -> dict | None:
+    """webargs' messages ({"json": {...}, "query": {...}}) as one flat field -> errors dict."""
+    if not isinstance(data, dict):
+        return None
+    nested = data.get("errors") or data.get("messages")
+    if not isinstance(nested, dict):
+        return None
+    fields: dict = {}
+    for location, errors in nested.items():
+        if isinstance(errors, dict):
+            fields.update(errors)  # webargs nests by location
+        else:
+            fields[location] = errors
+    return fields or None
+
+
 def configure_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def handle_csrf(error: CSRFError):
+        log.info("CSRF check failed on %s %s: %s", request.method, request.path, error.description)
+        if wants_json():
+            return json_error(400, "CSRF_FAILED", CSRF_MESSAGE)
+        return error_page(400, CSRF_MESSAGE)
+
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
         status = error.code or 500
         if wants_json():
-            data = getattr(error, "data", None) or {}
-            fields = data.get("errors") if isinstance(data, dict) else None
-            if isinstance(fields, dict) and len(fields) == 1 and isinstance(next(iter(fields.values())), dict):
-                fields = next(iter(fields.values()))  # webargs nests by location
+            fields = validation_fields(getattr(error, "data", None))
             http_status = 400 if status == 422 else status
             message = getattr(error, "description", None) if status not in (404, 500) else None
             if fields:

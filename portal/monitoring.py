@@ -2,6 +2,9 @@
 what: note text, cancellation reasons, e-mails and passwords are scrubbed."""
 from __future__ import annotations
 
+import os
+import re
+
 from flask import Flask
 
 SCRUBBED_KEYS = {
@@ -9,6 +12,7 @@ SCRUBBED_KEYS = {
     "email", "password", "password_hash", "token", "authorization", "cookie", "csrf_token",
 }
 FILTERED = "[Filtered]"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def _scrub(value):
@@ -19,12 +23,36 @@ def _scrub(value):
     return value
 
 
+def _scrub_text(value):
+    return EMAIL.sub(FILTERED, value) if isinstance(value, str) else value
+
+
+def _scrub_messages(event: dict) -> None:
+    """E-mails can hide in exception messages and log lines: mask them there too."""
+    for exception in (event.get("exception") or {}).get("values", []):
+        exception["value"] = _scrub_text(exception.get("value"))
+        for frame in (exception.get("stacktrace") or {}).get("frames", []):
+            if "vars" in frame:
+                frame["vars"] = _scrub(frame["vars"])
+    if "message" in event:
+        event["message"] = _scrub_text(event["message"])
+    logentry = event.get("logentry") or {}
+    for key in ("message", "formatted"):
+        if key in logentry:
+            logentry[key] = _scrub_text(logentry[key])
+    if "params" in logentry:
+        logentry["params"] = FILTERED
+    for crumb in (event.get("breadcrumbs") or {}).get("values", []):
+        crumb["message"] = _scrub_text(crumb.get("message"))
+
+
 def scrub_event(event: dict, hint: dict | None = None) -> dict:
     """Sentry before_send: keep ids and roles, drop health data and credentials."""
     request = event.get("request") or {}
     if "data" in request:
         request["data"] = FILTERED
     request.pop("cookies", None)
+    request["query_string"] = _scrub_text(request.get("query_string"))
     if "headers" in request:
         request["headers"] = _scrub(request["headers"])
     user = event.get("user") or {}
@@ -32,10 +60,23 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     for key in ("extra", "contexts", "tags"):
         if key in event:
             event[key] = _scrub(event[key])
+    # Local variables of stack frames hold whatever the code held (a reason, a note): drop them.
+    for exception in (event.get("exception") or {}).get("values", []):
+        for frame in (exception.get("stacktrace") or {}).get("frames", []):
+            frame.pop("vars", None)
     for crumb in (event.get("breadcrumbs") or {}).get("values", []):
         if "data" in crumb:
             crumb["data"] = _scrub(crumb["data"])
+    _scrub_messages(event)
     return event
+
+
+def _release_from_environment() -> str | None:
+    """The deployed commit, as the usual hosts name it."""
+    for name in ("GIT_SHA", "SOURCE_VERSION", "HEROKU_SLUG_COMMIT", "RENDER_GIT_COMMIT"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
 
 
 def init_sentry(app: Flask, transport=None) -> None:
@@ -49,9 +90,11 @@ def init_sentry(app: Flask, transport=None) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=app.config.get("ENV_NAME"),
-        release=app.config.get("SENTRY_RELEASE"),
-        integrations=[FlaskIntegration(), RqIntegration()],
-        send_default_pii=False,
+        release=app.config.get("SENTRY_RELEASE") or _release_from_environment(),
+        integrations=[FlaskIntegration(), RqIntegration(monitor_cron_jobs=True)],
+        # No request bodies, no user details from integrations (we set id and role
+        # ourselves), no frame locals (they may hold note text or a reason).
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
         before_send=scrub_event,
         transport=transport or app.config.get("SENTRY_TRANSPORT"),
     )

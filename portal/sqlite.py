@@ -19,3 +19,11 @@ def configure_sqlite(app: Flask) -> None:
         if not str(engine.url).endswith(":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+        # Let SQLAlchemy, not the sqlite3 module, say where transactions begin:
+        # pysqlite's own handling skips BEGIN before reads and breaks SAVEPOINTs
+        # (a nested "commit" would really commit).
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

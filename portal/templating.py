@@ -39,6 +39,9 @@ def configure_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links
     )
+    from portal.selectors.packages import package_pricing_now
+
+    app.jinja_env.globals["package_pricing"] = package_pricing_now
     app.jinja_env.filters.update(local_datetime=local_datetime, local_time=local_time, money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -50,9 +53,14 @@ def configure_jinja(app: Flask) -> None:
 
 
 NAV_LINKS = {
-    "patient": [("patient.dashboard", "My bookings")],
-    "specialist": [("specialist.dashboard", "Schedule")],
-    "admin": [("admin.dashboard", "Overview"), ("admin.ops_dashboard", "Operations")],
+    "patient": [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
+                ("feeds.settings", "Calendar feed")],
+    "specialist": [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
+                   ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
+                   ("specialist.notes", "Notes"), ("feeds.settings", "Calendar feed")],
+    "admin": [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
+              ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
+              ("admin.ops_dashboard", "Operations")],
     "ops": [("admin.ops_dashboard", "Operations")],
 }
 

@@ -19,6 +19,9 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskCliRunner, FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -83,6 +86,47 @@ def make_test_config(database_url: str, instance_dir) -> dict:
     }
 
 
+def pytest_sessionstart(session):
+    """With REQUIRE_* set (CI), a missing service fails the run before any test, even one
+    that no collected test happens to ask for."""
+    problems = []
+    if _flag("REQUIRE_POSTGRES") and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        problems.append("REQUIRE_POSTGRES is set but DATABASE_URL does not name PostgreSQL")
+    if _flag("REQUIRE_REDIS"):
+        problems += _redis_problem(os.environ.get("REDIS_URL"))
+    if _flag("REQUIRE_BROWSER"):
+        chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+        if not os.access(chromium, os.X_OK):
+            problems.append(f"REQUIRE_BROWSER is set but Chromium is not installed at {chromium}")
+    if problems:
+        pytest.exit("; ".join(problems), returncode=3)
+
+
+def _redis_problem(url: str | None) -> list[str]:
+    if not url:
+        return ["REQUIRE_REDIS is set but REDIS_URL is not"]
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return [f"REQUIRE_REDIS is set but Redis at {url} does not answer: {error}"]
+    return []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashes():
+    """Cheap hashes for the thousands of test users; production keeps werkzeug's strong default."""
+    from functools import partial
+
+    import portal.services.users as users_service
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users_service, "generate_password_hash",
+                      partial(users_service.generate_password_hash, method="pbkdf2:sha256:1000"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     url = _database_url(tmp_path_factory)
@@ -111,6 +155,17 @@ def _app(database_url, instance_dir):
         db.engine.dispose()
 
 
+class ConnectionBoundSession(FlaskSQLAlchemySession):
+    """A session that always uses the test's connection.
+
+    Flask-SQLAlchemy's Session.get_bind picks the engine by the model's bind
+    key and ignores `bind=`, so without this each session would take a fresh
+    connection from the pool and a view's commit would really commit."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
 @pytest.fixture
 def app(_app):
     """The app, with every database change of the test rolled back afterwards."""
@@ -118,7 +173,8 @@ def app(_app):
         connection = db.engine.connect()
         outer = connection.begin()
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": ConnectionBoundSession}
         )
         original, db.session = db.session, session
         limiter.reset()
@@ -151,13 +207,52 @@ def truncate_all() -> None:
                 conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
+class PortalTestClient(FlaskClient):
+    """Gives each request a fresh `g`, as a real request has.
+
+    The test's app context is reused by the requests (so they share its
+    session), and without this Flask-Login's cached user in `g` would
+    survive from one request to the next: signing in as someone else, or
+    deactivating the user, would go unnoticed."""
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            ctx.g = ctx.app.app_ctx_globals_class()
+        keep_fixture_rows()
+        return super().open(*args, **kwargs)
+
+
+class PortalCliRunner(FlaskCliRunner):
+    def invoke(self, *args, **kwargs):
+        keep_fixture_rows()
+        return super().invoke(*args, **kwargs)
+
+
+def keep_fixture_rows() -> None:
+    """Commit what the test has set up so far.
+
+    Inside the `app` fixture a commit only releases a SAVEPOINT: the test's
+    outer transaction still rolls everything back at the end. Without it, a
+    rollback in the code under test (a refused form, audit_failure, a CLI
+    error) would also undo the rows the test had prepared."""
+    if _cv_app.get(None) is None:
+        return
+    if db.session().in_nested_transaction():
+        db.session.flush()  # inside the test's own begin_nested(): leave it to the test
+    else:
+        db.session.commit()
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = PortalTestClient
     return app.test_client()
 
 
 @pytest.fixture
 def runner(app):
+    app.test_cli_runner_class = PortalCliRunner
     return app.test_cli_runner()
 
 
@@ -174,7 +269,7 @@ def make_user(app):
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.test"
         user = user_create(email=email, password=password, role=role, display_name=name,
                            timezone=timezone)
-        db.session.flush()
+        keep_fixture_rows()
         return user
 
     return make
@@ -195,7 +290,7 @@ def make_specialist(make_user):
             db.session.add(SpecialistRate(specialist_id=user.id, duration_minutes=minutes,
                                           price=Decimal(price), currency=currency,
                                           effective_from=datetime(2000, 1, 1).date()))
-        db.session.flush()
+        keep_fixture_rows()
         return user
 
     return make
@@ -215,7 +310,7 @@ def make_booking(app):
         db.session.add(booking)
         db.session.flush()
         db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status=status))
-        db.session.flush()
+        keep_fixture_rows()
         return booking
 
     return make
@@ -241,7 +336,7 @@ def api_headers(app):
 
     def headers(user: User) -> dict:
         token = api_token_create(user=user, name="test")
-        db.session.flush()
+        keep_fixture_rows()
         return {"Authorization": f"Bearer {token}"}
 
     return headers

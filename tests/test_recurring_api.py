@@ -16,6 +16,12 @@ NOW = datetime(2027, 1, 1, 12, tzinfo=timezone.utc)  # a Friday
 MONDAY = date(2027, 1, 4)
 
 
+@pytest.fixture(autouse=True)
+def _emptied_afterwards(committed_db):
+    """The views commit; on SQLite that escapes the rolled-back test transaction."""
+    yield
+
+
 @pytest.fixture
 def call(app, api_headers):
     def request(method, url, user=None, **kwargs):

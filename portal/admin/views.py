@@ -1,15 +1,10 @@
 from portal.admin import bp
 from portal.policies import roles_required
 from portal.rendering import render_page
-from portal.selectors.admin import admin_overview_counts, recent_job_runs
+from portal.selectors.admin import admin_overview_counts
 
 
 @bp.route("/")
 @roles_required("admin")
 def dashboard():
     return render_page("admin/dashboard.html", counts=admin_overview_counts())
-
-
-@bp.route("/ops")
-def ops_dashboard():
-    return render_page("admin/ops.html", runs=recent_job_runs(limit=20))

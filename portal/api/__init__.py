@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from portal.errors import json_error
 from portal.extensions import api, csrf
+from portal.policies import PUBLIC, SIGNED_IN
 
 
 def configure_api(app: Flask) -> None:
@@ -23,10 +24,16 @@ def configure_api(app: Flask) -> None:
 
     for bp in blueprints.all_blueprints():
         csrf.exempt(bp)
-        bp.before_request(require_api_user)
+        if require_api_user not in bp.before_request_funcs.get(None, []):
+            bp.before_request(require_api_user)  # once: create_app may run again (tests)
+        if not hasattr(bp, "allowed_roles"):
+            bp.allowed_roles = SIGNED_IN  # rows are scoped by policies; admin-only views say so
         api.register_blueprint(bp)
+    if "api-docs" in app.blueprints:
+        app.blueprints["api-docs"].allowed_roles = PUBLIC  # the OpenAPI document
 
-    from portal.api.functions import bp as functions_bp, load_functions
+    from portal.api.functions import bp as functions_bp
+    from portal.api.functions import load_functions
 
     load_functions()
 

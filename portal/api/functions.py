@@ -6,8 +6,11 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("functions", __name__, url_prefix="/functions")
+# Any signed-in role may call; each function checks rows through the policies.
+bp.allowed_roles = ("patient", "specialist", "admin", "ops")
 
 
 def load_functions() -> None:
     """Import the modules that register routes on `bp`; each feature adds its own."""
+    from portal.api import function_booking_cancel  # noqa: F401
     from portal.api import recurring_dispatcher  # noqa: F401

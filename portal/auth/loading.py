@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, make_response, redirect, request, url_for
 
 from portal.errors import json_error, wants_json
-from portal.extensions import db, login_manager
+from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.users import api_token_user
 
@@ -35,4 +35,8 @@ def configure_login(app: Flask) -> None:
     def unauthorized():
         if wants_json():
             return json_error(401, "UNAUTHORIZED", "Authentication required.")
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if htmx:
+            # A redirect would be followed and the login page swapped into a fragment.
+            return make_response("", 401, {"HX-Redirect": login_url})
+        return redirect(login_url)

@@ -9,8 +9,8 @@ from portal.auth import bp
 from portal.auth.forms import LoginForm
 from portal.extensions import db, limiter
 from portal.rendering import render_page
-from portal.services.audit import audit_record
-from portal.services.users import normalize_email, user_authenticate
+from portal.services.audit import audit_failure, audit_record
+from portal.services.users import normalize_email, user_authenticate, user_by_email
 
 DASHBOARDS = {
     "patient": "patient.dashboard",
@@ -26,8 +26,8 @@ def dashboard_url(user) -> str:
 
 def safe_next(target: str | None) -> str | None:
     """A same-site path to return to after login, never another host."""
-    if not target:
-        return None
+    if not target or any(ch.isspace() or ord(ch) < 32 for ch in target):
+        return None  # browsers drop tabs and newlines: "/\t/evil.example" would become "//evil.example"
     target = target.replace("\\", "/")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -57,9 +57,17 @@ def login():
             audit_record(actor=user, action="login", entity_type="user", entity_id=user.id)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or dashboard_url(user))
+        _audit_refused_login(form.email.data)
         form.password.errors.append("E-mail or password is not right.")
     status = 400 if request.method == "POST" else 200
     return render_page("auth/login.html", form=form, status=status)
+
+
+def _audit_refused_login(email: str) -> None:
+    """A failure row naming the account tried (by id, never by e-mail), if there is one."""
+    target = user_by_email(email)
+    audit_failure(actor=None, action="login", entity_type="user",
+                  entity_id=target.id if target else None, error="BAD_CREDENTIALS")
 
 
 @bp.route("/logout", methods=["POST"])

@@ -14,17 +14,25 @@ by the database.
 exceptions once for many days and specialists."""
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, AvailabilityException, Booking, SpecialistRate, User, WorkingHours
+from portal.models import (
+    ACTIVE_STATUSES,
+    AvailabilityException,
+    Booking,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
 
 Interval = tuple[datetime, datetime]
 
@@ -36,12 +44,12 @@ class HoursRange:
     end: time
 
 
-def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+def local_at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-def _day_end(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+def day_end(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -71,8 +79,8 @@ def _subtract(windows: list[Interval], blocked: Interval) -> list[Interval]:
 def exception_interval(exception: AvailabilityException, zone: ZoneInfo) -> Interval:
     day = exception.exception_date
     if exception.all_day:
-        return _local(day, time(0), zone), _day_end(day, zone)
-    return _local(day, exception.start_time, zone), _local(day, exception.end_time, zone)
+        return local_at(day, time(0), zone), day_end(day, zone)
+    return local_at(day, exception.start_time, zone), local_at(day, exception.end_time, zone)
 
 
 def day_windows(day: date, zone: ZoneInfo, hours: Iterable[HoursRange],
@@ -83,7 +91,7 @@ def day_windows(day: date, zone: ZoneInfo, hours: Iterable[HoursRange],
     if overrides:
         windows = [exception_interval(e, zone) for e in overrides]
     else:
-        windows = [(_local(day, h.start, zone), _local(day, h.end, zone))
+        windows = [(local_at(day, h.start, zone), local_at(day, h.end, zone))
                    for h in hours if h.weekday == day.weekday()]
     windows = _merge(windows)
     for blocked in (e for e in exceptions if not e.is_available):
@@ -145,30 +153,61 @@ def rate_on(specialist_id: uuid.UUID, on: date) -> SpecialistRate | None:
     )
 
 
-def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: datetime) -> list[Interval]:
+def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: datetime,
+                            patient_id: uuid.UUID | None = None) -> list[Interval]:
+    """Busy intervals of the specialist (and of the patient, when given), sorted."""
+    party = Booking.specialist_id == specialist_id
+    if patient_id is not None:
+        party = sa.or_(party, Booking.patient_id == patient_id)
     rows = db.session.execute(
         sa.select(Booking.starts_at, Booking.ends_at).where(
-            Booking.specialist_id == specialist_id, Booking.status.in_(ACTIVE_STATUSES),
-            Booking.starts_at < end, Booking.ends_at > start,
+            party, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at < end, Booking.ends_at > start,
         ).order_by(Booking.starts_at)
     )
-    return [(s, e) for s, e in rows]
+    return _merge((s, e) for s, e in rows)
+
+
+def _slots_in(window: Interval, duration: timedelta, busy: list[Interval], now: datetime) -> list[Interval]:
+    """Back-to-back slots of a window from its start, skipping busy and past ones.
+
+    `busy` is merged and sorted, so one forward pass finds each clash."""
+    slots: list[Interval] = []
+    start, end = window
+    index = bisect.bisect_left(busy, (start,)) - 1 if busy else 0
+    index = max(index, 0)
+    cursor = start
+    while cursor + duration <= end:
+        slot_end = cursor + duration
+        while index < len(busy) and busy[index][1] <= cursor:
+            index += 1
+        clash = index < len(busy) and busy[index][0] < slot_end
+        if cursor > now and not clash:
+            slots.append((cursor, slot_end))
+        cursor = slot_end
+    return slots
 
 
 def free_slots(specialist: User, first: date, last: date, *, now: datetime,
-               duration: timedelta) -> list[Interval]:
-    """Bookable intervals of `duration` between two local dates, after `now`."""
+               duration: timedelta, patient_id: uuid.UUID | None = None) -> list[Interval]:
+    """Bookable intervals of `duration` between two local dates, after `now`.
+
+    With `patient_id`, times the patient is already booked elsewhere are left out."""
     windows = windows_between(specialist, first, last)
     all_windows = [w for day in sorted(windows) for w in windows[day]]
-    if not all_windows:
+    if not all_windows or duration <= timedelta(0):
         return []
-    taken = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1])
-    slots: list[Interval] = []
-    for start, end in all_windows:
-        cursor = start
-        while cursor + duration <= end:
-            slot = (cursor, cursor + duration)
-            if cursor > now and not any(s < slot[1] and slot[0] < e for s, e in taken):
-                slots.append(slot)
-            cursor += duration
-    return slots
+    busy = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1], patient_id)
+    return [slot for window in all_windows for slot in _slots_in(window, duration, busy, now)]
+
+
+def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,
+                    days: int = 14, limit: int | None = None) -> list[Interval]:
+    """Free slots from today (specialist's zone) for `days` days, at the current rate's length."""
+    zone = specialist_zone(specialist)
+    first = now.astimezone(zone).date()
+    rate = rate_on(specialist.id, first)
+    if rate is None:
+        return []
+    slots = free_slots(specialist, first, first + timedelta(days=days - 1), now=now,
+                       duration=timedelta(minutes=rate.duration_minutes), patient_id=patient_id)
+    return slots[:limit] if limit else slots

@@ -1,0 +1,64 @@
+"""Every cancellation (who, when, why) for admins, with filters."""
+from __future__ import annotations
+
+import uuid
+
+from flask import request
+from flask_login import current_user
+from wtforms import DateField, Form, SelectChoice, SelectField
+from wtforms.validators import Optional
+
+from portal.admin import bp
+from portal.policies import roles_required
+from portal.rendering import render_page
+from portal.selectors.cancellations import CancellationFilters, cancellations_list, people_for_filters
+from portal.templating import viewer_zone
+
+PER_PAGE = 50
+
+
+class CancellationFilterForm(Form):
+    date_from = DateField("Cancelled from", validators=[Optional()])
+    date_to = DateField("Cancelled to", validators=[Optional()])
+    cancelled_by = SelectField("Cancelled by", choices=[
+        SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
+        SelectChoice("specialist", "The specialist")])
+    specialist = SelectField("Specialist", validators=[Optional()])
+    patient = SelectField("Patient", validators=[Optional()])
+
+
+def _filter_form() -> CancellationFilterForm:
+    form = CancellationFilterForm(request.args)
+    form.specialist.choices = [SelectChoice("", "All specialists")] + [
+        SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role="specialist")]
+    form.patient.choices = [SelectChoice("", "All patients")] + [
+        SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role="patient")]
+    form.validate()
+    return form
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None  # only values from the menus get this far
+
+
+def _filters(form: CancellationFilterForm) -> CancellationFilters:
+    def ok(field):
+        return field.data if field.data and not field.errors else None
+
+    return CancellationFilters(
+        date_from=ok(form.date_from), date_to=ok(form.date_to), cancelled_by=ok(form.cancelled_by),
+        specialist_id=_uuid(ok(form.specialist)), patient_id=_uuid(ok(form.patient)),
+        zone=viewer_zone().key,
+    )
+
+
+@bp.route("/cancellations")
+@roles_required("admin")
+def cancellations():
+    form = _filter_form()
+    page = request.args.get("page", 1, type=int) or 1
+    rows, total = cancellations_list(user=current_user, filters=_filters(form), page=max(page, 1),
+                                     per_page=PER_PAGE)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_page("admin/cancellations.html", "cancellation_results", form=form, rows=rows,
+                       total=total, page=max(page, 1), pages=max(1, -(-total // PER_PAGE)), args=args)

@@ -1,0 +1,67 @@
+"""The ops page (ops and admin): run the dispatcher now and follow it, recent runs, schedule."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, url_for
+from flask_login import current_user
+
+from portal.admin import bp
+from portal.extensions import db
+from portal.rendering import render_page
+from portal.selectors.admin import recent_job_runs
+from portal.selectors.jobs import JobState, declared_schedule, job_state, job_state_of, registered_schedule
+from portal.services.audit import audit_failure, audit_record
+from worker.queue import QueueUnavailable, enqueue
+
+log = logging.getLogger(__name__)
+
+QUEUE_DOWN = ("The job queue (Redis) is not reachable, so the dispatcher was not started. "
+              "Nothing was lost: due series stay due and the next run picks them up. Try again shortly.")
+
+
+def _page(job: JobState | None = None, *, queue_error: str | None = None, status: int = 200):
+    redis_mode = bool(current_app.config.get("REDIS_URL"))
+    return render_page(
+        "admin/ops.html", block="job_status", status=status, job=job, queue_error=queue_error,
+        runs=recent_job_runs(limit=20), redis_mode=redis_mode,
+        schedule=registered_schedule() or declared_schedule(),
+        dashboard_url=url_for("rq_dashboard.queues_overview") if "rq_dashboard" in current_app.blueprints else None,
+    )
+
+
+@bp.route("/ops")
+def ops_dashboard():
+    return _page()
+
+
+@bp.route("/ops/dispatch", methods=["POST"])
+def ops_dispatch():
+    """Enqueue the dispatcher (or, with no Redis configured, run it here and now)."""
+    from worker.jobs import dispatch_recurring_job
+
+    try:
+        job = enqueue(dispatch_recurring_job, None, job_timeout=3600)
+    except QueueUnavailable:
+        audit_failure(actor=current_user, action="dispatcher_run_requested", entity_type="job",
+                      error="QUEUE_UNAVAILABLE")
+        return _page(queue_error=QUEUE_DOWN)  # 200: htmx swaps only 2xx answers
+    state = job_state_of(job)
+    if state.status == "failed" and not db.session.is_active:
+        db.session.rollback()  # an in-process run that failed inside a flush left it unusable
+    audit_record(actor=current_user, action="dispatcher_run_requested", entity_type="job",
+                 entity_id=job.id, new_values={"status": state.status})
+    db.session.commit()
+    log.info("dispatcher job %s requested by %s", job.id, current_user.id)
+    return _page(state, status=202 if not state.done else 200)
+
+
+@bp.route("/ops/jobs/<job_id>")
+def ops_job(job_id):
+    try:
+        state = job_state(job_id)
+    except QueueUnavailable:
+        return _page(JobState(id=job_id, status="unknown"), queue_error=(
+            "The job queue (Redis) is not reachable right now; the job is safe in Redis "
+            "and this page will show it when the queue is back."))
+    return _page(state)

@@ -1,0 +1,69 @@
+"""Every specialist's packages, for admins."""
+from __future__ import annotations
+
+import uuid
+
+from flask import request
+
+from portal import packages_pages as panel
+from portal.admin import bp
+from portal.extensions import db
+from portal.models import BookingPackage
+from portal.policies import roles_required
+from portal.selectors.packages import specialist_names
+from portal.services import ServiceError
+
+PAGE = "admin.packages"
+
+
+def _all_packages() -> list[BookingPackage]:
+    return list(db.session.scalars(
+        db.select(BookingPackage).order_by(BookingPackage.created_at.desc())
+    ))
+
+
+def _render(status: int = 200, **context):
+    return panel.render_panel("admin/packages.html", _all_packages(), status=status,
+                              endpoints="admin", specialists=specialist_names(), **context)
+
+
+def _specialist_id():
+    try:
+        return uuid.UUID(request.form.get("specialist_id", ""))
+    except ValueError:
+        raise ServiceError("Choose a specialist.", fields={"specialist_id": "Choose a specialist."})
+
+
+@bp.route("/packages")
+@roles_required("admin")
+def packages():
+    return _render(editing=request.args.get("edit"), create_open=request.args.get("new") == "1")
+
+
+@bp.route("/packages", methods=["POST"])
+@roles_required("admin")
+def package_create():
+    try:
+        specialist_id = _specialist_id()
+    except ServiceError as error:
+        return _render(create_form=panel.form_data(), create_errors=error.fields,
+                       create_open=True)
+    return panel.create(specialist_id, PAGE, _render)
+
+
+@bp.route("/packages/<package_id>", methods=["POST"])
+@roles_required("admin")
+def package_update(package_id):
+    return panel.update(package_id, PAGE, _render)
+
+
+@bp.route("/packages/<package_id>/active", methods=["POST"])
+@roles_required("admin")
+def package_active(package_id):
+    return panel.set_active(package_id, PAGE, _render)
+
+
+@bp.route("/packages/<package_id>/delete", methods=["POST"])
+@roles_required("admin")
+def package_delete(package_id):
+    return panel.delete(package_id, PAGE, _render)

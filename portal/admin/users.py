@@ -1,0 +1,66 @@
+"""Users (admins): search, change a role, deactivate or reactivate."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from portal.admin import bp
+from portal.extensions import db, htmx
+from portal.models import ROLES
+from portal.policies import roles_required
+from portal.rendering import render_page
+from portal.services import ServiceError
+from portal.services.user_admin import PAGE_SIZE, user_set_active, user_set_role, users_search
+
+
+def _int(value, default=1) -> int:
+    try:
+        return max(int(value), 1)
+    except (TypeError, ValueError):
+        return default
+
+
+@bp.route("/users")
+@roles_required("admin")
+def users_list():
+    query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
+    page = _int(request.args.get("page"))
+    rows, total = users_search(actor=current_user, query=query, role=role, page=page)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render_page("admin/users.html", block="user_results", users=rows, total=total, page=page,
+                       pages=pages, q=query, role=role, roles=ROLES)
+
+
+def _row_or_redirect(user, error: str | None = None):
+    if htmx:
+        return render_page("admin/users.html", block="user_row", u=user, roles=ROLES, row_error=error)
+    if error:
+        flash(error, "error")
+    return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
+                    else url_for("admin.users_list"))
+
+
+def _apply(change, user_id, **kwargs):
+    try:
+        user = change(actor=current_user, user_id=user_id, **kwargs)
+        db.session.commit()
+        return _row_or_redirect(user)
+    except ServiceError as error:
+        db.session.rollback()
+        if error.http_status == 404:
+            raise
+        from portal.models import User
+
+        return _row_or_redirect(db.session.get(User, user_id), error.message)
+
+
+@bp.route("/users/<uuid:user_id>/role", methods=["POST"])
+@roles_required("admin")
+def users_set_role(user_id):
+    return _apply(user_set_role, user_id, role=request.form.get("role", ""))
+
+
+@bp.route("/users/<uuid:user_id>/active", methods=["POST"])
+@roles_required("admin")
+def users_set_active(user_id):
+    return _apply(user_set_active, user_id, active=request.form.get("active") == "1")

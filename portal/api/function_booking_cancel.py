@@ -1,0 +1,51 @@
+"""POST /functions/booking-cancel: the spec's booking-cancel edge function.
+
+JSON {"booking_id": UUID, "reason": text}, by session or bearer token. Answers
+{"success": true, "message"} or {"success": false, "error": CODE, "message"}."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from portal.api.functions import bp
+from portal.errors import json_error
+from portal.extensions import db
+from portal.services import ServiceError
+from portal.services.cancellations import (
+    SUCCESS_MESSAGE,
+    booking_cancel,
+    booking_cancel_refused,
+    report_unexpected,
+)
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError("Send a JSON object with booking_id and reason.")
+    missing = {name: "Required." for name in ("booking_id", "reason") if body.get(name) is None}
+    if missing:
+        raise ServiceError("booking_id and reason are required.", fields=missing)
+    if not isinstance(body["booking_id"], str) or not isinstance(body["reason"], str):
+        raise ServiceError("booking_id and reason must be strings.")
+    return body
+
+
+@bp.route("/booking-cancel", methods=["POST"])
+def booking_cancel_function():
+    if not current_user.is_authenticated:
+        return json_error(401, "UNAUTHORIZED", "Authentication required.")
+    booking_id = None
+    try:
+        body = _body()
+        booking_id = body["booking_id"]
+        booking_cancel(actor=current_user, booking_id=booking_id, reason=body["reason"])
+        db.session.commit()
+    except ServiceError as error:
+        booking_cancel_refused(actor=current_user, booking_id=booking_id, error=error)
+        return json_error(error.http_status, error.code, error.message, error.fields)
+    except Exception as error:  # not the caller's fault: report with ids, answer 500
+        db.session.rollback()
+        report_unexpected(error, booking_id=booking_id, user_id=current_user.id)
+        return json_error(500)
+    return jsonify({"success": True, "message": SUCCESS_MESSAGE})

@@ -1,0 +1,121 @@
+"""/api/v1/meeting-recordings: list, upload (admin, multipart) and signed links."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import request
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from portal import clock, policies
+from portal.api.common import PageArgs, page_of
+from portal.extensions import db
+from portal.models import MeetingRecording
+from portal.services import ServiceError
+from portal.services.recordings import (
+    link_ttl,
+    recording_attach,
+    recording_delete,
+    recording_link_token,
+    recording_load,
+)
+
+blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
+                description="Meeting recordings and their signed, expiring links")
+
+
+class RecordingSchema(ma.Schema):
+    id = ma.fields.UUID()
+    booking_id = ma.fields.UUID()
+    duration_seconds = ma.fields.Integer(allow_none=True)
+    storage_size_bytes = ma.fields.Integer()
+    file_format = ma.fields.String()
+    is_encrypted = ma.fields.Boolean()
+    created_at = ma.fields.AwareDateTime()
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class RecordingListArgs(PageArgs):
+    booking_id = ma.fields.UUID(load_default=None)
+
+
+class RecordingPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RecordingSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class UploadSchema(ma.Schema):
+    booking_id = ma.fields.UUID(required=True)
+    duration_seconds = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
+    expires_at = ma.fields.AwareDateTime(load_default=None)
+
+
+class FileSchema(ma.Schema):
+    file = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class SignedUrlSchema(ma.Schema):
+    url = ma.fields.String()
+    expires_at = ma.fields.AwareDateTime()
+
+
+@blp.route("")
+@blp.arguments(RecordingListArgs, location="query")
+@blp.response(200, RecordingPageSchema)
+def list_recordings(args):
+    where = [policies.visible(MeetingRecording, current_user)]
+    if args["booking_id"]:
+        where.append(MeetingRecording.booking_id == args["booking_id"])
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(MeetingRecording).where(*where))
+    rows = db.session.scalars(
+        sa.select(MeetingRecording).where(*where)
+        .order_by(MeetingRecording.created_at.desc(), MeetingRecording.id)
+        .offset((args["page"] - 1) * args["per_page"]).limit(args["per_page"])
+    )
+    return page_of(total or 0, list(rows), args["page"], args["per_page"])
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UploadSchema, location="form")
+@blp.arguments(FileSchema, location="files")
+@blp.response(201, RecordingSchema)
+def upload_recording(form, files):
+    """Multipart upload: `file` plus `booking_id`, optional `duration_seconds` and `expires_at`."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ServiceError("Attach the video as the multipart field 'file'.", fields={"file": "Required."})
+    recording = recording_attach(actor=current_user, booking_id=form["booking_id"], filename=upload.filename,
+                                 stream=upload.stream, duration_seconds=form["duration_seconds"],
+                                 expires_at=form["expires_at"])
+    db.session.commit()
+    return recording
+
+
+@blp.route("/<recording_id>")
+@blp.response(200, RecordingSchema)
+def get_recording(recording_id):
+    return recording_load(actor=current_user, recording_id=recording_id)
+
+
+@blp.route("/<recording_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_recording(recording_id):
+    recording_delete(actor=current_user, recording_id=recording_id)
+    db.session.commit()
+    return ""
+
+
+@blp.route("/<recording_id>/signed-url")
+@blp.response(200, SignedUrlSchema)
+def signed_url(recording_id):
+    """A link that streams the file for the caller only, until it expires."""
+    from flask import url_for
+
+    recording = recording_load(actor=current_user, recording_id=recording_id)
+    token = recording_link_token(actor=current_user, recording=recording)
+    return {"url": url_for("bookings.recording_stream", token=token, _external=True),
+            "expires_at": clock.now() + timedelta(seconds=link_ttl())}

@@ -1,0 +1,162 @@
+"""Specialists, their free slots, weekly hours and rates: /api/v1/specialists."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from portal import clock, policies
+from portal.api.common import PageArgs, page_of
+from portal.extensions import db
+from portal.models import SpecialistProfile, User
+from portal.services import ServiceError
+from portal.services.availability import free_slots, rate_on, specialist_zone
+from portal.services.schedule import (
+    HoursInput,
+    rate_add,
+    rates_of,
+    specialist_or_404,
+    working_hours_of,
+    working_hours_replace,
+)
+
+blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",
+                description="Specialists, free slots, weekly hours and rates")
+
+MAX_SLOT_DAYS = 62
+
+
+class SpecialistSchema(ma.Schema):
+    id = ma.fields.UUID()
+    display_name = ma.fields.String()
+    timezone = ma.fields.String()
+    title = ma.fields.String(attribute="specialist_profile.title")
+
+
+class SpecialistPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SpecialistSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class SpecialistQuery(PageArgs):
+    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=120),
+                         metadata={"description": "Part of the specialist's name"})
+
+
+class DateRangeArgs(ma.Schema):
+    from_ = ma.fields.Date(data_key="from", required=True)
+    to = ma.fields.Date(required=True)
+
+    @ma.validates_schema
+    def range_is_sane(self, data, **kwargs):
+        if data["to"] < data["from_"]:
+            raise ma.ValidationError("Must not be before 'from'.", "to")
+        if (data["to"] - data["from_"]).days >= MAX_SLOT_DAYS:
+            raise ma.ValidationError(f"At most {MAX_SLOT_DAYS} days at a time.", "to")
+
+
+class SlotSchema(ma.Schema):
+    starts_at = ma.fields.AwareDateTime()
+    ends_at = ma.fields.AwareDateTime()
+
+
+class HoursSchema(ma.Schema):
+    weekday = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=6),
+                                metadata={"description": "Monday 0 ... Sunday 6"})
+    start = ma.fields.Time(required=True, format="%H:%M", attribute="start_time")
+    end = ma.fields.Time(required=True, format="%H:%M", attribute="end_time")
+
+
+class RateSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    duration_minutes = ma.fields.Integer(required=True, validate=ma.validate.Range(min=5, max=480))
+    price = ma.fields.Decimal(required=True, places=2, as_string=True,
+                              validate=ma.validate.Range(min=0, max=99_999_999))
+    currency = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z]{3}$"))
+    effective_from = ma.fields.Date(required=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+def path_uuid(value: str, name: str = "id") -> uuid.UUID:
+    """A UUID from the URL path; a malformed one is a 400, not a 404."""
+    try:
+        return uuid.UUID(value)
+    except (TypeError, ValueError):
+        raise ServiceError("That is not a valid id.", fields={name: "Not a valid UUID."})
+
+
+def _specialist(specialist_id) -> User:
+    specialist = specialist_or_404(path_uuid(specialist_id, "specialist_id"))
+    return policies.load(User, specialist.id, current_user)
+
+
+@blp.route("")
+@blp.arguments(SpecialistQuery, location="query")
+@blp.response(200, SpecialistPageSchema)
+def list_specialists(args):
+    """Active specialists, by name."""
+    query = sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id).where(
+        User.role == "specialist", User.is_active.is_(True), policies.visible(User, current_user))
+    if args["q"]:
+        query = query.where(User.display_name.ilike(f"%{args['q'].strip()}%"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(User.display_name, User.id)
+                              .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"]))
+    return page_of(total, list(rows), args["page"], args["per_page"])
+
+
+@blp.route("/<specialist_id>/slots")
+@blp.arguments(DateRangeArgs, location="query")
+@blp.response(200, SlotSchema(many=True))
+def slots(args, specialist_id):
+    """Free slots between two dates (the specialist's local dates), at the current rate's length."""
+    specialist = _specialist(specialist_id)
+    rate = rate_on(specialist.id, clock.today(specialist_zone(specialist).key))
+    if rate is None:
+        return []
+    found = free_slots(specialist, args["from_"], args["to"], now=clock.now(),
+                       duration=timedelta(minutes=rate.duration_minutes))
+    return [{"starts_at": s, "ends_at": e} for s, e in found]
+
+
+@blp.route("/<specialist_id>/working-hours", methods=["GET"])
+@blp.response(200, HoursSchema(many=True))
+def get_hours(specialist_id):
+    """Weekly hours in the specialist's own time zone."""
+    return working_hours_of(_specialist(specialist_id).id)
+
+
+@blp.route("/<specialist_id>/working-hours", methods=["PUT"])
+@blp.arguments(HoursSchema(many=True))
+@blp.response(200, HoursSchema(many=True))
+def put_hours(ranges, specialist_id):
+    """Replace the whole week (the specialist themself or an admin)."""
+    specialist = _specialist(specialist_id)
+    rows = working_hours_replace(actor=current_user, specialist_id=specialist.id, ranges=[
+        HoursInput(r["weekday"], r["start_time"], r["end_time"]) for r in ranges])
+    db.session.commit()
+    return rows
+
+
+@blp.route("/<specialist_id>/rates", methods=["GET"])
+@blp.response(200, RateSchema(many=True))
+def get_rates(specialist_id):
+    """Every rate, newest first; the current one is the latest effective_from not after today."""
+    return rates_of(_specialist(specialist_id).id)
+
+
+@blp.route("/<specialist_id>/rates", methods=["POST"])
+@blp.arguments(RateSchema)
+@blp.response(201, RateSchema)
+def post_rate(data, specialist_id):
+    """Add a rate, current from effective_from (the specialist themself or an admin)."""
+    specialist = _specialist(specialist_id)
+    rate = rate_add(actor=current_user, specialist_id=specialist.id, **data)
+    db.session.commit()
+    return rate

@@ -1,0 +1,99 @@
+"""Cancelling a booking from the booking lists and the booking page.
+
+GET shows the cancel dialog (a fragment for htmx, a page without JS); POST
+cancels through the service and answers with the updated booking row (or the
+booking page's summary), or the dialog again with the refusal in words."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_htmx import make_response
+from flask_login import current_user
+
+from portal import policies
+from portal.bookings import bp
+from portal.extensions import db, htmx
+from portal.models import Booking
+from portal.rendering import render_page
+from portal.services import ServiceError
+from portal.services.cancellations import (
+    REASON_MAX_LENGTH,
+    booking_cancel,
+    booking_cancel_refused,
+    is_cancellable,
+    report_unexpected,
+)
+
+TEMPLATE = "cancellations/cancel.html"
+UNEXPECTED = "Something went wrong on our side and the booking was not cancelled. Please try again."
+
+
+@bp.app_template_global("can_cancel")
+def can_cancel_global(booking: Booking) -> bool:
+    """For the cancel button: the viewer is a party and the booking is active and upcoming."""
+    return policies.can_cancel(current_user, booking) and is_cancellable(booking)
+
+
+def _target() -> str:
+    """Where the result goes: a booking row in a list, or the booking page's summary."""
+    return "page" if request.values.get("target") == "page" else "row"
+
+
+def _problem(booking: Booking) -> str | None:
+    if booking.status == "cancelled":
+        return "This booking is already cancelled."
+    if not is_cancellable(booking):
+        return "This session has already started or ended, so it can no longer be cancelled."
+    return None
+
+
+def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", status: int = 200):
+    return render_page(TEMPLATE, "cancel_dialog", status=status, booking=booking, error=error,
+                       reason=reason, target=_target(), as_dialog=bool(htmx),
+                       reason_max=REASON_MAX_LENGTH, problem=_problem(booking))
+
+
+@bp.route("/<booking_id>/cancel", methods=["GET"])
+def cancel_form(booking_id):
+    booking = policies.load(Booking, booking_id, current_user)
+    if not policies.can_cancel(current_user, booking):
+        return _dialog(booking, error="Not your booking: only its patient or specialist can cancel it.",
+                       status=403)
+    return _dialog(booking)
+
+
+def _refused(booking: Booking, message: str, status: int, reason: str):
+    if htmx:  # htmx swaps only 2xx answers: show the refusal in the dialog itself
+        body = render_page(TEMPLATE, "cancel_dialog", booking=booking, error=message, reason=reason,
+                           target=_target(), as_dialog=True, reason_max=REASON_MAX_LENGTH,
+                           problem=_problem(booking)).get_data(as_text=True)
+        return make_response(body, retarget=f"#cancel-dialog-{booking.id}", reswap="outerHTML")
+    return _dialog(booking, error=message, reason=reason, status=status)
+
+
+def _cancelled(booking: Booking):
+    if not htmx:
+        flash("Booking cancelled. No refund will be processed.", "success")
+        return redirect(url_for("bookings.detail", booking_id=booking.id))
+    if _target() == "page":
+        return render_page("bookings/detail.html", "booking_summary", booking=booking)
+    viewer_role = "specialist" if current_user.role == "specialist" else "patient"
+    return make_response(render_template("cancellations/_booking_row.html", booking=booking,
+                                         viewer_role=viewer_role))
+
+
+@bp.route("/<booking_id>/cancel", methods=["POST"])
+def cancel(booking_id):
+    booking = policies.load(Booking, booking_id, current_user)
+    reason = request.form.get("reason", "")
+    try:
+        booking_cancel(actor=current_user, booking_id=booking.id, reason=reason)
+        db.session.commit()
+    except ServiceError as error:
+        booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
+        booking = db.session.get(Booking, booking.id)
+        return _refused(booking, error.message, error.http_status, reason)
+    except Exception as error:  # not the user's: report with ids only
+        db.session.rollback()
+        report_unexpected(error, booking_id=booking.id, user_id=current_user.id)
+        return _refused(db.session.get(Booking, booking.id), UNEXPECTED, 500, reason)
+    return _cancelled(booking)

@@ -1,0 +1,163 @@
+"""Session notes on the booking page: the specialist writes and amends them, the
+patient and admins read them, admins delete. Each change answers with the
+fresh notes section for htmx, or redirects back to the booking page."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal import policies
+from portal.bookings import bp
+from portal.extensions import db, htmx
+from portal.models import Booking, SessionNote, SessionNoteAmendment
+from portal.rendering import render_page
+from portal.selectors.notes import notes_for_booking
+from portal.services import ServiceError
+from portal.services.notes import (
+    ENGAGEMENT_LEVELS,
+    amendment_add,
+    note_create,
+    note_delete,
+    note_is_locked,
+    note_load,
+    note_locks_at,
+    note_update,
+)
+
+TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
+KNOWN_META = ("mood_level", "engagement", "homework_completed")
+
+
+@bp.app_template_global("booking_notes")
+def booking_notes(booking) -> list[SessionNote]:
+    return notes_for_booking(user=current_user, booking_id=booking.id)
+
+
+@bp.app_template_global("note_locked")
+def note_locked(note) -> bool:
+    return note_is_locked(note)
+
+
+@bp.app_template_global("note_lock_time")
+def note_lock_time(note):
+    return note_locks_at(note)
+
+
+@bp.app_template_global("new_note_for")
+def new_note_for(booking) -> SessionNote:
+    """An unsaved note, so templates can ask can('create', ...) for the booking."""
+    note = SessionNote(booking_id=booking.id, provider_id=getattr(current_user, "id", None))
+    note.booking = booking
+    return note
+
+
+@bp.app_template_global("can_amend")
+def can_amend(note) -> bool:
+    probe = SessionNoteAmendment(note_id=note.id, author_id=getattr(current_user, "id", None), text="")
+    set_committed_value(probe, "note", note)  # no backref event: the probe never joins the session
+    return policies.can("create", current_user, probe)
+
+
+@bp.app_template_global("note_form_values")
+def note_form_values(note) -> dict:
+    """The edit form's values for a saved note (the inverse of note_form_data)."""
+    meta = dict(note.metadata_ or {})
+    homework = meta.pop("homework_completed", None)
+    values = {field: getattr(note, field) for field in TEXT_FIELDS}
+    values["mood_level"] = meta.pop("mood_level", "")
+    values["engagement"] = meta.pop("engagement", "")
+    values["homework_completed"] = "" if homework is None else ("yes" if homework else "no")
+    values["extra"] = "\n".join(f"{key}: {value}" for key, value in meta.items())
+    return values
+
+
+def parse_extra(text: str) -> dict:
+    """'key: value' lines of the free-form details box."""
+    extra = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and key.strip() not in KNOWN_META:
+            extra[key.strip()[:60]] = value.strip()[:500]
+    return extra
+
+
+def note_form_data() -> dict:
+    data = {field: request.form.get(field, "") for field in TEXT_FIELDS}
+    meta = {key: request.form.get(key, "") for key in KNOWN_META}
+    data["metadata"] = {**parse_extra(request.form.get("extra", "")), **meta}
+    return data
+
+
+def _section(booking: Booking, **context):
+    if htmx:
+        return render_page("notes/_booking_notes.html", "booking_notes", booking=booking,
+                           engagement_levels=ENGAGEMENT_LEVELS, **context)
+    if context.get("note_errors") or context.get("note_error"):
+        flash(context.get("note_error") or "Please correct the note.", "error")
+    return redirect(url_for("bookings.detail", booking_id=booking.id) + "#booking-notes")
+
+
+def _done(booking: Booking, message: str):
+    db.session.commit()
+    if not htmx:
+        flash(message, "success")
+    return _section(booking, notes_message=message)
+
+
+@bp.route("/<booking_id>/notes", methods=["GET"])
+def notes_section(booking_id):
+    booking = policies.load(Booking, booking_id, current_user)
+    return _section(booking, editing=request.args.get("edit"), adding=request.args.get("add") == "1")
+
+
+@bp.route("/<booking_id>/notes", methods=["POST"])
+def note_add(booking_id):
+    booking = policies.load(Booking, booking_id, current_user)
+    data = note_form_data()
+    try:
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            note_create(actor=current_user, booking_id=booking.id, data=data)
+    except ServiceError as error:
+        if error.http_status in (403, 404):
+            raise
+        return _section(booking, adding=True, note_form=request.form, note_errors=error.fields)
+    return _done(booking, "Note saved. You can edit it for 24 hours.")
+
+
+@bp.route("/notes/<note_id>", methods=["POST"])
+def note_edit(note_id):
+    note = note_load(actor=current_user, note_id=note_id)
+    booking = note.booking
+    try:
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            note_update(actor=current_user, note_id=note.id, data=note_form_data())
+    except ServiceError as error:
+        if error.http_status in (403, 404):
+            raise
+        if error.code == "NOTE_LOCKED":
+            return _section(booking, note_error=error.message, amending=str(note.id))
+        return _section(booking, editing=str(note.id), note_form=request.form, note_errors=error.fields)
+    return _done(booking, "Note updated.")
+
+
+@bp.route("/notes/<note_id>/amendments", methods=["POST"])
+def note_amend(note_id):
+    note = note_load(actor=current_user, note_id=note_id)
+    booking = note.booking
+    try:
+        with db.session.begin_nested():  # a refusal undoes only its own writes
+            amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", ""))
+    except ServiceError as error:
+        if error.http_status in (403, 404):
+            raise
+        return _section(booking, amending=str(note.id), amend_errors=error.fields)
+    return _done(booking, "Amendment added.")
+
+
+@bp.route("/notes/<note_id>/delete", methods=["POST"])
+def note_remove(note_id):
+    note = note_load(actor=current_user, note_id=note_id)
+    booking = note.booking
+    note_delete(actor=current_user, note_id=note.id)
+    return _done(booking, "Note deleted.")

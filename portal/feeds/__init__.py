@@ -1,0 +1,42 @@
+"""The calendar feed: a page to copy or revoke the link, and the feed itself
+(reached by calendar apps without a session, so authorised by its token)."""
+from flask import Blueprint, Response, abort, flash, redirect, url_for
+from flask_login import current_user, login_required
+
+from portal.extensions import db
+from portal.policies import PUBLIC, SIGNED_IN
+from portal.rendering import render_page
+from portal.services.calendar_feed import feed_ics, feed_revoke, feed_token, feed_user
+
+bp = Blueprint("feeds", __name__)
+
+
+@bp.route("/calendar-feed")
+@login_required
+def settings():
+    url = url_for("feeds.feed", token=feed_token(current_user), _external=True)
+    return render_page("feeds/settings.html", "feed_url", feed_url=url)
+
+
+@bp.route("/calendar-feed/revoke", methods=["POST"])
+@login_required
+def revoke():
+    feed_revoke(actor=current_user)
+    db.session.commit()
+    flash("Your old feed link no longer works. Subscribe again with the new one.", "success")
+    return redirect(url_for("feeds.settings"))
+
+
+@bp.route("/calendar/<token>.ics")
+def feed(token):
+    user = feed_user(token)
+    if user is None:
+        abort(404)
+    response = Response(feed_ics(user), mimetype="text/calendar")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# Read by the role-by-endpoint test: the feed is reached with its token alone.
+settings.allowed_roles = revoke.allowed_roles = SIGNED_IN
+feed.allowed_roles = PUBLIC

@@ -1,0 +1,100 @@
+"""Operations: the health check and rq-dashboard mounted under /admin/queues.
+
+rq-dashboard is mounted only when REDIS_URL is set: without Redis the portal
+runs jobs in-process and there is no queue to look at (a dashboard pointed at
+a Redis that does not exist would only show connection errors); the ops page
+says so instead."""
+from __future__ import annotations
+
+import logging
+
+import redis
+import sqlalchemy as sa
+from flask import Flask, abort, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from portal.extensions import db, login_manager
+from portal.policies import is_ops
+
+log = logging.getLogger(__name__)
+
+QUEUES_PREFIX = "/admin/queues"
+DASHBOARD = "rq_dashboard"
+# Its "requeue all" route also answers GET: a link on another site must not trigger it.
+DASHBOARD_GET_WRITES = {"rq_dashboard.requeue_all"}
+
+
+def configure_ops(app: Flask) -> None:
+    healthz.allowed_roles = ("anonymous", "patient", "specialist", "admin", "ops")  # load balancers probe it
+    app.add_url_rule("/healthz", "healthz", healthz)
+    if app.config.get("REDIS_URL"):
+        mount_queue_dashboard(app)
+
+
+def _database_status() -> str:
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return "ok"
+    except Exception as error:  # any failure means "not usable", whatever the driver says
+        log.warning("health check: database unavailable: %s", type(error).__name__)
+        db.session.rollback()
+        return "unavailable"
+
+
+def _redis_status() -> str:
+    from worker.queue import redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        return "not configured (jobs run in-process)"
+    try:
+        connection.ping()
+        return "ok"
+    except redis.RedisError as error:
+        log.warning("health check: redis unavailable: %s", type(error).__name__)
+        return "unavailable"
+
+
+def healthz():
+    """200 while the database answers (Redis down degrades, it does not fail), 503 otherwise."""
+    database = _database_status()
+    body = {"status": "ok" if database == "ok" else "unavailable",
+            "database": database, "redis": _redis_status()}
+    response = jsonify(body)
+    response.status_code = 200 if database == "ok" else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def mount_queue_dashboard(app: Flask) -> None:
+    import rq_dashboard
+    from rq_dashboard.web import setup_rq_connection
+
+    app.config["RQ_DASHBOARD_REDIS_URL"] = app.config["REDIS_URL"]
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=QUEUES_PREFIX)
+    setup_rq_connection(app)
+    app.before_request(guard_queue_dashboard)
+    app.after_request(set_dashboard_csrf_cookie)
+
+
+def guard_queue_dashboard():
+    """App-level, so it runs before the dashboard's own hooks: staff only, others never learn it exists."""
+    if request.blueprint != DASHBOARD:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not is_ops(current_user):
+        abort(404)
+    if request.method == "GET" and request.endpoint in DASHBOARD_GET_WRITES:
+        abort(405)
+    return None
+
+
+def set_dashboard_csrf_cookie(response):
+    """The dashboard's script sends the `_csrf_token` cookie back as X-CSRFToken on its POSTs,
+    which CSRFProtect then checks like any form's token."""
+    if request.blueprint == DASHBOARD and current_user.is_authenticated and is_ops(current_user):
+        response.set_cookie("_csrf_token", generate_csrf(), path=QUEUES_PREFIX, samesite="Strict",
+                            secure=bool(request.is_secure), httponly=False)
+    return response

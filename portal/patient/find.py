@@ -1,0 +1,87 @@
+"""Finding a specialist, their page with rates, packages and free slots
+(in the patient's own time zone), and booking a slot in place."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from portal import clock, policies
+from portal.extensions import db, htmx
+from portal.models import User
+from portal.patient import bp
+from portal.rendering import render_page
+from portal.selectors.specialists import active_packages, specialists_search
+from portal.services import ServiceError
+from portal.services.availability import next_free_slots, rate_on, specialist_zone
+from portal.services.bookings import booking_create
+from portal.services.schedule import specialist_or_404
+from portal.templating import viewer_zone
+
+PER_PAGE = 10
+SLOT_DAYS = 14
+
+
+@bp.route("/specialists")
+def specialists():
+    q = request.args.get("q", "")[:120]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = specialists_search(viewer=current_user, q=q, page=page, per_page=PER_PAGE)
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    return render_page("patient/specialists.html", "results", specialists=rows, q=q, page=page, pages=pages,
+                       total=total)
+
+
+def _specialist(specialist_id) -> User:
+    try:
+        specialist = specialist_or_404(specialist_id)
+    except ServiceError:
+        from flask import abort
+
+        abort(404)
+    return policies.load(User, specialist.id, current_user)
+
+
+def _slot_days(specialist: User) -> dict:
+    """Free slots grouped by the patient's local date."""
+    zone = viewer_zone()
+    days = defaultdict(list)
+    for start, end in next_free_slots(specialist, now=clock.now(), patient_id=current_user.id, days=SLOT_DAYS):
+        days[start.astimezone(zone).date()].append((start, end))
+    return dict(days)
+
+
+def _page(specialist: User, *, message=None, error=None, booking=None, status=200):
+    today = clock.today(specialist_zone(specialist).key)
+    return render_page(
+        "patient/specialist.html", "slot_list", status=status, specialist=specialist,
+        rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
+        slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
+    )
+
+
+@bp.route("/specialists/<specialist_id>")
+def specialist(specialist_id):
+    return _page(_specialist(specialist_id))
+
+
+@bp.route("/specialists/<specialist_id>/book", methods=["POST"])
+def book(specialist_id):
+    specialist = _specialist(specialist_id)
+    try:
+        starts_at = datetime.fromisoformat(request.form.get("starts_at", ""))
+        with db.session.begin_nested():  # a refusal undoes only this attempt
+            booking = booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
+                                     starts_at=starts_at)
+    except ValueError:
+        return _page(specialist, error="That time could not be read. Please pick a slot.",
+                     status=200 if htmx else 400)
+    except ServiceError as error:
+        return _page(specialist, error=error.message, status=200 if htmx else error.http_status)
+    db.session.commit()
+    if not htmx:
+        flash("Booked. See you then!", "success")
+        return redirect(url_for("bookings.detail", booking_id=booking.id))
+    return _page(specialist, message="Booked.", booking=booking)

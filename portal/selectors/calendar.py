@@ -1,0 +1,74 @@
+"""What the specialist's month calendar and day panel show."""
+from __future__ import annotations
+
+import calendar as pycalendar
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+from portal.models import ACTIVE_STATUSES, AvailabilityException, Booking
+from portal.services.availability import day_end, local_at
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    bookings: list = field(default_factory=list)
+    exceptions: list = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if any(e.all_day and not e.is_available for e in self.exceptions):
+            return "blocked"
+        return "partial" if self.exceptions else ""
+
+
+def month_grid(first_of_month: date) -> list[list[date]]:
+    """Whole weeks (Monday first) covering the month."""
+    return pycalendar.Calendar(firstweekday=0).monthdatescalendar(first_of_month.year, first_of_month.month)
+
+
+def month_calendar(*, specialist_id: uuid.UUID, zone: ZoneInfo, first_of_month: date) -> list[list[CalendarDay]]:
+    weeks = month_grid(first_of_month)
+    first, last = weeks[0][0], weeks[-1][-1]
+    days = {d: CalendarDay(d, d.month == first_of_month.month) for week in weeks for d in week}
+    rows = db.session.execute(
+        sa.select(Booking.starts_at, Booking.ends_at, Booking.attention_reason).where(
+            Booking.specialist_id == specialist_id, Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at >= local_at(first, time(0), zone), Booking.starts_at < day_end(last, zone),
+        ).order_by(Booking.starts_at)
+    )
+    for row in rows:
+        days[row.starts_at.astimezone(zone).date()].bookings.append(row)
+    for exception in exceptions_on(specialist_id, first, last):
+        days[exception.exception_date].exceptions.append(exception)
+    return [[days[d] for d in week] for week in weeks]
+
+
+def exceptions_on(specialist_id: uuid.UUID, first: date, last: date) -> list[AvailabilityException]:
+    return list(db.session.scalars(
+        sa.select(AvailabilityException).where(
+            AvailabilityException.specialist_id == specialist_id,
+            AvailabilityException.exception_date.between(first, last),
+        ).order_by(AvailabilityException.exception_date, AvailabilityException.start_time)
+    ))
+
+
+def day_bookings(*, specialist_id: uuid.UUID, zone: ZoneInfo, day: date) -> list[Booking]:
+    return list(db.session.scalars(
+        sa.select(Booking).options(joinedload(Booking.patient)).where(
+            Booking.specialist_id == specialist_id, Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at >= local_at(day, time(0), zone), Booking.starts_at < day_end(day, zone),
+        ).order_by(Booking.starts_at)
+    ))
+
+
+def shift_month(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

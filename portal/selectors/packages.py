@@ -1,0 +1,97 @@
+"""Reads of booking packages, scoped through policies.PackagePolicy."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+
+from portal import clock
+from portal.extensions import db
+from portal.models import BookingPackage, SpecialistProfile, User
+from portal.policies import visible
+from portal.services.availability import rate_on
+
+CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PackagePricing:
+    """What one session of a package costs and how it compares with the current rate."""
+
+    per_session: Decimal
+    rate_price: Decimal | None
+    rate_currency: str | None
+    saving: Decimal | None          # per package, against session_count x rate
+    saving_percent: Decimal | None
+
+    @property
+    def comparable(self) -> bool:
+        return self.saving is not None
+
+
+def package_pricing(package: BookingPackage, rate=None) -> PackagePricing:
+    per_session = (Decimal(package.price) / package.session_count).quantize(CENTS, ROUND_HALF_UP)
+    if rate is None or rate.currency != package.currency:
+        return PackagePricing(per_session, getattr(rate, "price", None), getattr(rate, "currency", None),
+                              None, None)
+    full = Decimal(rate.price) * package.session_count
+    saving = (full - Decimal(package.price)).quantize(CENTS)
+    percent = (saving * 100 / full).quantize(Decimal("0.1"), ROUND_HALF_UP) if full else None
+    return PackagePricing(per_session, Decimal(rate.price), rate.currency, saving, percent)
+
+
+def pricing_for(packages: list[BookingPackage]) -> dict[uuid.UUID, PackagePricing]:
+    """Pricing per package id, looking up each specialist's current rate once."""
+    today = clock.today()
+    rates = {sid: rate_on(sid, today) for sid in {p.specialist_id for p in packages}}
+    return {p.id: package_pricing(p, rates[p.specialist_id]) for p in packages}
+
+
+def packages_active_for(specialist_id: uuid.UUID) -> list[BookingPackage]:
+    """The packages a patient may buy from this specialist, cheapest per session first."""
+    return list(db.session.scalars(
+        sa.select(BookingPackage)
+        .where(BookingPackage.specialist_id == specialist_id, BookingPackage.is_active.is_(True))
+        .order_by(BookingPackage.session_count, BookingPackage.created_at)
+    ))
+
+
+def packages_visible(*, user, specialist_id: uuid.UUID | None = None, is_active: bool | None = None,
+                     page: int = 1, per_page: int = 50) -> tuple[int, list[BookingPackage]]:
+    """One page of the packages the user may see (newest first) and the total count."""
+    where = [visible(BookingPackage, user)]
+    if specialist_id is not None:
+        where.append(BookingPackage.specialist_id == specialist_id)
+    if is_active is not None:
+        where.append(BookingPackage.is_active.is_(is_active))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(BookingPackage).where(*where)) or 0
+    rows = db.session.scalars(
+        sa.select(BookingPackage).where(*where)
+        .order_by(BookingPackage.created_at.desc(), BookingPackage.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    )
+    return total, list(rows)
+
+
+def packages_of(specialist_id: uuid.UUID) -> list[BookingPackage]:
+    """All of a specialist's packages, active first (for their own management page)."""
+    return list(db.session.scalars(
+        sa.select(BookingPackage).where(BookingPackage.specialist_id == specialist_id)
+        .order_by(BookingPackage.is_active.desc(), BookingPackage.created_at.desc())
+    ))
+
+
+def specialist_names() -> dict[uuid.UUID, str]:
+    """Every specialist's display name by id (the admin page's filter and columns)."""
+    rows = db.session.execute(
+        sa.select(User.id, User.display_name).join(SpecialistProfile, SpecialistProfile.id == User.id)
+        .order_by(User.display_name)
+    )
+    return {row.id: row.display_name for row in rows}
+
+
+def package_pricing_now(package: BookingPackage) -> PackagePricing:
+    """Pricing against the specialist's rate today (templates: `package_pricing(p)`)."""
+    return package_pricing(package, rate_on(package.specialist_id, clock.today()))

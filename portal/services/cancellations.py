@@ -1,0 +1,170 @@
+"""Cancelling bookings (spec section 1): no refund, one immutable record per booking.
+
+`booking_cancel` is the one way a booking becomes cancelled by a person: the
+booking page, the booking lists, the `booking-cancel` function and other
+features (a specialist's new availability exception) all call it. It raises
+without touching the caller's transaction, so a caller cancelling several
+bookings decides itself what a refusal means; interfaces that end the request
+on a refusal record it with `booking_cancel_refused`.
+
+The reason text is health-adjacent: it goes into the cancellation row only,
+never into audit values, logs or error reports.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import sentry_sdk
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from portal import clock, policies
+from portal.extensions import db
+from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
+from portal.services import Conflict, Forbidden, NotFound, ServiceError
+from portal.services.audit import audit_failure, audit_record
+
+log = logging.getLogger(__name__)
+
+REASON_MAX_LENGTH = 1000
+NO_REFUND = "no_refund"
+HISTORICAL_REASON = "historical_cancellation"
+AUDIT_ACTION = "booking_cancelled"
+SUCCESS_MESSAGE = "Booking cancelled successfully. No refund will be processed."
+
+
+class AlreadyCancelled(Conflict):
+    code = "ALREADY_CANCELLED"
+
+
+class BookingInPast(ServiceError):
+    code = "BOOKING_IN_PAST"
+    http_status = 422
+
+
+def parse_booking_id(value) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise ServiceError("booking_id must be a UUID.", fields={"booking_id": "Not a valid UUID."})
+
+
+def clean_reason(reason) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise ServiceError("Please give a reason for cancelling.",
+                           fields={"reason": "A reason is required."})
+    if len(text) > REASON_MAX_LENGTH:
+        raise ServiceError(f"The reason must be at most {REASON_MAX_LENGTH:,} characters.",
+                           fields={"reason": f"At most {REASON_MAX_LENGTH:,} characters."})
+    return text
+
+
+def is_cancellable(booking: Booking, now: datetime | None = None) -> bool:
+    """Active and not yet started: what the cancel button and the service both require."""
+    return booking.status in ACTIVE_STATUSES and booking.starts_at > (now or clock.now())
+
+
+def _locked_booking(booking_id: uuid.UUID) -> Booking | None:
+    """The booking, its row locked until the transaction ends (PostgreSQL), read fresh."""
+    return db.session.execute(
+        sa.select(Booking).where(Booking.id == booking_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _refuse_unless_cancellable(actor: User, booking: Booking | None) -> None:
+    if booking is None:
+        raise NotFound("No such booking.")
+    if not policies.can_cancel(actor, booking):
+        raise Forbidden("Not your booking.")
+    if booking.status == "cancelled":
+        raise AlreadyCancelled("This booking is already cancelled.")
+    if not is_cancellable(booking):
+        raise BookingInPast("This session has already started or ended, so it can no longer be cancelled.")
+
+
+def _set_cancelled(booking: Booking) -> None:
+    """Only one transaction can move an active booking to cancelled, whatever the isolation."""
+    changed = db.session.execute(
+        sa.update(Booking)
+        .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_STATUSES))
+        .values(status="cancelled", updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise AlreadyCancelled("This booking is already cancelled.")
+    db.session.refresh(booking)
+
+
+def booking_cancel(*, actor: User, booking_id, reason) -> Booking:
+    """Cancel a booking for its patient or specialist: status, record, history, audit.
+
+    Raises ServiceError subclasses: INVALID_REQUEST, NOT_FOUND, FORBIDDEN,
+    ALREADY_CANCELLED, BOOKING_IN_PAST. Flushes; the caller commits."""
+    key = parse_booking_id(booking_id)
+    text = clean_reason(reason)
+    booking = _locked_booking(key)
+    _refuse_unless_cancellable(actor, booking)
+    previous = booking.status
+    cancellation = BookingCancellation(booking_id=booking.id, cancelled_by=actor.id, reason=text,
+                                       cancellation_policy_applied=NO_REFUND)
+    try:
+        with db.session.begin_nested():  # a refusal here leaves the caller's transaction as it was
+            _set_cancelled(booking)
+            db.session.add(cancellation)
+            db.session.flush()
+    except IntegrityError:  # the unique booking_id: another cancel got there first
+        raise AlreadyCancelled("This booking is already cancelled.")
+    db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=previous,
+                                        to_status="cancelled", changed_by=actor.id))
+    audit_record(actor=actor, action=AUDIT_ACTION, entity_type="booking", entity_id=booking.id,
+                 old_values={"status": previous},
+                 new_values={"status": "cancelled", "cancellation_id": cancellation.id,
+                             "cancelled_by": actor.id, "policy": NO_REFUND})
+    log.info("booking %s cancelled by %s", booking.id, actor.id)
+    return booking
+
+
+def booking_cancel_refused(*, actor: User, booking_id, error: ServiceError) -> None:
+    """Record a refused cancel (rolls back the attempt, commits a failure audit row)."""
+    try:
+        entity_id = parse_booking_id(booking_id)
+    except ServiceError:
+        entity_id = None
+    audit_failure(actor=actor, action=AUDIT_ACTION, entity_type="booking", entity_id=entity_id,
+                  error=error.code)
+
+
+def report_unexpected(error: BaseException, *, booking_id, user_id) -> None:
+    """Tell Sentry about a failure that is not the user's: ids as context, never the reason."""
+    log.exception("cancelling booking %s by %s failed", booking_id, user_id)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_context("booking_cancel", {"booking_id": str(booking_id)[:64], "user_id": str(user_id)})
+        scope.capture_exception(error)
+
+
+def cancellations_backfill(*, batch_size: int = 1000) -> int:
+    """Record bookings already cancelled without a cancellation row (the spec's
+    migration path: cancelled by the patient, reason 'historical_cancellation').
+    Running it again adds nothing. Returns how many rows it added."""
+    missing = sa.select(Booking.id, Booking.patient_id, Booking.updated_at).where(
+        Booking.status == "cancelled",
+        ~sa.exists().where(BookingCancellation.booking_id == Booking.id),
+    )
+    rows = db.session.execute(missing).all()
+    for start in range(0, len(rows), batch_size):
+        db.session.execute(sa.insert(BookingCancellation), [
+            {"id": uuid.uuid4(), "booking_id": row.id, "cancelled_by": row.patient_id,
+             "reason": HISTORICAL_REASON, "cancellation_policy_applied": NO_REFUND,
+             "created_at": row.updated_at or clock.now()}
+            for row in rows[start:start + batch_size]
+        ])
+    if rows:
+        audit_record(actor=None, action="cancellations_backfilled", entity_type="booking_cancellation",
+                     new_values={"count": len(rows)})
+    return len(rows)

@@ -1,0 +1,185 @@
+"""Session notes and their amendments (spec section 4).
+
+Notes are health data: nothing here logs their text, and audit rows record
+only which fields changed. A note locks 24 hours after it was written; after
+that the provider adds amendments, which are append-only."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal import clock, policies
+from portal.extensions import db
+from portal.models import Booking, SessionNote, SessionNoteAmendment
+from portal.services import Conflict, Forbidden, NotFound, ServiceError
+from portal.services.audit import audit_record
+
+log = logging.getLogger(__name__)
+
+LOCK_AFTER = timedelta(hours=24)
+TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
+ENGAGEMENT_LEVELS = ("low", "medium", "high")
+MAX_TEXT = 20_000
+
+
+class NoteLocked(Conflict):
+    code = "NOTE_LOCKED"
+
+
+def note_locks_at(note: SessionNote) -> datetime:
+    return note.created_at + LOCK_AFTER
+
+
+def note_is_locked(note: SessionNote, now: datetime | None = None) -> bool:
+    return (now or clock.now()) >= note_locks_at(note)
+
+
+def _uuid(value: Any, what: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise NotFound(f"No such {what}.")
+
+
+def _clean_metadata(raw: Any, errors: dict) -> dict:
+    """Known keys checked (mood 1-10, engagement, homework yes/no); other keys kept as given."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        errors["metadata"] = "Must be an object."
+        return {}
+    clean = {str(k): v for k, v in raw.items() if v is not None and v != ""}
+    if "mood_level" in clean:
+        mood = clean["mood_level"]
+        try:
+            mood_int = int(str(mood))
+        except ValueError:
+            mood_int = None
+        if isinstance(mood, bool) or mood_int is None or not 1 <= mood_int <= 10:
+            errors["mood_level"] = "Mood is a whole number from 1 to 10."
+        else:
+            clean["mood_level"] = mood_int
+    if "engagement" in clean and clean["engagement"] not in ENGAGEMENT_LEVELS:
+        errors["engagement"] = "Engagement is low, medium or high."
+    if "homework_completed" in clean:
+        value = clean["homework_completed"]
+        if isinstance(value, str) and value.lower() in ("yes", "true", "1", "no", "false", "0"):
+            value = value.lower() in ("yes", "true", "1")
+        if not isinstance(value, bool):
+            errors["homework_completed"] = "Homework completed is yes or no."
+        else:
+            clean["homework_completed"] = value
+    return clean
+
+
+def note_validate(data: dict, *, partial: bool = False) -> dict:
+    unknown = set(data) - set(TEXT_FIELDS) - {"metadata"}
+    errors: dict = {k: "Unknown field." for k in sorted(unknown)}
+    clean: dict = {}
+    for field in TEXT_FIELDS:
+        if field in data:
+            value = data[field]
+            if value is not None and not isinstance(value, str):
+                errors[field] = "Must be text."
+            elif len(value or "") > MAX_TEXT:
+                errors[field] = f"Keep it under {MAX_TEXT} characters."
+            else:
+                clean[field] = (value or "").strip()
+    if "metadata" in data:
+        clean["metadata_"] = _clean_metadata(data["metadata"], errors)
+    if not partial and not clean.get("notes"):
+        errors["notes"] = "Write what happened in the session."
+    elif partial and "notes" in clean and not clean["notes"]:
+        errors["notes"] = "The notes cannot be empty."
+    if errors:
+        raise ServiceError("Please correct the highlighted fields.", code="VALIDATION_ERROR", fields=errors)
+    return clean
+
+
+def _filled(note: SessionNote) -> list[str]:
+    """Names (never contents) of the fields that hold something: what the audit row may say."""
+    return sorted(k.rstrip("_") for k in TEXT_FIELDS + ("metadata_",) if getattr(note, k))
+
+
+def note_load(*, actor, note_id: Any) -> SessionNote:
+    note = db.session.get(SessionNote, _uuid(note_id, "note"))
+    if note is None or not policies.can("view", actor, note):
+        raise NotFound("No such note.")
+    return note
+
+
+def note_create(*, actor, booking_id: Any, data: dict) -> SessionNote:
+    """A note by the booking's specialist about one of their own bookings."""
+    booking = db.session.get(Booking, _uuid(booking_id, "booking"))
+    if booking is None or not policies.can("view", actor, booking):
+        raise NotFound("No such booking.", fields={"booking_id": "Unknown booking."})
+    note = SessionNote(booking_id=booking.id, provider_id=actor.id)
+    note.booking = booking
+    if not policies.can("create", actor, note):
+        raise Forbidden("Only the booking's specialist writes its notes.")
+    for key, value in note_validate(data).items():
+        setattr(note, key, value)
+    db.session.add(note)
+    db.session.flush()
+    audit_record(actor=actor, action="session_note_created", entity_type="session_note",
+                 entity_id=note.id, new_values={"booking_id": booking.id, "fields": _filled(note)})
+    log.info("session note %s written for booking %s by %s", note.id, booking.id, actor.id)
+    return note
+
+
+def note_update(*, actor, note_id: Any, data: dict) -> SessionNote:
+    """Change an unlocked note; a locked one answers NOTE_LOCKED (add an amendment instead)."""
+    note = note_load(actor=actor, note_id=note_id)
+    if not policies.can("update", actor, note):
+        raise Forbidden("Only the note's author may change it.")
+    if note_is_locked(note):
+        raise NoteLocked("This note locked 24 hours after it was written and can no longer be "
+                         "edited. Add an amendment instead.")
+    changed = []
+    for key, value in note_validate(data, partial=True).items():
+        if getattr(note, key) != value:
+            setattr(note, key, value)
+            changed.append(key)
+    if changed:
+        db.session.flush()
+        audit_record(actor=actor, action="session_note_updated", entity_type="session_note",
+                     entity_id=note.id, new_values={"fields": sorted(k.rstrip("_") for k in changed)})
+    return note
+
+
+def amendment_add(*, actor, note_id: Any, text: Any) -> SessionNoteAmendment:
+    """Append to a note (locked or not); amendments are never changed afterwards."""
+    note = note_load(actor=actor, note_id=note_id)
+    if not isinstance(text, str) or not text.strip():
+        raise ServiceError("Write the amendment.", code="VALIDATION_ERROR", fields={"text": "Required."})
+    if len(text) > MAX_TEXT:
+        raise ServiceError("Too long.", code="VALIDATION_ERROR",
+                           fields={"text": f"Keep it under {MAX_TEXT} characters."})
+    amendment = SessionNoteAmendment(note_id=note.id, author_id=actor.id, text=text.strip())
+    set_committed_value(amendment, "note", note)  # checked before it joins the session
+    if not policies.can("create", actor, amendment):
+        raise Forbidden("Only the note's author may amend it.")
+    db.session.add(amendment)
+    db.session.flush()
+    db.session.expire(note, ["amendments"])
+    audit_record(actor=actor, action="session_note_amended", entity_type="session_note",
+                 entity_id=note.id, new_values={"amendment_id": amendment.id})
+    return amendment
+
+
+def note_delete(*, actor, note_id: Any) -> None:
+    note = note_load(actor=actor, note_id=note_id)
+    if not policies.can("delete", actor, note):
+        raise Forbidden("Only administrators delete session notes.")
+    audit_record(actor=actor, action="session_note_deleted", entity_type="session_note",
+                 entity_id=note.id, old_values={"booking_id": note.booking_id,
+                                                "provider_id": note.provider_id,
+                                                "amendments": len(note.amendments)})
+    for amendment in list(note.amendments):
+        db.session.delete(amendment)
+    db.session.delete(note)
+    db.session.flush()

@@ -1,0 +1,195 @@
+"""Booking packages: a specialist's multi-session offers (spec section 2).
+
+Every write goes through policies.PackagePolicy and leaves an audit row in the
+same transaction."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from portal import policies
+from portal.extensions import db
+from portal.models import BookingPackage, SpecialistProfile
+from portal.services import Forbidden, NotFound, ServiceError
+from portal.services.audit import audit_record, changed_fields
+
+# ISO 4217 codes the clinic prices in; a fixed list keeps typos out.
+CURRENCIES = (
+    "USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "JPY", "SEK", "NOK", "DKK", "PLN",
+    "CZK", "HUF", "RON", "BGN", "ISK", "MXN", "BRL", "ARS", "CLP", "COP", "PEN", "ZAR",
+    "INR", "SGD", "HKD", "CNY", "KRW", "ILS", "AED", "SAR", "TRY",
+)
+FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
+          "valid_for_days", "is_active")
+CENTS = Decimal("0.01")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _decimal(value: Any, field: str, errors: dict) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors[field] = "Enter a number."
+        return None
+    if not number.is_finite():
+        errors[field] = "Enter a number."
+        return None
+    return number
+
+
+def _integer(value: Any, field: str, errors: dict) -> int | None:
+    if isinstance(value, bool):
+        errors[field] = "Enter a whole number."
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors[field] = "Enter a whole number."
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        errors[field] = "Enter a whole number."
+        return None
+    return int(number)
+
+
+def _check_name(data: dict, clean: dict, errors: dict) -> None:
+    name = (data["name"] or "").strip() if isinstance(data["name"], str) or data["name"] is None else None
+    if not name:
+        errors["name"] = "Give the package a name."
+    elif len(name) > 120:
+        errors["name"] = "Keep the name under 120 characters."
+    else:
+        clean["name"] = name
+
+
+def _check_numbers(data: dict, clean: dict, errors: dict) -> None:
+    if "session_count" in data:
+        count = _integer(data["session_count"], "session_count", errors)
+        if count is not None and not 1 <= count <= 1000:
+            errors["session_count"] = "A package has at least 1 session."
+        elif count is not None:
+            clean["session_count"] = count
+    if "price" in data:
+        price = _decimal(data["price"], "price", errors)
+        if price is not None and (price < 0 or price >= Decimal("100000000")):
+            errors["price"] = "The price cannot be negative."
+        elif price is not None and price != price.quantize(CENTS):
+            errors["price"] = "Use at most two decimals."
+        elif price is not None:
+            clean["price"] = price.quantize(CENTS)
+    if "discount_percentage" in data:
+        raw = data["discount_percentage"]
+        discount = Decimal(0) if _blank(raw) else _decimal(raw, "discount_percentage", errors)
+        if discount is not None and not 0 <= discount <= 100:
+            errors["discount_percentage"] = "The discount lies between 0 and 100."
+        elif discount is not None and discount != discount.quantize(CENTS):
+            errors["discount_percentage"] = "Use at most two decimals."
+        elif discount is not None:
+            clean["discount_percentage"] = discount.quantize(CENTS)
+    if "valid_for_days" in data:
+        raw = data["valid_for_days"]
+        days = None if _blank(raw) else _integer(raw, "valid_for_days", errors)
+        if days is not None and not 1 <= days <= 36500:
+            errors["valid_for_days"] = "Valid for at least 1 day, or leave it empty."
+        elif "valid_for_days" not in errors:
+            clean["valid_for_days"] = days
+
+
+def package_validate(data: dict, *, partial: bool = False) -> dict:
+    """Clean values for the given fields, or ServiceError with one message per field."""
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ServiceError("Unknown fields.", fields={k: "Unknown field." for k in sorted(unknown)})
+    if not partial:
+        data = {"description": "", "currency": "USD", "discount_percentage": 0,
+                "valid_for_days": None, "is_active": True, **data}
+        for required in ("name", "session_count", "price"):
+            data.setdefault(required, None)
+    clean: dict = {}
+    errors: dict = {}
+    if "name" in data:
+        _check_name(data, clean, errors)
+    if "description" in data:
+        clean["description"] = str(data["description"] or "").strip()[:5000]
+    for required in ("session_count", "price"):
+        if required in data and _blank(data[required]):
+            errors[required] = "Required."
+            data = {k: v for k, v in data.items() if k != required}
+    _check_numbers(data, clean, errors)
+    if "currency" in data:
+        currency = str(data["currency"] or "").strip().upper()
+        if currency not in CURRENCIES:
+            errors["currency"] = "Choose an ISO 4217 currency code such as USD or EUR."
+        else:
+            clean["currency"] = currency
+    if "is_active" in data:
+        if not isinstance(data["is_active"], bool):
+            errors["is_active"] = "Must be true or false."
+        else:
+            clean["is_active"] = data["is_active"]
+    if errors:
+        raise ServiceError("Please correct the highlighted fields.", code="VALIDATION_ERROR", fields=errors)
+    return clean
+
+
+def _audit_values(package: BookingPackage) -> dict:
+    return {field: getattr(package, field) for field in FIELDS} | {"specialist_id": package.specialist_id}
+
+
+def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPackage:
+    """A new package for `specialist_id` (the actor's own, unless the actor is an admin)."""
+    package = BookingPackage(specialist_id=specialist_id)
+    if not policies.can("create", actor, package):
+        raise Forbidden("You may only create packages for yourself.")
+    if db.session.get(SpecialistProfile, specialist_id) is None:
+        raise ServiceError("Choose a specialist.", code="VALIDATION_ERROR",
+                           fields={"specialist_id": "Unknown specialist."})
+    for key, value in package_validate(data).items():
+        setattr(package, key, value)
+    db.session.add(package)
+    db.session.flush()
+    audit_record(actor=actor, action="package_created", entity_type="booking_package",
+                 entity_id=package.id, new_values=_audit_values(package))
+    return package
+
+
+def package_load(*, actor, package_id: Any, action: str = "view") -> BookingPackage:
+    try:
+        key = package_id if isinstance(package_id, uuid.UUID) else uuid.UUID(str(package_id))
+    except (TypeError, ValueError):
+        raise NotFound("No such package.")
+    package = db.session.get(BookingPackage, key)
+    if package is None or not policies.can("view", actor, package):
+        raise NotFound("No such package.")
+    if not policies.can(action, actor, package):
+        raise Forbidden("You may not change this package.")
+    return package
+
+
+def package_update(*, actor, package_id: Any, data: dict) -> BookingPackage:
+    """Change some fields; unchanged values leave no audit row."""
+    package = package_load(actor=actor, package_id=package_id, action="update")
+    old, new = changed_fields(package, package_validate(data, partial=True))
+    if new:
+        for key, value in new.items():
+            setattr(package, key, value)
+        db.session.flush()
+        audit_record(actor=actor, action="package_updated", entity_type="booking_package",
+                     entity_id=package.id, old_values=old, new_values=new)
+    return package
+
+
+def package_set_active(*, actor, package_id: Any, active: bool) -> BookingPackage:
+    return package_update(actor=actor, package_id=package_id, data={"is_active": bool(active)})
+
+
+def package_delete(*, actor, package_id: Any) -> None:
+    package = package_load(actor=actor, package_id=package_id, action="delete")
+    audit_record(actor=actor, action="package_deleted", entity_type="booking_package",
+                 entity_id=package.id, old_values=_audit_values(package))
+    db.session.delete(package)
+    db.session.flush()

@@ -1,0 +1,305 @@
+"""Changing when a specialist works: weekly hours, rates and date exceptions.
+
+Only the specialist themself or an admin may change them (policies); every
+change is audited in the same transaction. Placing an exception over active
+bookings never drops them silently: the caller chooses to keep them (they are
+flagged through Booking.attention_reason) or to cancel them through the
+cancellation service."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from portal import clock, policies
+from portal.extensions import db
+from portal.models import (
+    ACTIVE_STATUSES,
+    EXCEPTION_REASONS,
+    AvailabilityException,
+    Booking,
+    SpecialistProfile,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
+from portal.services import Forbidden, NotFound, ServiceError
+from portal.services.audit import audit_record
+from portal.services.availability import day_end, local_at, specialist_zone
+
+log = logging.getLogger(__name__)
+
+AFFECTED_CHOICES = ("keep", "cancel")
+
+
+@dataclass(frozen=True)
+class HoursInput:
+    weekday: int
+    start: time
+    end: time
+
+
+def specialist_or_404(specialist_id) -> User:
+    try:
+        key = specialist_id if isinstance(specialist_id, uuid.UUID) else uuid.UUID(str(specialist_id))
+    except (TypeError, ValueError):
+        raise NotFound("No such specialist.")
+    user = db.session.get(User, key)
+    if user is None or user.role != "specialist" or db.session.get(SpecialistProfile, key) is None:
+        raise NotFound("No such specialist.")
+    return user
+
+
+def _require(action: str, actor, row) -> None:
+    if not policies.can(action, actor, row):
+        raise Forbidden("Only the specialist or an admin may change this.")
+
+
+# ---------- weekly hours ----------
+
+def working_hours_of(specialist_id: uuid.UUID) -> list[WorkingHours]:
+    return list(db.session.scalars(
+        sa.select(WorkingHours).where(WorkingHours.specialist_id == specialist_id)
+        .order_by(WorkingHours.weekday, WorkingHours.start_time)
+    ))
+
+
+def _validate_hours(ranges: list[HoursInput]) -> list[HoursInput]:
+    ranges = sorted(ranges, key=lambda r: (r.weekday, r.start))
+    for index, item in enumerate(ranges):
+        if not 0 <= item.weekday <= 6:
+            raise ServiceError("Weekday must be 0 (Monday) to 6.", fields={"weekday": "Use 0-6."})
+        if item.start >= item.end:
+            raise ServiceError("Each range must end after it starts.",
+                               fields={"end": "End must be after start."})
+        previous = ranges[index - 1] if index else None
+        if previous and previous.weekday == item.weekday and item.start < previous.end:
+            raise ServiceError("Ranges on the same day must not overlap.",
+                               fields={"start": "Overlaps another range that day."})
+    return ranges
+
+
+def working_hours_replace(*, actor, specialist_id, ranges: list[HoursInput]) -> list[WorkingHours]:
+    """Replace the specialist's whole week with `ranges` (their own time zone)."""
+    specialist = specialist_or_404(specialist_id)
+    _require("update", actor, WorkingHours(specialist_id=specialist.id))
+    ranges = _validate_hours(list(ranges))
+    old = working_hours_of(specialist.id)
+    old_values = [(h.weekday, h.start_time, h.end_time) for h in old]
+    for row in old:
+        db.session.delete(row)
+    db.session.flush()
+    rows = [WorkingHours(specialist_id=specialist.id, weekday=r.weekday, start_time=r.start, end_time=r.end)
+            for r in ranges]
+    db.session.add_all(rows)
+    db.session.flush()
+    audit_record(actor=actor, action="working_hours_replaced", entity_type="specialist",
+                 entity_id=specialist.id, old_values={"hours": old_values},
+                 new_values={"hours": [(r.weekday, r.start, r.end) for r in ranges]})
+    log.info("working hours of %s replaced by %s", specialist.id, actor.id)
+    return rows
+
+
+# ---------- rates ----------
+
+def rates_of(specialist_id: uuid.UUID) -> list[SpecialistRate]:
+    return list(db.session.scalars(
+        sa.select(SpecialistRate).where(SpecialistRate.specialist_id == specialist_id)
+        .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
+    ))
+
+
+def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: str,
+             effective_from: date) -> SpecialistRate:
+    """A new rate, current from `effective_from` (today or later); older ones stay as history."""
+    specialist = specialist_or_404(specialist_id)
+    _require("create", actor, SpecialistRate(specialist_id=specialist.id))
+    try:
+        price = Decimal(str(price)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise ServiceError("Enter a price.", fields={"price": "Not a number."})
+    currency = (currency or "").strip().upper()
+    errors = {}
+    if not isinstance(duration_minutes, int) or not 5 <= duration_minutes <= 480:
+        errors["duration_minutes"] = "Between 5 and 480 minutes."
+    if not price.is_finite() or price < 0 or price >= Decimal(100000000):
+        errors["price"] = "Zero or more, below 100,000,000."
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        errors["currency"] = "A three-letter code such as USD."
+    if effective_from < clock.today(specialist.timezone or "UTC"):
+        errors["effective_from"] = "Today or later: past rates are history."
+    if errors:
+        raise ServiceError("Some fields are invalid.", fields=errors)
+    rate = SpecialistRate(specialist_id=specialist.id, duration_minutes=duration_minutes, price=price,
+                          currency=currency, effective_from=effective_from)
+    db.session.add(rate)
+    db.session.flush()
+    audit_record(actor=actor, action="rate_added", entity_type="specialist_rate", entity_id=rate.id,
+                 new_values={"specialist_id": specialist.id, "duration_minutes": duration_minutes,
+                             "price": price, "currency": currency, "effective_from": effective_from})
+    return rate
+
+
+# ---------- exceptions ----------
+
+@dataclass(frozen=True)
+class ExceptionInput:
+    exception_date: date
+    reason: str
+    is_available: bool = False
+    all_day: bool = True
+    start_time: time | None = None
+    end_time: time | None = None
+
+
+def _validate_exception(data: ExceptionInput) -> ExceptionInput:
+    if data.reason not in EXCEPTION_REASONS:
+        raise ServiceError("Pick a reason from the list.", fields={"reason": "Unknown reason."})
+    if data.all_day:
+        return ExceptionInput(data.exception_date, data.reason, data.is_available, True, None, None)
+    if data.start_time is None or data.end_time is None:
+        raise ServiceError("Give a start and an end time, or choose all day.",
+                           fields={"start_time": "Required unless all day."})
+    if data.start_time >= data.end_time:
+        raise ServiceError("The end must be after the start.", fields={"end_time": "End before start."})
+    return data
+
+
+def affected_bookings(*, specialist: User, data: ExceptionInput,
+                      ignore_exception_id: uuid.UUID | None = None) -> list[Booking]:
+    """Active bookings the exception would leave outside working time.
+
+    A blocking exception affects bookings overlapping its interval; an
+    "available only" exception affects that date's bookings outside its range."""
+    zone = specialist_zone(specialist)
+    day = data.exception_date
+    day_from, day_to = local_at(day, time(0), zone), day_end(day, zone)
+    if data.all_day:
+        start, end = day_from, day_to
+    else:
+        start, end = local_at(day, data.start_time, zone), local_at(day, data.end_time, zone)
+    query = sa.select(Booking).where(
+        Booking.specialist_id == specialist.id, Booking.status.in_(ACTIVE_STATUSES),
+    ).order_by(Booking.starts_at)
+    if not data.is_available:
+        return list(db.session.scalars(query.where(Booking.starts_at < end, Booking.ends_at > start)))
+    if data.all_day:
+        return []
+    on_day = db.session.scalars(query.where(Booking.starts_at < day_to, Booking.ends_at > day_from))
+    return [b for b in on_day if b.starts_at < start or b.ends_at > end]
+
+
+def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list[Booking],
+                      affected: str, cancel_reason: str | None) -> None:
+    if affected == "cancel":
+        try:
+            from portal.services.cancellations import booking_cancel  # the cancellation flow's service
+        except ImportError:
+            raise ServiceError("Cancelling bookings is not available yet: keep them instead.",
+                               fields={"affected": "Cancellation is not available."})
+
+        for booking in bookings:
+            booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason)
+        return
+    note = f"Specialist marked {exception.exception_date.isoformat()} unavailable ({exception.reason})"
+    for booking in bookings:
+        booking.attention_reason = note[:200]
+    db.session.flush()
+
+
+def _check_resolution(bookings, affected: str, cancel_reason: str | None) -> None:
+    if affected not in AFFECTED_CHOICES:
+        raise ServiceError("Choose to keep or cancel the affected bookings.",
+                           fields={"affected": "keep or cancel"})
+    if bookings and affected == "cancel" and not (cancel_reason or "").strip():
+        raise ServiceError("Give a reason for cancelling the affected bookings.",
+                           fields={"cancel_reason": "Required to cancel."})
+
+
+def _exception_values(row: AvailabilityException) -> dict:
+    return {"specialist_id": row.specialist_id, "exception_date": row.exception_date,
+            "is_available": row.is_available, "reason": row.reason, "all_day": row.all_day,
+            "start_time": row.start_time, "end_time": row.end_time}
+
+
+def exception_create(*, actor, specialist_id, data: ExceptionInput, affected: str = "keep",
+                     cancel_reason: str | None = None) -> tuple[AvailabilityException, list[Booking]]:
+    """Add an exception; bookings it affects are kept and flagged, or cancelled."""
+    specialist = specialist_or_404(specialist_id)
+    _require("create", actor, AvailabilityException(specialist_id=specialist.id))
+    data = _validate_exception(data)
+    bookings = affected_bookings(specialist=specialist, data=data)
+    _check_resolution(bookings, affected, cancel_reason)
+    row = AvailabilityException(specialist_id=specialist.id, exception_date=data.exception_date,
+                                is_available=data.is_available, reason=data.reason, all_day=data.all_day,
+                                start_time=data.start_time, end_time=data.end_time)
+    db.session.add(row)
+    db.session.flush()
+    _resolve_affected(actor=actor, exception=row, bookings=bookings, affected=affected,
+                      cancel_reason=cancel_reason)
+    audit_record(actor=actor, action="availability_exception_created", entity_type="availability_exception",
+                 entity_id=row.id, new_values={**_exception_values(row), "affected": affected,
+                                               "affected_bookings": [b.id for b in bookings]})
+    return row, bookings
+
+
+def exception_update(*, actor, exception_id, changes: dict, affected: str = "keep",
+                     cancel_reason: str | None = None) -> tuple[AvailabilityException, list[Booking]]:
+    row = _load_exception(actor, exception_id, "update")
+    values = {**_exception_values(row), **changes}
+    data = _validate_exception(ExceptionInput(
+        values["exception_date"], values["reason"], values["is_available"], values["all_day"],
+        values["start_time"], values["end_time"]))
+    specialist = db.session.get(User, row.specialist_id)
+    bookings = affected_bookings(specialist=specialist, data=data)
+    _check_resolution(bookings, affected, cancel_reason)
+    old = _exception_values(row)
+    for key in ("exception_date", "reason", "is_available", "all_day", "start_time", "end_time"):
+        setattr(row, key, getattr(data, key))
+    db.session.flush()
+    _resolve_affected(actor=actor, exception=row, bookings=bookings, affected=affected,
+                      cancel_reason=cancel_reason)
+    audit_record(actor=actor, action="availability_exception_updated", entity_type="availability_exception",
+                 entity_id=row.id, old_values=old, new_values={**_exception_values(row), "affected": affected})
+    return row, bookings
+
+
+def exception_delete(*, actor, exception_id) -> None:
+    row = _load_exception(actor, exception_id, "delete")
+    old = _exception_values(row)
+    db.session.delete(row)
+    db.session.flush()
+    audit_record(actor=actor, action="availability_exception_deleted", entity_type="availability_exception",
+                 entity_id=exception_id, old_values=old)
+
+
+def _load_exception(actor, exception_id, action: str) -> AvailabilityException:
+    try:
+        key = exception_id if isinstance(exception_id, uuid.UUID) else uuid.UUID(str(exception_id))
+    except (TypeError, ValueError):
+        raise NotFound("No such exception.")
+    row = db.session.get(AvailabilityException, key)
+    if row is None or not policies.can("view", actor, row):
+        raise NotFound("No such exception.")
+    _require(action, actor, row)
+    return row
+
+
+def exceptions_between(*, viewer, specialist_id: uuid.UUID | None = None, first: date | None = None,
+                       last: date | None = None, is_available: bool | None = None):
+    """A query of exceptions the viewer may see, filtered."""
+    query = sa.select(AvailabilityException).where(policies.visible(AvailabilityException, viewer))
+    if specialist_id is not None:
+        query = query.where(AvailabilityException.specialist_id == specialist_id)
+    if first is not None:
+        query = query.where(AvailabilityException.exception_date >= first)
+    if last is not None:
+        query = query.where(AvailabilityException.exception_date <= last)
+    if is_available is not None:
+        query = query.where(AvailabilityException.is_available.is_(is_available))
+    return query.order_by(AvailabilityException.exception_date, AvailabilityException.start_time)

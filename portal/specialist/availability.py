@@ -1,0 +1,100 @@
+"""Weekly working hours and session rates of the signed-in specialist."""
+from __future__ import annotations
+
+import re
+from datetime import date, time
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from portal import clock
+from portal.extensions import db
+from portal.rendering import render_page
+from portal.services import ServiceError
+from portal.services.availability import rate_on, specialist_zone
+from portal.services.schedule import HoursInput, rate_add, rates_of, working_hours_of, working_hours_replace
+from portal.specialist import bp
+
+TEMPLATE = "specialist/availability.html"
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
+
+
+def _hours_text() -> dict[int, str]:
+    text: dict[int, list[str]] = {d: [] for d in range(7)}
+    for row in working_hours_of(current_user.id):
+        text[row.weekday].append(f"{row.start_time:%H:%M}-{row.end_time:%H:%M}")
+    return {d: ", ".join(parts) for d, parts in text.items()}
+
+
+def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
+    """"09:00-12:00, 13:00-17:00" -> ranges; ValueError with a message people can act on."""
+    ranges = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        match = RANGE.match(part)
+        if not match:
+            raise ValueError(f"Write ranges like 09:00-12:00 (got {part!r}).")
+        try:
+            start, end = (time.fromisoformat(v.zfill(5)) for v in match.groups())
+        except ValueError:
+            raise ValueError(f"{part!r} is not a time of day.")
+        ranges.append(HoursInput(weekday, start, end))
+    return ranges
+
+
+def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, status=200):
+    today = clock.today(specialist_zone(current_user).key)
+    return render_page(
+        TEMPLATE, status=status, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},
+        rates=rates_of(current_user.id), current_rate=rate_on(current_user.id, today), today=today,
+        rate_form=rate_form or {"currency": "USD", "effective_from": today.isoformat()},
+        rate_errors=rate_errors or {},
+    )
+
+
+@bp.route("/availability")
+def availability():
+    return _render()
+
+
+@bp.route("/availability/hours", methods=["POST"])
+def save_hours():
+    hours = {d: request.form.get(f"day{d}", "") for d in range(7)}
+    errors, ranges = {}, []
+    for weekday, value in hours.items():
+        try:
+            ranges += parse_ranges(weekday, value)
+        except ValueError as error:
+            errors[weekday] = str(error)
+    if not errors:
+        try:
+            with db.session.begin_nested():  # a refusal undoes only this attempt
+                working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges)
+        except ServiceError as error:
+            errors["form"] = error.message
+        else:
+            db.session.commit()
+            flash("Weekly hours saved.", "success")
+            return redirect(url_for("specialist.availability"))
+    return _render(hours=hours, hours_errors=errors, status=400)
+
+
+@bp.route("/availability/rates", methods=["POST"])
+def add_rate():
+    form = request.form.to_dict()
+    try:
+        duration = int(form.get("duration_minutes", ""))
+        effective_from = date.fromisoformat(form.get("effective_from", ""))
+    except ValueError:
+        return _render(rate_form=form, rate_errors={"form": "Give a length in minutes and a start date."},
+                       status=400)
+    try:
+        with db.session.begin_nested():
+            rate_add(actor=current_user, specialist_id=current_user.id, duration_minutes=duration,
+                     price=form.get("price", ""), currency=form.get("currency", ""),
+                     effective_from=effective_from)
+    except ServiceError as error:
+        return _render(rate_form=form, rate_errors=error.fields or {"form": error.message}, status=400)
+    db.session.commit()
+    flash("Rate added.", "success")
+    return redirect(url_for("specialist.availability"))

@@ -1,0 +1,132 @@
+"""The specialist's month calendar (htmx: months and days swap in place) and
+the day panel to block a day or part of it, or remove an exception."""
+from __future__ import annotations
+
+from datetime import date, time
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from portal import clock
+from portal.extensions import db, htmx
+from portal.models import EXCEPTION_REASONS
+from portal.rendering import render_page
+from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
+from portal.services import ServiceError
+from portal.services.availability import specialist_zone
+from portal.services.schedule import ExceptionInput, affected_bookings, exception_create, exception_delete
+from portal.specialist import bp
+
+TEMPLATE = "specialist/calendar.html"
+REASON_LABELS = {"vacation": "Vacation", "sick_leave": "Sick leave", "personal": "Personal",
+                 "training": "Training", "conference": "Conference", "other": "Other"}
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        abort(404)
+
+
+def _parse_month(value: str | None, fallback: date) -> date:
+    try:
+        return date.fromisoformat(f"{value}-01") if value else fallback.replace(day=1)
+    except ValueError:
+        abort(404)
+
+
+def _context(*, month: date, day: date | None, form: dict | None = None, errors: dict | None = None,
+             affected: list | None = None, notice: str | None = None) -> dict:
+    zone = specialist_zone(current_user)
+    context = {
+        "month": month, "prev_month": shift_month(month, -1), "next_month": shift_month(month, 1),
+        "weeks": month_calendar(specialist_id=current_user.id, zone=zone, first_of_month=month),
+        "today": clock.today(zone.key), "selected": day, "reasons": REASON_LABELS,
+        "form": form or {}, "errors": errors or {}, "affected": affected or [], "notice": notice,
+    }
+    if day is not None:
+        context["day_bookings"] = day_bookings(specialist_id=current_user.id, zone=zone, day=day)
+        context["day_exceptions"] = exceptions_on(current_user.id, day, day)
+    return context
+
+
+@bp.route("/calendar")
+def calendar():
+    today = clock.today(specialist_zone(current_user).key)
+    day = _parse_day(request.args.get("day"))
+    month = _parse_month(request.args.get("month"), day or today)
+    return render_page(TEMPLATE, "calendar_body", **_context(month=month, day=day))
+
+
+@bp.route("/calendar/day/<day>")
+def calendar_day(day):
+    selected = _parse_day(day)
+    return render_page(TEMPLATE, "day_panel", **_context(month=selected.replace(day=1), day=selected))
+
+
+def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:
+    errors = {}
+    reason = form.get("reason", "")
+    if reason not in EXCEPTION_REASONS:
+        errors["reason"] = "Pick a reason."
+    all_day = form.get("span", "all_day") == "all_day"
+    start = end = None
+    if not all_day:
+        try:
+            start, end = time.fromisoformat(form.get("start_time", "")), time.fromisoformat(form.get("end_time", ""))
+        except ValueError:
+            errors["start_time"] = "Give a start and an end time (HH:MM)."
+        else:
+            if end <= start:
+                errors["end_time"] = "The end must be after the start."
+    if errors:
+        return None, errors
+    is_available = form.get("kind") == "available_only"
+    return ExceptionInput(day, reason, is_available, all_day, start, end), {}
+
+
+@bp.route("/calendar/day/<day>/exceptions", methods=["POST"])
+def calendar_block(day):
+    selected = _parse_day(day)
+    form = request.form.to_dict()
+    data, errors = _exception_input(selected, request.form)
+    affected_choice = form.get("affected") or None
+    affected = []
+    if data is not None and affected_choice is None:
+        affected = affected_bookings(specialist=current_user, data=data)
+        if affected:
+            return _panel(selected, form=form, affected=affected)
+    if data is not None:
+        try:
+            with db.session.begin_nested():  # a refusal undoes only this attempt
+                exception_create(actor=current_user, specialist_id=current_user.id, data=data,
+                                 affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason"))
+        except ServiceError as error:
+            errors = {**error.fields, "form": error.message}
+            if affected_choice:
+                affected = affected_bookings(specialist=current_user, data=data)
+        else:
+            db.session.commit()
+            return _done(selected, "Saved. The day's free slots are updated.")
+    return _panel(selected, form=form, errors=errors, affected=affected, status=400)
+
+
+@bp.route("/calendar/exceptions/<exception_id>/delete", methods=["POST"])
+def calendar_unblock(exception_id):
+    day = _parse_day(request.form.get("day"))
+    exception_delete(actor=current_user, exception_id=exception_id)
+    db.session.commit()
+    return _done(day, "Exception removed.")
+
+
+def _panel(day: date, *, status: int = 200, **kwargs):
+    # htmx swaps only 2xx answers: a form with errors comes back 200 to htmx, 400 otherwise.
+    context = _context(month=day.replace(day=1), day=day, **kwargs)
+    return render_page(TEMPLATE, "calendar_body", status=200 if htmx else status, **context)
+
+
+def _done(day: date | None, notice: str):
+    if day is None or not htmx:
+        return redirect(url_for("specialist.calendar", day=day.isoformat() if day else None))
+    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, notice=notice))

@@ -1,0 +1,45 @@
+"""A specialist's own packages, managed in place."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from portal import packages_pages as panel
+from portal.selectors.packages import packages_of
+from portal.services.availability import rate_on
+from portal import clock
+from portal.specialist import bp
+
+PAGE = "specialist.packages"
+
+
+def _render(status: int = 200, **context):
+    return panel.render_panel(
+        "specialist/packages.html", packages_of(current_user.id), status=status,
+        endpoints="specialist", current_rate=rate_on(current_user.id, clock.today()), **context
+    )
+
+
+@bp.route("/packages")
+def packages():
+    return _render(editing=request.args.get("edit"), create_open=request.args.get("new") == "1")
+
+
+@bp.route("/packages", methods=["POST"])
+def package_create():
+    return panel.create(current_user.id, PAGE, _render)
+
+
+@bp.route("/packages/<package_id>", methods=["POST"])
+def package_update(package_id):
+    return panel.update(package_id, PAGE, _render)
+
+
+@bp.route("/packages/<package_id>/active", methods=["POST"])
+def package_active(package_id):
+    return panel.set_active(package_id, PAGE, _render)
+
+
+@bp.route("/packages/<package_id>/delete", methods=["POST"])
+def package_delete(package_id):
+    return panel.delete(package_id, PAGE, _render)

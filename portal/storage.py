@@ -1,0 +1,84 @@
+"""Where recording files live. The portal talks to a `Storage`; the local
+filesystem backend is the default (under RECORDINGS_DIR, inside instance/),
+and an S3-compatible backend can implement the same few methods (with
+`local_path` returning None and `signed_url` handing out the bucket's own
+links instead of the portal streaming the file)."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from flask import current_app
+
+CHUNK = 1024 * 1024
+
+
+class Storage(Protocol):
+    def save(self, key: str, source: BinaryIO) -> int:
+        """Store the stream under `key` (copied in chunks); return its size in bytes."""
+
+    def head(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of the stored object."""
+
+    def delete(self, key: str) -> bool:
+        """Remove the object; False when it was already missing."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path the web server may stream from, if the backend has one."""
+
+
+class LocalStorage:
+    """Files under one root directory. Writes go to a temporary file beside the
+    target and are renamed into place, so a half-written upload is never seen."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError("storage key escapes the storage root")
+        return path
+
+    def save(self, key: str, source: BinaryIO) -> int:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        try:
+            with open(temporary, "wb") as out:
+                shutil.copyfileobj(source, out, CHUNK)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return target.stat().st_size
+
+    def head(self, key: str, size: int) -> bytes:
+        with open(self._path(key), "rb") as handle:
+            return handle.read(size)
+
+    def delete(self, key: str) -> bool:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+
+def get_storage() -> Storage:
+    """The configured backend (RECORDINGS_STORAGE; only "local" so far)."""
+    backend = current_app.config.get("RECORDINGS_STORAGE", "local")
+    if backend != "local":
+        raise RuntimeError(f"unknown recordings storage backend {backend!r}")
+    return LocalStorage(current_app.config["RECORDINGS_DIR"])

@@ -1,0 +1,178 @@
+import sys
+import types
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import AuditLog
+from tests.conftest import make_test_config
+
+
+@pytest.fixture
+def fake_dispatcher(monkeypatch):
+    """Stands in for portal.services.recurring until issue 5's service is merged."""
+    calls = []
+
+    def recurring_dispatch(*, run_date=None):
+        calls.append(run_date)
+        return {"success": True, "message": "Dispatched 3 recurring bookings", "count": 3,
+                "bookings": ["a", "b", "c"], "errors": [{"recurring_id": "r-1", "error": "No rates found"}]}
+
+    module = types.ModuleType("portal.services.recurring")
+    module.recurring_dispatch = recurring_dispatch
+    monkeypatch.setitem(sys.modules, "portal.services.recurring", module)
+    return calls
+
+
+@pytest.mark.parametrize("role,status", [("admin", 200), ("ops", 200), ("patient", 403), ("specialist", 403)])
+def test_ops_page_access(login_as, users, client, role, status):
+    login_as(users[role])
+    response = client.get("/admin/ops")
+    assert response.status_code == status
+    if status == 200:
+        html = response.get_data(as_text=True)
+        assert "Run dispatcher now" in html and "No Redis is configured" in html
+
+
+def test_ops_page_requires_login(client):
+    response = client.get("/admin/ops")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_dispatch_without_redis_runs_in_process_and_shows_the_result(login_as, users, client, fake_dispatcher):
+    login_as(users["ops"])
+    response = client.post("/admin/ops/dispatch", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="job-status"') and "hx-trigger" not in html
+    assert '<span class="job-count">3</span> bookings created, 1 skipped' in html
+    assert "No rates found" in html
+    assert fake_dispatcher == [None]
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "dispatcher_run_requested"))
+    assert row.actor_id == users["ops"].id and row.new_values == {"status": "finished"}
+
+
+def test_a_failing_job_shows_its_error(login_as, users, client, monkeypatch):
+    module = types.ModuleType("portal.services.recurring")
+
+    def recurring_dispatch(*, run_date=None):
+        raise RuntimeError("database went away")
+
+    module.recurring_dispatch = recurring_dispatch
+    monkeypatch.setitem(sys.modules, "portal.services.recurring", module)
+    login_as(users["admin"])
+    html = client.post("/admin/ops/dispatch").get_data(as_text=True)
+    assert "The dispatcher failed" in html and "RuntimeError: database went away" in html
+    assert "<html" in html  # without htmx the whole page comes back
+
+
+def test_recent_runs_come_from_the_audit_trail(login_as, users, client):
+    from portal.services.audit import audit_record
+
+    audit_record(actor=None, action="recurring_bookings_dispatched", entity_type="recurring_booking",
+                 new_values={"dispatched": 5, "errors": 1}, status="success_with_errors")
+    audit_record(actor=None, action="recordings_cleaned_up", entity_type="meeting_recording",
+                 new_values={"deleted": 2})
+    login_as(users["ops"])
+    html = client.get("/admin/ops").get_data(as_text=True)
+    assert "Recurring bookings dispatched" in html and "dispatched: 5, errors: 1" in html
+    assert "Recordings cleaned up" in html and "deleted: 2" in html
+
+
+@pytest.fixture
+def redis_app(database_url, instance_dir, _app):
+    """An app with a Redis URL configured (the dashboard is mounted); reachable or not per test."""
+    made = []
+
+    def make(url):
+        config = make_test_config(database_url, instance_dir)
+        config["REDIS_URL"] = url
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _sign_in(app, user_id):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    return client
+
+
+def test_queue_down_keeps_pages_working_and_the_button_says_so(committed_db, redis_app):
+    from portal.services.users import user_create
+
+    ops = user_create(email="ops@down.test", password="long-password", role="ops")
+    db.session.commit()
+    app = redis_app("redis://127.0.0.1:1/7")  # nothing listens there
+    client = _sign_in(app, ops.id)
+    page = client.get("/admin/ops")
+    assert page.status_code == 200 and "Open the queue dashboard" in page.get_data(as_text=True)
+    response = client.post("/admin/ops/dispatch", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "not reachable" in html and "Nothing was lost" in html
+    assert client.get("/healthz").get_json()["redis"] == "unavailable"
+    with app.app_context():
+        rows = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "dispatcher_run_requested")).all()
+        row, = rows
+        assert row.status == "failure" and row.new_values == {"error": "QUEUE_UNAVAILABLE"}
+
+
+@pytest.mark.parametrize("role,status", [("admin", 200), ("ops", 200), ("patient", 404), ("specialist", 404),
+                                         (None, 302)])
+def test_queue_dashboard_access_by_role(committed_db, redis_app, redis_url, role, status):
+    from portal.services.users import user_create
+
+    app = redis_app(redis_url)
+    app.config["WTF_CSRF_ENABLED"] = True
+    if role:
+        user = user_create(email=f"{role}@queues.test", password="long-password", role=role)
+        db.session.commit()
+        client = _sign_in(app, user.id)
+    else:
+        client = app.test_client()
+    response = client.get("/admin/queues/")
+    assert response.status_code == status
+    if status == 302:
+        assert "/login?next=/admin/queues/" in response.headers["Location"]
+    if status == 200:
+        assert "_csrf_token=" in response.headers.get("Set-Cookie", "")
+        assert client.get("/admin/queues/0/data/queues.json").status_code == 200
+        assert client.get("/admin/queues/requeue/portal").status_code == 405
+        assert client.post("/admin/queues/requeue/portal").status_code == 400  # no CSRF token
+        token = client.get_cookie("_csrf_token", path="/admin/queues").value
+        assert client.post("/admin/queues/requeue/portal", headers={"X-CSRFToken": token}).status_code == 200
+
+
+def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_app, redis_url, fake_dispatcher):
+    from rq import SimpleWorker
+
+    from portal.services.users import user_create
+    from worker.queue import get_queue
+
+    ops = user_create(email="ops@redis.test", password="long-password", role="ops")
+    db.session.commit()
+    app = redis_app(redis_url)
+    app.config["RQ_QUEUE"] = "issue7-test"
+    client = _sign_in(app, ops.id)
+    html = client.post("/admin/ops/dispatch", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in html and "queued" in html
+    import re
+
+    poll = re.search(r'hx-get="([^"]+)"', html).group(1)
+    with app.app_context():
+        queue = get_queue()
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    done = client.get(poll, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in done and '<span class="job-count">3</span>' in done
+    with app.app_context():
+        get_queue().empty()

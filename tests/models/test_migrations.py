@@ -1,0 +1,94 @@
+"""The migrations build exactly the models' schema, and walk down and up again."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from portal import create_app
+from portal.extensions import db
+from tests.conftest import make_test_config
+
+# Objects that migration 0002 creates with raw SQL because SQLAlchemy cannot
+# model them: PostgreSQL exclusion constraints over time ranges (reflected as
+# nothing, so never diffed) and SQLite triggers (invisible to reflection).
+# Alembic does not compare expression-based or partial index predicates
+# either, so no filter by name is needed today; if one appears, name it here.
+RAW_SQL_OBJECTS: set[str] = {"ex_bookings_specialist_id_overlap", "ex_bookings_patient_id_overlap"}
+
+
+def _include_object(obj, name, type_, reflected, compare_to):
+    return name not in RAW_SQL_OBJECTS and name != "alembic_version"
+
+
+def schema_diff(connection) -> list:
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True, "compare_server_default": False, "include_object": _include_object,
+    })
+    return compare_metadata(context, db.metadata)
+
+
+def test_models_and_migrations_agree(app):
+    """The session's database was built by `flask db upgrade`: autogenerate must find nothing."""
+    with db.engine.connect() as connection:
+        assert schema_diff(connection) == []
+
+
+@pytest.fixture
+def scratch_app(database_url, instance_dir, tmp_path, app):
+    """An app on an empty database of its own (the session's must stay migrated)."""
+    if database_url.startswith("postgresql"):
+        url, drop = _scratch_postgres(database_url)
+    else:
+        url, drop = f"sqlite:///{tmp_path / 'scratch.db'}", None
+    scratch = create_app(make_test_config(url, instance_dir))
+    yield scratch
+    with scratch.app_context():
+        db.engine.dispose()
+    if drop:
+        drop()
+
+
+def _scratch_postgres(database_url):
+    base = sa.engine.make_url(database_url)
+    name = f"portal_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+def table_names() -> set[str]:
+    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_downgrade_to_base_and_upgrade_again(scratch_app):
+    with scratch_app.app_context():
+        upgrade()
+        model_tables = {t.name for t in db.metadata.sorted_tables}
+        assert table_names() == model_tables
+        downgrade(revision="base")
+        assert table_names() == set()
+        upgrade()
+        assert table_names() == model_tables
+        with db.engine.connect() as connection:
+            assert schema_diff(connection) == []
+            if connection.dialect.name == "postgresql":
+                constraints = connection.execute(sa.text(
+                    "SELECT conname FROM pg_constraint WHERE contype = 'x' ORDER BY conname")).scalars()
+                assert set(constraints) == RAW_SQL_OBJECTS
+            else:
+                triggers = connection.execute(sa.text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).scalars()
+                assert {"bookings_no_overlap_insert", "bookings_no_overlap_update"} <= set(triggers)

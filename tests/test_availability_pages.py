@@ -1,0 +1,211 @@
+"""The specialist's calendar, hours and rates pages, and the patient's search,
+specialist page and booking, as a browser (with and without htmx) sees them."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal import clock
+from portal.extensions import db
+from portal.models import AvailabilityException, Booking, SpecialistRate, WorkingHours
+
+MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with clock.frozen(MONDAY - timedelta(days=1, hours=12)):
+        yield
+
+
+def test_calendar_shows_bookings_and_exceptions_and_moves_months_in_place(client, users, login_as, make_booking):
+    specialist = users["specialist"]
+    make_booking(users["patient"], specialist, MONDAY.replace(hour=10))
+    db.session.add(AvailabilityException(specialist_id=specialist.id, exception_date=MONDAY.date() + timedelta(days=1),
+                                         reason="vacation"))
+    db.session.flush()
+    login_as(specialist)
+    page = client.get("/specialist/calendar").get_data(as_text=True)
+    assert "January 2030" in page and "<html" in page and 'id="day-panel"' in page
+    assert "10:00" in page and "Blocked" in page and 'class="day blocked' in page
+    fragment = client.get("/specialist/calendar?month=2030-02", headers=HX).get_data(as_text=True)
+    assert "February 2030" in fragment and "<html" not in fragment and 'id="calendar-body"' in fragment
+    panel = client.get("/specialist/calendar/day/2030-01-07", headers=HX).get_data(as_text=True)
+    assert panel.strip().startswith('<section class="card day-panel" id="day-panel"')
+    assert "Pat One" in panel and "Block time" in panel
+    assert client.get("/specialist/calendar/day/2030-99-01").status_code == 404
+    assert client.get("/specialist/calendar?month=nope").status_code == 404
+
+
+def test_blocking_part_of_a_day_removes_those_slots_for_patients(client, users, login_as):
+    specialist, patient = users["specialist"], users["patient"]
+    login_as(specialist)
+    response = client.post("/specialist/calendar/day/2030-01-07/exceptions", headers=HX, data={
+        "span": "range", "start_time": "14:00", "end_time": "15:30", "reason": "training", "kind": "unavailable"})
+    assert response.status_code == 200 and "Saved" in response.get_data(as_text=True)
+    row = db.session.query(AvailabilityException).one()
+    assert (row.all_day, str(row.start_time), str(row.end_time)) == (False, "14:00:00", "15:30:00")
+    login_as(patient)
+    page = client.get(f"/patient/specialists/{specialist.id}").get_data(as_text=True)
+    assert "2030-01-07T13:00:00+00:00" in page and "2030-01-07T15:30:00+00:00" in page
+    assert "2030-01-07T14:00:00+00:00" not in page and "2030-01-07T13:30:00+00:00" not in page
+
+
+def test_blocking_over_bookings_lists_them_then_keeps_and_flags(client, users, login_as, make_booking):
+    specialist = users["specialist"]
+    booking = make_booking(users["patient"], specialist, MONDAY.replace(hour=9))
+    login_as(specialist)
+    form = {"span": "all_day", "reason": "sick_leave", "kind": "unavailable"}
+    listing = client.post("/specialist/calendar/day/2030-01-07/exceptions", headers=HX, data=form)
+    text = listing.get_data(as_text=True)
+    assert "1 booked session" in text and "Pat One" in text and "Block and cancel them" in text
+    assert db.session.query(AvailabilityException).count() == 0
+    kept = client.post("/specialist/calendar/day/2030-01-07/exceptions", headers=HX, data={**form, "affected": "keep"})
+    assert "Saved" in kept.get_data(as_text=True)
+    db.session.expire_all()
+    flagged = db.session.get(Booking, booking.id)
+    assert flagged.status == "confirmed" and "unavailable" in flagged.attention_reason
+    assert "Needs attention" in client.get("/specialist/calendar/day/2030-01-07").get_data(as_text=True)
+
+
+def test_cancelling_affected_bookings_needs_a_reason_and_uses_the_cancellation_flow(
+        client, users, login_as, make_booking):
+    specialist = users["specialist"]
+    booking = make_booking(users["patient"], specialist, MONDAY.replace(hour=9))
+    login_as(specialist)
+    form = {"span": "all_day", "reason": "sick_leave", "kind": "unavailable", "affected": "cancel"}
+    missing = client.post("/specialist/calendar/day/2030-01-07/exceptions", headers=HX, data=form)
+    assert "Give a reason" in missing.get_data(as_text=True)
+    try:
+        import portal.services.cancellations  # noqa: F401
+    except ImportError:
+        pytest.skip("the cancellation service (issue 4) has not landed in this branch yet")
+    done = client.post("/specialist/calendar/day/2030-01-07/exceptions", headers=HX,
+                       data={**form, "cancel_reason": "I am ill, sorry."})
+    assert "Saved" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == "cancelled"
+    assert db.session.query(AvailabilityException).count() == 1
+
+
+def test_exception_form_errors_and_removal(client, users, login_as):
+    specialist = users["specialist"]
+    login_as(specialist)
+    bad = client.post("/specialist/calendar/day/2030-01-07/exceptions", data={
+        "span": "range", "start_time": "15:00", "end_time": "14:00", "reason": "training"})
+    assert bad.status_code == 400 and "The end must be after the start" in bad.get_data(as_text=True)
+    client.post("/specialist/calendar/day/2030-01-07/exceptions", data={"span": "all_day", "reason": "personal"})
+    row = db.session.query(AvailabilityException).one()
+    login_as(users["other_specialist"])
+    assert client.post(f"/specialist/calendar/exceptions/{row.id}/delete", data={"day": "2030-01-07"}).status_code == 403
+    login_as(specialist)
+    removed = client.post(f"/specialist/calendar/exceptions/{row.id}/delete", data={"day": "2030-01-07"})
+    assert removed.status_code == 302
+    assert db.session.query(AvailabilityException).count() == 0
+
+
+def test_hours_editor_replaces_the_week(client, users, login_as):
+    specialist = users["specialist"]
+    login_as(specialist)
+    page = client.get("/specialist/availability").get_data(as_text=True)
+    assert 'value="09:00-17:00"' in page and "Current: <strong>60 min" in page
+    bad = client.post("/specialist/availability/hours", data={"day0": "9-12"})
+    assert bad.status_code == 400 and "Write ranges like" in bad.get_data(as_text=True)
+    assert client.post("/specialist/availability/hours",
+                       data={"day0": "08:00-12:00, 13:00-16:00", "day5": "10:00-12:00"}).status_code == 302
+    rows = db.session.query(WorkingHours).filter_by(specialist_id=specialist.id).order_by(
+        WorkingHours.weekday, WorkingHours.start_time).all()
+    assert [(r.weekday, f"{r.start_time:%H:%M}") for r in rows] == [(0, "08:00"), (0, "13:00"), (5, "10:00")]
+
+
+def test_rate_form_adds_a_rate_and_refuses_bad_ones(client, users, login_as):
+    specialist = users["specialist"]
+    login_as(specialist)
+    bad = client.post("/specialist/availability/rates", data={
+        "duration_minutes": "3", "price": "-1", "currency": "dollars", "effective_from": "2030-01-10"})
+    assert bad.status_code == 400 and "Between 5 and 480" in bad.get_data(as_text=True)
+    ok = client.post("/specialist/availability/rates", data={
+        "duration_minutes": "50", "price": "90", "currency": "gbp", "effective_from": "2030-01-10"})
+    assert ok.status_code == 302
+    assert db.session.query(SpecialistRate).filter_by(specialist_id=specialist.id).count() == 2
+    assert "Upcoming" in client.get("/specialist/availability").get_data(as_text=True)
+
+
+def test_patients_search_specialists_with_pagination(client, users, login_as, make_specialist):
+    for n in range(11):
+        make_specialist(name=f"Doctor {n:02d}")
+    login_as(users["patient"])
+    first = client.get("/patient/specialists?q=doctor").get_data(as_text=True)
+    assert "Doctor 00" in first and "Doctor 10" not in first and "Page 1 of 2" in first
+    second = client.get("/patient/specialists?q=doctor&page=2", headers=HX).get_data(as_text=True)
+    assert "Doctor 10" in second and "<html" not in second
+    assert "No specialist matches" in client.get("/patient/specialists?q=zzz").get_data(as_text=True)
+    assert client.get("/patient/specialists?page=-4").status_code == 200
+
+
+def test_specialist_page_shows_slots_in_patient_zone_rates_and_packages(client, users, login_as, make_user):
+    from decimal import Decimal
+
+    from portal.models import BookingPackage
+
+    specialist = users["specialist"]
+    db.session.add_all([
+        BookingPackage(specialist_id=specialist.id, name="Five pack", session_count=5, price=Decimal("450")),
+        BookingPackage(specialist_id=specialist.id, name="Old pack", session_count=3, price=Decimal("1"),
+                       is_active=False)])
+    patient = make_user("patient", timezone="America/New_York")
+    login_as(patient)
+    page = client.get(f"/patient/specialists/{specialist.id}").get_data(as_text=True)
+    assert "Five pack" in page and "Old pack" not in page and "100.00 USD" in page
+    assert "America/New_York" in page
+    assert ">04:00</button>" in page  # 09:00 UTC is 04:00 in New York in January
+    assert client.get("/patient/specialists/not-an-id").status_code == 404
+    assert client.get(f"/patient/specialists/{patient.id}").status_code == 404
+
+
+def test_booking_a_slot_updates_the_list_in_place(client, users, login_as):
+    specialist, patient = users["specialist"], users["patient"]
+    login_as(patient)
+    response = client.post(f"/patient/specialists/{specialist.id}/book", headers=HX,
+                           data={"starts_at": "2030-01-07T10:00:00+00:00"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and text.strip().startswith('<div id="slot-list"') and "Booked" in text
+    assert "2030-01-07T10:00:00+00:00" not in text
+    booking = db.session.query(Booking).one()
+    assert (booking.patient_id, booking.price) == (patient.id, 100)
+    again = client.post(f"/patient/specialists/{specialist.id}/book", headers=HX,
+                        data={"starts_at": "2030-01-07T10:00:00+00:00"})
+    assert "already" in again.get_data(as_text=True)
+    plain = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "garbage"})
+    assert plain.status_code == 400
+    past = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "2020-01-06T10:00:00+00:00"})
+    assert past.status_code == 409
+    redirect = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "2030-01-08T10:00:00+00:00"})
+    assert redirect.status_code == 302 and "/bookings/" in redirect.location
+
+
+def test_specialist_and_patient_pages_refuse_other_roles(client, users, login_as):
+    login_as(users["patient"])
+    assert client.get("/specialist/calendar").status_code == 403
+    login_as(users["specialist"])
+    assert client.get("/patient/specialists").status_code == 403
+
+
+def test_calendar_feed_lists_bookings_and_revoking_kills_the_old_link(client, users, login_as, make_booking):
+    from icalendar import Calendar
+
+    booking = make_booking(users["patient"], users["specialist"], MONDAY.replace(hour=10))
+    login_as(users["patient"])
+    page = client.get("/calendar-feed").get_data(as_text=True)
+    url = page.split('readonly value="')[1].split('"')[0]
+    path = url.split("localhost", 1)[1]
+    feed = client.get(path)
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    event = Calendar.from_ical(feed.data).walk("VEVENT")[0]
+    assert str(event["uid"]).startswith(str(booking.id)) and "Spec One" in str(event["summary"])
+    assert event.decoded("dtstart") == booking.starts_at
+    assert client.post("/calendar-feed/revoke").status_code == 302
+    assert client.get(path).status_code == 404
+    assert client.get("/calendar/forged.ics").status_code == 404
+    new_page = client.get("/calendar-feed").get_data(as_text=True)
+    assert url not in new_page
