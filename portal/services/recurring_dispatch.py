@@ -56,6 +56,7 @@ NO_RATE = "No rates found"
 UNAVAILABLE = "Specialist unavailable"
 SLOT_TAKEN = "Slot taken: the specialist already has a booking at that time"
 PATIENT_BUSY = "The patient already has a booking at that time"
+LONGEST_SESSION = timedelta(days=1)
 DATABASE_ERROR = "Database error; the series will be retried on the next run"
 
 
@@ -249,10 +250,15 @@ def _rate_on(rates: list, day: date):
 
 
 def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, list]:
+    """Active bookings of these specialists (or patients) that overlap start..end.
+
+    The lower bound on starts_at lets the (owner, starts_at) index read only the
+    window instead of each owner's whole history; sessions last at most a day
+    (rates cap them at 8 hours)."""
     rows = db.session.execute(
         sa.select(column, Booking.starts_at, Booking.ends_at).where(
             _among(column, ids), Booking.status.in_(ACTIVE_STATUSES),
-            Booking.starts_at < end, Booking.ends_at > start,
+            Booking.starts_at < end, Booking.starts_at > start - LONGEST_SESSION, Booking.ends_at > start,
         )
     )
     busy: dict[uuid.UUID, list] = defaultdict(list)
