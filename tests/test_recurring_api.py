@@ -24,10 +24,10 @@ def _emptied_afterwards(committed_db):
 
 @pytest.fixture
 def call(app, api_headers):
-    def request(method, url, user=None, **kwargs):
+    def request(method, url, user=None, now=NOW, **kwargs):
         g.pop("_login_user", None)  # the test's app context outlives requests; Flask-Login caches in g
         headers = api_headers(user) if user else {}
-        with clock.frozen(NOW):
+        with clock.frozen(now):
             return app.test_client().open(url, method=method, headers=headers, **kwargs)
 
     return request
@@ -88,16 +88,15 @@ def test_who_sees_and_who_manages(call, users, series):
 def test_pause_resume_end_and_end_date(call, users, series):
     one = f"{URL}/{series['id']}"
     paused = call("PATCH", one, users["patient"], json={"action": "pause"}).get_json()
-    assert paused["status"] == "paused"
-    with clock.frozen(NOW + timedelta(days=10)):  # resumed after two occurrences: they are skipped
-        g.pop("_login_user", None)
-    resumed = call("PATCH", one, users["patient"], json={"action": "resume"}).get_json()
-    assert resumed["status"] == "active" and resumed["next_booking_date"] == MONDAY.isoformat()
-    changed = call("PATCH", one, users["admin"], json={"end_date": "2027-01-01"}).get_json()
-    assert changed.get("end_date") is None or changed["status"] == "ended"
-    ended = call("PATCH", one, users["patient"], json={"action": "end"}).get_json()
-    assert ended["status"] == "ended"
+    assert paused["status"] == "paused" and paused["paused_at"]
+    # Resumed ten days later: the occurrence inside the pause (4 Jan) is not booked.
+    resumed = call("PATCH", one, users["patient"], now=NOW + timedelta(days=10),
+                   json={"action": "resume"}).get_json()
+    assert resumed["status"] == "active" and resumed["next_booking_date"] == "2027-01-11"
+    changed = call("PATCH", one, users["admin"], json={"end_date": "2027-01-05"}).get_json()
+    assert changed["end_date"] == "2027-01-05" and changed["status"] == "ended"  # nothing left to book
     assert call("PATCH", one, users["patient"], json={"action": "resume"}).status_code == 409
+    assert call("PATCH", one, users["patient"], json={"action": "end"}).get_json()["status"] == "ended"
 
 
 def test_end_date_before_start_is_refused(call, users, series):

@@ -89,6 +89,7 @@ def test_monthly_series_keeps_to_its_day_across_month_ends_and_leap_years(
 @pytest.mark.parametrize("frequency, expected", [
     ("weekly", [date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29), date(2027, 4, 5)]),
     ("biweekly", [date(2027, 3, 15), date(2027, 3, 29), date(2027, 4, 12)]),
+    ("monthly", [date(2027, 3, 15), date(2027, 4, 15)]),
 ])
 def test_weekly_series_keep_local_time_across_daylight_saving(users, make_specialist, make_series,
                                                              frequency, expected):
