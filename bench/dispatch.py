@@ -20,7 +20,7 @@ import os
 import sys
 import time as timer
 import uuid
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -159,7 +159,7 @@ def _time_dispatcher(app) -> dict:
     from portal.extensions import db
     from portal.services.recurring import recurring_dispatch
 
-    with app.app_context(), clock.frozen(datetime.combine(RUN_DATE, time(2), tzinfo=timezone.utc)):
+    with app.app_context(), clock.frozen(datetime.combine(RUN_DATE, time(2), tzinfo=UTC)):
         started = timer.perf_counter()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile

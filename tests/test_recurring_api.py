@@ -1,7 +1,7 @@
 """/api/v1/recurring-bookings: create, read, pause/resume/end, delete, under the access rules."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import AuditLog, RecurringBooking
 
 URL = "/api/v1/recurring-bookings"
-NOW = datetime(2027, 1, 1, 12, tzinfo=timezone.utc)  # a Friday
+NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)  # a Friday
 MONDAY = date(2027, 1, 4)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +25,6 @@ from portal.services.recurring import recurring_dispatch as dispatch
 from tests.conftest import require_or_skip
 
 EVERY_DAY = {d: [("08:00", "18:00")] for d in range(7)}
-UTC = timezone.utc
 
 
 @pytest.fixture(autouse=True)

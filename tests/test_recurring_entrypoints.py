@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ def due_series(users, make_specialist):
 
 
 def test_cli_prints_the_result_as_json(runner, due_series):
-    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=timezone.utc)):
+    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
         result = runner.invoke(args=["dispatch-recurring", "--date", "2027-01-04"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
@@ -59,7 +59,7 @@ def test_function_is_for_ops_and_admin(app, users, api_headers, due_series):
 
     assert post(users["patient"]).status_code == 403
     assert post(users["specialist"]).status_code == 403
-    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=timezone.utc)):
+    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
         response = post(users["ops"], json={"date": "2027-01-04"})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -89,7 +89,7 @@ def test_the_job_runs_in_process_without_redis(app, due_series):
     from worker.jobs import dispatch_recurring_job
     from worker.queue import enqueue
 
-    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=timezone.utc)):
+    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
         job = enqueue(dispatch_recurring_job, "2027-01-04")
     assert job.is_finished and job.return_value()["count"] == 1
 

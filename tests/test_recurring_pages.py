@@ -1,7 +1,7 @@
 """Recurring series pages: list, create, pause/resume/end/delete in place, the series page."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from portal import clock
 from portal.extensions import db
 from portal.models import RecurringBooking, RecurringOccurrenceSkip
 
-NOW = datetime(2027, 1, 1, 12, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)
 HTMX = {"HX-Request": "true"}
 
 

@@ -4,4 +4,4 @@ from portal.blueprints import role_blueprint
 
 bp = role_blueprint("recurring", __name__, "patient", "specialist", "admin", url_prefix="/recurring")
 
-from portal.recurring import views  # noqa: E402,F401
+from portal.recurring import views  # noqa: F401

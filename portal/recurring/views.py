@@ -32,7 +32,7 @@ def _series_list() -> list[RecurringBooking]:
 
 
 def _form() -> SeriesForm | None:
-    if not current_user.role == "patient":
+    if current_user.role != "patient":
         return None
     form = SeriesForm()
     specialists = db.session.execute(

@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import SQLAlchemyError
 
 from portal import clock
 from portal.extensions import db
@@ -131,7 +130,7 @@ def _run_batch(batch: list[Series], run_date: date, now: datetime) -> Plan | Non
         _write(plan, now)
         db.session.commit()
         return plan
-    except SQLAlchemyError:
+    except Exception:  # noqa: BLE001 - a database refusal or a bad row: narrow it down below
         db.session.rollback()
         log.warning("dispatcher batch of %s series failed; retrying them one by one", len(batch))
         return None
@@ -145,7 +144,7 @@ def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime
             plan = _plan(batch, run_date, now) if batch else Plan()
             _write(plan, now)
             db.session.commit()
-        except SQLAlchemyError:
+        except Exception:  # one bad series must not stop the run; Sentry sees the log
             db.session.rollback()
             log.exception("dispatcher could not handle series %s", series_id)
             plan = Plan(errors=[{"recurring_id": str(series_id), "error": DATABASE_ERROR}])
