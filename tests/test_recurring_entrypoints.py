@@ -108,8 +108,11 @@ def scheduler_on_redis(redis_url, app):
     yield scheduler, Queue(queue_name, connection=connection)
     for entry in SCHEDULE:
         scheduler.cancel(entry.id)
-        connection.delete(f"rq:job:{entry.id}")
+        connection.delete(f"rq:job:{entry.id}", f"rq:results:{entry.id}")
     Queue(queue_name, connection=connection).delete(delete_jobs=True)
+    for key in connection.scan_iter(f"rq:*{queue_name}*"):  # registries of the test queue
+        connection.delete(key)
+    connection.delete(scheduler.key)
 
 
 def test_scheduler_registers_each_job_once_however_often_it_starts(scheduler_on_redis):
@@ -133,7 +136,9 @@ def test_a_real_worker_runs_the_scheduled_dispatch(scheduler_on_redis, due_serie
     scheduler.connection.zadd(scheduler.scheduled_jobs_key, {"recurring-dispatch": 0})  # due now
     scheduler.run(burst=True)
     assert [job.id for job in queue.jobs] == ["recurring-dispatch"]
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    worker = SimpleWorker([queue], connection=queue.connection)
+    worker.work(burst=True)
+    queue.connection.delete(worker.key)
     job = queue.fetch_job("recurring-dispatch")
     assert job.is_finished, job.latest_result()
     assert job.return_value()["success"] is True
