@@ -43,7 +43,8 @@ class Config:
         if not self.SECRET_KEY and self.ENV_NAME != "production":
             self.SECRET_KEY = _development_secret_key(instance)
         self.SQLALCHEMY_DATABASE_URI = _database_url(instance)
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error must not carry note text or reasons into logs or Sentry.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.SENTRY_DSN = os.environ.get("SENTRY_DSN") or None
         self.SENTRY_RELEASE = os.environ.get("SENTRY_RELEASE") or None

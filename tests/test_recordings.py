@@ -1,7 +1,7 @@
 """Meeting recordings (spec section 5): upload checks, access for every role, signed
 links (range, expiry, tampering, foreign users) and the retention clean-up."""
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import AuditLog, MeetingRecording
 from portal.services.recordings import recording_attach, recordings_cleanup
 
-NOW = datetime(2030, 5, 6, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 40
 WEBM = (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
         b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\x00" * 500)
@@ -133,9 +133,8 @@ def test_link_expires(client, app, users, booking, api_headers):
     ttl = app.config["RECORDING_LINK_TTL"]
     with clock.frozen(NOW):
         path = signed_path(client, headers, recording)
-    with clock.frozen(NOW + timedelta(seconds=ttl - 5)):
-        with client.get(path, headers=headers) as fresh:
-            assert fresh.status_code == 200
+    with clock.frozen(NOW + timedelta(seconds=ttl - 5)), client.get(path, headers=headers) as fresh:
+        assert fresh.status_code == 200
     with clock.frozen(NOW + timedelta(seconds=ttl + 1)):
         expired = client.get(path, headers=headers)
     assert expired.status_code == 403 and expired.data != MP4 and MP4[:64] not in expired.data
@@ -224,7 +223,7 @@ def test_booking_page_lists_recordings_and_admin_uploads(client, app, users, boo
                                  "expires_at": "2031-01-01T09:00"})
     assert response.status_code == 302
     recording = db.session.scalar(sa.select(MeetingRecording))
-    assert recording.expires_at == datetime(2031, 1, 1, 9, 0, tzinfo=timezone.utc)
+    assert recording.expires_at == datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
     login_as(users["patient"])
     html = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert "WEBM" in html and "1 min 35 s" in html and "/bookings/recordings/play/" in html
@@ -240,3 +239,42 @@ def test_page_upload_with_bad_file_flashes_an_error(client, users, booking, logi
                            data={"file": (io.BytesIO(b"MZ\x90\x00" * 50), "virus.mp4")},
                            follow_redirects=True)
     assert "is not a mp4 video" in response.get_data(as_text=True) and count() == 0
+
+
+@pytest.mark.parametrize("role, status", [
+    ("patient", 403), ("specialist", 403), ("other_patient", 404), ("ops", 404), ("admin", 200),
+])
+def test_only_admins_change_expiry(client, users, booking, api_headers, role, status):
+    recording = attach(users, booking, expires_at=NOW + timedelta(days=1))
+    response = client.patch(f"/api/v1/meeting-recordings/{recording.id}", headers=api_headers(users[role]),
+                            json={"expires_at": None, "duration_seconds": 60})
+    assert response.status_code == status
+    db.session.expire_all()
+    saved = db.session.get(MeetingRecording, recording.id)
+    assert (saved.expires_at is None) == (status == 200)
+    bad = client.patch(f"/api/v1/meeting-recordings/{recording.id}", headers=api_headers(users["admin"]),
+                       json={"expires_at": "2031-01-01T00:00:00"})
+    assert bad.status_code == 400  # naive datetime refused
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_mp4_duration_is_read_from_the_file_when_not_given(users, booking, version):
+    import struct
+
+    if version == 0:
+        mvhd = bytes([0, 0, 0, 0]) + struct.pack(">IIII", 0, 0, 1000, 754_400) + b"\x00" * 80
+    else:
+        mvhd = bytes([1, 0, 0, 0]) + struct.pack(">QQIQ", 0, 0, 600, 600 * 3600) + b"\x00" * 80
+    video = (_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2") + _box(b"mdat", b"\x00" * 5000)
+             + _box(b"moov", _box(b"mvhd", mvhd) + _box(b"trak", b"\x00" * 40)))
+    recording = attach(users, booking, data=video)
+    assert recording.duration_seconds == (754 if version == 0 else 3600)
+    given = attach(users, booking, data=video, duration_seconds=42)
+    assert given.duration_seconds == 42
+    assert attach(users, booking).duration_seconds is None  # no moov box: unknown

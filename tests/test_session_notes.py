@@ -1,7 +1,7 @@
 """Session notes (spec section 4): access for every role, the 24-hour lock, amendments,
 and that note text never reaches the audit trail or the logs."""
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import AuditLog, SessionNote, SessionNoteAmendment
 from portal.services.notes import amendment_add, note_create
 
-WRITTEN = datetime(2030, 3, 4, 12, 0, tzinfo=timezone.utc)
+WRITTEN = datetime(2030, 3, 4, 12, 0, tzinfo=UTC)
 SECRET = "Patient disclosed a panic attack on the train"
 BODY = {"notes": SECRET, "follow_up_actions": "Breathing exercise daily",
         "next_session_recommendation": "Weekly", "metadata": {"mood_level": 6, "engagement": "high",
@@ -140,8 +140,7 @@ def test_list_filters_and_newest_first(client, users, make_booking, api_headers)
     assert [i["id"] for i in items] == [str(new.id), str(old.id)]
     by_booking = client.get(f"/api/v1/session-notes?booking_id={first.id}", headers=headers).get_json()
     assert [i["id"] for i in by_booking["items"]] == [str(old.id)]
-    # 400 once the shared handler maps webargs errors (issue 3); never a 500.
-    assert client.get("/api/v1/session-notes?booking_id=nope", headers=headers).status_code in (400, 422)
+    assert client.get("/api/v1/session-notes?booking_id=nope", headers=headers).status_code == 400
 
 
 def test_audit_rows_name_fields_never_text(client, users, note, api_headers, caplog):
@@ -218,3 +217,57 @@ def test_specialist_notes_list_searches_own_notes(client, users, note, make_book
     assert "No notes match" in client.get("/specialist/notes?q=zebra").get_data(as_text=True)
     login_as(users["patient"])
     assert client.get("/specialist/notes").status_code == 403
+
+
+def test_database_errors_do_not_carry_note_text(users, booking):
+    """A failed insert's message (logged, sent to Sentry) names no parameters."""
+    import uuid
+
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError) as error, db.session.begin_nested():
+        db.session.add(SessionNote(booking_id=uuid.uuid4(), provider_id=users["specialist"].id,
+                                   notes=SECRET))
+        db.session.flush()
+    assert SECRET not in str(error.value)
+
+
+def test_sentry_event_of_a_failed_note_save_has_no_note_text(client, users, booking, api_headers,
+                                                              monkeypatch):
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    from portal.monitoring import scrub_event
+
+    envelopes = []
+
+    class Capturing(Transport):
+        def capture_envelope(self, envelope):
+            envelopes.append(envelope)
+
+    def broken_audit(**kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr("portal.services.notes.audit_record", broken_audit)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Capturing(), before_send=scrub_event)
+    try:
+        response = client.post("/api/v1/session-notes", json={"booking_id": str(booking.id), **BODY},
+                               headers=api_headers(users["specialist"]))
+        sentry_sdk.flush()
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init(dsn=None)
+        client.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    events = [item.payload.json for env in envelopes for item in env.items if item.type == "event"]
+    assert events and all(SECRET not in repr(event) and "Breathing" not in repr(event) for event in events)
+
+
+def test_patient_sees_no_edit_controls_or_lock_badges(client, users, note, booking, login_as):
+    login_as(users["patient"])
+    with clock.frozen(WRITTEN + timedelta(hours=1)):
+        html = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert SECRET in html
+    for control in ("Write a note", "Editable until", ">Edit<", "Delete note", "Add an amendment"):
+        assert control not in html

@@ -52,7 +52,8 @@ class NoteSchema(ma.Schema):
 
 
 class NoteInSchema(ma.Schema):
-    """Values are checked by the service, so pages and API give the same messages."""
+    """Values are checked by the service, so pages and API give the same messages.
+    `metadata` is replaced whole on PATCH (send every key you want to keep)."""
 
     notes = ma.fields.Raw()
     follow_up_actions = ma.fields.Raw()

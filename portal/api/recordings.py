@@ -20,6 +20,7 @@ from portal.services.recordings import (
     recording_delete,
     recording_link_token,
     recording_load,
+    recording_update,
 )
 
 blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
@@ -99,6 +100,21 @@ def upload_recording(form, files):
 @blp.response(200, RecordingSchema)
 def get_recording(recording_id):
     return recording_load(actor=current_user, recording_id=recording_id)
+
+
+class RecordingPatchSchema(ma.Schema):
+    duration_seconds = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+@blp.route("/<recording_id>", methods=["PATCH"])
+@blp.arguments(RecordingPatchSchema)
+@blp.response(200, RecordingSchema)
+def patch_recording(changes, recording_id):
+    """Admins change the duration or the expiry (null keeps the recording indefinitely)."""
+    recording = recording_update(actor=current_user, recording_id=recording_id, changes=changes)
+    db.session.commit()
+    return recording
 
 
 @blp.route("/<recording_id>", methods=["DELETE"])

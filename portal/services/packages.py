@@ -75,7 +75,7 @@ def _check_numbers(data: dict, clean: dict, errors: dict) -> None:
             clean["session_count"] = count
     if "price" in data:
         price = _decimal(data["price"], "price", errors)
-        if price is not None and (price < 0 or price >= Decimal("100000000")):
+        if price is not None and (price < 0 or price >= Decimal(100000000)):
             errors["price"] = "The price cannot be negative."
         elif price is not None and price != price.quantize(CENTS):
             errors["price"] = "Use at most two decimals."

@@ -1,6 +1,9 @@
 """Recognise a recording's container from its first bytes, not just its name."""
 from __future__ import annotations
 
+import struct
+from typing import BinaryIO
+
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 DOCTYPE_ID = b"\x42\x82"
 SNIFF_BYTES = 4096
@@ -53,3 +56,44 @@ def content_matches(extension: str, head: bytes) -> bool:
     if extension in ("webm", "mkv"):
         return found in (extension, "ebml")
     return False
+
+
+def _boxes(handle: BinaryIO, start: int, end: int):
+    """(type, payload start, box end) of the ISO BMFF boxes between two offsets."""
+    position = start
+    while position + 8 <= end:
+        handle.seek(position)
+        size, kind = struct.unpack(">I4s", handle.read(8))
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", handle.read(8))[0], 16
+        elif size == 0:
+            size = end - position
+        if size < header or position + size > end:
+            return
+        yield kind, position + header, position + size
+        position += size
+
+
+def mp4_duration_seconds(handle: BinaryIO, length: int) -> int | None:
+    """The movie duration from moov/mvhd, reading only box headers (cheap even when
+    moov sits at the end of a large file); None when it cannot be found."""
+    try:
+        for kind, start, end in _boxes(handle, 0, length):
+            if kind != b"moov":
+                continue
+            for child, payload, _child_end in _boxes(handle, start, end):
+                if child != b"mvhd":
+                    continue
+                handle.seek(payload)
+                version = handle.read(4)[0]
+                if version == 1:
+                    handle.seek(payload + 4 + 16)
+                    timescale, duration = struct.unpack(">IQ", handle.read(12))
+                else:
+                    handle.seek(payload + 4 + 8)
+                    timescale, duration = struct.unpack(">II", handle.read(8))
+                return round(duration / timescale) if timescale else None
+    except (struct.error, IndexError, OSError):
+        return None
+    return None

@@ -18,7 +18,7 @@ from portal.models import Booking, MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
 from portal.services import Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
-from portal.services.recording_formats import SNIFF_BYTES, content_matches
+from portal.services.recording_formats import SNIFF_BYTES, content_matches, mp4_duration_seconds
 from portal.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
         if size == 0 or not content_matches(extension, storage.head(key, SNIFF_BYTES)):
             raise ServiceError(f"The file's content is not a {extension} video.", code="UNSUPPORTED_FORMAT",
                                fields={"file": "Content does not match the file type."})
+        if duration is None and extension in ("mp4", "mov"):
+            duration = _probe_duration(storage, key, size)
         recording.storage_path, recording.storage_size_bytes = key, size
         recording.file_format, recording.duration_seconds = extension, duration
         recording.expires_at, recording.is_encrypted = expires_at, False
@@ -97,6 +99,36 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
         storage.delete(key)
         raise
     log.info("recording %s attached to booking %s (%s bytes)", recording.id, booking.id, size)
+    return recording
+
+
+def _probe_duration(storage, key: str, size: int) -> int | None:
+    """Read the duration from the file when the admin did not give one (mp4/mov only)."""
+    path = storage.local_path(key)
+    if path is None:
+        return None
+    with open(path, "rb") as handle:
+        return mp4_duration_seconds(handle, size)
+
+
+def recording_update(*, actor, recording_id: Any, changes: dict) -> MeetingRecording:
+    """Change duration_seconds and/or expires_at (admin only), audited."""
+    recording = recording_load(actor=actor, recording_id=recording_id)
+    if not policies.can("update", actor, recording):
+        raise Forbidden("Only administrators change recordings.")
+    unknown = set(changes) - {"duration_seconds", "expires_at"}
+    if unknown:
+        raise ServiceError("Unknown fields.", fields={k: "Unknown field." for k in sorted(unknown)})
+    duration = _check_details(changes.get("duration_seconds"), changes.get("expires_at"))
+    old, new = {}, {}
+    for key, value in (("duration_seconds", duration), ("expires_at", changes.get("expires_at"))):
+        if key in changes and getattr(recording, key) != value:
+            old[key], new[key] = getattr(recording, key), value
+            setattr(recording, key, value)
+    if new:
+        db.session.flush()
+        audit_record(actor=actor, action="recording_updated", entity_type="meeting_recording",
+                     entity_id=recording.id, old_values=old, new_values=new)
     return recording
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from portal import clock
 from portal import packages_pages as panel
 from portal.selectors.packages import packages_of
 from portal.services.availability import rate_on
-from portal import clock
 from portal.specialist import bp
 
 PAGE = "specialist.packages"
