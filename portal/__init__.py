@@ -73,9 +73,10 @@ def configure_blueprints(app: Flask) -> None:
     from portal.bookings import bp as bookings_bp
     from portal.feeds import bp as feeds_bp
     from portal.patient import bp as patient_bp
+    from portal.recurring import bp as recurring_bp
     from portal.specialist import bp as specialist_bp
 
-    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp):
+    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp, recurring_bp):
         app.register_blueprint(bp)
     configure_api(app)
 

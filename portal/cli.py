@@ -73,5 +73,6 @@ def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
     from portal.cli_cancellations import backfill_cancellations
     from portal.cli_recordings import cleanup_recordings
+    from worker.cli import commands as worker_commands
 
-    return [backfill_cancellations, cleanup_recordings]
+    return [backfill_cancellations, cleanup_recordings, *worker_commands()]

@@ -54,12 +54,13 @@ def configure_jinja(app: Flask) -> None:
 
 NAV_LINKS = {
     "patient": [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
+                ("recurring.index", "Recurring"),
                 ("feeds.settings", "Calendar feed")],
     "specialist": [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
-                   ("specialist.notes", "Notes"), ("feeds.settings", "Calendar feed")],
+                   ("specialist.notes", "Notes"), ("recurring.index", "Recurring"), ("feeds.settings", "Calendar feed")],
     "admin": [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
-              ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
+              ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"), ("recurring.index", "Recurring"),
               ("admin.ops_dashboard", "Operations")],
     "ops": [("admin.ops_dashboard", "Operations")],
 }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +25,6 @@ from portal.services.recurring import recurring_dispatch as dispatch
 from tests.conftest import require_or_skip
 
 EVERY_DAY = {d: [("08:00", "18:00")] for d in range(7)}
-UTC = timezone.utc
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +88,7 @@ def test_monthly_series_keeps_to_its_day_across_month_ends_and_leap_years(
 @pytest.mark.parametrize("frequency, expected", [
     ("weekly", [date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29), date(2027, 4, 5)]),
     ("biweekly", [date(2027, 3, 15), date(2027, 3, 29), date(2027, 4, 12)]),
+    ("monthly", [date(2027, 3, 15), date(2027, 4, 15)]),
 ])
 def test_weekly_series_keep_local_time_across_daylight_saving(users, make_specialist, make_series,
                                                              frequency, expected):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
-from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -44,7 +44,7 @@ def occurrence_date(start: date, frequency: str, index: int) -> date:
 
 def occurrence_start(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The UTC start of a local date and time in `zone` (DST-safe via zoneinfo)."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def series_status(series: RecurringBooking) -> str:

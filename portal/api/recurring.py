@@ -1,0 +1,120 @@
+"""/api/v1/recurring-bookings: a patient's standing series with a specialist.
+
+Patients manage their own, specialists see the series with them, admins all
+(portal.policies.RecurringPolicy). Bookings made from a series carry its id
+as recurring_booking_id in the bookings API."""
+from __future__ import annotations
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from portal import policies
+from portal.api.common import PageArgs, page_of
+from portal.extensions import db
+from portal.models import RecurringBooking, User
+from portal.services import Forbidden, NotFound
+from portal.services import recurring as service
+
+blp = Blueprint("api_recurring", __name__, url_prefix="/api/v1/recurring-bookings",
+                description="Recurring series (weekly, biweekly, monthly)")
+
+
+class RecurringSchema(ma.Schema):
+    id = ma.fields.UUID()
+    user_id = ma.fields.UUID()
+    specialist_id = ma.fields.UUID()
+    frequency = ma.fields.String()
+    start_date = ma.fields.Date()
+    end_date = ma.fields.Date(allow_none=True)
+    time_of_day = ma.fields.Time(format="%H:%M")
+    is_active = ma.fields.Boolean()
+    status = ma.fields.Function(service.series_status)
+    paused_at = ma.fields.AwareDateTime(allow_none=True)
+    next_booking_date = ma.fields.Date(allow_none=True)
+    last_generated_date = ma.fields.Date(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class RecurringPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RecurringSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class RecurringCreateSchema(ma.Schema):
+    specialist_id = ma.fields.UUID(required=True)
+    frequency = ma.fields.String(required=True, validate=ma.validate.OneOf(service.FREQUENCIES))
+    start_date = ma.fields.Date(required=True)
+    end_date = ma.fields.Date(load_default=None, allow_none=True)
+    time_of_day = ma.fields.Time(load_default=None, allow_none=True,
+                                 metadata={"description": "Local time in the specialist's zone; 10:00 if left out."})
+    user_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: the patient to book."})
+
+
+class RecurringPatchSchema(ma.Schema):
+    action = ma.fields.String(validate=ma.validate.OneOf(("pause", "resume", "end")))
+    end_date = ma.fields.Date(allow_none=True)
+
+
+def _patient_for(user_id) -> User:
+    if user_id is None or user_id == current_user.id:
+        return current_user
+    if not policies.is_admin(current_user):
+        raise Forbidden("Only admins may create a series for someone else.")
+    patient = db.session.get(User, user_id)
+    if patient is None or patient.role != "patient":
+        raise NotFound("No such patient.", fields={"user_id": "No such patient."})
+    return patient
+
+
+@blp.route("")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, RecurringPageSchema)
+def list_series(args):
+    query = sa.select(RecurringBooking).where(policies.visible(RecurringBooking, current_user))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = db.session.scalars(query.order_by(RecurringBooking.created_at.desc())
+                               .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+    return page_of(total, list(items), args["page"], args["per_page"])
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(RecurringCreateSchema)
+@blp.response(201, RecurringSchema)
+def create_series(data):
+    series = service.recurring_create(
+        actor=current_user, patient=_patient_for(data.pop("user_id")), **data)
+    db.session.commit()
+    return series
+
+
+@blp.route("/<uuid:series_id>")
+@blp.response(200, RecurringSchema)
+def get_series(series_id):
+    return policies.load(RecurringBooking, series_id, current_user)
+
+
+@blp.route("/<uuid:series_id>", methods=["PATCH"])
+@blp.arguments(RecurringPatchSchema)
+@blp.response(200, RecurringSchema)
+def update_series(data, series_id):
+    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    if "end_date" in data:
+        service.recurring_set_end_date(actor=current_user, series=series, end_date=data["end_date"])
+    action = {"pause": service.recurring_pause, "resume": service.recurring_resume,
+              "end": service.recurring_end}.get(data.get("action"))
+    if action:
+        action(actor=current_user, series=series)
+    db.session.commit()
+    return series
+
+
+@blp.route("/<uuid:series_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_series(series_id):
+    series = policies.load_for("delete", RecurringBooking, series_id, current_user)
+    service.recurring_delete(actor=current_user, series=series)
+    db.session.commit()

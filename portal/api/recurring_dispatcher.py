@@ -1,0 +1,31 @@
+"""POST /functions/recurring-bookings-dispatcher: the spec's daily dispatcher, on demand.
+
+Ops and admin only. Optional JSON body {"date": "YYYY-MM-DD"}; answers the
+dispatcher's result. The dispatcher commits per batch itself."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from portal.api.functions import bp
+from portal.errors import json_error
+
+
+@bp.route("/recurring-bookings-dispatcher", methods=["POST"])
+def recurring_bookings_dispatcher():
+    from portal.services.recurring import recurring_dispatch
+
+    if not current_user.is_authenticated:
+        return json_error(401)
+    if current_user.role not in ("admin", "ops"):
+        return json_error(403)
+    body = request.get_json(silent=True) if request.data else {}
+    if not isinstance(body, dict):
+        return json_error(400, message="Send a JSON object.")
+    try:
+        run_date = date.fromisoformat(body["date"]) if body.get("date") else None
+    except (TypeError, ValueError):
+        return json_error(400, message="date must be YYYY-MM-DD.", fields={"date": "Use YYYY-MM-DD."})
+    return jsonify(recurring_dispatch(run_date=run_date, actor=current_user))

@@ -1,0 +1,136 @@
+"""List, create and manage recurring series; each series page shows what the
+dispatcher booked and what it skipped, and why."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_htmx import make_response
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
+
+from portal import policies
+from portal.extensions import db, htmx
+from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, User
+from portal.recurring import bp
+from portal.recurring.forms import SeriesForm
+from portal.rendering import render_page
+from portal.services import ServiceError
+from portal.services import recurring as service
+
+ACTIONS = {"pause": service.recurring_pause, "resume": service.recurring_resume, "end": service.recurring_end}
+
+
+def _series_list() -> list[RecurringBooking]:
+    return list(db.session.scalars(
+        sa.select(RecurringBooking).where(policies.visible(RecurringBooking, current_user))
+        .options(joinedload(RecurringBooking.patient), joinedload(RecurringBooking.specialist_user))
+        .order_by(RecurringBooking.is_active.desc(), RecurringBooking.created_at.desc()).limit(200)
+    ))
+
+
+def _form() -> SeriesForm | None:
+    if current_user.role != "patient":
+        return None
+    form = SeriesForm()
+    specialists = db.session.execute(
+        sa.select(User.id, User.display_name).where(User.role == "specialist", User.is_active.is_(True))
+        .order_by(User.display_name).limit(500))
+    form.specialist_id.choices = [SelectChoice("", "Choose a specialist")] + [
+        SelectChoice(str(i), n) for i, n in specialists]
+    if request.method == "GET" and request.args.get("specialist"):
+        form.specialist_id.data = request.args["specialist"]
+    return form
+
+
+def _render_list(form=None, status: int = 200):
+    return render_page("recurring/list.html", "series_list", series=_series_list(),
+                       form=form if form is not None else _form(), status=status,
+                       series_status=service.series_status)
+
+
+@bp.route("/")
+def index():
+    return _render_list()
+
+
+@bp.route("/", methods=["POST"])
+def create():
+    form = _form()
+    if form is None:
+        abort(403)
+    if not form.validate_on_submit():
+        return render_page("recurring/list.html", series=_series_list(), form=form, status=400,
+                           series_status=service.series_status)
+    try:
+        series = service.recurring_create(
+            actor=current_user, patient=current_user, specialist_id=uuid.UUID(form.specialist_id.data),
+            frequency=form.frequency.data, start_date=form.start_date.data, end_date=form.end_date.data,
+            time_of_day=form.time_of_day.data)
+        db.session.commit()
+    except (ServiceError, ValueError) as error:
+        db.session.rollback()
+        message = getattr(error, "message", "Choose a specialist.")
+        for name, text in getattr(error, "fields", {"specialist_id": message}).items():
+            if name in form:
+                form[name].errors = [*form[name].errors, text]
+        flash(message, "error")
+        return render_page("recurring/list.html", series=_series_list(), form=form, status=400,
+                           series_status=service.series_status)
+    flash("Your recurring session is set up. Each session is booked on its day.", "success")
+    return redirect(url_for("recurring.detail", series_id=series.id))
+
+
+def _detail_context(series: RecurringBooking) -> dict:
+    bookings = db.session.scalars(
+        sa.select(Booking).where(policies.visible(Booking, current_user),
+                                 Booking.recurring_booking_id == series.id)
+        .order_by(Booking.starts_at.desc()).limit(100)).all()
+    skips = db.session.scalars(
+        sa.select(RecurringOccurrenceSkip).where(RecurringOccurrenceSkip.recurring_booking_id == series.id)
+        .order_by(RecurringOccurrenceSkip.occurrence_date.desc()).limit(100)).all()
+    return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status}
+
+
+@bp.route("/<series_id>")
+def detail(series_id):
+    series = policies.load(RecurringBooking, series_id, current_user)
+    return render_page("recurring/detail.html", "series_summary", **_detail_context(series))
+
+
+@bp.route("/<series_id>/<action>", methods=["POST"])
+def change(series_id, action):
+    if action not in ACTIONS:
+        abort(404)
+    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    try:
+        ACTIONS[action](actor=current_user, series=series)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return _after_change(series)
+
+
+@bp.route("/<series_id>/delete", methods=["POST"])
+def delete(series_id):
+    series = policies.load_for("delete", RecurringBooking, series_id, current_user)
+    service.recurring_delete(actor=current_user, series=series)
+    db.session.commit()
+    flash("The series was deleted. Sessions already booked stay in your bookings.", "success")
+    if htmx and request.form.get("view") == "list":
+        return _render_list()
+    if htmx:
+        return make_response("", 200, redirect=url_for("recurring.index"))
+    return redirect(url_for("recurring.index"))
+
+
+def _after_change(series: RecurringBooking):
+    """The list or the series page (whichever the form came from), or its fragment for htmx."""
+    if request.form.get("view") == "list":
+        return _render_list() if htmx else redirect(url_for("recurring.index"))
+    if htmx:
+        return render_page("recurring/detail.html", "series_summary", **_detail_context(series))
+    return redirect(url_for("recurring.detail", series_id=series.id))

@@ -1,0 +1,75 @@
+"""flask --app wsgi dispatch-recurring | rq worker | rq scheduler.
+
+    TZ=UTC REDIS_URL=redis://... flask --app wsgi rq worker
+    TZ=UTC REDIS_URL=redis://... flask --app wsgi rq scheduler
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+rq_cli = AppGroup("rq", help="Run the RQ worker and scheduler (they need REDIS_URL).")
+
+
+@click.command("dispatch-recurring")
+@click.option("--date", "run_date", default=None, help="Run date YYYY-MM-DD (default: today).")
+def dispatch_recurring(run_date):
+    """Book every due occurrence of the recurring series now, and print the result."""
+    from portal.services.recurring import recurring_dispatch
+
+    try:
+        day = date.fromisoformat(run_date) if run_date else None
+    except ValueError:
+        raise click.BadParameter("Use YYYY-MM-DD.", param_hint="--date")
+    click.echo(json.dumps(recurring_dispatch(run_date=day), indent=2))
+
+
+def _connection():
+    from worker.queue import redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException(
+            "REDIS_URL is not set: without Redis, jobs run in-process and there is no worker or "
+            "scheduler to start. Set REDIS_URL=redis://host:6379/0 to run them.")
+    return connection
+
+
+@rq_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Quit when the queue is empty.")
+@click.option("--queue", "queue_name", default=None, help="Queue name (default: RQ_QUEUE).")
+def rq_worker(burst, queue_name):
+    """Run jobs from the portal's queue."""
+    from rq import Queue, Worker
+
+    from portal.extensions import db
+
+    connection = _connection()
+    queue = Queue(queue_name or current_app.config["RQ_QUEUE"], connection=connection)
+    db.engine.dispose()  # each forked job opens its own database connections
+    Worker([queue], connection=connection).work(burst=burst)
+
+
+@rq_cli.command("scheduler")
+@click.option("--burst", is_flag=True, help="Enqueue what is due once, then quit.")
+@click.option("--interval", default=60, show_default=True, help="Seconds between checks.")
+def rq_scheduler(burst, interval):
+    """Register the schedule (worker/schedule.py) and run the scheduler."""
+    from rq_scheduler import Scheduler
+
+    from worker.schedule import register_schedule
+
+    connection = _connection()
+    queue_name = current_app.config["RQ_QUEUE"]
+    scheduler = Scheduler(queue_name=queue_name, connection=connection, interval=interval)
+    ids = register_schedule(scheduler, queue_name)
+    click.echo(f"Registered {', '.join(ids)} on queue {queue_name} (cron times are UTC).")
+    scheduler.run(burst=burst)
+
+
+def commands() -> list:
+    return [dispatch_recurring, rq_cli]
