@@ -99,14 +99,15 @@ def dispatch(*, run_date: date | None = None, actor=None) -> dict:
     booked: list[str] = []
     errors: list[dict] = []
     after: uuid.UUID | None = None
+    cache = _RunCache(run_date)
     while True:
         batch = _load_due(run_date, after=after, limit=BATCH_SIZE)
         if not batch:
             break
         after = batch[-1].id
-        plan = _run_batch(batch, run_date, now)
+        plan = _run_batch(batch, run_date, now, cache)
         if plan is None:
-            plan = _retry_one_by_one([s.id for s in batch], run_date, now)
+            plan = _retry_one_by_one([s.id for s in batch], run_date, now, cache)
         booked += [str(b["id"]) for b in plan.bookings]
         errors += plan.errors
     db.session.commit()  # ends the read-only transaction of the last, empty batch query
@@ -123,10 +124,10 @@ def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dic
             "count": len(booked), "bookings": booked, "errors": errors}
 
 
-def _run_batch(batch: list[Series], run_date: date, now: datetime) -> Plan | None:
+def _run_batch(batch: list[Series], run_date: date, now: datetime, cache) -> Plan | None:
     """Plan and write a batch in one transaction; None if the database refused it."""
     try:
-        plan = _plan(batch, run_date, now)
+        plan = _plan(batch, run_date, now, cache)
         _write(plan, now)
         db.session.commit()
         return plan
@@ -136,12 +137,12 @@ def _run_batch(batch: list[Series], run_date: date, now: datetime) -> Plan | Non
         return None
 
 
-def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime) -> Plan:
+def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime, cache) -> Plan:
     total = Plan()
     for series_id in series_ids:
         try:
             batch = _load_due(run_date, only=series_id)
-            plan = _plan(batch, run_date, now) if batch else Plan()
+            plan = _plan(batch, run_date, now, cache) if batch else Plan()
             _write(plan, now)
             db.session.commit()
         except Exception:  # one bad series must not stop the run; Sentry sees the log
@@ -299,14 +300,31 @@ def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UU
 
 # ---------- checking ----------
 
+class _RunCache:
+    """Weekly hours and rates, loaded once per run: batches share most specialists."""
+
+    def __init__(self, run_date: date):
+        self.run_date = run_date
+        self.hours: dict[uuid.UUID, list] = {}
+        self.rates: dict[uuid.UUID, list] = {}
+
+    def load(self, specialists: set) -> None:
+        missing = specialists - self.hours.keys()
+        if missing:
+            hours, rates = _hours_of(missing), _rates_of(missing, self.run_date)
+            for specialist_id in missing:
+                self.hours[specialist_id] = hours.get(specialist_id, [])
+                self.rates[specialist_id] = rates.get(specialist_id, [])
+
+
 class _Context:
     """Everything a batch's rules need, loaded in a few set-based queries."""
 
-    def __init__(self, occurrences: list[Occurrence]):
+    def __init__(self, occurrences: list[Occurrence], cache: _RunCache):
         specialists = {o.series.specialist_id for o in occurrences}
         first, last = min(o.day for o in occurrences), max(o.day for o in occurrences)
-        self.rates = _rates_of(specialists, last)
-        self.hours = _hours_of(specialists)
+        cache.load(specialists)
+        self.rates, self.hours = cache.rates, cache.hours
         self.exceptions = _exceptions_of(specialists, first, last)
         longest = max((r.duration_minutes for rs in self.rates.values() for r in rs), default=0)
         start = min(o.starts_at for o in occurrences)
@@ -353,11 +371,11 @@ def _check(ctx: _Context, occ: Occurrence, now: datetime):
 
 # ---------- planning and writing ----------
 
-def _plan(batch: list[Series], run_date: date, now: datetime) -> Plan:
+def _plan(batch: list[Series], run_date: date, now: datetime, cache: _RunCache) -> Plan:
     plan = Plan()
     due = {s.id: _due_occurrences(s, run_date) for s in batch}
     occurrences = [o for occs, _, _ in due.values() for o in occs]
-    ctx = _Context(occurrences) if occurrences else None
+    ctx = _Context(occurrences, cache) if occurrences else None
     for series in batch:
         occs, next_index, next_day = due[series.id]
         last_booked = series.last_generated_date
