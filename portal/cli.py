@@ -56,7 +56,7 @@ def seed_demo():
     db.session.commit()
     from portal.demo import DEMO_ACCOUNTS
 
-    click.echo("Demo accounts (password for all: %s):" % DEMO_ACCOUNTS[0][2])
+    click.echo(f"Demo accounts (password for all: {DEMO_ACCOUNTS[0][2]}):")
     for role, email, _password in DEMO_ACCOUNTS:
         click.echo(f"  {role:<10} {email}")
     click.echo("Created the demo data." if created else "The demo data was already there; nothing changed.")

@@ -3,14 +3,14 @@ link expiry, the dispatcher's run date) without sleeping."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
 
 
 def now() -> datetime:
-    return _frozen if _frozen is not None else datetime.now(timezone.utc)
+    return _frozen if _frozen is not None else datetime.now(UTC)
 
 
 def today(zone: str = "UTC") -> date:
@@ -23,7 +23,7 @@ def frozen(at: datetime):
     global _frozen
     if at.tzinfo is None:
         raise ValueError("frozen() needs an aware datetime")
-    previous, _frozen = _frozen, at.astimezone(timezone.utc)
+    previous, _frozen = _frozen, at.astimezone(UTC)
     try:
         yield
     finally:

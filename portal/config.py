@@ -51,13 +51,13 @@ class Config:
         self.PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "UTC")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))
-        self.RECORDING_LINK_TTL = int(os.environ.get("RECORDING_LINK_TTL", 24 * 3600))
+        self.RECORDING_LINK_TTL = int(os.environ.get("RECORDING_LINK_TTL", str(24 * 3600)))
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
             self.REDIS_URL or "memory://"
         )
         self.RATELIMIT_HEADERS_ENABLED = True
         # Reverse proxies in front of the app that set X-Forwarded-For (0: none).
-        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", 0))
+        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -65,7 +65,7 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.WTF_CSRF_TIME_LIMIT = None
-        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 4 * 1024**3))
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(4 * 1024**3)))
         # flask-smorest: the OpenAPI document lives beside the API it describes.
         self.API_TITLE = "Clinic portal API"
         self.API_VERSION = "v1"

@@ -1,7 +1,7 @@
 """Demo data for `flask seed-demo`: a small clinic with a few weeks of history."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -81,11 +81,11 @@ def _seed_specialist(today, email, name, title, zone, rate, hours) -> User:
     db.session.add_all([
         BookingPackage(specialist_id=user.id, name="Four-session block",
                        description="Four sessions to use within a month, 10% off.", session_count=4,
-                       price=Decimal(price) * 4 * Decimal("0.90"), discount_percentage=Decimal("10"),
+                       price=Decimal(price) * 4 * Decimal("0.90"), discount_percentage=Decimal(10),
                        valid_for_days=30),
         BookingPackage(specialist_id=user.id, name="Ten-session programme",
                        description="A longer programme at 20% off.", session_count=10,
-                       price=Decimal(price) * 10 * Decimal("0.80"), discount_percentage=Decimal("20"),
+                       price=Decimal(price) * 10 * Decimal("0.80"), discount_percentage=Decimal(20),
                        valid_for_days=120),
     ])
     db.session.add_all([
@@ -110,7 +110,7 @@ def _working_start(today: date, offset_days: int, specialist: User) -> datetime 
     if first is None:
         return None
     local = datetime.combine(day, first.start_time, tzinfo=ZoneInfo(specialist.timezone))
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def _seed_bookings(today, specialists, patients) -> None:

@@ -6,6 +6,7 @@ import logging
 import sentry_sdk
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from portal.services import ServiceError
@@ -107,8 +108,8 @@ def configure_errors(app: Flask) -> None:
             from portal.extensions import db
 
             db.session.rollback()
-        except Exception:
-            pass
+        except SQLAlchemyError:  # a dead connection: the error page needs no database
+            log.warning("rollback after an unhandled error failed too", exc_info=True)
         if app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error
         if wants_json():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from flask_login import current_user
@@ -15,7 +15,7 @@ def viewer_zone() -> ZoneInfo:
     name = getattr(current_user, "timezone", None) if current_user else None
     try:
         return ZoneInfo(name or "UTC")
-    except Exception:
+    except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
 

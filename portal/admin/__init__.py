@@ -3,4 +3,4 @@ from portal.blueprints import role_blueprint
 
 bp = role_blueprint("admin", __name__, "admin", "ops", url_prefix="/admin")
 
-from portal.admin import audit, cancellations, ops, packages, users, views  # noqa: E402,F401
+from portal.admin import audit, cancellations, ops, packages, users, views  # noqa: F401

@@ -3,7 +3,17 @@ from __future__ import annotations
 
 
 def all_blueprints():
-    from portal.api import audit, bookings, exceptions, me, notes, packages, recordings, recurring, schedule
+    from portal.api import (
+        audit,
+        bookings,
+        exceptions,
+        me,
+        notes,
+        packages,
+        recordings,
+        recurring,
+        schedule,
+    )
 
     return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
             audit.blp, recurring.blp]

@@ -12,5 +12,7 @@ bp.allowed_roles = ("patient", "specialist", "admin", "ops")
 
 def load_functions() -> None:
     """Import the modules that register routes on `bp`; each feature adds its own."""
-    from portal.api import function_booking_cancel  # noqa: F401
-    from portal.api import recurring_dispatcher  # noqa: F401
+    from portal.api import (
+        function_booking_cancel,  # noqa: F401
+        recurring_dispatcher,  # noqa: F401
+    )

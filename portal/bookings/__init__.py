@@ -15,4 +15,4 @@ def require_login():
     return None
 
 
-from portal.bookings import cancel, notes, recordings, views  # noqa: E402,F401
+from portal.bookings import cancel, notes, recordings, views  # noqa: F401

@@ -14,7 +14,14 @@ from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.packages import BookingPackage
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording
 from portal.models.types import utcnow
-from portal.models.users import ROLES, ApiToken, SpecialistProfile, SpecialistRate, User, WorkingHours
+from portal.models.users import (
+    ROLES,
+    ApiToken,
+    SpecialistProfile,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
 
 __all__ = [
     "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
