@@ -43,6 +43,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.models.types import UTCDateTime
 from portal.services.audit import audit_record
 from portal.services.availability import HoursRange, day_windows, interval_fits
 from portal.services.recurring import occurrence_date, occurrence_start
@@ -267,6 +268,35 @@ def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, l
     return busy
 
 
+def _busy_near(owner_column: str, owners_and_starts: list[tuple], reach: timedelta
+               ) -> dict[uuid.UUID, list]:
+    """PostgreSQL: active bookings of each owner that could overlap a session of at
+    most `reach` starting at the paired time, in one index-probing join."""
+    owners_and_starts = sorted(set(owners_and_starts))
+    if not owners_and_starts:
+        return defaultdict(list)
+    owners, starts = zip(*owners_and_starts)
+    query = sa.text(f"""
+        SELECT DISTINCT b.{owner_column} AS owner, b.starts_at, b.ends_at
+        FROM unnest(CAST(:owners AS uuid[]), CAST(:starts AS timestamptz[])) AS c(owner, s)
+        JOIN bookings AS b ON b.{owner_column} = c.owner
+        WHERE b.status IN ('pending', 'confirmed')
+          AND b.starts_at > c.s - CAST(:longest AS interval)
+          AND b.starts_at < c.s + CAST(:reach AS interval)
+          AND b.ends_at > c.s
+    """).columns(sa.column("owner", sa.Uuid), sa.column("starts_at", UTCDateTime),
+                 sa.column("ends_at", UTCDateTime))
+    busy: dict[uuid.UUID, list] = defaultdict(list)
+    rows = db.session.execute(query, {
+        "owners": _pg_array(owners), "starts": _pg_array(starts),
+        "longest": f"{int(LONGEST_SESSION.total_seconds())} seconds",
+        "reach": f"{int(reach.total_seconds())} seconds",
+    })
+    for owner, starts_at, ends_at in rows:
+        busy[owner].append((starts_at, ends_at))
+    return busy
+
+
 def _hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:
     hours: dict[uuid.UUID, list[HoursRange]] = defaultdict(list)
     for sid, weekday, start, end in db.session.execute(
@@ -329,8 +359,18 @@ class _Context:
         longest = max((r.duration_minutes for rs in self.rates.values() for r in rs), default=0)
         start = min(o.starts_at for o in occurrences)
         end = max(o.starts_at for o in occurrences) + _minutes(longest)
-        self.specialist_busy = _busy(Booking.specialist_id, specialists, start, end)
-        self.patient_busy = _busy(Booking.patient_id, {o.series.user_id for o in occurrences}, start, end)
+        if _is_postgres():
+            # Each occurrence reads only the bookings near its own start: a batch
+            # that catches up weeks would otherwise load every booking in between.
+            reach = _minutes(longest)
+            self.specialist_busy = _busy_near("specialist_id", [(o.series.specialist_id, o.starts_at)
+                                                                for o in occurrences], reach)
+            self.patient_busy = _busy_near("patient_id", [(o.series.user_id, o.starts_at)
+                                                          for o in occurrences], reach)
+        else:
+            self.specialist_busy = _busy(Booking.specialist_id, specialists, start, end)
+            self.patient_busy = _busy(Booking.patient_id, {o.series.user_id for o in occurrences},
+                                      start, end)
         self.done = _already_done({o.series.id for o in occurrences}, first, last)
         self._windows: dict = {}
 
