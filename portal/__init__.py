@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_extensions(app)
     configure_blueprints(app)
     configure_errors(app)
+    configure_refusal_audit(app)
     configure_templates(app)
     configure_cli(app)
     return app
@@ -91,6 +92,12 @@ def configure_errors(app: Flask) -> None:
     from portal.errors import configure_errors as register_error_handlers
 
     register_error_handlers(app)
+
+
+def configure_refusal_audit(app: Flask) -> None:
+    from portal.refusals import configure_refusal_audit as register_refusal_audit
+
+    register_refusal_audit(app)
 
 
 def configure_templates(app: Flask) -> None:

@@ -53,6 +53,10 @@ def audit_record(*, actor, action: str, entity_type: str, entity_id: Any = None,
 def audit_failure(*, actor, action: str, entity_type: str, entity_id: Any = None,
                   error: str, details: dict | None = None) -> None:
     """Record a refused action after rolling back whatever the attempt had started."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.refusal_audited = True  # portal.refusals need not record this request again
     db.session.rollback()
     values = {"error": error, **(details or {})}
     try:
