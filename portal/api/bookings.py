@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from portal import policies
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, User
@@ -38,11 +38,7 @@ class BookingSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime()
 
 
-class BookingPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(BookingSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+BookingPageSchema = page_schema(BookingSchema)
 
 
 class BookingCreateSchema(ma.Schema):

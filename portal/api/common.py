@@ -16,5 +16,19 @@ class ErrorSchema(ma.Schema):
     fields = ma.fields.Dict()
 
 
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The schema of one page of `item_schema` rows: {items, page, per_page, total}.
+
+    Named after the item schema (BookingSchema -> BookingPageSchema) so the
+    OpenAPI document keeps one readable component per list."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return ma.Schema.from_dict({
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "page": ma.fields.Integer(),
+        "per_page": ma.fields.Integer(),
+        "total": ma.fields.Integer(),
+    }, name=name)
+
+
 def page_of(query_total: int, items: list, page: int, per_page: int) -> dict:
     return {"items": items, "page": page, "per_page": per_page, "total": query_total}

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
@@ -64,11 +64,7 @@ class ExceptionResultSchema(ExceptionSchema):
     affected_booking_ids = ma.fields.List(ma.fields.UUID(), dump_only=True)
 
 
-class ExceptionPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ExceptionSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+ExceptionPageSchema = page_schema(ExceptionSchema)
 
 
 class ExceptionListArgs(PageArgs):

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.selectors.notes import notes_visible
 from portal.services.notes import (
@@ -71,11 +71,7 @@ class NoteListArgs(PageArgs):
     q = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
 
 
-class NotePageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(NoteSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+NotePageSchema = page_schema(NoteSchema)
 
 
 @blp.route("")

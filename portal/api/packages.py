@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.selectors.packages import packages_visible, pricing_for
 from portal.services.packages import (
@@ -59,11 +59,7 @@ class PackageListArgs(PageArgs):
     is_active = ma.fields.Boolean(load_default=None)
 
 
-class PackagePageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(PackageSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+PackagePageSchema = page_schema(PackageSchema)
 
 
 def _dump(packages: list) -> list[dict]:

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from portal import clock, policies
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.services import ServiceError
@@ -42,11 +42,7 @@ class RecordingListArgs(PageArgs):
     booking_id = ma.fields.UUID(load_default=None)
 
 
-class RecordingPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(RecordingSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+RecordingPageSchema = page_schema(RecordingSchema)
 
 
 class UploadSchema(ma.Schema):

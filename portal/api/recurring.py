@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from portal import policies
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import RecurringBooking, User
 from portal.services import Forbidden, NotFound
@@ -37,11 +37,7 @@ class RecurringSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime()
 
 
-class RecurringPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(RecurringSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+RecurringPageSchema = page_schema(RecurringSchema)
 
 
 class RecurringCreateSchema(ma.Schema):

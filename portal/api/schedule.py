@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from portal import clock, policies
-from portal.api.common import PageArgs, page_of
+from portal.api.common import PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import SpecialistProfile, User
 from portal.services import ServiceError
@@ -37,11 +37,7 @@ class SpecialistSchema(ma.Schema):
     title = ma.fields.String(attribute="specialist_profile.title")
 
 
-class SpecialistPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(SpecialistSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+SpecialistPageSchema = page_schema(SpecialistSchema)
 
 
 class SpecialistQuery(PageArgs):
