@@ -154,8 +154,8 @@ def _seed(url: sa.engine.URL, series: int) -> None:
     engine.dispose()
 
 
-PHASES = ("_load_due", "_rates_of", "_hours_of", "_exceptions_of", "_busy", "_already_done", "_plan",
-          "bulk_insert", "_update_series", "_run_batch")
+PHASES = ("_load_due", "_rates_of", "_hours_of", "_exceptions_of", "_plan",
+          "_insert_bookings_unless_they_clash", "_why_refused", "bulk_insert", "_update_series", "_run_batch")
 
 
 def _timed_phases() -> dict[str, float]:

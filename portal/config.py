@@ -50,6 +50,7 @@ class Config:
         self.SENTRY_RELEASE = os.environ.get("SENTRY_RELEASE") or None
         self.PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "UTC")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
+        self.DISPATCHER_WORKERS = max(1, int(os.environ.get("DISPATCHER_WORKERS", "2")))
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))
         self.RECORDING_LINK_TTL = int(os.environ.get("RECORDING_LINK_TTL", str(24 * 3600)))
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (

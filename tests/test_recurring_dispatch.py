@@ -85,6 +85,22 @@ def test_monthly_series_keeps_to_its_day_across_month_ends_and_leap_years(
     assert series.next_occurrence_index == len(expected)
 
 
+@pytest.mark.parametrize("frequency, start, expected", [
+    ("weekly", date(2028, 2, 22), [date(2028, 2, 22), date(2028, 2, 29), date(2028, 3, 7)]),
+    ("biweekly", date(2028, 2, 15), [date(2028, 2, 15), date(2028, 2, 29), date(2028, 3, 14)]),
+    ("weekly", date(2027, 2, 22), [date(2027, 2, 22), date(2027, 3, 1), date(2027, 3, 8)]),
+])
+def test_weekly_series_step_through_leap_and_common_februaries(users, make_specialist, make_series,
+                                                               frequency, start, expected):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist, frequency, start)
+    for day in expected:
+        assert run(day)["count"] == 1
+    assert [b.occurrence_date for b in bookings_of(series)] == expected
+    db.session.refresh(series)
+    assert series.next_booking_date == expected[-1] + (expected[1] - expected[0])
+
+
 @pytest.mark.parametrize("frequency, expected", [
     ("weekly", [date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29), date(2027, 4, 5)]),
     ("biweekly", [date(2027, 3, 15), date(2027, 3, 29), date(2027, 4, 12)]),
@@ -189,8 +205,8 @@ def test_a_failing_series_does_not_stop_the_others(users, make_specialist, make_
     bad = make_series(users["other_patient"], make_specialist(hours=EVERY_DAY))
     real_book = recurring_dispatch._book
 
-    def book_badly(plan, ctx, occ, rate, now):  # a row the database refuses (negative price)
-        real_book(plan, ctx, occ, rate, now)
+    def book_badly(plan, occ, rate, now):  # a row the database refuses (negative price)
+        real_book(plan, occ, rate, now)
         if occ.series.id == bad.id:
             plan.bookings[-1]["price"] = -1
 
@@ -253,3 +269,82 @@ def test_two_dispatchers_at_once_book_each_occurrence_once(committed_db):
     assert sum(r["count"] for r in results) == 20
     assert not any(r["errors"] for r in results)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 20
+
+
+def _committed_user(role):
+    from portal.services.users import user_create
+
+    made = user_create(email=f"{role}-{uuid.uuid4().hex[:8]}@example.test", password="x" * 12,
+                       role=role, display_name=None, timezone="UTC")
+    db.session.flush()
+    return made
+
+
+def _bookable_specialist():
+    specialist = _committed_user("specialist")
+    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=100,
+                                  currency="USD", effective_from=date(2000, 1, 1)))
+    db.session.add_all(WorkingHours(specialist_id=specialist.id, weekday=d, start_time=time(8),
+                                    end_time=time(18)) for d in range(7))
+    return specialist
+
+
+def _series_with_id(series_id: uuid.UUID, specialist, at: time) -> RecurringBooking:
+    series = RecurringBooking(
+        id=series_id, user_id=_committed_user("patient").id, specialist_id=specialist.id,
+        frequency="weekly", start_date=date(2027, 1, 4), time_of_day=at, is_active=True,
+        next_booking_date=date(2027, 1, 4), next_occurrence_index=0)
+    db.session.add(series)
+    return series
+
+
+def test_parallel_slices_share_the_rules_and_keep_failures_to_one_series(committed_db, monkeypatch):
+    """On PostgreSQL the series are split by id into slices booked at once, on
+    separate connections: a clash across slices is still refused by the
+    database, and a bad series in one slice leaves both slices' other work."""
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    monkeypatch.setitem(committed_db.config, "DISPATCHER_WORKERS", 2)
+    low, high = uuid.UUID(int=5), uuid.UUID(int=2**127 + 5)  # one in each half of the id space
+    contested = _bookable_specialist()
+    _series_with_id(low, contested, time(10))
+    _series_with_id(high, contested, time(10, 30))
+    quiet = _bookable_specialist()
+    good = [uuid.UUID(int=base + n) for base in (100, 2**127 + 100) for n in range(2)]
+    for n, series_id in enumerate(good):
+        _series_with_id(series_id, quiet, time(12 + n))
+    bad = uuid.UUID(int=2**127 + 200)
+    _series_with_id(bad, _bookable_specialist(), time(10))
+    db.session.commit()
+    real_book = recurring_dispatch._book
+
+    def book_badly(plan, occ, rate, now):  # a row the database refuses (negative price)
+        real_book(plan, occ, rate, now)
+        if occ.series.id == bad:
+            plan.bookings[-1]["price"] = -1
+
+    monkeypatch.setattr(recurring_dispatch, "_book", book_badly)
+    used = []
+    monkeypatch.setattr(recurring_dispatch, "_dispatch_range", _recording(recurring_dispatch._dispatch_range, used))
+    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
+        result = dispatch(run_date=date(2027, 1, 4))
+    assert sorted(map(str, used)) == sorted(map(str, [(None, uuid.UUID(int=2**127)), (uuid.UUID(int=2**127), None)]))
+    assert result["count"] == 1 + len(good)
+    assert sorted((e["recurring_id"], e["error"]) for e in result["errors"]) == sorted([
+        (str(bad), recurring_dispatch.DATABASE_ERROR),
+        (str(low if str(high) in _booked_series(result) else high), recurring_dispatch.SLOT_TAKEN)])
+    assert {str(s) for s in good} <= _booked_series(result)
+
+
+def _recording(function, calls):
+    def recorded(low, high, *args):
+        calls.append((low, high))
+        return function(low, high, *args)
+
+    return recorded
+
+
+def _booked_series(result) -> set[str]:
+    ids = [uuid.UUID(b) for b in result["bookings"]]
+    return {str(series_id) for series_id in db.session.scalars(
+        sa.select(Booking.recurring_booking_id).where(Booking.id.in_(ids)))}

@@ -1,34 +1,38 @@
 """The daily dispatcher: due occurrences of every active series become bookings.
 
-It works in batches of series, each checked with a handful of set-based
-queries (the series, their specialists' hours, exceptions and rates, and the
-active bookings that could overlap) and written with one statement per table,
-so its cost grows with the data it writes, not with round trips:
-- every occurrence is checked against the booking rules in Python with the
-  pure `availability.day_windows`, against the bookings already there and
-  against the occurrences booked earlier in the same batch;
-- an occurrence whose start has passed (a catch-up after missed runs) or
-  that breaks a rule is recorded as a RecurringOccurrenceSkip with its reason,
-  and the series moves on to the next occurrence;
-- a batch commits atomically; if it fails (the database's overlap or
-  uniqueness guards are the backstop), its series are retried one by one,
+It works in batches of series, each read with a handful of set-based queries
+(the series, their specialists' hours, exceptions and rates) and written with
+one statement per table, so its cost grows with the data it writes, not with
+round trips:
+- the rules of the day (a session time already past, no rate, outside the
+  specialist's hours or inside an exception) are checked in Python with the
+  pure `availability.day_windows`, computed once per specialist and day;
+- overlaps with other bookings are checked by the database as the rows go in:
+  on PostgreSQL the bookings' exclusion constraints refuse an overlapping row
+  (INSERT ... ON CONFLICT DO NOTHING), and the few refused rows are then
+  classified in one query; SQLite, which has only triggers that abort, gets
+  the overlaps checked in Python against the bookings loaded for the batch;
+- an occurrence that breaks a rule, or whose start has passed (a catch-up
+  after missed runs), is recorded as a RecurringOccurrenceSkip with its
+  reason, and the series moves on to the next occurrence;
+- a batch commits atomically; if it fails, its series are retried one by one,
   each in its own transaction, so one bad series cannot take the others down;
 - on PostgreSQL the due series are locked FOR UPDATE SKIP LOCKED, so two
-  dispatchers running at once share the work instead of doubling it.
+  dispatchers running at once share the work instead of doubling it, and the
+  unique occurrence key makes a second booking of one occurrence impossible.
 """
 from __future__ import annotations
 
 import logging
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql
 
 from portal import clock
 from portal.extensions import db
@@ -43,9 +47,9 @@ from portal.models import (
     User,
     WorkingHours,
 )
-from portal.models.types import UTCDateTime
 from portal.services.audit import audit_record
 from portal.services.availability import HoursRange, day_windows, interval_fits
+from portal.services.bulk import among, bulk_insert, is_postgres, pg_array, pg_type
 from portal.services.recurring import occurrence_date, occurrence_start
 
 log = logging.getLogger(__name__)
@@ -84,35 +88,86 @@ class Occurrence:
 
 @dataclass
 class Plan:
-    """What one batch will write, and what it reports."""
+    """What one batch will write, and what it reports.
+
+    `bookings` holds the rows the rules allow; after `_write` it holds only
+    those the database took (the rest became skips)."""
 
     bookings: list[dict] = field(default_factory=list)
-    history: list[dict] = field(default_factory=list)
     skips: list[dict] = field(default_factory=list)
-    updates: list[dict] = field(default_factory=list)
+    advances: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+
+    def skip(self, series_id: uuid.UUID, day: date, reason: str, now: datetime) -> None:
+        self.skips.append({"id": uuid.uuid4(), "recurring_booking_id": series_id, "occurrence_date": day,
+                           "reason": reason, "created_at": now})
+        self.errors.append({"recurring_id": str(series_id), "error": reason})
 
 
 def dispatch(*, run_date: date | None = None, actor=None) -> dict:
     """Book every due occurrence up to `run_date`; commits once per batch."""
     run_date = run_date or clock.today(current_app.config.get("PORTAL_TIMEZONE", "UTC"))
     now = clock.now()
+    workers = current_app.config.get("DISPATCHER_WORKERS", 2)
+    if workers > 1 and _can_use_threads():
+        parts = _in_parallel(_id_ranges(workers), run_date, now)
+    else:
+        parts = [_dispatch_range(None, None, run_date, now)]
+    booked = [booking_id for part_booked, _ in parts for booking_id in part_booked]
+    errors = [error for _, part_errors in parts for error in part_errors]
+    return _finish(actor, run_date, booked, errors)
+
+
+def _can_use_threads() -> bool:
+    """PostgreSQL only (SQLite has one writer at a time), and not when the
+    session is pinned to one connection, which threads cannot share."""
+    bind = db.session.get_bind()
+    return bind.dialect.name == "postgresql" and isinstance(bind, sa.engine.Engine)
+
+
+def _id_ranges(count: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """`count` slices of the UUID space, [low, high): random ids split them evenly."""
+    cuts = [uuid.UUID(int=(2**128 * i) // count) for i in range(1, count)]
+    return list(zip([None, *cuts], [*cuts, None], strict=True))
+
+
+def _in_parallel(ranges: list, run_date: date, now: datetime) -> list[tuple[list, list]]:
+    """Each slice of the series on its own connection and thread: while one waits
+    for PostgreSQL to write a batch, another plans its next one in Python."""
+    app = current_app._get_current_object()
+
+    def work(low_high):
+        with app.app_context():
+            try:
+                return _dispatch_range(*low_high, run_date, now)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(len(ranges), thread_name_prefix="dispatch") as pool:
+        return list(pool.map(work, ranges))
+
+
+def _dispatch_range(low, high, run_date: date, now: datetime) -> tuple[list[str], list[dict]]:
+    """The due series with low <= id < high (None: unbounded), batch by batch."""
     booked: list[str] = []
     errors: list[dict] = []
-    after: uuid.UUID | None = None
     cache = _RunCache(run_date)
     while True:
-        batch = _load_due(run_date, after=after, limit=BATCH_SIZE)
+        batch = _load_due(run_date, low=low, high=high, limit=BATCH_SIZE)
         if not batch:
             break
-        after = batch[-1].id
         plan = _run_batch(batch, run_date, now, cache)
         if plan is None:
             plan = _retry_one_by_one([s.id for s in batch], run_date, now, cache)
         booked += [str(b["id"]) for b in plan.bookings]
         errors += plan.errors
+        low = _just_after(batch[-1].id)
     db.session.commit()  # ends the read-only transaction of the last, empty batch query
-    return _finish(actor, run_date, booked, errors)
+    return booked, errors
+
+
+def _just_after(series_id: uuid.UUID) -> uuid.UUID | None:
+    return uuid.UUID(int=series_id.int + 1) if series_id.int + 1 < 2**128 else None
 
 
 def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dict:
@@ -157,45 +212,8 @@ def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime
 
 # ---------- reading ----------
 
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _among(column, values) -> sa.ColumnElement:
-    """column IN values; on PostgreSQL one array parameter (= ANY) instead of thousands."""
-    values = list(values)
-    if _is_postgres():
-        # An untyped parameter: with a VARCHAR bind cast PostgreSQL re-parses the array per row.
-        array = sa.bindparam(None, _pg_array(values), type_=sa.types.NullType())
-        return column == sa.any_(sa.cast(array, postgresql.ARRAY(column.type)))
-    return column.in_(values)
-
-
-def _quoted(value) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _pg_format(sample):
-    if isinstance(sample, bool):
-        return lambda v: "t" if v else "f"
-    if isinstance(sample, (uuid.UUID, int, Decimal)):
-        return str
-    if isinstance(sample, (datetime, date)):
-        return lambda v: v.isoformat()
-    return _quoted
-
-
-def _pg_array(values) -> str:
-    """A PostgreSQL array literal: built as text here, parsed by the server in one go
-    (psycopg dumps Python lists element by element, which costs more than the insert)."""
-    values = list(values)
-    sample = next((v for v in values if v is not None), None)
-    fmt = _pg_format(sample)
-    return "{" + ",".join("NULL" if v is None else fmt(v) for v in values) + "}"
-
-
-def _load_due(run_date: date, *, after: uuid.UUID | None = None, limit: int = 1,
-              only: uuid.UUID | None = None) -> list[Series]:
+def _load_due(run_date: date, *, low: uuid.UUID | None = None, high: uuid.UUID | None = None,
+              limit: int = 1, only: uuid.UUID | None = None) -> list[Series]:
     rb = RecurringBooking
     query = (
         sa.select(rb.id, rb.user_id, rb.specialist_id, rb.frequency, rb.start_date, rb.end_date,
@@ -206,11 +224,13 @@ def _load_due(run_date: date, *, after: uuid.UUID | None = None, limit: int = 1,
         .order_by(rb.id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(rb.id > after)
+    if low is not None:
+        query = query.where(rb.id >= low)
+    if high is not None:
+        query = query.where(rb.id < high)
     if only is not None:
         query = query.where(rb.id == only)
-    if _is_postgres():
+    if is_postgres():
         query = query.with_for_update(of=rb, skip_locked=True)
     return [
         Series(r.id, r.user_id, r.specialist_id, r.frequency, r.start_date, r.end_date, r.time_of_day,
@@ -235,7 +255,7 @@ def _rates_of(specialist_ids: set, last: date) -> dict[uuid.UUID, list]:
     rows = db.session.execute(
         sa.select(SpecialistRate.specialist_id, SpecialistRate.effective_from,
                   SpecialistRate.duration_minutes, SpecialistRate.price, SpecialistRate.currency)
-        .where(_among(SpecialistRate.specialist_id, specialist_ids), SpecialistRate.effective_from <= last)
+        .where(among(SpecialistRate.specialist_id, specialist_ids), SpecialistRate.effective_from <= last)
         .order_by(SpecialistRate.specialist_id, SpecialistRate.effective_from.desc(),
                   SpecialistRate.created_at.desc())
     )
@@ -245,9 +265,24 @@ def _rates_of(specialist_ids: set, last: date) -> dict[uuid.UUID, list]:
     return rates
 
 
-def _rate_on(rates: list, day: date):
-    """Rates come newest first: the first one in effect on `day` is current."""
-    return next((rate for rate in rates if rate.effective_from <= day), None)
+def _hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:
+    hours: dict[uuid.UUID, list[HoursRange]] = defaultdict(list)
+    for sid, weekday, start, end in db.session.execute(
+        sa.select(WorkingHours.specialist_id, WorkingHours.weekday, WorkingHours.start_time,
+                  WorkingHours.end_time).where(among(WorkingHours.specialist_id, specialist_ids))
+    ):
+        hours[sid].append(HoursRange(weekday, start, end))
+    return hours
+
+
+def _exceptions_of(specialist_ids: set, first: date, last: date) -> dict[tuple, list]:
+    found: dict[tuple, list] = defaultdict(list)
+    for exception in db.session.scalars(sa.select(AvailabilityException).where(
+        among(AvailabilityException.specialist_id, specialist_ids),
+        AvailabilityException.exception_date.between(first, last),
+    )):
+        found[(exception.specialist_id, exception.exception_date)].append(exception)
+    return found
 
 
 def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, list]:
@@ -258,7 +293,7 @@ def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, l
     (rates cap them at 8 hours)."""
     rows = db.session.execute(
         sa.select(column, Booking.starts_at, Booking.ends_at).where(
-            _among(column, ids), Booking.status.in_(ACTIVE_STATUSES),
+            among(column, ids), Booking.status.in_(ACTIVE_STATUSES),
             Booking.starts_at < end, Booking.starts_at > start - LONGEST_SESSION, Booking.ends_at > start,
         )
     )
@@ -268,62 +303,14 @@ def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, l
     return busy
 
 
-def _busy_near(owner_column: str, owners_and_starts: list[tuple], reach: timedelta
-               ) -> dict[uuid.UUID, list]:
-    """PostgreSQL: active bookings of each owner that could overlap a session of at
-    most `reach` starting at the paired time, in one index-probing join."""
-    owners_and_starts = sorted(set(owners_and_starts))
-    if not owners_and_starts:
-        return defaultdict(list)
-    owners, starts = zip(*owners_and_starts)
-    query = sa.text(f"""
-        SELECT DISTINCT b.{owner_column} AS owner, b.starts_at, b.ends_at
-        FROM unnest(CAST(:owners AS uuid[]), CAST(:starts AS timestamptz[])) AS c(owner, s)
-        JOIN bookings AS b ON b.{owner_column} = c.owner
-        WHERE b.status IN ('pending', 'confirmed')
-          AND b.starts_at > c.s - CAST(:longest AS interval)
-          AND b.starts_at < c.s + CAST(:reach AS interval)
-          AND b.ends_at > c.s
-    """).columns(sa.column("owner", sa.Uuid), sa.column("starts_at", UTCDateTime),
-                 sa.column("ends_at", UTCDateTime))
-    busy: dict[uuid.UUID, list] = defaultdict(list)
-    rows = db.session.execute(query, {
-        "owners": _pg_array(owners), "starts": _pg_array(starts),
-        "longest": f"{int(LONGEST_SESSION.total_seconds())} seconds",
-        "reach": f"{int(reach.total_seconds())} seconds",
-    })
-    for owner, starts_at, ends_at in rows:
-        busy[owner].append((starts_at, ends_at))
-    return busy
-
-
-def _hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:
-    hours: dict[uuid.UUID, list[HoursRange]] = defaultdict(list)
-    for sid, weekday, start, end in db.session.execute(
-        sa.select(WorkingHours.specialist_id, WorkingHours.weekday, WorkingHours.start_time,
-                  WorkingHours.end_time).where(_among(WorkingHours.specialist_id, specialist_ids))
-    ):
-        hours[sid].append(HoursRange(weekday, start, end))
-    return hours
-
-
-def _exceptions_of(specialist_ids: set, first: date, last: date) -> dict[tuple, list]:
-    found: dict[tuple, list] = defaultdict(list)
-    for exception in db.session.scalars(sa.select(AvailabilityException).where(
-        _among(AvailabilityException.specialist_id, specialist_ids),
-        AvailabilityException.exception_date.between(first, last),
-    )):
-        found[(exception.specialist_id, exception.exception_date)].append(exception)
-    return found
-
-
 def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UUID, date]]:
-    """Occurrences already booked or skipped (a defence against overlapping runs)."""
+    """Occurrences already booked or skipped (a defence against overlapping runs;
+    on PostgreSQL the inserts' ON CONFLICT does this job)."""
     done = set()
     for model in (Booking, RecurringOccurrenceSkip):
         done.update((series_id, day) for series_id, day in db.session.execute(
             sa.select(model.recurring_booking_id, model.occurrence_date).where(
-                _among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last))
+                among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last))
         ))
     return done
 
@@ -331,55 +318,69 @@ def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UU
 # ---------- checking ----------
 
 class _RunCache:
-    """Weekly hours and rates, loaded once per run: batches share most specialists."""
+    """Hours, rates and each day's working windows, loaded once per run:
+    batches share most specialists, and the rules of a day do not change
+    while the run lasts."""
 
     def __init__(self, run_date: date):
         self.run_date = run_date
         self.hours: dict[uuid.UUID, list] = {}
         self.rates: dict[uuid.UUID, list] = {}
+        self.windows: dict[tuple[uuid.UUID, date], list] = {}
+        self._rate_on: dict[tuple[uuid.UUID, date], object] = {}
 
-    def load(self, specialists: set) -> None:
+    def load(self, occurrences: list[Occurrence]) -> None:
+        specialists = {o.series.specialist_id for o in occurrences}
         missing = specialists - self.hours.keys()
         if missing:
             hours, rates = _hours_of(missing), _rates_of(missing, self.run_date)
             for specialist_id in missing:
                 self.hours[specialist_id] = hours.get(specialist_id, [])
                 self.rates[specialist_id] = rates.get(specialist_id, [])
+        self._load_windows([o for o in occurrences if (o.series.specialist_id, o.day) not in self.windows])
+
+    def _load_windows(self, occurrences: list[Occurrence]) -> None:
+        if not occurrences:
+            return
+        days = [o.day for o in occurrences]
+        exceptions = _exceptions_of({o.series.specialist_id for o in occurrences}, min(days), max(days))
+        for occ in occurrences:
+            key = (occ.series.specialist_id, occ.day)
+            if key not in self.windows:
+                self.windows[key] = day_windows(occ.day, occ.series.zone, self.hours[key[0]],
+                                                exceptions.get(key, []))
+
+    def rate_on(self, specialist_id: uuid.UUID, day: date):
+        """Rates come newest first: the first one in effect on `day` is current."""
+        key = (specialist_id, day)
+        if key not in self._rate_on:
+            self._rate_on[key] = next((r for r in self.rates[specialist_id] if r.effective_from <= day), None)
+        return self._rate_on[key]
 
 
-class _Context:
-    """Everything a batch's rules need, loaded in a few set-based queries."""
+class _Bookings:
+    """SQLite only: the active bookings a batch could overlap, and those it adds."""
 
     def __init__(self, occurrences: list[Occurrence], cache: _RunCache):
-        specialists = {o.series.specialist_id for o in occurrences}
-        first, last = min(o.day for o in occurrences), max(o.day for o in occurrences)
-        cache.load(specialists)
-        self.rates, self.hours = cache.rates, cache.hours
-        self.exceptions = _exceptions_of(specialists, first, last)
-        longest = max((r.duration_minutes for rs in self.rates.values() for r in rs), default=0)
+        longest = max((r.duration_minutes for rs in cache.rates.values() for r in rs), default=0)
         start = min(o.starts_at for o in occurrences)
         end = max(o.starts_at for o in occurrences) + _minutes(longest)
-        if _is_postgres():
-            # Each occurrence reads only the bookings near its own start: a batch
-            # that catches up weeks would otherwise load every booking in between.
-            reach = _minutes(longest)
-            self.specialist_busy = _busy_near("specialist_id", [(o.series.specialist_id, o.starts_at)
-                                                                for o in occurrences], reach)
-            self.patient_busy = _busy_near("patient_id", [(o.series.user_id, o.starts_at)
-                                                          for o in occurrences], reach)
-        else:
-            self.specialist_busy = _busy(Booking.specialist_id, specialists, start, end)
-            self.patient_busy = _busy(Booking.patient_id, {o.series.user_id for o in occurrences},
-                                      start, end)
-        self.done = _already_done({o.series.id for o in occurrences}, first, last)
-        self._windows: dict = {}
+        self.of_specialist = _busy(Booking.specialist_id, {o.series.specialist_id for o in occurrences},
+                                   start, end)
+        self.of_patient = _busy(Booking.patient_id, {o.series.user_id for o in occurrences}, start, end)
+        self.done = _already_done({o.series.id for o in occurrences}, min(o.day for o in occurrences),
+                                  max(o.day for o in occurrences))
 
-    def windows(self, series: Series, day: date):
-        key = (series.specialist_id, day)
-        if key not in self._windows:
-            self._windows[key] = day_windows(day, series.zone, self.hours.get(series.specialist_id, []),
-                                             self.exceptions.get(key, []))
-        return self._windows[key]
+    def clash(self, series: Series, starts_at: datetime, ends_at: datetime) -> str | None:
+        if _overlaps(self.of_specialist[series.specialist_id], starts_at, ends_at):
+            return SLOT_TAKEN
+        if _overlaps(self.of_patient[series.user_id], starts_at, ends_at):
+            return PATIENT_BUSY
+        return None
+
+    def add(self, series: Series, starts_at: datetime, ends_at: datetime) -> None:
+        self.of_specialist[series.specialist_id].append((starts_at, ends_at))
+        self.of_patient[series.user_id].append((starts_at, ends_at))
 
 
 def _minutes(n: int) -> timedelta:
@@ -390,22 +391,18 @@ def _overlaps(intervals: list, start: datetime, end: datetime) -> bool:
     return any(s < end and start < e for s, e in intervals)
 
 
-def _check(ctx: _Context, occ: Occurrence, now: datetime):
-    """(None, rate) when the occurrence can be booked, else (reason, None)."""
+def _check(cache: _RunCache, occ: Occurrence, now: datetime):
+    """(None, rate) when the day's rules allow the occurrence, else (reason, None)."""
     series = occ.series
     if occ.starts_at <= now:
         return MISSED, None
-    rate = _rate_on(ctx.rates.get(series.specialist_id, []), occ.day)
+    rate = cache.rate_on(series.specialist_id, occ.day)
     if rate is None:
         return NO_RATE, None
     ends_at = occ.starts_at + _minutes(rate.duration_minutes)
-    if not series.specialist_active or not interval_fits(ctx.windows(series, occ.day), occ.starts_at,
-                                                         ends_at):
+    if not series.specialist_active or not interval_fits(cache.windows[(series.specialist_id, occ.day)],
+                                                         occ.starts_at, ends_at):
         return UNAVAILABLE, None
-    if _overlaps(ctx.specialist_busy[series.specialist_id], occ.starts_at, ends_at):
-        return SLOT_TAKEN, None
-    if _overlaps(ctx.patient_busy[series.user_id], occ.starts_at, ends_at):
-        return PATIENT_BUSY, None
     return None, rate
 
 
@@ -415,87 +412,128 @@ def _plan(batch: list[Series], run_date: date, now: datetime, cache: _RunCache) 
     plan = Plan()
     due = {s.id: _due_occurrences(s, run_date) for s in batch}
     occurrences = [o for occs, _, _ in due.values() for o in occs]
-    ctx = _Context(occurrences, cache) if occurrences else None
+    cache.load(occurrences)
+    others = _Bookings(occurrences, cache) if occurrences and not is_postgres() else None
     for series in batch:
         occs, next_index, next_day = due[series.id]
-        last_booked = series.last_generated_date
         for occ in occs:
-            if (series.id, occ.day) in ctx.done:
+            if others and (series.id, occ.day) in others.done:
                 continue
-            reason, rate = _check(ctx, occ, now)
+            reason, rate = _check(cache, occ, now)
+            if reason is None and others:
+                reason = others.clash(series, occ.starts_at, occ.starts_at + _minutes(rate.duration_minutes))
             if reason:
-                plan.skips.append({"id": uuid.uuid4(), "recurring_booking_id": series.id,
-                                   "occurrence_date": occ.day, "reason": reason, "created_at": now})
-                plan.errors.append({"recurring_id": str(series.id), "error": reason})
+                plan.skip(series.id, occ.day, reason, now)
                 continue
-            _book(plan, ctx, occ, rate, now)
-            last_booked = occ.day
-        plan.updates.append({
+            _book(plan, occ, rate, now)
+            if others:
+                others.add(series, occ.starts_at, plan.bookings[-1]["ends_at"])
+        plan.advances.append({
             "id": series.id, "next_occurrence_index": next_index, "next_booking_date": next_day,
-            "last_generated_date": last_booked,
+            "last_generated_date": series.last_generated_date,
             "is_active": not (series.end_date and next_day > series.end_date),
         })
     return plan
 
 
-def _book(plan: Plan, ctx: _Context, occ: Occurrence, rate, now: datetime) -> None:
+def _book(plan: Plan, occ: Occurrence, rate, now: datetime) -> None:
     series = occ.series
-    ends_at = occ.starts_at + _minutes(rate.duration_minutes)
-    booking_id = uuid.uuid4()
     plan.bookings.append({
-        "id": booking_id, "patient_id": series.user_id, "specialist_id": series.specialist_id,
-        "starts_at": occ.starts_at, "ends_at": ends_at, "status": "confirmed", "price": rate.price,
-        "currency": rate.currency, "recurring_booking_id": series.id, "occurrence_date": occ.day,
-        "created_at": now, "updated_at": now,
+        "id": uuid.uuid4(), "patient_id": series.user_id, "specialist_id": series.specialist_id,
+        "starts_at": occ.starts_at, "ends_at": occ.starts_at + _minutes(rate.duration_minutes),
+        "status": "confirmed", "price": rate.price, "currency": rate.currency,
+        "recurring_booking_id": series.id, "occurrence_date": occ.day, "created_at": now, "updated_at": now,
     })
-    plan.history.append({"id": uuid.uuid4(), "booking_id": booking_id, "from_status": None,
-                         "to_status": "confirmed", "created_at": now})
-    # Later occurrences in this batch must not overlap this one either.
-    ctx.specialist_busy[series.specialist_id].append((occ.starts_at, ends_at))
-    ctx.patient_busy[series.user_id].append((occ.starts_at, ends_at))
 
 
 def _write(plan: Plan, now: datetime) -> None:
-    bulk_insert(Booking.__table__, plan.bookings)
-    bulk_insert(BookingStatusHistory.__table__, plan.history)
-    bulk_insert(RecurringOccurrenceSkip.__table__, plan.skips)
-    _update_series(plan.updates, now)
+    if is_postgres():
+        _insert_bookings_unless_they_clash(plan, now)
+    else:
+        bulk_insert(Booking.__table__, plan.bookings)
+        bulk_insert(BookingStatusHistory.__table__, [
+            {"id": uuid.uuid4(), "booking_id": b["id"], "from_status": None, "to_status": "confirmed",
+             "created_at": now} for b in plan.bookings])
+    bulk_insert(RecurringOccurrenceSkip.__table__, plan.skips, skip_conflicts=is_postgres())
+    last_booked = {b["recurring_booking_id"]: b["occurrence_date"] for b in plan.bookings}
+    for advance in plan.advances:
+        advance["last_generated_date"] = last_booked.get(advance["id"], advance["last_generated_date"])
+    _update_series(plan.advances, now)
 
 
-def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
-    """Insert rows with one statement: unnest() of arrays on PostgreSQL, executemany elsewhere.
+_BOOKING_COLUMNS = ("id", "patient_id", "specialist_id", "starts_at", "ends_at", "price", "currency",
+                    "recurring_booking_id", "occurrence_date")
 
-    Every row must have the same keys, and no key may be None in every row."""
-    if not rows:
+
+def _insert_bookings_unless_they_clash(plan: Plan, now: datetime) -> None:
+    """PostgreSQL: insert the bookings and their history in one statement.
+
+    The exclusion constraints check every row against the bookings already
+    there and those inserted before it; a row they refuse (or one whose
+    occurrence is already booked) is left out rather than failing the batch,
+    then given its reason here."""
+    if not plan.bookings:
         return
-    if not _is_postgres():
-        db.session.execute(sa.insert(table), rows)
-        return
-    columns = [name for name in rows[0] if any(row[name] is not None for row in rows)]
-    dialect = postgresql.dialect()
-    arrays = ", ".join(
-        f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])" for i, name in enumerate(columns)
-    )
-    statement = sa.text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})")
-    db.session.execute(statement, {f"c{i}": _pg_array(row[name] for row in rows)
-                                   for i, name in enumerate(columns)})
+    table = Booking.__table__
+    arrays = ", ".join(f"CAST(:{name} AS {pg_type(table.c[name])}[])" for name in _BOOKING_COLUMNS)
+    inserted = set(db.session.scalars(sa.text(f"""
+        WITH inserted AS (
+            INSERT INTO bookings ({', '.join(_BOOKING_COLUMNS)}, status, created_at, updated_at)
+            SELECT *, 'confirmed', CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+            FROM unnest({arrays})
+            ON CONFLICT DO NOTHING
+            RETURNING id, created_at
+        ), history AS (
+            INSERT INTO booking_status_history (id, booking_id, from_status, to_status, created_at)
+            SELECT gen_random_uuid(), id, NULL, 'confirmed', created_at FROM inserted
+        )
+        SELECT id FROM inserted
+    """), {"now": now, **{name: pg_array(b[name] for b in plan.bookings) for name in _BOOKING_COLUMNS}}))
+    refused = [b for b in plan.bookings if b["id"] not in inserted]
+    if refused:
+        plan.bookings = [b for b in plan.bookings if b["id"] in inserted]
+        for booking, reason in _why_refused(refused):
+            if reason:
+                plan.skip(booking["recurring_booking_id"], booking["occurrence_date"], reason, now)
 
 
-def _update_series(updates: list[dict], now: datetime) -> None:
-    if not updates:
+def _why_refused(refused: list[dict]) -> list[tuple[dict, str | None]]:
+    """The reason each refused booking was refused; None when its occurrence
+    was booked already (by a run that overlapped this one)."""
+    rows = db.session.execute(sa.text(f"""
+        SELECT c.n,
+               EXISTS (SELECT 1 FROM bookings b
+                       WHERE b.recurring_booking_id = c.series AND b.occurrence_date = c.day) AS booked,
+               EXISTS (SELECT 1 FROM bookings b
+                       WHERE b.specialist_id = c.specialist AND b.status IN {tuple(ACTIVE_STATUSES)}
+                         AND tstzrange(b.starts_at, b.ends_at, '[)') && tstzrange(c.s, c.e, '[)')) AS taken
+        FROM unnest(CAST(:series AS uuid[]), CAST(:days AS date[]), CAST(:specialists AS uuid[]),
+                    CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+             WITH ORDINALITY AS c(series, day, specialist, s, e, n)
+    """), {"series": pg_array(b["recurring_booking_id"] for b in refused),
+           "days": pg_array(b["occurrence_date"] for b in refused),
+           "specialists": pg_array(b["specialist_id"] for b in refused),
+           "starts": pg_array(b["starts_at"] for b in refused),
+           "ends": pg_array(b["ends_at"] for b in refused)})
+    reasons = {n: None if booked else SLOT_TAKEN if taken else PATIENT_BUSY for n, booked, taken in rows}
+    return [(booking, reasons[n]) for n, booking in enumerate(refused, start=1)]
+
+
+def _update_series(advances: list[dict], now: datetime) -> None:
+    if not advances:
         return
-    if _is_postgres():
+    if is_postgres():
         db.session.execute(sa.text(
             "UPDATE recurring_bookings AS r SET next_occurrence_index = v.idx, "
             "next_booking_date = v.next_day, last_generated_date = v.last_day, is_active = v.active, "
             "updated_at = :now FROM unnest(CAST(:ids AS uuid[]), CAST(:idx AS integer[]), "
             "CAST(:next_days AS date[]), CAST(:last_days AS date[]), CAST(:active AS boolean[])) "
             "AS v(id, idx, next_day, last_day, active) WHERE r.id = v.id"
-        ), {"now": now, "ids": _pg_array(u["id"] for u in updates),
-            "idx": _pg_array(u["next_occurrence_index"] for u in updates),
-            "next_days": _pg_array(u["next_booking_date"] for u in updates),
-            "last_days": _pg_array(u["last_generated_date"] for u in updates),
-            "active": _pg_array(u["is_active"] for u in updates)})
+        ), {"now": now, "ids": pg_array(a["id"] for a in advances),
+            "idx": pg_array(a["next_occurrence_index"] for a in advances),
+            "next_days": pg_array(a["next_booking_date"] for a in advances),
+            "last_days": pg_array(a["last_generated_date"] for a in advances),
+            "active": pg_array(a["is_active"] for a in advances)})
         return
     table = RecurringBooking.__table__
     db.session.execute(
@@ -503,6 +541,6 @@ def _update_series(updates: list[dict], now: datetime) -> None:
             next_occurrence_index=sa.bindparam("b_idx"), next_booking_date=sa.bindparam("b_next"),
             last_generated_date=sa.bindparam("b_last"), is_active=sa.bindparam("b_active"),
             updated_at=sa.bindparam("b_now", type_=table.c.updated_at.type)),
-        [{"b_id": u["id"], "b_idx": u["next_occurrence_index"], "b_next": u["next_booking_date"],
-          "b_last": u["last_generated_date"], "b_active": u["is_active"], "b_now": now} for u in updates],
+        [{"b_id": a["id"], "b_idx": a["next_occurrence_index"], "b_next": a["next_booking_date"],
+          "b_last": a["last_generated_date"], "b_active": a["is_active"], "b_now": now} for a in advances],
     )
