@@ -9,8 +9,10 @@ scratch database made from DATABASE_URL, copies it, then times
 2. on the fresh copy, the same writes as bare SQL with no rules: one
    INSERT ... SELECT of the bookings, one of their history rows, one UPDATE
    of the series.
-Both scratch databases are dropped afterwards. The last line printed is JSON:
-{"series", "dispatch_s", "bookings_per_s", "bare_sql_s", "ratio"}.
+The dispatcher books DISPATCHER_WORKERS slices of the series at once (--workers
+to change it; 1 is a single connection). Both scratch databases are dropped
+afterwards. The last line printed is JSON:
+{"series", "workers", "dispatch_s", "bookings_per_s", "bare_sql_s", "ratio"}.
 """
 from __future__ import annotations
 
@@ -122,12 +124,15 @@ def _admin_engine(base: sa.engine.URL) -> sa.engine.Engine:
     return sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
-def _make_app(url: sa.engine.URL):
+def _make_app(url: sa.engine.URL, workers: int | None = None):
     """One app for the run (the portal's blueprints can be registered only once per process)."""
     from portal import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-                       "TESTING": True, "SECRET_KEY": "bench"})
+    config = {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+              "TESTING": True, "SECRET_KEY": "bench"}
+    if workers:
+        config["DISPATCHER_WORKERS"] = workers
+    return create_app(config)
 
 
 def _migrate(app) -> None:
@@ -220,6 +225,8 @@ def _time_bare_sql(url: sa.engine.URL) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="DISPATCHER_WORKERS for the run (default: the portal's, 2)")
     args = parser.parse_args()
     raw = os.environ.get("DATABASE_URL", "")
     if not raw.startswith(("postgres://", "postgresql")):
@@ -234,7 +241,8 @@ def main() -> None:
             conn.execute(sa.text(f'CREATE DATABASE "{names["dispatch"]}"'))
         dispatch_url = base.set(database=names["dispatch"])
         started = timer.perf_counter()
-        app = _make_app(dispatch_url)
+        app = _make_app(dispatch_url, args.workers)
+        workers = app.config["DISPATCHER_WORKERS"]
         _migrate(app)
         _seed(dispatch_url, args.series)
         with admin.connect() as conn:
@@ -251,7 +259,7 @@ def main() -> None:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     elapsed = dispatched["elapsed"]
-    print(json.dumps({"series": args.series, "dispatch_s": round(elapsed, 3),
+    print(json.dumps({"series": args.series, "workers": workers, "dispatch_s": round(elapsed, 3),
                       "bookings_per_s": round(dispatched["count"] / elapsed, 1),
                       "bare_sql_s": round(bare, 3), "ratio": round(elapsed / bare, 3)}))
 

@@ -147,6 +147,9 @@ def _in_parallel(ranges: list, run_date: date, now: datetime) -> list[tuple[list
         return list(pool.map(work, ranges))
 
 
+_LAST_ID = 2**128 - 1
+
+
 def _dispatch_range(low, high, run_date: date, now: datetime) -> tuple[list[str], list[dict]]:
     """The due series with low <= id < high (None: unbounded), batch by batch."""
     booked: list[str] = []
@@ -161,13 +164,11 @@ def _dispatch_range(low, high, run_date: date, now: datetime) -> tuple[list[str]
             plan = _retry_one_by_one([s.id for s in batch], run_date, now, cache)
         booked += [str(b["id"]) for b in plan.bookings]
         errors += plan.errors
-        low = _just_after(batch[-1].id)
+        if batch[-1].id.int == _LAST_ID:
+            break
+        low = uuid.UUID(int=batch[-1].id.int + 1)
     db.session.commit()  # ends the read-only transaction of the last, empty batch query
     return booked, errors
-
-
-def _just_after(series_id: uuid.UUID) -> uuid.UUID | None:
-    return uuid.UUID(int=series_id.int + 1) if series_id.int + 1 < 2**128 else None
 
 
 def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dict:
