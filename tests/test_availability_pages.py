@@ -6,7 +6,7 @@ import pytest
 
 from portal import clock
 from portal.extensions import db
-from portal.models import AvailabilityException, Booking, SpecialistRate, WorkingHours
+from portal.models import AuditLog, AvailabilityException, Booking, SpecialistRate, WorkingHours
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 HX = {"HX-Request": "true"}
@@ -66,6 +66,31 @@ def test_blocking_over_bookings_lists_them_then_keeps_and_flags(client, users, l
     flagged = db.session.get(Booking, booking.id)
     assert flagged.status == "confirmed" and "unavailable" in flagged.attention_reason
     assert "Needs attention" in client.get("/specialist/calendar/day/2030-01-07").get_data(as_text=True)
+
+
+def test_removing_an_exception_clears_the_flags_it_no_longer_explains(client, users, login_as, make_booking):
+    specialist = users["specialist"]
+    early = make_booking(users["patient"], specialist, MONDAY.replace(hour=9))
+    late = make_booking(users["other_patient"], specialist, MONDAY.replace(hour=10, minute=30))
+    login_as(specialist)
+    url = "/specialist/calendar/day/2030-01-07/exceptions"
+    client.post(url, headers=HX, data={"span": "range", "start_time": "10:00", "end_time": "12:00",
+                                       "reason": "training", "kind": "unavailable", "affected": "keep"})
+    client.post(url, headers=HX, data={"span": "all_day", "reason": "sick_leave", "kind": "unavailable",
+                                       "affected": "keep"})
+    db.session.expire_all()
+    assert db.session.get(Booking, early.id).attention_reason and db.session.get(Booking, late.id).attention_reason
+    all_day = db.session.query(AvailabilityException).filter_by(all_day=True).one()
+    response = client.post(f"/specialist/calendar/exceptions/{all_day.id}/delete", headers=HX,
+                           data={"day": "2030-01-07"})
+    assert "Exception removed" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, early.id).attention_reason is None      # back inside working time
+    assert "training" in db.session.get(Booking, late.id).attention_reason  # the part-day block still covers it
+    audit = db.session.query(AuditLog).filter_by(action="availability_exception_deleted").one()
+    assert audit.new_values == {"cleared_bookings": [str(early.id)]}
+    page = client.get("/specialist/calendar/day/2030-01-07").get_data(as_text=True)
+    assert page.count("Needs attention") == 1
 
 
 def test_cancelling_affected_bookings_needs_a_reason_and_uses_the_cancellation_flow(

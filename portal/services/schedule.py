@@ -30,7 +30,13 @@ from portal.models import (
 )
 from portal.services import Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
-from portal.services.availability import day_end, local_at, specialist_zone
+from portal.services.availability import (
+    day_end,
+    interval_fits,
+    local_at,
+    specialist_zone,
+    windows_between,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +214,13 @@ def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list
         for booking in bookings:
             booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason)
         return
-    note = f"Specialist marked {exception.exception_date.isoformat()} unavailable ({exception.reason})"
     for booking in bookings:
-        booking.attention_reason = note[:200]
+        booking.attention_reason = _flag_note(exception)
     db.session.flush()
+
+
+def _flag_note(exception: AvailabilityException) -> str:
+    return f"Specialist marked {exception.exception_date.isoformat()} unavailable ({exception.reason})"[:200]
 
 
 def _check_resolution(bookings, affected: str, cancel_reason: str | None) -> None:
@@ -266,8 +275,11 @@ def exception_update(*, actor, exception_id, changes: dict, affected: str = "kee
     db.session.flush()
     _resolve_affected(actor=actor, exception=row, bookings=bookings, affected=affected,
                       cancel_reason=cancel_reason)
+    cleared = _clear_flags_that_no_longer_apply(specialist, old["exception_date"])
     audit_record(actor=actor, action="availability_exception_updated", entity_type="availability_exception",
-                 entity_id=row.id, old_values=old, new_values={**_exception_values(row), "affected": affected})
+                 entity_id=row.id, old_values=old,
+                 new_values={**_exception_values(row), "affected": affected,
+                             **({"cleared_bookings": [b.id for b in cleared]} if cleared else {})})
     return row, bookings
 
 
@@ -276,8 +288,36 @@ def exception_delete(*, actor, exception_id) -> None:
     old = _exception_values(row)
     db.session.delete(row)
     db.session.flush()
+    cleared = _clear_flags_that_no_longer_apply(db.session.get(User, old["specialist_id"]),
+                                                old["exception_date"])
     audit_record(actor=actor, action="availability_exception_deleted", entity_type="availability_exception",
-                 entity_id=exception_id, old_values=old)
+                 entity_id=exception_id, old_values=old,
+                 new_values={"cleared_bookings": [b.id for b in cleared]} if cleared else None)
+
+
+def _clear_flags_that_no_longer_apply(specialist: User, day: date) -> list[Booking]:
+    """Kept bookings flagged for an exception on `day` that lie inside the day's
+    working time again (the exception was removed or moved): they need no
+    attention any more. Those still outside it stay flagged, under the name
+    of an exception that remains on that day."""
+    zone = specialist_zone(specialist)
+    windows = windows_between(specialist, day, day)[day]
+    flagged = db.session.scalars(sa.select(Booking).where(
+        Booking.specialist_id == specialist.id, Booking.status.in_(ACTIVE_STATUSES),
+        Booking.attention_reason.is_not(None),
+        Booking.starts_at < day_end(day, zone), Booking.ends_at > local_at(day, time(0), zone)))
+    remaining = db.session.scalars(sa.select(AvailabilityException).where(
+        AvailabilityException.specialist_id == specialist.id, AvailabilityException.exception_date == day)
+        .order_by(AvailabilityException.is_available, AvailabilityException.created_at)).all()
+    cleared = []
+    for booking in flagged:
+        if interval_fits(windows, booking.starts_at, booking.ends_at):
+            booking.attention_reason = None
+            cleared.append(booking)
+        elif remaining:  # still outside working time: name an exception that is still there
+            booking.attention_reason = _flag_note(remaining[0])
+    db.session.flush()
+    return cleared
 
 
 def _load_exception(actor, exception_id, action: str) -> AvailabilityException:
