@@ -5,15 +5,21 @@ and an S3-compatible backend can implement the same few methods (with
 links instead of the portal streaming the file)."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session, SessionTransaction
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+_UNCOMMITTED = "portal.uncommitted_files"
 
 
 class Storage(Protocol):
@@ -82,3 +88,39 @@ def get_storage() -> Storage:
     if backend != "local":
         raise RuntimeError(f"unknown recordings storage backend {backend!r}")
     return LocalStorage(current_app.config["RECORDINGS_DIR"])
+
+
+# ---- files saved for rows that may not be committed -----------------------------------
+
+def remove_unless_committed(session: Session, storage: Storage, key: str) -> None:
+    """Delete the stored object if the transaction that records it rolls back
+    (a failed commit included), so an upload is never left without its row."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_UNCOMMITTED, []).append((transaction, storage, key))
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _files_committed(session: Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _files_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_UNCOMMITTED)
+    if not pending:
+        return
+    undone = [item for item in pending if _within(item[0], previous_transaction)]
+    session.info[_UNCOMMITTED] = [item for item in pending if item not in undone]
+    for _transaction, storage, key in undone:
+        try:
+            storage.delete(key)
+        except OSError:  # the rollback itself must not fail; the file is only left behind
+            log.exception("could not remove %s after its transaction rolled back", key)

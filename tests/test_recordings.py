@@ -160,6 +160,26 @@ def test_tampered_or_foreign_links_stream_nothing(client, users, booking, api_he
     assert anonymous.status_code in (302, 401) and MP4[:64] not in anonymous.data
 
 
+def test_an_upload_whose_row_is_not_committed_leaves_no_file(app, users, booking):
+    recording = attach(users, booking)
+    assert stored(app, recording).exists()
+    db.session.rollback()  # as when the commit after the upload fails
+    assert not stored(app, recording).exists()
+    assert count() == 0
+
+
+def test_a_committed_upload_outlives_later_rollbacks(app, users, booking):
+    recording = attach(users, booking)
+    db.session.commit()
+    savepoint = db.session.begin_nested()
+    inner = attach(users, booking)
+    savepoint.rollback()  # the savepoint only: its upload goes, the committed one stays
+    assert not stored(app, inner).exists() and stored(app, recording).exists()
+    db.session.rollback()
+    assert stored(app, recording).exists()
+    assert count() == 1
+
+
 def test_cleanup_deletes_expired_files_and_rows_and_survives_missing_files(app, users, booking, caplog):
     keep = attach(users, booking)
     later = attach(users, booking, expires_at=NOW + timedelta(days=30))

@@ -19,7 +19,7 @@ from portal.models.recordings import RECORDING_FORMATS
 from portal.services import Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 from portal.services.recording_formats import SNIFF_BYTES, content_matches, mp4_duration_seconds
-from portal.storage import get_storage
+from portal.storage import get_storage, remove_unless_committed
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
     except BaseException:
         storage.delete(key)
         raise
+    remove_unless_committed(db.session(), storage, key)
     log.info("recording %s attached to booking %s (%s bytes)", recording.id, booking.id, size)
     return recording
 
