@@ -1,6 +1,7 @@
 """Meeting recordings (spec section 5): upload checks, access for every role, signed
 links (range, expiry, tampering, foreign users) and the retention clean-up."""
 import io
+import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -298,3 +299,26 @@ def test_mp4_duration_is_read_from_the_file_when_not_given(users, booking, versi
     given = attach(users, booking, data=video, duration_seconds=42)
     assert given.duration_seconds == 42
     assert attach(users, booking).duration_seconds is None  # no moov box: unknown
+
+
+def _ebml(element_id: int, payload: bytes, *, unknown_size: bool = False) -> bytes:
+    id_bytes = element_id.to_bytes((element_id.bit_length() + 7) // 8, "big")
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else (0x10000000 | len(payload)).to_bytes(4, "big")
+    return id_bytes + size + payload
+
+
+@pytest.mark.parametrize("name, scale, duration, expected", [
+    ("call.webm", 1_000_000, struct.pack(">d", 754_400.0), 754),   # milliseconds, float64
+    ("call.mkv", 1_000_000, struct.pack(">f", 90_000.0), 90),      # float32
+    ("call.webm", 500_000, struct.pack(">d", 7_200.0), 4),         # another timecode scale
+    ("call.webm", 1_000_000, None, None),                          # live recorders leave it out
+])
+def test_webm_and_mkv_duration_is_read_from_segment_info(users, booking, name, scale, duration, expected):
+    doctype = b"webm" if name.endswith("webm") else b"matroska"
+    header = _ebml(0x1A45DFA3, _ebml(0x4282, doctype))
+    info = _ebml(0x2AD7B1, scale.to_bytes(3, "big")) + (_ebml(0x4489, duration) if duration else b"")
+    segment = _ebml(0x18538067, _ebml(0x114D9B74, b"\x00" * 30) + _ebml(0x1549A966, info)
+                    + _ebml(0x1F43B675, b"\x00" * 2000), unknown_size=True)
+    recording = attach(users, booking, data=header + segment, name=name)
+    assert recording.file_format == name.rsplit(".", 1)[1]
+    assert recording.duration_seconds == expected

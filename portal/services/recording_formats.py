@@ -1,6 +1,7 @@
 """Recognise a recording's container from its first bytes, not just its name."""
 from __future__ import annotations
 
+import math
 import struct
 from typing import BinaryIO
 
@@ -97,3 +98,78 @@ def mp4_duration_seconds(handle: BinaryIO, length: int) -> int | None:
     except (struct.error, IndexError, OSError):
         return None
     return None
+
+
+SEGMENT_ID, INFO_ID, CLUSTER_ID = 0x18538067, 0x1549A966, 0x1F43B675
+TIMECODE_SCALE_ID, DURATION_ID = 0x2AD7B1, 0x4489
+
+
+def _ebml_element(handle: BinaryIO) -> tuple[int, int | None, int] | None:
+    """(id, size or None when unknown, header length) of the element at the handle's position."""
+    first = handle.read(1)
+    if not first or first[0] == 0:
+        return None
+    id_length = 8 - first[0].bit_length() + 1
+    if id_length > 4:
+        return None
+    element_id = int.from_bytes(first + handle.read(id_length - 1), "big")
+    head = handle.read(1)
+    if not head or head[0] == 0:
+        return None
+    size_length = 8 - head[0].bit_length() + 1
+    size = head[0] & (0xFF >> size_length)
+    for byte in handle.read(size_length - 1):
+        size = (size << 8) | byte
+    unknown = size == (1 << (7 * size_length)) - 1
+    return element_id, None if unknown else size, id_length + size_length
+
+
+def _ebml_children(handle: BinaryIO, start: int, end: int):
+    """(id, payload start, payload end) of the elements between two offsets."""
+    position = start
+    while position < end:
+        handle.seek(position)
+        element = _ebml_element(handle)
+        if element is None:
+            return
+        element_id, size, header = element
+        payload = position + header
+        payload_end = end if size is None else min(payload + size, end)
+        yield element_id, payload, payload_end
+        if size is None:  # an unknown size runs to the parent's end: nothing follows it
+            return
+        position = payload_end
+
+
+def ebml_duration_seconds(handle: BinaryIO, length: int) -> int | None:
+    """The duration in Segment/Info of a WebM or Matroska file (Duration x
+    TimecodeScale nanoseconds); None when the writer left it out, as live
+    recorders often do. Reads element headers only, up to the first Cluster."""
+    try:
+        for element_id, start, end in _ebml_children(handle, 0, length):
+            if element_id != SEGMENT_ID:
+                continue
+            for child_id, payload, child_end in _ebml_children(handle, start, end):
+                if child_id == CLUSTER_ID:
+                    return None
+                if child_id == INFO_ID:
+                    return _info_duration(handle, payload, child_end)
+    except (struct.error, OSError, ValueError):
+        return None
+    return None
+
+
+def _info_duration(handle: BinaryIO, start: int, end: int) -> int | None:
+    scale, duration = 1_000_000, None
+    for element_id, payload, payload_end in _ebml_children(handle, start, end):
+        if element_id not in (TIMECODE_SCALE_ID, DURATION_ID) or payload_end - payload > 8:
+            continue
+        handle.seek(payload)
+        data = handle.read(payload_end - payload)
+        if element_id == TIMECODE_SCALE_ID and data:
+            scale = int.from_bytes(data, "big")
+        elif element_id == DURATION_ID and len(data) in (4, 8):
+            duration = struct.unpack(">f" if len(data) == 4 else ">d", data)[0]
+    if duration is None or not math.isfinite(duration) or duration < 0:
+        return None
+    return round(duration * scale / 1e9)

@@ -18,7 +18,12 @@ from portal.models import Booking, MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
 from portal.services import Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
-from portal.services.recording_formats import SNIFF_BYTES, content_matches, mp4_duration_seconds
+from portal.services.recording_formats import (
+    SNIFF_BYTES,
+    content_matches,
+    ebml_duration_seconds,
+    mp4_duration_seconds,
+)
 from portal.storage import get_storage, remove_unless_committed
 
 log = logging.getLogger(__name__)
@@ -84,8 +89,8 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
         if size == 0 or not content_matches(extension, storage.head(key, SNIFF_BYTES)):
             raise ServiceError(f"The file's content is not a {extension} video.", code="UNSUPPORTED_FORMAT",
                                fields={"file": "Content does not match the file type."})
-        if duration is None and extension in ("mp4", "mov"):
-            duration = _probe_duration(storage, key, size)
+        if duration is None:
+            duration = _probe_duration(storage, key, size, extension)
         recording.storage_path, recording.storage_size_bytes = key, size
         recording.file_format, recording.duration_seconds = extension, duration
         recording.expires_at, recording.is_encrypted = expires_at, False
@@ -103,13 +108,14 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
     return recording
 
 
-def _probe_duration(storage, key: str, size: int) -> int | None:
-    """Read the duration from the file when the admin did not give one (mp4/mov only)."""
+def _probe_duration(storage, key: str, size: int, extension: str) -> int | None:
+    """Read the duration from the file when the admin did not give one."""
     path = storage.local_path(key)
     if path is None:
         return None
+    read = mp4_duration_seconds if extension in ("mp4", "mov") else ebml_duration_seconds
     with open(path, "rb") as handle:
-        return mp4_duration_seconds(handle, size)
+        return read(handle, size)
 
 
 def recording_update(*, actor, recording_id: Any, changes: dict) -> MeetingRecording:
