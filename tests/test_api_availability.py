@@ -164,3 +164,12 @@ def test_openapi_document_describes_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert {"/api/v1/specialists/{specialist_id}/slots", "/api/v1/bookings",
             "/api/v1/availability-exceptions/{exception_id}"} <= set(paths)
+
+
+def test_openapi_document_gives_the_status_invalid_input_really_gets(client, users, api_headers):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    responses = [op["responses"] for path in paths.values() for op in path.values() if "responses" in op]
+    assert not any("422" in r for r in responses)
+    assert "400" in paths["/api/v1/bookings"]["post"]["responses"]
+    bad = client.post("/api/v1/bookings", json={"specialist_id": "nope"}, headers=api_headers(users["patient"]))
+    assert bad.status_code == 400 and "specialist_id" in bad.json["fields"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint
 
+from portal.api.common import Blueprint
 from portal.models import AUDIT_STATUSES
 from portal.policies import is_admin
 from portal.selectors.audit import AuditFilters, audit_page

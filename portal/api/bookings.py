@@ -6,10 +6,9 @@ from datetime import UTC, datetime, time, timedelta
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from portal import policies
-from portal.api.common import PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, User

@@ -9,9 +9,8 @@ from __future__ import annotations
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from portal.api.common import PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS

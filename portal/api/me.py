@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint
+
+from portal.api.common import Blueprint
 
 blp = Blueprint("api_me", __name__, url_prefix="/api/v1/me", description="The caller's own account")
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from portal.api.common import PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.selectors.notes import notes_visible
 from portal.services.notes import (

@@ -8,10 +8,9 @@ from __future__ import annotations
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from portal import policies
-from portal.api.common import PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import RecurringBooking, User
 from portal.services import Forbidden, NotFound

@@ -7,10 +7,9 @@ from datetime import timedelta
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from portal import clock, policies
-from portal.api.common import PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import SpecialistProfile, User
 from portal.services import ServiceError
