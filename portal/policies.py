@@ -434,14 +434,28 @@ def can_cancel(user, booking: Booking) -> bool:
     return POLICIES[BookingCancellation].cancel(user, booking)
 
 
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """`value` as a UUID, or None when it is not one (ids arrive as text from URLs and JSON)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def find_visible(model: type, row_id: Any, user) -> Any:
+    """The row, or None when the id is malformed, the row does not exist or it
+    lies outside the user's scope (the three look the same to the caller)."""
+    key = as_uuid(row_id)
+    row = db.session.get(model, key) if key is not None else None
+    return row if row is not None and can("view", user, row) else None
+
+
 def load(model: type, row_id: Any, user) -> Any:
     """The row, or 404 when it does not exist or lies outside the user's scope."""
-    try:
-        key = row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(str(row_id))
-    except (TypeError, ValueError):
-        abort(404)
-    row = db.session.get(model, key)
-    if row is None or not can("view", user, row):
+    row = find_visible(model, row_id, user)
+    if row is None:
         abort(404)
     return row
 

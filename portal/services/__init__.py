@@ -42,3 +42,13 @@ class Forbidden(ServiceError):
 class Conflict(ServiceError):
     code = "CONFLICT"
     http_status = 409
+
+
+def load_visible(model: type, row_id, actor, what: str, **details):
+    """The row the actor may see, or NotFound("No such <what>.") for the service's caller."""
+    from portal import policies
+
+    row = policies.find_visible(model, row_id, actor)
+    if row is None:
+        raise NotFound(f"No such {what}.", **details)
+    return row

@@ -45,12 +45,10 @@ class BookingInPast(ServiceError):
 
 
 def parse_booking_id(value) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
+    key = policies.as_uuid(value)
+    if key is None:
         raise ServiceError("booking_id must be a UUID.", fields={"booking_id": "Not a valid UUID."})
+    return key
 
 
 def clean_reason(reason) -> str:

@@ -6,7 +6,6 @@ that the provider adds amendments, which are append-only."""
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal import clock, policies
 from portal.extensions import db
 from portal.models import Booking, SessionNote, SessionNoteAmendment
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
+from portal.services import Conflict, Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -36,13 +35,6 @@ def note_locks_at(note: SessionNote) -> datetime:
 
 def note_is_locked(note: SessionNote, now: datetime | None = None) -> bool:
     return (now or clock.now()) >= note_locks_at(note)
-
-
-def _uuid(value: Any, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        raise NotFound(f"No such {what}.")
 
 
 def _clean_metadata(raw: Any, errors: dict) -> dict:
@@ -106,17 +98,12 @@ def _filled(note: SessionNote) -> list[str]:
 
 
 def note_load(*, actor, note_id: Any) -> SessionNote:
-    note = db.session.get(SessionNote, _uuid(note_id, "note"))
-    if note is None or not policies.can("view", actor, note):
-        raise NotFound("No such note.")
-    return note
+    return load_visible(SessionNote, note_id, actor, "note")
 
 
 def note_create(*, actor, booking_id: Any, data: dict) -> SessionNote:
     """A note by the booking's specialist about one of their own bookings."""
-    booking = db.session.get(Booking, _uuid(booking_id, "booking"))
-    if booking is None or not policies.can("view", actor, booking):
-        raise NotFound("No such booking.", fields={"booking_id": "Unknown booking."})
+    booking = load_visible(Booking, booking_id, actor, "booking", fields={"booking_id": "Unknown booking."})
     note = SessionNote(booking_id=booking.id, provider_id=actor.id)
     note.booking = booking
     if not policies.can("create", actor, note):

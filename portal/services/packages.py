@@ -11,7 +11,7 @@ from typing import Any
 from portal import policies
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
-from portal.services import Forbidden, NotFound, ServiceError
+from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record, changed_fields
 
 # ISO 4217 codes the clinic prices in; a fixed list keeps typos out.
@@ -158,13 +158,7 @@ def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPac
 
 
 def package_load(*, actor, package_id: Any, action: str = "view") -> BookingPackage:
-    try:
-        key = package_id if isinstance(package_id, uuid.UUID) else uuid.UUID(str(package_id))
-    except (TypeError, ValueError):
-        raise NotFound("No such package.")
-    package = db.session.get(BookingPackage, key)
-    if package is None or not policies.can("view", actor, package):
-        raise NotFound("No such package.")
+    package = load_visible(BookingPackage, package_id, actor, "package")
     if not policies.can(action, actor, package):
         raise Forbidden("You may not change this package.")
     return package

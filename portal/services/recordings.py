@@ -16,7 +16,7 @@ from portal import clock, policies
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
-from portal.services import Forbidden, NotFound, ServiceError
+from portal.services import Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
 from portal.services.recording_formats import (
     SNIFF_BYTES,
@@ -31,18 +31,8 @@ log = logging.getLogger(__name__)
 LINK_SALT = "meeting-recording-link"
 
 
-def _uuid(value: Any, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        raise NotFound(f"No such {what}.")
-
-
 def recording_load(*, actor, recording_id: Any) -> MeetingRecording:
-    recording = db.session.get(MeetingRecording, _uuid(recording_id, "recording"))
-    if recording is None or not policies.can("view", actor, recording):
-        raise NotFound("No such recording.")
-    return recording
+    return load_visible(MeetingRecording, recording_id, actor, "recording")
 
 
 def _extension(filename: str | None) -> str:
@@ -74,9 +64,7 @@ def _check_details(duration_seconds: Any, expires_at: datetime | None) -> int | 
 def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: BinaryIO,
                      duration_seconds: Any = None, expires_at: datetime | None = None) -> MeetingRecording:
     """Store an uploaded file (copied in chunks, never read whole) and record it."""
-    booking = db.session.get(Booking, _uuid(booking_id, "booking"))
-    if booking is None or not policies.can("view", actor, booking):
-        raise NotFound("No such booking.")
+    booking = load_visible(Booking, booking_id, actor, "booking")
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators attach recordings.")

@@ -28,7 +28,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
-from portal.services import Forbidden, NotFound, ServiceError
+from portal.services import Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
 from portal.services.availability import (
     day_end,
@@ -51,11 +51,8 @@ class HoursInput:
 
 
 def specialist_or_404(specialist_id) -> User:
-    try:
-        key = specialist_id if isinstance(specialist_id, uuid.UUID) else uuid.UUID(str(specialist_id))
-    except (TypeError, ValueError):
-        raise NotFound("No such specialist.")
-    user = db.session.get(User, key)
+    key = policies.as_uuid(specialist_id)
+    user = db.session.get(User, key) if key is not None else None
     if user is None or user.role != "specialist" or db.session.get(SpecialistProfile, key) is None:
         raise NotFound("No such specialist.")
     return user
@@ -321,13 +318,7 @@ def _clear_flags_that_no_longer_apply(specialist: User, day: date) -> list[Booki
 
 
 def _load_exception(actor, exception_id, action: str) -> AvailabilityException:
-    try:
-        key = exception_id if isinstance(exception_id, uuid.UUID) else uuid.UUID(str(exception_id))
-    except (TypeError, ValueError):
-        raise NotFound("No such exception.")
-    row = db.session.get(AvailabilityException, key)
-    if row is None or not policies.can("view", actor, row):
-        raise NotFound("No such exception.")
+    row = load_visible(AvailabilityException, exception_id, actor, "exception")
     _require(action, actor, row)
     return row
 

@@ -6,26 +6,19 @@ working (services/users.api_token_user checks is_active). Reactivating
 restores all of it; tokens the user wants gone are revoked separately."""
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 
 from portal import policies
 from portal.extensions import db
 from portal.models import ROLES, SpecialistProfile, User
-from portal.services import Forbidden, NotFound, ServiceError
+from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 
 PAGE_SIZE = 25
 
 
 def _load_user(actor, user_id) -> User:
-    try:
-        user = db.session.get(User, user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id)))
-    except ValueError:
-        user = None
-    if user is None or not policies.can("view", actor, user):
-        raise NotFound("No such user.")
+    user = load_visible(User, user_id, actor, "user")
     if not policies.is_admin(actor) or not policies.can("update", actor, user):
         raise Forbidden("Only administrators manage accounts.")
     return user
