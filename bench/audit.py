@@ -15,7 +15,6 @@ import re
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -50,16 +49,6 @@ FROM generate_series(1, :rows) AS n,
 """
 
 
-def scratch_url(base_url: str) -> tuple[sa.URL, str]:
-    base = sa.engine.make_url(base_url.replace("postgres://", "postgresql://", 1)).set(
-        drivername="postgresql+psycopg")
-    return base, f"portal_bench_audit_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-
-def admin_engine(base: sa.URL) -> sa.Engine:
-    return sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -82,14 +71,10 @@ def run(rows: int) -> dict:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql")):
         sys.exit("DATABASE_URL must name a PostgreSQL database")
-    base, name = scratch_url(url)
-    with admin_engine(base).connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        return measure(base.set(database=name).render_as_string(hide_password=False), rows)
-    finally:
-        with admin_engine(base).connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    from portal.scratch_db import scratch_database
+
+    with scratch_database(url, "portal_bench_audit") as bench_url:
+        return measure(bench_url, rows)
 
 
 def measure(database_url: str, rows: int) -> dict:

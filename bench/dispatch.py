@@ -21,7 +21,6 @@ import json
 import os
 import sys
 import time as timer
-import uuid
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -118,10 +117,6 @@ BARE_SQL = [
               updated_at = now()
        WHERE is_active AND paused_at IS NULL AND next_booking_date <= :run_date""",
 ]
-
-
-def _admin_engine(base: sa.engine.URL) -> sa.engine.Engine:
-    return sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
 def _make_app(url: sa.engine.URL, workers: int | None = None):
@@ -231,33 +226,22 @@ def main() -> None:
     raw = os.environ.get("DATABASE_URL", "")
     if not raw.startswith(("postgres://", "postgresql")):
         sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there).")
-    base = sa.engine.make_url(raw.replace("postgres://", "postgresql://", 1)).set(
-        drivername="postgresql+psycopg")
-    suffix = uuid.uuid4().hex[:6]
-    names = {"dispatch": f"bench_dispatch_{suffix}", "bare": f"bench_bare_{suffix}"}
-    admin = _admin_engine(base)
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{names["dispatch"]}"'))
-        dispatch_url = base.set(database=names["dispatch"])
+    from portal.scratch_db import scratch_database
+
+    keep = bool(os.environ.get("BENCH_KEEP"))
+    with scratch_database(raw, "bench_dispatch", keep=keep) as dispatch_url:
         started = timer.perf_counter()
-        app = _make_app(dispatch_url, args.workers)
+        app = _make_app(sa.engine.make_url(dispatch_url), args.workers)
         workers = app.config["DISPATCHER_WORKERS"]
         _migrate(app)
-        _seed(dispatch_url, args.series)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{names["bare"]}" TEMPLATE "{names["dispatch"]}"'))
-        print(f"seeded {args.series} series in {timer.perf_counter() - started:.1f} s", file=sys.stderr)
-        dispatched = _time_dispatcher(app)
-        print(f"dispatcher: {dispatched}", file=sys.stderr)
-        bare = _time_bare_sql(base.set(database=names["bare"]))
-    finally:
-        with admin.connect() as conn:
-            if os.environ.get("BENCH_KEEP"):
-                names = {}
-            for name in names.values():
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _seed(sa.engine.make_url(dispatch_url), args.series)
+        # The bare SQL gets a copy of the same data, taken before the dispatcher writes.
+        template = sa.engine.make_url(dispatch_url).database
+        with scratch_database(raw, "bench_bare", template=template, keep=keep) as bare_url:
+            print(f"seeded {args.series} series in {timer.perf_counter() - started:.1f} s", file=sys.stderr)
+            dispatched = _time_dispatcher(app)
+            print(f"dispatcher: {dispatched}", file=sys.stderr)
+            bare = _time_bare_sql(sa.engine.make_url(bare_url))
     elapsed = dispatched["elapsed"]
     print(json.dumps({"series": args.series, "workers": workers, "dispatch_s": round(elapsed, 3),
                       "bookings_per_s": round(dispatched["count"] / elapsed, 1),

@@ -73,24 +73,6 @@ BOOKING_CONSTRAINTS = """SELECT 'ALTER TABLE bookings ADD CONSTRAINT ' || connam
 BOOKING_INDEXES = """SELECT indexdef FROM pg_indexes WHERE tablename = 'bookings' AND indexname LIKE 'ix_%'"""
 
 
-def scratch_database(url: str) -> tuple[str, str]:
-    base = sa.engine.make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql+psycopg")
-    name = f"portal_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str, name: str) -> None:
-    base = sa.engine.make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
@@ -186,8 +168,9 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql")):
         sys.exit("DATABASE_URL must name a PostgreSQL server")
-    name, bench_url = scratch_database(url)
-    try:
+    from portal.scratch_db import scratch_database
+
+    with scratch_database(url, "portal_bench") as bench_url:
         from flask_migrate import upgrade
 
         from portal import create_app
@@ -208,8 +191,6 @@ def main() -> None:
             from portal.extensions import db
 
             db.engine.dispose()
-    finally:
-        drop_database(url, name)
     print(json.dumps(result))
 
 

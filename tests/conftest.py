@@ -23,7 +23,7 @@ from flask.globals import _cv_app
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
-from portal import create_app
+from portal import create_app, scratch_db
 from portal.extensions import db, limiter
 from portal.models import (
     Booking,
@@ -44,32 +44,10 @@ def _flag(name: str) -> bool:
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql")):
-        return _create_scratch_postgres(url)
+        return scratch_db.create(url, "portal_test")  # this process's own: parallel runs never collide
     if _flag("REQUIRE_POSTGRES"):
         pytest.exit("REQUIRE_POSTGRES is set but DATABASE_URL does not name PostgreSQL", returncode=3)
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-
-
-def _create_scratch_postgres(url: str) -> str:
-    """A database of this test process's own, so parallel runs never collide."""
-    base = sa.engine.make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql+psycopg")
-    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    os.environ["PORTAL_TEST_SCRATCH_DB"] = name
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_scratch_postgres(url: str) -> None:
-    name = os.environ.pop("PORTAL_TEST_SCRATCH_DB", None)
-    if not name:
-        return
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def make_test_config(database_url: str, instance_dir) -> dict:
@@ -132,7 +110,7 @@ def database_url(tmp_path_factory):
     url = _database_url(tmp_path_factory)
     yield url
     if url.startswith("postgresql"):
-        _drop_scratch_postgres(url)
+        scratch_db.drop(url)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
 """The migrations build exactly the models' schema, and walk down and up again."""
 from __future__ import annotations
 
-import os
-import uuid
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from portal import create_app
+from portal import create_app, scratch_db
 from portal.extensions import db
 from tests.conftest import make_test_config
 
@@ -43,7 +42,8 @@ def test_models_and_migrations_agree(app):
 def scratch_app(database_url, instance_dir, tmp_path, app):
     """An app on an empty database of its own (the session's must stay migrated)."""
     if database_url.startswith("postgresql"):
-        url, drop = _scratch_postgres(database_url)
+        url = scratch_db.create(database_url, "portal_mig")
+        drop = partial(scratch_db.drop, url)
     else:
         url, drop = f"sqlite:///{tmp_path / 'scratch.db'}", None
     scratch = create_app(make_test_config(url, instance_dir))
@@ -52,21 +52,6 @@ def scratch_app(database_url, instance_dir, tmp_path, app):
         db.engine.dispose()
     if drop:
         drop()
-
-
-def _scratch_postgres(database_url):
-    base = sa.engine.make_url(database_url)
-    name = f"portal_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 def table_names() -> set[str]:
