@@ -111,6 +111,7 @@ def test_specialist_cannot_create_for_someone_else(client, users, api_headers):
     ("name", ""), ("name", "   "), ("session_count", 0), ("session_count", "2.5"), ("price", "-1"),
     ("price", "10.005"), ("price", "abc"), ("discount_percentage", 101), ("discount_percentage", -1),
     ("valid_for_days", 0), ("currency", "XYZ"), ("currency", "dollars"), ("price", "NaN"),
+    ("discount_percentage", "12.345"), ("price", "100000000"),
 ])
 def test_validation_errors_name_the_field(client, users, api_headers, field, value):
     response = client.post("/api/v1/booking-packages", json={**GOOD, field: value},
@@ -207,3 +208,18 @@ def test_patient_specialist_page_lists_only_active_packages_with_pricing(client,
     html = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Four weeks" in html and "80.00 USD per session" in html and "Save 20.0%" in html
     assert "Old" not in html and "Other&#39;s" not in html
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("price", "-1", "The price cannot be negative."), ("price", "10.005", "Use at most two decimals."),
+    ("discount_percentage", "100.5", "The discount lies between 0 and 100."),
+    ("discount_percentage", "12.345", "Use at most two decimals."), ("price", "abc", "Enter a number."),
+])
+def test_money_fields_say_what_is_wrong(field, value, message):
+    from portal.services import ServiceError
+    from portal.services.packages import package_validate
+
+    with pytest.raises(ServiceError) as refused:
+        package_validate({**GOOD, field: value})
+    assert refused.value.fields == {field: message}
+    assert package_validate({**GOOD, "price": "99.5", "discount_percentage": ""})["discount_percentage"] == 0

@@ -66,6 +66,19 @@ def _check_name(data: dict, clean: dict, errors: dict) -> None:
         clean["name"] = name
 
 
+def _check_cents(raw: Any, name: str, clean: dict, errors: dict, in_range, out_of_range: str) -> None:
+    """A decimal with at most two places inside a range, cleaned into `clean[name]`."""
+    value = _decimal(raw, name, errors)
+    if value is None:
+        return
+    if not in_range(value):
+        errors[name] = out_of_range
+    elif value != value.quantize(CENTS):
+        errors[name] = "Use at most two decimals."
+    else:
+        clean[name] = value.quantize(CENTS)
+
+
 def _check_numbers(data: dict, clean: dict, errors: dict) -> None:
     if "session_count" in data:
         count = _integer(data["session_count"], "session_count", errors)
@@ -74,22 +87,12 @@ def _check_numbers(data: dict, clean: dict, errors: dict) -> None:
         elif count is not None:
             clean["session_count"] = count
     if "price" in data:
-        price = _decimal(data["price"], "price", errors)
-        if price is not None and (price < 0 or price >= Decimal(100000000)):
-            errors["price"] = "The price cannot be negative."
-        elif price is not None and price != price.quantize(CENTS):
-            errors["price"] = "Use at most two decimals."
-        elif price is not None:
-            clean["price"] = price.quantize(CENTS)
+        _check_cents(data["price"], "price", clean, errors, lambda price: 0 <= price < Decimal(100000000),
+                     "The price cannot be negative.")
     if "discount_percentage" in data:
         raw = data["discount_percentage"]
-        discount = Decimal(0) if _blank(raw) else _decimal(raw, "discount_percentage", errors)
-        if discount is not None and not 0 <= discount <= 100:
-            errors["discount_percentage"] = "The discount lies between 0 and 100."
-        elif discount is not None and discount != discount.quantize(CENTS):
-            errors["discount_percentage"] = "Use at most two decimals."
-        elif discount is not None:
-            clean["discount_percentage"] = discount.quantize(CENTS)
+        _check_cents(Decimal(0) if _blank(raw) else raw, "discount_percentage", clean, errors,
+                     lambda discount: 0 <= discount <= 100, "The discount lies between 0 and 100.")
     if "valid_for_days" in data:
         raw = data["valid_for_days"]
         days = None if _blank(raw) else _integer(raw, "valid_for_days", errors)
