@@ -71,7 +71,7 @@ def run(rows: int) -> dict:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql")):
         sys.exit("DATABASE_URL must name a PostgreSQL database")
-    from portal.scratch_db import scratch_database
+    from tests.scratch_db import scratch_database
 
     with scratch_database(url, "portal_bench_audit") as bench_url:
         return measure(bench_url, rows)

@@ -226,7 +226,7 @@ def main() -> None:
     raw = os.environ.get("DATABASE_URL", "")
     if not raw.startswith(("postgres://", "postgresql")):
         sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there).")
-    from portal.scratch_db import scratch_database
+    from tests.scratch_db import scratch_database
 
     keep = bool(os.environ.get("BENCH_KEEP"))
     with scratch_database(raw, "bench_dispatch", keep=keep) as dispatch_url:

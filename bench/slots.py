@@ -168,7 +168,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql")):
         sys.exit("DATABASE_URL must name a PostgreSQL server")
-    from portal.scratch_db import scratch_database
+    from tests.scratch_db import scratch_database
 
     with scratch_database(url, "portal_bench") as bench_url:
         from flask_migrate import upgrade

@@ -44,7 +44,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_sentry(app: Flask) -> None:
-    from portal.monitoring import init_sentry
+    from portal.web.monitoring import init_sentry
 
     init_sentry(app)
 
@@ -52,11 +52,11 @@ def configure_sentry(app: Flask) -> None:
 def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
     from portal.extensions import csrf, db, htmx, limiter, migrate
-    from portal.security import configure_security_headers
+    from portal.web.security import configure_security_headers
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from portal.sqlite import configure_sqlite
+        from portal.models.sqlite import configure_sqlite
 
         configure_sqlite(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
@@ -68,40 +68,42 @@ def configure_extensions(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from portal.admin import bp as admin_bp
+    from portal.admin.blueprint import bp as admin_bp
     from portal.api import configure_api
-    from portal.auth import bp as auth_bp
-    from portal.bookings import bp as bookings_bp
+    from portal.auth.blueprint import bp as auth_bp
+    from portal.bookings.blueprint import bp as bookings_bp
     from portal.feeds import bp as feeds_bp
-    from portal.patient import bp as patient_bp
-    from portal.recurring import bp as recurring_bp
-    from portal.specialist import bp as specialist_bp
+    from portal.patient.blueprint import bp as patient_bp
+    from portal.recurring.blueprint import bp as recurring_bp
+    from portal.specialist.blueprint import bp as specialist_bp
 
     for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp, recurring_bp):
         app.register_blueprint(bp)
     configure_api(app)
 
-    from portal.ops import configure_ops
+    from portal.admin.queue_dashboard import configure_queue_dashboard
+    from portal.web.health import configure_health
 
-    configure_ops(app)
+    configure_health(app)
+    configure_queue_dashboard(app)
 
 
 def configure_errors(app: Flask) -> None:
     """After the API: flask-smorest registers its own HTTPException handler at
     init, and ours (error pages in the layout, our JSON shape) must replace it."""
-    from portal.errors import configure_errors as register_error_handlers
+    from portal.web.errors import configure_errors as register_error_handlers
 
     register_error_handlers(app)
 
 
 def configure_refusal_audit(app: Flask) -> None:
-    from portal.refusals import configure_refusal_audit as register_refusal_audit
+    from portal.web.refusals import configure_refusal_audit as register_refusal_audit
 
     register_refusal_audit(app)
 
 
 def configure_templates(app: Flask) -> None:
-    from portal.templating import configure_jinja
+    from portal.web.templating import configure_jinja
 
     configure_jinja(app)
 

@@ -23,7 +23,8 @@ from flask.globals import _cv_app
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
-from portal import create_app, scratch_db
+from portal import create_app
+from tests import scratch_db
 from portal.extensions import db, limiter
 from portal.models import (
     Booking,

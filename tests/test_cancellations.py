@@ -24,7 +24,7 @@ def sentry_events():
     import sentry_sdk
     from sentry_sdk.transport import Transport
 
-    from portal.monitoring import scrub_event
+    from portal.web.monitoring import scrub_event
 
     envelopes = []
 

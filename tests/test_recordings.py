@@ -203,7 +203,7 @@ def test_cleanup_deletes_expired_files_and_rows_and_survives_missing_files(app, 
 def test_cleanup_counts_a_failure_and_carries_on(app, users, booking, monkeypatch):
     first = attach(users, booking, expires_at=NOW - timedelta(days=2))
     second = attach(users, booking, expires_at=NOW - timedelta(days=1))
-    from portal.storage import LocalStorage
+    from portal.services.recording_storage import LocalStorage
 
     real_delete = LocalStorage.delete
 

@@ -80,17 +80,19 @@ def test_function_rejects_a_bad_date(client, users, api_headers):
 
 
 def test_worker_and_scheduler_need_redis(runner):
-    for command in (["rq", "worker", "--burst"], ["rq", "scheduler", "--burst"]):
-        result = runner.invoke(args=command)
+    from worker.cli import rq_cli
+
+    for command in (["worker", "--burst"], ["scheduler", "--burst"]):
+        result = runner.invoke(rq_cli, args=command)
         assert result.exit_code != 0 and "REDIS_URL is not set" in result.output
 
 
 def test_the_job_runs_in_process_without_redis(app, due_series):
-    from worker.jobs import dispatch_recurring_job
-    from worker.queue import enqueue
+    from portal.jobs.queue import enqueue
+    from portal.jobs.schedule import DISPATCH_RECURRING
 
     with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
-        job = enqueue(dispatch_recurring_job, "2027-01-04")
+        job = enqueue(DISPATCH_RECURRING, "2027-01-04")
     assert job.is_finished and job.return_value()["count"] == 1
 
 
@@ -100,7 +102,7 @@ def scheduler_on_redis(redis_url, app):
     from rq import Queue
     from rq_scheduler import Scheduler
 
-    from worker.schedule import SCHEDULE
+    from portal.jobs.schedule import SCHEDULE
 
     connection = redis.Redis.from_url(redis_url)
     queue_name = f"test-{uuid.uuid4().hex[:8]}"

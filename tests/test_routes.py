@@ -1,7 +1,7 @@
 """Role-by-endpoint matrix built from app.url_map, so a new route cannot escape it.
 
 Each route is classified by the `allowed_roles` its blueprint carries (set by
-portal.blueprints.role_blueprint, or by hand for auth, bookings and the API)
+portal.web.blueprints.role_blueprint, or by hand for auth, bookings and the API)
 and the one its view carries (portal.policies.roles_required). "anonymous" in
 allowed_roles marks a public route. A GET route without URL parameters that
 has neither fails test_every_route_is_classified.
@@ -50,7 +50,7 @@ def test_every_route_is_classified(app):
     unclassified = [f"{rule.rule} ({rule.endpoint})" for rule in app.url_map.iter_rules()
                     if rule.endpoint != "static" and route_access(app, rule.endpoint)[0] is None]
     assert unclassified == [], (
-        "give these routes' blueprint an `allowed_roles` attribute (portal.blueprints.role_blueprint "
+        "give these routes' blueprint an `allowed_roles` attribute (portal.web.blueprints.role_blueprint "
         "does it) or decorate the view with portal.policies.roles_required"
     )
 

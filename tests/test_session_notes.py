@@ -237,7 +237,7 @@ def test_sentry_event_of_a_failed_note_save_has_no_note_text(client, users, book
     import sentry_sdk
     from sentry_sdk.transport import Transport
 
-    from portal.monitoring import scrub_event
+    from portal.web.monitoring import scrub_event
 
     envelopes = []
 

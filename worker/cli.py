@@ -1,36 +1,20 @@
-"""flask --app wsgi dispatch-recurring | rq worker | rq scheduler.
+"""flask --app wsgi rq worker | rq scheduler (registered as a Flask plugin command in pyproject.toml).
 
     TZ=UTC REDIS_URL=redis://... flask --app wsgi rq worker
     TZ=UTC REDIS_URL=redis://... flask --app wsgi rq scheduler
 """
 from __future__ import annotations
 
-import json
-from datetime import date
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from portal.jobs.queue import redis_connection
+
 rq_cli = AppGroup("rq", help="Run the RQ worker and scheduler (they need REDIS_URL).")
 
 
-@click.command("dispatch-recurring")
-@click.option("--date", "run_date", default=None, help="Run date YYYY-MM-DD (default: today).")
-def dispatch_recurring(run_date):
-    """Book every due occurrence of the recurring series now, and print the result."""
-    from portal.services.recurring import recurring_dispatch
-
-    try:
-        day = date.fromisoformat(run_date) if run_date else None
-    except ValueError:
-        raise click.BadParameter("Use YYYY-MM-DD.", param_hint="--date")
-    click.echo(json.dumps(recurring_dispatch(run_date=day), indent=2))
-
-
 def _connection():
-    from worker.queue import redis_connection
-
     connection = redis_connection()
     if connection is None:
         raise click.ClickException(
@@ -58,7 +42,7 @@ def rq_worker(burst, queue_name):
 @click.option("--burst", is_flag=True, help="Enqueue what is due once, then quit.")
 @click.option("--interval", default=60, show_default=True, help="Seconds between checks.")
 def rq_scheduler(burst, interval):
-    """Register the schedule (worker/schedule.py) and run the scheduler."""
+    """Register the schedule (portal.jobs.schedule) and run the scheduler."""
     from rq_scheduler import Scheduler
 
     from worker.schedule import register_schedule
@@ -69,7 +53,3 @@ def rq_scheduler(burst, interval):
     ids = register_schedule(scheduler, queue_name)
     click.echo(f"Registered {', '.join(ids)} on queue {queue_name} (cron times are UTC).")
     scheduler.run(burst=burst)
-
-
-def commands() -> list:
-    return [dispatch_recurring, rq_cli]

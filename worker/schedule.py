@@ -1,32 +1,16 @@
-"""The schedule: one declarative list of periodic jobs with stable ids.
+"""Registers the portal's declared schedule (portal.jobs.schedule) with rq-scheduler.
 
 `register_schedule` cancels and re-creates every entry by id, so starting the
-scheduler again (a deploy, a restart) never registers a job twice. Cron
-strings are UTC: run the scheduler and the workers with TZ=UTC."""
+scheduler again (a deploy, a restart) never registers a job twice."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from rq_scheduler import Scheduler
 
+from portal.jobs.schedule import SCHEDULE
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScheduledJob:
-    id: str
-    cron: str
-    func: str
-    description: str
-
-
-SCHEDULE = (
-    ScheduledJob("recurring-dispatch", "0 2 * * *", "worker.jobs.dispatch_recurring_job",
-                 "Book the due occurrences of recurring series (daily, 02:00 UTC)"),
-    ScheduledJob("recordings-cleanup", "0 3 * * *", "worker.jobs.cleanup_recordings_job",
-                 "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
-)
 
 
 def register_schedule(scheduler: Scheduler, queue_name: str) -> list[str]:

@@ -1,6 +1,5 @@
-"""Admin and ops pages. The blueprint admits both; admin-only pages say so per route."""
-from portal.blueprints import role_blueprint
+"""Admin and ops pages: the overview, audit log, cancellations, packages, users and the ops page."""
+from portal.admin.blueprint import bp
+from portal.admin import audit, cancellations, operations, packages, users, views  # noqa: F401
 
-bp = role_blueprint("admin", __name__, "admin", "ops", url_prefix="/admin")
-
-from portal.admin import audit, cancellations, ops, packages, users, views  # noqa: F401
+__all__ = ["bp"]

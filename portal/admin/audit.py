@@ -11,11 +11,11 @@ from flask import Response, request, stream_with_context
 from flask_login import current_user
 
 from portal import clock
-from portal.admin import bp
+from portal.admin.blueprint import bp
 from portal.extensions import htmx
 from portal.models import AUDIT_STATUSES, AuditLog
 from portal.policies import load, roles_required
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.audit import (
     SYSTEM_ACTOR,
     AuditFilters,
@@ -27,7 +27,7 @@ from portal.selectors.audit import (
     audit_walk,
 )
 from portal.services.users import user_by_email
-from portal.templating import viewer_zone
+from portal.web.templating import viewer_zone
 
 FILTER_KEYS = ("action", "actor", "entity_type", "entity_id", "status", "from", "to")
 CSV_COLUMNS = ("created_at", "id", "action", "status", "actor_id", "entity_type", "entity_id",

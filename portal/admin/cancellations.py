@@ -8,15 +8,15 @@ from flask_login import current_user
 from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional
 
-from portal.admin import bp
+from portal.admin.blueprint import bp
 from portal.policies import roles_required
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.cancellations import (
     CancellationFilters,
     cancellations_list,
     people_for_filters,
 )
-from portal.templating import viewer_zone
+from portal.web.templating import viewer_zone
 
 PER_PAGE = 50
 

@@ -5,8 +5,8 @@ import uuid
 
 from flask import request
 
-from portal import packages_pages as panel
-from portal.admin import bp
+from portal.packages import panel
+from portal.admin.blueprint import bp
 from portal.extensions import db
 from portal.models import BookingPackage
 from portal.policies import roles_required

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
-from portal.admin import bp
+from portal.admin.blueprint import bp
 from portal.extensions import db, htmx
 from portal.models import ROLES
 from portal.policies import roles_required
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.services import ServiceError
 from portal.services.user_admin import PAGE_SIZE, user_set_active, user_set_role, users_search
 

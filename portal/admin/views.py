@@ -1,7 +1,7 @@
-from portal.admin import bp
-from portal.charts import stacked_bars
+from portal.admin.blueprint import bp
+from portal.admin.charts import stacked_bars
 from portal.policies import roles_required
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.admin import admin_overview_counts
 from portal.selectors.overview import admin_trends
 

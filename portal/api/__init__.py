@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_login import current_user
 
-from portal.errors import json_error
+from portal.web.errors import json_error
 from portal.extensions import api, csrf
 from portal.policies import PUBLIC, SIGNED_IN
 
@@ -32,10 +32,8 @@ def configure_api(app: Flask) -> None:
     if "api-docs" in app.blueprints:
         app.blueprints["api-docs"].allowed_roles = PUBLIC  # the OpenAPI document
 
+    from portal.api import function_booking_cancel, recurring_dispatcher  # noqa: F401 (their routes)
     from portal.api.functions import bp as functions_bp
-    from portal.api.functions import load_functions
-
-    load_functions()
 
     csrf.exempt(functions_bp)
     app.register_blueprint(functions_bp)

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from portal.api.functions import bp
-from portal.errors import json_error
+from portal.web.errors import json_error
 from portal.extensions import db
 from portal.services import ServiceError
 from portal.services.cancellations import (

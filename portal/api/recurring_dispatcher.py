@@ -10,7 +10,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from portal.api.functions import bp
-from portal.errors import json_error
+from portal.web.errors import json_error
 
 
 @bp.route("/recurring-bookings-dispatcher", methods=["POST"])

@@ -1,8 +1,5 @@
-from flask import Blueprint
-
-from portal.policies import PUBLIC
-
-bp = Blueprint("auth", __name__)
-bp.allowed_roles = PUBLIC  # sign-in pages; each view redirects signed-in users itself
-
+"""Signing in and out, and loading the user from a session or a bearer token."""
+from portal.auth.blueprint import bp
 from portal.auth import views  # noqa: F401
+
+__all__ = ["bp"]

@@ -10,10 +10,10 @@ from flask_htmx import make_response
 from flask_login import current_user
 
 from portal import policies
-from portal.bookings import bp
+from portal.bookings.blueprint import bp
 from portal.extensions import db, htmx
 from portal.models import Booking
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.services import ServiceError
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,

@@ -8,10 +8,10 @@ from flask_login import current_user
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import policies
-from portal.bookings import bp
+from portal.bookings.blueprint import bp
 from portal.extensions import db, htmx
 from portal.models import Booking, SessionNote, SessionNoteAmendment
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.notes import notes_for_booking
 from portal.services import ServiceError
 from portal.services.notes import (

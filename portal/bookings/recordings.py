@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 
 from portal import policies
-from portal.bookings import bp
+from portal.bookings.blueprint import bp
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.services import ServiceError
@@ -19,8 +19,8 @@ from portal.services.recordings import (
     recording_from_token,
     recording_link_token,
 )
-from portal.storage import get_storage
-from portal.templating import viewer_zone
+from portal.services.recording_storage import get_storage
+from portal.web.templating import viewer_zone
 
 MIMETYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska"}
 

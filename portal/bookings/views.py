@@ -1,9 +1,9 @@
 from flask_login import current_user
 
 from portal import policies
-from portal.bookings import bp
+from portal.bookings.blueprint import bp
 from portal.models import Booking
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 
 
 @bp.route("/<booking_id>")

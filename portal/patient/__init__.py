@@ -1,8 +1,5 @@
-from portal.blueprints import role_blueprint
+"""A patient's own pages: dashboard, finding a specialist and booking."""
+from portal.patient.blueprint import bp
+from portal.patient import find, views  # noqa: F401
 
-bp = role_blueprint("patient", __name__, "patient", url_prefix="/patient")
-
-from portal.patient import (
-    find,  # noqa: F401
-    views,  # noqa: F401
-)
+__all__ = ["bp"]

@@ -11,14 +11,14 @@ from flask_login import current_user
 from portal import clock, policies
 from portal.extensions import db, htmx
 from portal.models import User
-from portal.patient import bp
-from portal.rendering import render_page
+from portal.patient.blueprint import bp
+from portal.web.rendering import render_page
 from portal.selectors.specialists import active_packages, specialists_search
 from portal.services import ServiceError
 from portal.services.availability import next_free_slots, rate_on, specialist_zone
 from portal.services.bookings import booking_create
 from portal.services.schedule import specialist_or_404
-from portal.templating import viewer_zone
+from portal.web.templating import viewer_zone
 
 PER_PAGE = 10
 SLOT_DAYS = 14

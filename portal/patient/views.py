@@ -1,7 +1,7 @@
 from flask_login import current_user
 
-from portal.patient import bp
-from portal.rendering import render_page
+from portal.patient.blueprint import bp
+from portal.web.rendering import render_page
 from portal.selectors.bookings import bookings_for_dashboard
 
 

@@ -14,9 +14,9 @@ from wtforms import SelectChoice
 from portal import policies
 from portal.extensions import db, htmx
 from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, User
-from portal.recurring import bp
+from portal.recurring.blueprint import bp
 from portal.recurring.forms import SeriesForm
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.services import ServiceError
 from portal.services import recurring as service
 

@@ -10,7 +10,8 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from worker.queue import QueueUnavailable, redis_connection
+from portal.jobs.queue import QueueUnavailable, redis_connection
+from portal.jobs.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +92,6 @@ def registered_schedule() -> list[ScheduledJob]:
 
 
 def declared_schedule() -> list[ScheduledJob]:
-    """The schedule worker/schedule.py declares, when that module exists."""
-    try:
-        from worker import schedule
-    except ImportError:
-        return []
-    entries = getattr(schedule, "SCHEDULE", None) or getattr(schedule, "JOBS", None) or []
-    found = []
-    for entry in entries:
-        get = entry.get if isinstance(entry, dict) else lambda k, e=entry: getattr(e, k, None)
-        func = get("func")
-        found.append(ScheduledJob(id=str(get("id")), cron=get("cron") or get("cron_string"),
-                                  func=getattr(func, "__name__", str(func))))
-    return found
+    """The schedule the portal declares (portal.jobs.schedule), for when Redis holds none."""
+    return [ScheduledJob(id=entry.id, cron=entry.cron, func=entry.func)
+            for entry in SCHEDULE]

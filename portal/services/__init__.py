@@ -22,7 +22,7 @@ class ServiceError(Exception):
 
 def _note_refusal(error: ServiceError) -> None:
     """Remember a refusal raised while serving a request, so that the request's
-    end can audit it (portal.refusals) even when the view turned it into a form error."""
+    end can audit it (portal.web.refusals) even when the view turned it into a form error."""
     from flask import g, has_request_context
 
     if has_request_context():

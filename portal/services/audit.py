@@ -56,7 +56,7 @@ def audit_failure(*, actor, action: str, entity_type: str, entity_id: Any = None
     from flask import g, has_request_context
 
     if has_request_context():
-        g.refusal_audited = True  # portal.refusals need not record this request again
+        g.refusal_audited = True  # portal.web.refusals need not record this request again
     db.session.rollback()
     values = {"error": error, **(details or {})}
     try:

@@ -24,7 +24,7 @@ from portal.services.recording_formats import (
     ebml_duration_seconds,
     mp4_duration_seconds,
 )
-from portal.storage import get_storage, remove_unless_committed
+from portal.services.recording_storage import get_storage, remove_unless_committed
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from portal import clock
 from portal.extensions import db
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.services import ServiceError
 from portal.services.availability import rate_on, specialist_zone
 from portal.services.schedule import (
@@ -19,7 +19,7 @@ from portal.services.schedule import (
     working_hours_of,
     working_hours_replace,
 )
-from portal.specialist import bp
+from portal.specialist.blueprint import bp
 
 TEMPLATE = "specialist/availability.html"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

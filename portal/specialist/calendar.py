@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import clock
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
 from portal.services import ServiceError
 from portal.services.availability import specialist_zone
@@ -20,7 +20,7 @@ from portal.services.schedule import (
     exception_create,
     exception_delete,
 )
-from portal.specialist import bp
+from portal.specialist.blueprint import bp
 
 TEMPLATE = "specialist/calendar.html"
 REASON_LABELS = {"vacation": "Vacation", "sick_leave": "Sick leave", "personal": "Personal",

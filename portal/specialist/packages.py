@@ -5,10 +5,10 @@ from flask import request
 from flask_login import current_user
 
 from portal import clock
-from portal import packages_pages as panel
+from portal.packages import panel
 from portal.selectors.packages import packages_of
 from portal.services.availability import rate_on
-from portal.specialist import bp
+from portal.specialist.blueprint import bp
 
 PAGE = "specialist.packages"
 

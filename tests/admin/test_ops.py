@@ -157,7 +157,7 @@ def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_
     from rq import SimpleWorker
 
     from portal.services.users import user_create
-    from worker.queue import get_queue
+    from portal.jobs.queue import get_queue
 
     ops = user_create(email="ops@redis.test", password="long-password", role="ops")
     db.session.commit()

@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from portal import create_app, scratch_db
+from portal import create_app
+from tests import scratch_db
 from portal.extensions import db
 from tests.conftest import make_test_config
 

@@ -35,12 +35,14 @@ def get_queue(name: str | None = None) -> Queue:
     return Queue(name, connection=connection)
 
 
-def enqueue(func, *args, job_id: str | None = None, **kwargs):
-    """Enqueue `func` (or run it now, in-process mode); QueueUnavailable if Redis is down."""
+def enqueue(func: str, *args, job_id: str | None = None, **kwargs):
+    """Enqueue the job named by its dotted path (`"worker.jobs.dispatch_recurring_job"`), or run it
+    now in in-process mode; QueueUnavailable if Redis is down. A name, not the function: the web
+    app never imports the worker."""
     queue = get_queue()
     try:
         return queue.enqueue(func, *args, job_id=job_id, result_ttl=7 * 24 * 3600,
                              failure_ttl=7 * 24 * 3600, **kwargs)
     except redis.RedisError as error:
-        log.warning("could not enqueue %s: %s", getattr(func, "__name__", func), error)
+        log.warning("could not enqueue %s: %s", func, error)
         raise QueueUnavailable("The job queue (Redis) is not reachable.") from error

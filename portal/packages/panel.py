@@ -9,7 +9,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal.extensions import db, htmx
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.packages import pricing_for
 from portal.services import ServiceError
 from portal.services.packages import (

@@ -1,4 +1,4 @@
-"""flask --app wsgi <command>: the portal's command line."""
+"""flask --app wsgi <command>: the portal's command line (the worker adds `flask rq ...` itself)."""
 from __future__ import annotations
 
 import click
@@ -50,11 +50,11 @@ def users_token(email, name):
 @click.command("seed-demo")
 def seed_demo():
     """Fill a realistic demo. Running it again changes nothing."""
-    from portal.demo import seed_demo_data
+    from portal.cli.demo import seed_demo_data
 
     created = seed_demo_data()
     db.session.commit()
-    from portal.demo import DEMO_ACCOUNTS
+    from portal.cli.demo import DEMO_ACCOUNTS
 
     click.echo(f"Demo accounts (password for all: {DEMO_ACCOUNTS[0][2]}):")
     for role, email, _password in DEMO_ACCOUNTS:
@@ -71,8 +71,8 @@ def register_cli(app: Flask) -> None:
 
 def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
-    from portal.cli_cancellations import backfill_cancellations
-    from portal.cli_recordings import cleanup_recordings
-    from worker.cli import commands as worker_commands
+    from portal.cli.cancellations import backfill_cancellations
+    from portal.cli.recordings import cleanup_recordings
+    from portal.cli.recurring import dispatch_recurring
 
-    return [backfill_cancellations, cleanup_recordings, *worker_commands()]
+    return [backfill_cancellations, cleanup_recordings, dispatch_recurring]

@@ -6,9 +6,9 @@ import logging
 from flask import current_app, url_for
 from flask_login import current_user
 
-from portal.admin import bp
+from portal.admin.blueprint import bp
 from portal.extensions import db
-from portal.rendering import render_page
+from portal.web.rendering import render_page
 from portal.selectors.admin import recent_job_runs
 from portal.selectors.jobs import (
     JobState,
@@ -18,7 +18,8 @@ from portal.selectors.jobs import (
     registered_schedule,
 )
 from portal.services.audit import audit_failure, audit_record
-from worker.queue import QueueUnavailable, enqueue
+from portal.jobs.queue import QueueUnavailable, enqueue
+from portal.jobs.schedule import DISPATCH_RECURRING
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,8 @@ def ops_dashboard():
 @bp.route("/ops/dispatch", methods=["POST"])
 def ops_dispatch():
     """Enqueue the dispatcher (or, with no Redis configured, run it here and now)."""
-    from worker.jobs import dispatch_recurring_job
-
     try:
-        job = enqueue(dispatch_recurring_job, None, job_timeout=3600)
+        job = enqueue(DISPATCH_RECURRING, None, job_timeout=3600)
     except QueueUnavailable:
         audit_failure(actor=current_user, action="dispatcher_run_requested", entity_type="job",
                       error="QUEUE_UNAVAILABLE")

@@ -1,0 +1,27 @@
+"""The schedule: one declarative list of periodic jobs with stable ids.
+
+Jobs are named by dotted path, so the web app can show the schedule without
+importing the worker; `worker.schedule` registers this list with rq-scheduler.
+Cron strings are UTC: run the scheduler and the workers with TZ=UTC."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    cron: str
+    func: str
+    description: str
+
+
+DISPATCH_RECURRING = "worker.jobs.dispatch_recurring_job"
+CLEANUP_RECORDINGS = "worker.jobs.cleanup_recordings_job"
+
+SCHEDULE = (
+    ScheduledJob("recurring-dispatch", "0 2 * * *", DISPATCH_RECURRING,
+                 "Book the due occurrences of recurring series (daily, 02:00 UTC)"),
+    ScheduledJob("recordings-cleanup", "0 3 * * *", CLEANUP_RECORDINGS,
+                 "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
+)
