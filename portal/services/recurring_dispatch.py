@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import clock
+from portal.domain.recurrence import occurrence_date, occurrence_start
 from portal.extensions import db
 from portal.models import (
     ACTIVE_STATUSES,
@@ -50,7 +51,6 @@ from portal.models import (
 from portal.services.audit import audit_record
 from portal.services.availability import HoursRange, day_windows, interval_fits
 from portal.services.bulk import among, bulk_insert, is_postgres, pg_array, pg_type
-from portal.services.recurring import occurrence_date, occurrence_start
 
 log = logging.getLogger(__name__)
 
