@@ -154,16 +154,19 @@ def _seed(url: sa.engine.URL, series: int) -> None:
     engine.dispose()
 
 
-PHASES = ("_load_due", "_rates_of", "_hours_of", "_exceptions_of", "_plan",
-          "_insert_bookings_unless_they_clash", "_why_refused", "bulk_insert", "_update_series", "_run_batch")
+# (module of the dispatcher package, function): each is looked up there by its callers.
+PHASES = (("reads", "due_series"), ("reads", "rates_until"), ("reads", "hours_of"), ("reads", "exceptions_of"),
+          ("run", "_plan"), ("postgres", "insert_bookings_unless_they_clash"), ("postgres", "why_refused"),
+          ("run", "bulk_insert"), ("run", "_update_series"), ("run", "_run_batch"))
 
 
 def _timed_phases() -> dict[str, float]:
     """Wrap the dispatcher's steps with timers (module globals, so calls pick them up)."""
-    from portal.services import recurring_dispatch as module
+    import importlib
 
-    totals = dict.fromkeys(PHASES, 0.0)
-    for name in PHASES:
+    totals = dict.fromkeys((name for _, name in PHASES), 0.0)
+    for module_name, name in PHASES:
+        module = importlib.import_module(f"portal.services.recurring_dispatch.{module_name}")
         original = getattr(module, name)
 
         def timed(*args, _original=original, _name=name, **kwargs):

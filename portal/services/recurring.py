@@ -1,50 +1,32 @@
 """Recurring series: a patient's standing appointment with a specialist.
 
-Occurrence dates are computed from the start date and the occurrence's index
-(python-dateutil's relativedelta), never by adding to the previous date, so a
-monthly series starting on 31 January falls on 28/29 February, 31 March,
-30 April. The daily dispatcher (recurring_dispatch.py) turns due occurrences
+The dates of a series' occurrences are pure rules (portal/domain/recurrence.py).
+The daily dispatcher (recurring_dispatch) turns due occurrences
 into bookings; these functions create and manage the series themselves and,
 like every service, flush but never commit."""
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
-
 from portal import clock, policies
+from portal.domain.recurrence import (
+    FREQUENCIES,
+    first_index_from,
+    occurrence_date,
+    occurrence_start,
+)
 from portal.extensions import db
 from portal.models import RecurringBooking, User
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
+from portal.services.recurring_dispatch import dispatch
 
 log = logging.getLogger(__name__)
 
-FREQUENCIES = ("weekly", "biweekly", "monthly")
 DEFAULT_TIME = time(10, 0)
-_STEPS = {
-    "weekly": lambda i: relativedelta(weeks=i),
-    "biweekly": lambda i: relativedelta(weeks=2 * i),
-    "monthly": lambda i: relativedelta(months=i),
-}
-
-
-@lru_cache(maxsize=65536)
-def occurrence_date(start: date, frequency: str, index: int) -> date:
-    """The `index`-th occurrence (0 = start), anchored to the start date.
-
-    Cached: the dispatcher asks for the same few (start, frequency, index)
-    combinations for many series, and relativedelta is slow."""
-    return start + _STEPS[frequency](index)
-
-
-def occurrence_start(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC start of a local date and time in `zone` (DST-safe via zoneinfo)."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def series_status(series: RecurringBooking) -> str:
@@ -122,13 +104,6 @@ def recurring_pause(*, actor: User, series: RecurringBooking) -> RecurringBookin
     return _update(actor, series, "recurring_booking_paused", {"paused_at": clock.now()})
 
 
-def _first_index_from(series: RecurringBooking, day: date) -> int:
-    index = series.next_occurrence_index
-    while occurrence_date(series.start_date, series.frequency, index) < day:
-        index += 1
-    return index
-
-
 def recurring_resume(*, actor: User, series: RecurringBooking) -> RecurringBooking:
     """Resume from today: occurrences that fell inside the pause are not booked."""
     _require("update", actor, series)
@@ -136,7 +111,8 @@ def recurring_resume(*, actor: User, series: RecurringBooking) -> RecurringBooki
         raise Conflict("This series has ended.")
     if not series.paused_at:
         return series
-    index = _first_index_from(series, clock.today(series_zone_name(series)))
+    index = first_index_from(series.start_date, series.frequency, series.next_occurrence_index,
+                             clock.today(series_zone_name(series)))
     next_date = occurrence_date(series.start_date, series.frequency, index)
     values = {"paused_at": None, "next_occurrence_index": index, "next_booking_date": next_date}
     if series.end_date and next_date > series.end_date:
@@ -179,11 +155,9 @@ def recurring_delete(*, actor: User, series: RecurringBooking) -> None:
 
 
 def recurring_dispatch(*, run_date: date | None = None, actor=None) -> dict:
-    """Book every due occurrence of every active series (see recurring_dispatch.py).
+    """Book every due occurrence of every active series (see recurring_dispatch).
 
     Unlike other services this one COMMITS, once per batch of series, so that a
     failing series never undoes the others' work; call it outside a request's
     own unit of work."""
-    from portal.services.recurring_dispatch import dispatch
-
     return dispatch(run_date=run_date, actor=actor)

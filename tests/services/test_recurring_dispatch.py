@@ -22,6 +22,8 @@ from portal.models import (
 )
 from portal.services import recurring_dispatch
 from portal.services.recurring import recurring_dispatch as dispatch
+from portal.services.recurring_dispatch import planning
+from portal.services.recurring_dispatch import run as dispatch_run
 from tests.conftest import require_or_skip
 
 EVERY_DAY = {d: [("08:00", "18:00")] for d in range(7)}
@@ -203,14 +205,14 @@ def test_paused_series_are_left_alone(users, make_specialist, make_series):
 def test_a_failing_series_does_not_stop_the_others(users, make_specialist, make_series, monkeypatch):
     good = [make_series(users["patient"], make_specialist(hours=EVERY_DAY), at=time(9 + i)) for i in range(3)]
     bad = make_series(users["other_patient"], make_specialist(hours=EVERY_DAY))
-    real_book = recurring_dispatch._book
+    real_book = planning._book
 
     def book_badly(plan, occ, rate, now):  # a row the database refuses (negative price)
         real_book(plan, occ, rate, now)
         if occ.series.id == bad.id:
             plan.bookings[-1]["price"] = -1
 
-    monkeypatch.setattr(recurring_dispatch, "_book", book_badly)
+    monkeypatch.setattr(planning, "_book", book_badly)
     result = run(date(2027, 1, 4))
     assert result["count"] == 3
     assert result["errors"] == [{"recurring_id": str(bad.id), "error": recurring_dispatch.DATABASE_ERROR}]
@@ -222,7 +224,7 @@ def test_a_failing_series_does_not_stop_the_others(users, make_specialist, make_
 
 
 def test_small_batches_give_the_same_result(users, make_specialist, make_series, monkeypatch):
-    monkeypatch.setattr(recurring_dispatch, "BATCH_SIZE", 2)
+    monkeypatch.setattr(dispatch_run, "BATCH_SIZE", 2)
     series = [make_series(users["patient"], make_specialist(hours=EVERY_DAY), at=time(9 + i))
               for i in range(5)]
     assert run(date(2027, 1, 4))["count"] == 5
@@ -316,16 +318,16 @@ def test_parallel_slices_share_the_rules_and_keep_failures_to_one_series(committ
     bad = uuid.UUID(int=2**127 + 200)
     _series_with_id(bad, _bookable_specialist(), time(10))
     db.session.commit()
-    real_book = recurring_dispatch._book
+    real_book = planning._book
 
     def book_badly(plan, occ, rate, now):  # a row the database refuses (negative price)
         real_book(plan, occ, rate, now)
         if occ.series.id == bad:
             plan.bookings[-1]["price"] = -1
 
-    monkeypatch.setattr(recurring_dispatch, "_book", book_badly)
+    monkeypatch.setattr(planning, "_book", book_badly)
     used = []
-    monkeypatch.setattr(recurring_dispatch, "_dispatch_range", _recording(recurring_dispatch._dispatch_range, used))
+    monkeypatch.setattr(dispatch_run, "_dispatch_range", _recording(dispatch_run._dispatch_range, used))
     with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
         result = dispatch(run_date=date(2027, 1, 4))
     assert sorted(map(str, used)) == sorted(map(str, [(None, uuid.UUID(int=2**127)), (uuid.UUID(int=2**127), None)]))

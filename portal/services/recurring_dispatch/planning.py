@@ -1,0 +1,219 @@
+"""Which due occurrences a batch books and which it skips, and why: pure code over rows already loaded."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from portal.domain.recurrence import occurrence_date, occurrence_start
+from portal.services.availability import HoursRange, day_windows, interval_fits
+
+MISSED = "Missed: the session time had already passed"
+NO_RATE = "No rates found"
+UNAVAILABLE = "Specialist unavailable"
+SLOT_TAKEN = "Slot taken: the specialist already has a booking at that time"
+PATIENT_BUSY = "The patient already has a booking at that time"
+
+
+@dataclass
+class Series:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    specialist_id: uuid.UUID
+    frequency: str
+    start_date: date
+    end_date: date | None
+    time_of_day: time
+    index: int
+    last_generated_date: date | None
+    zone: ZoneInfo
+    specialist_active: bool
+
+
+@dataclass
+class Occurrence:
+    series: Series
+    day: date
+    starts_at: datetime
+
+
+@dataclass
+class Due:
+    """A series' occurrences due by the run date, and the index and date that follow them."""
+
+    series: Series
+    occurrences: list[Occurrence]
+    next_index: int
+    next_day: date
+
+
+@dataclass
+class Plan:
+    """What one batch will write, and what it reports.
+
+    `bookings` holds the rows the rules allow; after the write it holds only
+    those the database took (the rest became skips)."""
+
+    bookings: list[dict] = field(default_factory=list)
+    skips: list[dict] = field(default_factory=list)
+    advances: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+    def skip(self, series_id: uuid.UUID, day: date, reason: str, now: datetime) -> None:
+        self.skips.append({"id": uuid.uuid4(), "recurring_booking_id": series_id, "occurrence_date": day,
+                           "reason": reason, "created_at": now})
+        self.errors.append({"recurring_id": str(series_id), "error": reason})
+
+    def note_last_booked(self) -> None:
+        """Only bookings the database took count as generated, so this runs after the insert."""
+        last_booked = {b["recurring_booking_id"]: b["occurrence_date"] for b in self.bookings}
+        for advance in self.advances:
+            advance["last_generated_date"] = last_booked.get(advance["id"], advance["last_generated_date"])
+
+
+def due_occurrences(series: Series, run_date: date) -> Due:
+    found, index = [], series.index
+    while True:
+        day = occurrence_date(series.start_date, series.frequency, index)
+        if day > run_date or (series.end_date and day > series.end_date):
+            return Due(series, found, index, day)
+        found.append(Occurrence(series, day, occurrence_start(day, series.time_of_day, series.zone)))
+        index += 1
+
+
+def minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)
+
+
+class RunCache:
+    """Hours, rates and each day's working windows, kept for the whole run:
+    batches share most specialists, and the rules of a day do not change
+    while the run lasts. The reads module fills it; nothing here queries."""
+
+    def __init__(self, run_date: date):
+        self.run_date = run_date
+        self.hours: dict[uuid.UUID, list[HoursRange]] = {}
+        self.rates: dict[uuid.UUID, list] = {}
+        self.windows: dict[tuple[uuid.UUID, date], list] = {}
+        self._rate_on: dict[tuple[uuid.UUID, date], object] = {}
+
+    def specialists_missing(self, occurrences: list[Occurrence]) -> set[uuid.UUID]:
+        return {o.series.specialist_id for o in occurrences} - self.hours.keys()
+
+    def add_specialists(self, specialist_ids: set[uuid.UUID], hours: dict, rates: dict) -> None:
+        """`rates` newest first per specialist; a specialist missing from either has none."""
+        for specialist_id in specialist_ids:
+            self.hours[specialist_id] = hours.get(specialist_id, [])
+            self.rates[specialist_id] = rates.get(specialist_id, [])
+
+    def days_missing(self, occurrences: list[Occurrence]) -> list[Occurrence]:
+        return [o for o in occurrences if (o.series.specialist_id, o.day) not in self.windows]
+
+    def add_windows(self, occurrences: list[Occurrence], exceptions: dict[tuple, list]) -> None:
+        """`exceptions` by (specialist id, date); the specialists' hours must be added first."""
+        for occ in occurrences:
+            key = (occ.series.specialist_id, occ.day)
+            if key not in self.windows:
+                self.windows[key] = day_windows(occ.day, occ.series.zone, self.hours[key[0]],
+                                                exceptions.get(key, []))
+
+    def rate_on(self, specialist_id: uuid.UUID, day: date):
+        """Rates come newest first: the first one in effect on `day` is current."""
+        key = (specialist_id, day)
+        if key not in self._rate_on:
+            self._rate_on[key] = next((r for r in self.rates[specialist_id] if r.effective_from <= day), None)
+        return self._rate_on[key]
+
+    def longest_session(self) -> timedelta:
+        return minutes(max((r.duration_minutes for rs in self.rates.values() for r in rs), default=0))
+
+
+def _overlaps(intervals: list, start: datetime, end: datetime) -> bool:
+    return any(s < end and start < e for s, e in intervals)
+
+
+class OtherBookings:
+    """SQLite only (PostgreSQL's constraints do this as the rows go in): the
+    active bookings a batch could overlap, the occurrences already done, and
+    the bookings the batch adds."""
+
+    def __init__(self, of_specialist: dict[uuid.UUID, list], of_patient: dict[uuid.UUID, list],
+                 done: set[tuple[uuid.UUID, date]]):
+        self.of_specialist = of_specialist
+        self.of_patient = of_patient
+        self.done = done
+
+    def clash(self, series: Series, starts_at: datetime, ends_at: datetime) -> str | None:
+        if _overlaps(self.of_specialist[series.specialist_id], starts_at, ends_at):
+            return SLOT_TAKEN
+        if _overlaps(self.of_patient[series.user_id], starts_at, ends_at):
+            return PATIENT_BUSY
+        return None
+
+    def add(self, series: Series, starts_at: datetime, ends_at: datetime) -> None:
+        self.of_specialist[series.specialist_id].append((starts_at, ends_at))
+        self.of_patient[series.user_id].append((starts_at, ends_at))
+
+
+def check(cache: RunCache, occ: Occurrence, now: datetime):
+    """(None, rate) when the day's rules allow the occurrence, else (reason, None)."""
+    series = occ.series
+    if occ.starts_at <= now:
+        return MISSED, None
+    rate = cache.rate_on(series.specialist_id, occ.day)
+    if rate is None:
+        return NO_RATE, None
+    ends_at = occ.starts_at + minutes(rate.duration_minutes)
+    if not series.specialist_active or not interval_fits(cache.windows[(series.specialist_id, occ.day)],
+                                                         occ.starts_at, ends_at):
+        return UNAVAILABLE, None
+    return None, rate
+
+
+def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, now: datetime) -> Plan:
+    """Book or skip each due occurrence, then advance each series past them.
+
+    `cache` must hold the rules of every occurrence; `others` is None where
+    the database checks overlaps itself."""
+    plan = Plan()
+    for due in dues:
+        for occ in due.occurrences:
+            _plan_occurrence(plan, occ, cache, others, now)
+        plan.advances.append(_advance(due))
+    return plan
+
+
+def _plan_occurrence(plan: Plan, occ: Occurrence, cache: RunCache, others: OtherBookings | None,
+                     now: datetime) -> None:
+    series = occ.series
+    if others is not None and (series.id, occ.day) in others.done:
+        return
+    reason, rate = check(cache, occ, now)
+    if reason is None and others is not None:
+        reason = others.clash(series, occ.starts_at, occ.starts_at + minutes(rate.duration_minutes))
+    if reason:
+        plan.skip(series.id, occ.day, reason, now)
+        return
+    _book(plan, occ, rate, now)
+    if others is not None:
+        others.add(series, occ.starts_at, plan.bookings[-1]["ends_at"])
+
+
+def _advance(due: Due) -> dict:
+    series = due.series
+    return {
+        "id": series.id, "next_occurrence_index": due.next_index, "next_booking_date": due.next_day,
+        "last_generated_date": series.last_generated_date,
+        "is_active": not (series.end_date and due.next_day > series.end_date),
+    }
+
+
+def _book(plan: Plan, occ: Occurrence, rate, now: datetime) -> None:
+    series = occ.series
+    plan.bookings.append({
+        "id": uuid.uuid4(), "patient_id": series.user_id, "specialist_id": series.specialist_id,
+        "starts_at": occ.starts_at, "ends_at": occ.starts_at + minutes(rate.duration_minutes),
+        "status": "confirmed", "price": rate.price, "currency": rate.currency,
+        "recurring_booking_id": series.id, "occurrence_date": occ.day, "created_at": now, "updated_at": now,
+    })

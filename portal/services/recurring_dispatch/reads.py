@@ -1,0 +1,126 @@
+"""The dispatcher's queries: due series, their specialists' rules, and the bookings they could overlap."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    RecurringBooking,
+    RecurringOccurrenceSkip,
+    SpecialistRate,
+    User,
+)
+from portal.services.availability import exceptions_of, hours_of
+from portal.services.bulk import among, is_postgres
+from portal.services.recurring_dispatch.planning import Occurrence, OtherBookings, RunCache, Series
+
+LONGEST_SESSION = timedelta(days=1)
+
+
+def due_series(run_date: date, *, low: uuid.UUID | None = None, high: uuid.UUID | None = None,
+               limit: int = 1, only: uuid.UUID | None = None) -> list[Series]:
+    """Series due by `run_date` with low <= id < high (None: unbounded), in id order.
+
+    On PostgreSQL they are locked FOR UPDATE SKIP LOCKED, so a second
+    dispatcher running at once takes other series instead of waiting."""
+    rb = RecurringBooking
+    query = (
+        sa.select(rb.id, rb.user_id, rb.specialist_id, rb.frequency, rb.start_date, rb.end_date,
+                  rb.time_of_day, rb.next_occurrence_index, rb.last_generated_date, User.timezone,
+                  User.is_active)
+        .join(User, User.id == rb.specialist_id)
+        .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= run_date)
+        .order_by(rb.id)
+        .limit(limit)
+    )
+    if low is not None:
+        query = query.where(rb.id >= low)
+    if high is not None:
+        query = query.where(rb.id < high)
+    if only is not None:
+        query = query.where(rb.id == only)
+    if is_postgres():
+        query = query.with_for_update(of=rb, skip_locked=True)
+    return [_series(row) for row in db.session.execute(query)]
+
+
+def _series(r) -> Series:
+    return Series(r.id, r.user_id, r.specialist_id, r.frequency, r.start_date, r.end_date, r.time_of_day,
+                  r.next_occurrence_index, r.last_generated_date, ZoneInfo(r.timezone or "UTC"),
+                  bool(r.is_active))
+
+
+def rates_until(specialist_ids: set, last: date) -> dict[uuid.UUID, list]:
+    """Each specialist's rates in effect by `last`, newest first (what RunCache.rate_on expects)."""
+    rows = db.session.execute(
+        sa.select(SpecialistRate.specialist_id, SpecialistRate.effective_from,
+                  SpecialistRate.duration_minutes, SpecialistRate.price, SpecialistRate.currency)
+        .where(among(SpecialistRate.specialist_id, specialist_ids), SpecialistRate.effective_from <= last)
+        .order_by(SpecialistRate.specialist_id, SpecialistRate.effective_from.desc(),
+                  SpecialistRate.created_at.desc())
+    )
+    rates: dict[uuid.UUID, list] = defaultdict(list)
+    for row in rows:
+        rates[row.specialist_id].append(row)
+    return rates
+
+
+def load_rules(cache: RunCache, occurrences: list[Occurrence]) -> None:
+    """Add to the run's cache the hours, rates and windows these occurrences need and it lacks."""
+    missing = cache.specialists_missing(occurrences)
+    if missing:
+        cache.add_specialists(missing, hours_of(missing), rates_until(missing, cache.run_date))
+    unknown = cache.days_missing(occurrences)
+    if unknown:
+        days = [o.day for o in unknown]
+        specialists = {o.series.specialist_id for o in unknown}
+        cache.add_windows(unknown, exceptions_of(specialists, min(days), max(days)))
+
+
+def other_bookings(occurrences: list[Occurrence], cache: RunCache) -> OtherBookings:
+    """SQLite: what these occurrences could clash with (`cache` must hold their rates)."""
+    start = min(o.starts_at for o in occurrences)
+    end = max(o.starts_at for o in occurrences) + cache.longest_session()
+    return OtherBookings(
+        _busy(Booking.specialist_id, {o.series.specialist_id for o in occurrences}, start, end),
+        _busy(Booking.patient_id, {o.series.user_id for o in occurrences}, start, end),
+        _already_done({o.series.id for o in occurrences}, min(o.day for o in occurrences),
+                      max(o.day for o in occurrences)),
+    )
+
+
+def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, list]:
+    """Active bookings of these specialists (or patients) that overlap start..end.
+
+    The lower bound on starts_at lets the (owner, starts_at) index read only the
+    window instead of each owner's whole history; sessions last at most a day
+    (rates cap them at 8 hours)."""
+    rows = db.session.execute(
+        sa.select(column, Booking.starts_at, Booking.ends_at).where(
+            among(column, ids), Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at < end, Booking.starts_at > start - LONGEST_SESSION, Booking.ends_at > start,
+        )
+    )
+    busy: dict[uuid.UUID, list] = defaultdict(list)
+    for owner, starts_at, ends_at in rows:
+        busy[owner].append((starts_at, ends_at))
+    return busy
+
+
+def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UUID, date]]:
+    """Occurrences already booked or skipped (a defence against overlapping runs;
+    on PostgreSQL the inserts' ON CONFLICT does this job)."""
+    done = set()
+    for model in (Booking, RecurringOccurrenceSkip):
+        done.update((series_id, day) for series_id, day in db.session.execute(
+            sa.select(model.recurring_booking_id, model.occurrence_date).where(
+                among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last))
+        ))
+    return done

@@ -1,0 +1,172 @@
+"""The dispatcher's run: slices of the series on threads, batches in transactions, failed batches retried one by one."""
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal import clock
+from portal.extensions import db
+from portal.models import Booking, BookingStatusHistory, RecurringBooking, RecurringOccurrenceSkip
+from portal.services.audit import audit_record
+from portal.services.bulk import bulk_insert, is_postgres
+from portal.services.recurring_dispatch import planning, postgres, reads
+from portal.services.recurring_dispatch.planning import Plan, RunCache
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+DATABASE_ERROR = "Database error; the series will be retried on the next run"
+_LAST_ID = 2**128 - 1
+
+
+def dispatch(*, run_date: date | None = None, actor=None) -> dict:
+    """Book every due occurrence up to `run_date`; commits once per batch."""
+    run_date = run_date or clock.today(current_app.config.get("PORTAL_TIMEZONE", "UTC"))
+    now = clock.now()
+    workers = current_app.config.get("DISPATCHER_WORKERS", 2)
+    if workers > 1 and _can_use_threads():
+        parts = _in_parallel(_id_ranges(workers), run_date, now)
+    else:
+        parts = [_dispatch_range(None, None, run_date, now)]
+    booked = [booking_id for part_booked, _ in parts for booking_id in part_booked]
+    errors = [error for _, part_errors in parts for error in part_errors]
+    return _finish(actor, run_date, booked, errors)
+
+
+def _can_use_threads() -> bool:
+    """PostgreSQL only (SQLite has one writer at a time), and not when the
+    session is pinned to one connection, which threads cannot share."""
+    bind = db.session.get_bind()
+    return bind.dialect.name == "postgresql" and isinstance(bind, sa.engine.Engine)
+
+
+def _id_ranges(count: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """`count` slices of the UUID space, [low, high): random ids split them evenly."""
+    cuts = [uuid.UUID(int=(2**128 * i) // count) for i in range(1, count)]
+    return list(zip([None, *cuts], [*cuts, None], strict=True))
+
+
+def _in_parallel(ranges: list, run_date: date, now: datetime) -> list[tuple[list, list]]:
+    """Each slice of the series on its own connection and thread: while one waits
+    for PostgreSQL to write a batch, another plans its next one in Python."""
+    app = current_app._get_current_object()
+
+    def work(low_high):
+        with app.app_context():
+            try:
+                return _dispatch_range(*low_high, run_date, now)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(len(ranges), thread_name_prefix="dispatch") as pool:
+        return list(pool.map(work, ranges))
+
+
+def _dispatch_range(low, high, run_date: date, now: datetime) -> tuple[list[str], list[dict]]:
+    """The due series with low <= id < high (None: unbounded), batch by batch."""
+    booked: list[str] = []
+    errors: list[dict] = []
+    cache = RunCache(run_date)
+    while True:
+        batch = reads.due_series(run_date, low=low, high=high, limit=BATCH_SIZE)
+        if not batch:
+            break
+        plan = _run_batch(batch, run_date, now, cache)
+        if plan is None:
+            plan = _retry_one_by_one([s.id for s in batch], run_date, now, cache)
+        booked += [str(b["id"]) for b in plan.bookings]
+        errors += plan.errors
+        if batch[-1].id.int == _LAST_ID:
+            break
+        low = uuid.UUID(int=batch[-1].id.int + 1)
+    db.session.commit()  # ends the read-only transaction of the last, empty batch query
+    return booked, errors
+
+
+def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dict:
+    audit_record(actor=actor, action="recurring_bookings_dispatched", entity_type="recurring_booking",
+                 new_values={"dispatched": len(booked), "errors": len(errors)},
+                 status="success_with_errors" if errors else "success")
+    db.session.commit()
+    log.info("dispatcher run for %s: %s bookings, %s errors", run_date, len(booked), len(errors))
+    return {"success": True, "message": f"Dispatched {len(booked)} recurring bookings",
+            "count": len(booked), "bookings": booked, "errors": errors}
+
+
+def _run_batch(batch: list[planning.Series], run_date: date, now: datetime, cache: RunCache) -> Plan | None:
+    """Plan and write a batch in one transaction; None if the database refused it."""
+    try:
+        plan = _plan(batch, run_date, now, cache)
+        _write(plan, now)
+        db.session.commit()
+        return plan
+    except Exception:  # noqa: BLE001 - a database refusal or a bad row: narrow it down below
+        db.session.rollback()
+        log.warning("dispatcher batch of %s series failed; retrying them one by one", len(batch))
+        return None
+
+
+def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime, cache: RunCache) -> Plan:
+    total = Plan()
+    for series_id in series_ids:
+        try:
+            batch = reads.due_series(run_date, only=series_id)
+            plan = _plan(batch, run_date, now, cache) if batch else Plan()
+            _write(plan, now)
+            db.session.commit()
+        except Exception:  # one bad series must not stop the run; Sentry sees the log
+            db.session.rollback()
+            log.exception("dispatcher could not handle series %s", series_id)
+            plan = Plan(errors=[{"recurring_id": str(series_id), "error": DATABASE_ERROR}])
+        total.bookings += plan.bookings
+        total.errors += plan.errors
+    return total
+
+
+def _plan(batch: list[planning.Series], run_date: date, now: datetime, cache: RunCache) -> Plan:
+    """Read what the batch's rules need, then plan it (the planning itself reads nothing)."""
+    dues = [planning.due_occurrences(series, run_date) for series in batch]
+    occurrences = [occ for due in dues for occ in due.occurrences]
+    reads.load_rules(cache, occurrences)
+    others = reads.other_bookings(occurrences, cache) if occurrences and not is_postgres() else None
+    return planning.plan_batch(dues, cache, others, now)
+
+
+def _write(plan: Plan, now: datetime) -> None:
+    if is_postgres():
+        postgres.insert_bookings_unless_they_clash(plan, now)
+    else:
+        _insert_bookings(plan, now)
+    bulk_insert(RecurringOccurrenceSkip.__table__, plan.skips, skip_conflicts=is_postgres())
+    plan.note_last_booked()
+    _update_series(plan.advances, now)
+
+
+def _insert_bookings(plan: Plan, now: datetime) -> None:
+    """SQLite: every booking was checked for overlaps while planning, so all go in."""
+    bulk_insert(Booking.__table__, plan.bookings)
+    bulk_insert(BookingStatusHistory.__table__, [
+        {"id": uuid.uuid4(), "booking_id": b["id"], "from_status": None, "to_status": "confirmed",
+         "created_at": now} for b in plan.bookings])
+
+
+def _update_series(advances: list[dict], now: datetime) -> None:
+    if not advances:
+        return
+    if is_postgres():
+        postgres.update_series(advances, now)
+        return
+    table = RecurringBooking.__table__
+    db.session.execute(
+        sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(
+            next_occurrence_index=sa.bindparam("b_idx"), next_booking_date=sa.bindparam("b_next"),
+            last_generated_date=sa.bindparam("b_last"), is_active=sa.bindparam("b_active"),
+            updated_at=sa.bindparam("b_now", type_=table.c.updated_at.type)),
+        [{"b_id": a["id"], "b_idx": a["next_occurrence_index"], "b_next": a["next_booking_date"],
+          "b_last": a["last_generated_date"], "b_active": a["is_active"], "b_now": now} for a in advances],
+    )
