@@ -5,7 +5,7 @@
 Creates its own scratch database from DATABASE_URL (dropped afterwards), builds
 the schema with the migrations, seeds it with set-based SQL (generate_series),
 then times, for one specialist:
-- computing 30 days of free slots (services.availability.free_slots), and
+- computing 30 days of free slots (selectors.availability.free_slots), and
 - rendering the month calendar page through the Flask test client, signed in
   as that specialist.
 The last line printed is one JSON object with p50/p95 in milliseconds."""
@@ -126,7 +126,7 @@ def measure(app, specialist_id, requests: int) -> dict:
     from portal import clock
     from portal.extensions import db
     from portal.models import User
-    from portal.services.availability import free_slots
+    from portal.selectors.availability import free_slots
 
     with app.app_context():
         def slots():

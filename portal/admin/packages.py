@@ -4,22 +4,20 @@ from __future__ import annotations
 import uuid
 
 from flask import request
+from flask_login import current_user
 
-from portal.packages import panel
 from portal.admin.blueprint import bp
-from portal.extensions import db
 from portal.models import BookingPackage
+from portal.packages import panel
 from portal.policies import roles_required
-from portal.selectors.packages import specialist_names
+from portal.selectors.packages import packages_all, specialist_names
 from portal.services import ServiceError
 
 PAGE = "admin.packages"
 
 
 def _all_packages() -> list[BookingPackage]:
-    return list(db.session.scalars(
-        db.select(BookingPackage).order_by(BookingPackage.created_at.desc())
-    ))
+    return packages_all(viewer=current_user)
 
 
 def _render(status: int = 200, **context):

@@ -8,9 +8,10 @@ from portal.admin.blueprint import bp
 from portal.extensions import db, htmx
 from portal.models import ROLES
 from portal.policies import roles_required
-from portal.web.rendering import render_page
+from portal.selectors.users import PAGE_SIZE, users_search
 from portal.services import ServiceError
-from portal.services.user_admin import PAGE_SIZE, user_set_active, user_set_role, users_search
+from portal.services.user_admin import user_set_active, user_set_role
+from portal.web.rendering import render_page
 
 
 def _int(value, default=1) -> int:

@@ -1,10 +1,7 @@
 """Bookings: /api/v1/bookings (list, book, read), scoped by the policies."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_login import current_user
 
 from portal import policies
@@ -12,13 +9,9 @@ from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, User
+from portal.selectors.bookings import bookings_page
 from portal.services import Forbidden, NotFound
 from portal.services.bookings import booking_create
-
-
-def utc_midnight(day) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
 
 blp = Blueprint("api_bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings")
 
@@ -64,20 +57,11 @@ class BookingListArgs(PageArgs):
 @blp.response(200, BookingPageSchema)
 def list_bookings(args):
     """The caller's bookings (admins: all), filtered and paginated."""
-    query = sa.select(Booking).where(policies.visible(Booking, current_user))
-    if args["status"]:
-        query = query.where(Booking.status == args["status"])
-    if args["from_"]:
-        query = query.where(Booking.starts_at >= utc_midnight(args["from_"]))
-    if args["to"]:
-        query = query.where(Booking.starts_at < utc_midnight(args["to"] + timedelta(days=1)))
-    for key in ("specialist_id", "recurring_booking_id"):
-        if args[key]:
-            query = query.where(getattr(Booking, key) == args[key])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Booking.starts_at, Booking.id).limit(args["per_page"])
-                              .offset((args["page"] - 1) * args["per_page"]))
-    return page_of(total, list(rows), args["page"], args["per_page"])
+    rows, total = bookings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+                                status=args["status"], first=args["from_"], last=args["to"],
+                                specialist_id=args["specialist_id"],
+                                recurring_booking_id=args["recurring_booking_id"])
+    return page_of(total, rows, args["page"], args["per_page"])
 
 
 @blp.route("", methods=["POST"])

@@ -7,13 +7,13 @@ cancelled (affected="cancel" with cancel_reason); their ids are returned."""
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_login import current_user
 
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
+from portal.selectors.schedule import exceptions_page
 from portal.services import ServiceError
 from portal.services.schedule import (
     AFFECTED_CHOICES,
@@ -21,7 +21,6 @@ from portal.services.schedule import (
     exception_create,
     exception_delete,
     exception_update,
-    exceptions_between,
 )
 
 blp = Blueprint("api_exceptions", __name__, url_prefix="/api/v1/availability-exceptions",
@@ -87,11 +86,10 @@ def _result(row, bookings) -> dict:
 @blp.arguments(ExceptionListArgs, location="query")
 @blp.response(200, ExceptionPageSchema)
 def list_exceptions(args):
-    query = exceptions_between(viewer=current_user, specialist_id=args["specialist_id"], first=args["from_"],
-                               last=args["to"], is_available=args["is_available"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"]))
-    return page_of(total, list(rows), args["page"], args["per_page"])
+    rows, total = exceptions_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+                                  specialist_id=args["specialist_id"], first=args["from_"], last=args["to"],
+                                  is_available=args["is_available"])
+    return page_of(total, rows, args["page"], args["per_page"])
 
 
 @blp.route("", methods=["POST"])

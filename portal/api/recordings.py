@@ -4,14 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import request
 from flask_login import current_user
 
-from portal import clock, policies
+from portal import clock
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
-from portal.models import MeetingRecording
+from portal.selectors.recordings import recordings_page
 from portal.services import ServiceError
 from portal.services.recordings import (
     link_ttl,
@@ -63,16 +62,9 @@ class SignedUrlSchema(ma.Schema):
 @blp.arguments(RecordingListArgs, location="query")
 @blp.response(200, RecordingPageSchema)
 def list_recordings(args):
-    where = [policies.visible(MeetingRecording, current_user)]
-    if args["booking_id"]:
-        where.append(MeetingRecording.booking_id == args["booking_id"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(MeetingRecording).where(*where))
-    rows = db.session.scalars(
-        sa.select(MeetingRecording).where(*where)
-        .order_by(MeetingRecording.created_at.desc(), MeetingRecording.id)
-        .offset((args["page"] - 1) * args["per_page"]).limit(args["per_page"])
-    )
-    return page_of(total or 0, list(rows), args["page"], args["per_page"])
+    rows, total = recordings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+                                  booking_id=args["booking_id"])
+    return page_of(total, rows, args["page"], args["per_page"])
 
 
 @blp.route("", methods=["POST"])

@@ -6,13 +6,13 @@ as recurring_booking_id in the bookings API."""
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_login import current_user
 
 from portal import policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import RecurringBooking, User
+from portal.selectors.recurring import recurring_page
 from portal.services import Forbidden, NotFound
 from portal.services import recurring as service
 
@@ -69,11 +69,8 @@ def _patient_for(user_id) -> User:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, RecurringPageSchema)
 def list_series(args):
-    query = sa.select(RecurringBooking).where(policies.visible(RecurringBooking, current_user))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.order_by(RecurringBooking.created_at.desc())
-                               .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
-    return page_of(total, list(items), args["page"], args["per_page"])
+    items, total = recurring_page(viewer=current_user, page=args["page"], per_page=args["per_page"])
+    return page_of(total, items, args["page"], args["per_page"])
 
 
 @blp.route("", methods=["POST"])

@@ -5,23 +5,18 @@ import uuid
 from datetime import timedelta
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_login import current_user
 
 from portal import clock, policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.domain.intervals import specialist_zone
 from portal.extensions import db
-from portal.models import SpecialistProfile, User
-from portal.services import ServiceError
-from portal.services.availability import free_slots, rate_on, specialist_zone
-from portal.services.schedule import (
-    HoursInput,
-    rate_add,
-    rates_of,
-    specialist_or_404,
-    working_hours_of,
-    working_hours_replace,
-)
+from portal.models import User
+from portal.selectors.availability import free_slots, rate_on
+from portal.selectors.schedule import rates_of, working_hours_of
+from portal.selectors.specialists import specialist_get, specialists_search
+from portal.services import NotFound, ServiceError
+from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 
 blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",
                 description="Specialists, free slots, weekly hours and rates")
@@ -87,7 +82,9 @@ def path_uuid(value: str, name: str = "id") -> uuid.UUID:
 
 
 def _specialist(specialist_id) -> User:
-    specialist = specialist_or_404(path_uuid(specialist_id, "specialist_id"))
+    specialist = specialist_get(specialist_id=path_uuid(specialist_id, "specialist_id"))
+    if specialist is None:
+        raise NotFound("No such specialist.")
     return policies.load(User, specialist.id, current_user)
 
 
@@ -96,14 +93,9 @@ def _specialist(specialist_id) -> User:
 @blp.response(200, SpecialistPageSchema)
 def list_specialists(args):
     """Active specialists, by name."""
-    query = sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id).where(
-        User.role == "specialist", User.is_active.is_(True), policies.visible(User, current_user))
-    if args["q"]:
-        query = query.where(User.display_name.ilike(f"%{args['q'].strip()}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(User.display_name, User.id)
-                              .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"]))
-    return page_of(total, list(rows), args["page"], args["per_page"])
+    rows, total = specialists_search(viewer=current_user, q=args["q"] or "", page=args["page"],
+                                     per_page=args["per_page"])
+    return page_of(total, rows, args["page"], args["per_page"])
 
 
 @blp.route("/<specialist_id>/slots")

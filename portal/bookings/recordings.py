@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 
@@ -12,14 +11,15 @@ from portal import policies
 from portal.bookings.blueprint import bp
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
+from portal.selectors.recordings import recordings_of_booking
 from portal.services import ServiceError
+from portal.services.recording_storage import get_storage
 from portal.services.recordings import (
     recording_attach,
     recording_delete,
     recording_from_token,
     recording_link_token,
 )
-from portal.services.recording_storage import get_storage
 from portal.web.templating import viewer_zone
 
 MIMETYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska"}
@@ -27,11 +27,7 @@ MIMETYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm",
 
 @bp.app_template_global("booking_recordings")
 def booking_recordings(booking) -> list[MeetingRecording]:
-    return list(db.session.scalars(
-        sa.select(MeetingRecording)
-        .where(policies.visible(MeetingRecording, current_user), MeetingRecording.booking_id == booking.id)
-        .order_by(MeetingRecording.created_at)
-    ))
+    return recordings_of_booking(viewer=current_user, booking_id=booking.id)
 
 
 @bp.app_template_global("recording_link")

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock, policies
+from portal.domain.intervals import specialist_zone
 from portal.extensions import db, htmx
 from portal.models import User
 from portal.patient.blueprint import bp
-from portal.web.rendering import render_page
-from portal.selectors.specialists import active_packages, specialists_search
+from portal.selectors.availability import next_free_slots, rate_on
+from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services import ServiceError
-from portal.services.availability import next_free_slots, rate_on, specialist_zone
 from portal.services.bookings import booking_create
-from portal.services.schedule import specialist_or_404
+from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
 PER_PAGE = 10
@@ -35,11 +35,8 @@ def specialists():
 
 
 def _specialist(specialist_id) -> User:
-    try:
-        specialist = specialist_or_404(specialist_id)
-    except ServiceError:
-        from flask import abort
-
+    specialist = specialist_get(specialist_id=specialist_id)
+    if specialist is None:
         abort(404)
     return policies.load(User, specialist.id, current_user)
 

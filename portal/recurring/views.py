@@ -4,42 +4,36 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_htmx import make_response
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from portal import policies
 from portal.extensions import db, htmx
-from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, User
+from portal.models import RecurringBooking
 from portal.recurring.blueprint import bp
 from portal.recurring.forms import SeriesForm
-from portal.web.rendering import render_page
+from portal.selectors.bookings import bookings_of_series
+from portal.selectors.recurring import recurring_list, recurring_skips
+from portal.selectors.specialists import specialist_choices
 from portal.services import ServiceError
 from portal.services import recurring as service
+from portal.web.rendering import render_page
 
 ACTIONS = {"pause": service.recurring_pause, "resume": service.recurring_resume, "end": service.recurring_end}
 
 
 def _series_list() -> list[RecurringBooking]:
-    return list(db.session.scalars(
-        sa.select(RecurringBooking).where(policies.visible(RecurringBooking, current_user))
-        .options(joinedload(RecurringBooking.patient), joinedload(RecurringBooking.specialist_user))
-        .order_by(RecurringBooking.is_active.desc(), RecurringBooking.created_at.desc()).limit(200)
-    ))
+    return recurring_list(viewer=current_user)
 
 
 def _form() -> SeriesForm | None:
     if current_user.role != "patient":
         return None
     form = SeriesForm()
-    specialists = db.session.execute(
-        sa.select(User.id, User.display_name).where(User.role == "specialist", User.is_active.is_(True))
-        .order_by(User.display_name).limit(500))
     form.specialist_id.choices = [SelectChoice("", "Choose a specialist")] + [
-        SelectChoice(str(i), n) for i, n in specialists]
+        SelectChoice(str(i), n) for i, n in specialist_choices()]
     if request.method == "GET" and request.args.get("specialist"):
         form.specialist_id.data = request.args["specialist"]
     return form
@@ -84,13 +78,8 @@ def create():
 
 
 def _detail_context(series: RecurringBooking) -> dict:
-    bookings = db.session.scalars(
-        sa.select(Booking).where(policies.visible(Booking, current_user),
-                                 Booking.recurring_booking_id == series.id)
-        .order_by(Booking.starts_at.desc()).limit(100)).all()
-    skips = db.session.scalars(
-        sa.select(RecurringOccurrenceSkip).where(RecurringOccurrenceSkip.recurring_booking_id == series.id)
-        .order_by(RecurringOccurrenceSkip.occurrence_date.desc()).limit(100)).all()
+    bookings = bookings_of_series(viewer=current_user, series_id=series.id)
+    skips = recurring_skips(series_id=series.id)
     return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status}
 
 

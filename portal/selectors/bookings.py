@@ -1,11 +1,19 @@
+"""Reads of bookings, scoped through policies.BookingPolicy."""
 from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import Booking, utcnow
+from portal.models import ACTIVE_STATUSES, Booking, utcnow
 from portal.policies import visible
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def bookings_for_dashboard(*, user, limit: int = 20) -> tuple[list[Booking], list[Booking]]:
@@ -23,3 +31,47 @@ def bookings_for_dashboard(*, user, limit: int = 20) -> tuple[list[Booking], lis
         base.where(Booking.ends_at <= now).order_by(Booking.starts_at.desc()).limit(limit)
     ).all()
     return list(upcoming), list(past)
+
+
+def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
+                  ends_at: datetime):
+    """One active booking of the specialist or of the patient overlapping the interval, or None.
+
+    Only (specialist_id, patient_id) are read: the caller needs to know whose time is taken."""
+    return db.session.execute(
+        sa.select(Booking.specialist_id, Booking.patient_id).where(
+            Booking.status.in_(ACTIVE_STATUSES),
+            sa.or_(Booking.specialist_id == specialist_id, Booking.patient_id == patient_id),
+            Booking.starts_at < ends_at, Booking.ends_at > starts_at,
+        ).limit(1)
+    ).first()
+
+
+def bookings_page(*, viewer, page: int, per_page: int, status: str | None = None, first: date | None = None,
+                  last: date | None = None, specialist_id: uuid.UUID | None = None,
+                  recurring_booking_id: uuid.UUID | None = None) -> tuple[list[Booking], int]:
+    """One page of the bookings the viewer may see, by start time, and how many match in all.
+
+    `first` and `last` are UTC dates, both inclusive."""
+    query = sa.select(Booking).where(visible(Booking, viewer))
+    if status:
+        query = query.where(Booking.status == status)
+    if first:
+        query = query.where(Booking.starts_at >= _utc_midnight(first))
+    if last:
+        query = query.where(Booking.starts_at < _utc_midnight(last + timedelta(days=1)))
+    if specialist_id:
+        query = query.where(Booking.specialist_id == specialist_id)
+    if recurring_booking_id:
+        query = query.where(Booking.recurring_booking_id == recurring_booking_id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Booking.starts_at, Booking.id).limit(per_page)
+                              .offset((page - 1) * per_page))
+    return list(rows), total
+
+
+def bookings_of_series(*, viewer, series_id: uuid.UUID, limit: int = 100) -> list[Booking]:
+    """The series' bookings the viewer may see, newest first."""
+    return list(db.session.scalars(
+        sa.select(Booking).where(visible(Booking, viewer), Booking.recurring_booking_id == series_id)
+        .order_by(Booking.starts_at.desc()).limit(limit)))

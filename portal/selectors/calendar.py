@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from portal.domain.intervals import day_end, local_at
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, AvailabilityException, Booking
-from portal.services.availability import day_end, local_at
 
 
 @dataclass

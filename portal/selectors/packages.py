@@ -11,7 +11,7 @@ from portal import clock
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile, User
 from portal.policies import visible
-from portal.services.availability import rate_on
+from portal.selectors.availability import rate_on
 
 CENTS = Decimal("0.01")
 
@@ -80,6 +80,13 @@ def packages_of(specialist_id: uuid.UUID) -> list[BookingPackage]:
     return list(db.session.scalars(
         sa.select(BookingPackage).where(BookingPackage.specialist_id == specialist_id)
         .order_by(BookingPackage.is_active.desc(), BookingPackage.created_at.desc())
+    ))
+
+
+def packages_all(*, viewer) -> list[BookingPackage]:
+    """Every package the viewer may see, newest first (the admin page: all of them)."""
+    return list(db.session.scalars(
+        sa.select(BookingPackage).where(visible(BookingPackage, viewer)).order_by(BookingPackage.created_at.desc())
     ))
 
 

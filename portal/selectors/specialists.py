@@ -9,6 +9,29 @@ from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile, User
 
 
+def specialist_get(*, specialist_id) -> User | None:
+    """The bookable specialist with this id, or None.
+
+    Bookable means an active account with the specialist role and a profile:
+    the strictest of the checks the pages, the API and the services each used
+    to make on their own, so that none of them books or shows someone another refuses."""
+    key = policies.as_uuid(specialist_id)
+    user = db.session.get(User, key) if key is not None else None
+    if user is None or user.role != "specialist" or not user.is_active:
+        return None
+    return user if db.session.get(SpecialistProfile, key) is not None else None
+
+
+def specialist_choices(*, limit: int = 500) -> list[tuple]:
+    """(id, display_name) of every bookable specialist by name, for a form's select.
+
+    The same rule as specialist_get, so the form offers no one the service would refuse."""
+    return list(db.session.execute(
+        sa.select(User.id, User.display_name).join(SpecialistProfile, SpecialistProfile.id == User.id)
+        .where(User.role == "specialist", User.is_active.is_(True))
+        .order_by(User.display_name).limit(limit)))
+
+
 def specialists_search(*, viewer, q: str = "", page: int = 1, per_page: int = 10) -> tuple[list[User], int]:
     """Active specialists whose name contains `q`, and how many there are in all."""
     query = (sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id)

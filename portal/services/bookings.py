@@ -5,20 +5,17 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock
+from portal.domain.intervals import interval_fits, specialist_zone
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, Booking, BookingStatusHistory, User
+from portal.models import Booking, BookingStatusHistory, User
+from portal.selectors.availability import rate_on, windows_between
+from portal.selectors.bookings import booking_clash
+from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
-from portal.services.availability import (
-    interval_fits,
-    rate_on,
-    specialist_zone,
-    windows_between,
-)
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +24,10 @@ class SlotUnavailable(Conflict):
     code = "SLOT_UNAVAILABLE"
 
 
-def _overlap_exists(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
-                    ends_at: datetime) -> str | None:
-    clash = db.session.execute(
-        sa.select(Booking.specialist_id, Booking.patient_id).where(
-            Booking.status.in_(ACTIVE_STATUSES),
-            sa.or_(Booking.specialist_id == specialist_id, Booking.patient_id == patient_id),
-            Booking.starts_at < ends_at, Booking.ends_at > starts_at,
-        ).limit(1)
-    ).first()
+def _clash_message(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
+                   ends_at: datetime) -> str | None:
+    clash = booking_clash(specialist_id=specialist_id, patient_id=patient_id, starts_at=starts_at,
+                          ends_at=ends_at)
     if clash is None:
         return None
     if clash.specialist_id == specialist_id:
@@ -57,8 +49,8 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     windows = windows_between(specialist, local_day, local_day)[local_day]
     if not interval_fits(windows, starts_at, ends_at):
         raise SlotUnavailable("The specialist is not available at that time.")
-    clash = _overlap_exists(specialist_id=specialist.id, patient_id=patient_id, starts_at=starts_at,
-                            ends_at=ends_at)
+    clash = _clash_message(specialist_id=specialist.id, patient_id=patient_id, starts_at=starts_at,
+                           ends_at=ends_at)
     if clash:
         raise SlotUnavailable(clash)
     return ends_at, rate
@@ -72,8 +64,8 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     race past the check above; that refusal becomes SlotUnavailable too."""
     if starts_at.tzinfo is None:
         raise ServiceError("starts_at needs a UTC offset.", fields={"starts_at": "Give a UTC offset."})
-    specialist = db.session.get(User, specialist_id)
-    if specialist is None or specialist.role != "specialist" or not specialist.is_active:
+    specialist = specialist_get(specialist_id=specialist_id)
+    if specialist is None:
         raise NotFound("No such specialist.")
     if patient.role != "patient":
         raise Forbidden("Only patients can be booked.")

@@ -20,6 +20,7 @@ from portal.domain.recurrence import (
 )
 from portal.extensions import db
 from portal.models import RecurringBooking, User
+from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
 from portal.services.recurring_dispatch import dispatch
@@ -36,8 +37,8 @@ def series_status(series: RecurringBooking) -> str:
 
 
 def _specialist(specialist_id) -> User:
-    specialist = db.session.get(User, specialist_id)
-    if specialist is None or specialist.role != "specialist" or not specialist.is_active:
+    specialist = specialist_get(specialist_id=specialist_id)
+    if specialist is None:
         raise NotFound("No such specialist.", fields={"specialist_id": "No such specialist."})
     return specialist
 

@@ -9,34 +9,31 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 
-import sqlalchemy as sa
-
 from portal import clock, policies
+from portal.domain.intervals import interval_fits
 from portal.extensions import db
 from portal.models import (
-    ACTIVE_STATUSES,
     EXCEPTION_REASONS,
     AvailabilityException,
     Booking,
-    SpecialistProfile,
     SpecialistRate,
     User,
     WorkingHours,
 )
+from portal.selectors.availability import windows_between
+from portal.selectors.schedule import (
+    affected_bookings,
+    bookings_flagged_on,
+    exceptions_on_day,
+    working_hours_of,
+)
+from portal.selectors.specialists import specialist_get
 from portal.services import Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
-from portal.services.availability import (
-    day_end,
-    interval_fits,
-    local_at,
-    specialist_zone,
-    windows_between,
-)
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +47,11 @@ class HoursInput:
     end: time
 
 
-def specialist_or_404(specialist_id) -> User:
-    key = policies.as_uuid(specialist_id)
-    user = db.session.get(User, key) if key is not None else None
-    if user is None or user.role != "specialist" or db.session.get(SpecialistProfile, key) is None:
+def _specialist(specialist_id) -> User:
+    specialist = specialist_get(specialist_id=specialist_id)
+    if specialist is None:
         raise NotFound("No such specialist.")
-    return user
+    return specialist
 
 
 def _require(action: str, actor, row) -> None:
@@ -64,13 +60,6 @@ def _require(action: str, actor, row) -> None:
 
 
 # ---------- weekly hours ----------
-
-def working_hours_of(specialist_id: uuid.UUID) -> list[WorkingHours]:
-    return list(db.session.scalars(
-        sa.select(WorkingHours).where(WorkingHours.specialist_id == specialist_id)
-        .order_by(WorkingHours.weekday, WorkingHours.start_time)
-    ))
-
 
 def _validate_hours(ranges: list[HoursInput]) -> list[HoursInput]:
     ranges = sorted(ranges, key=lambda r: (r.weekday, r.start))
@@ -89,7 +78,7 @@ def _validate_hours(ranges: list[HoursInput]) -> list[HoursInput]:
 
 def working_hours_replace(*, actor, specialist_id, ranges: list[HoursInput]) -> list[WorkingHours]:
     """Replace the specialist's whole week with `ranges` (their own time zone)."""
-    specialist = specialist_or_404(specialist_id)
+    specialist = _specialist(specialist_id)
     _require("update", actor, WorkingHours(specialist_id=specialist.id))
     ranges = _validate_hours(list(ranges))
     old = working_hours_of(specialist.id)
@@ -110,17 +99,10 @@ def working_hours_replace(*, actor, specialist_id, ranges: list[HoursInput]) -> 
 
 # ---------- rates ----------
 
-def rates_of(specialist_id: uuid.UUID) -> list[SpecialistRate]:
-    return list(db.session.scalars(
-        sa.select(SpecialistRate).where(SpecialistRate.specialist_id == specialist_id)
-        .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
-    ))
-
-
 def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: str,
              effective_from: date) -> SpecialistRate:
     """A new rate, current from `effective_from` (today or later); older ones stay as history."""
-    specialist = specialist_or_404(specialist_id)
+    specialist = _specialist(specialist_id)
     _require("create", actor, SpecialistRate(specialist_id=specialist.id))
     try:
         price = Decimal(str(price)).quantize(Decimal("0.01"))
@@ -173,30 +155,6 @@ def _validate_exception(data: ExceptionInput) -> ExceptionInput:
     return data
 
 
-def affected_bookings(*, specialist: User, data: ExceptionInput,
-                      ignore_exception_id: uuid.UUID | None = None) -> list[Booking]:
-    """Active bookings the exception would leave outside working time.
-
-    A blocking exception affects bookings overlapping its interval; an
-    "available only" exception affects that date's bookings outside its range."""
-    zone = specialist_zone(specialist)
-    day = data.exception_date
-    day_from, day_to = local_at(day, time(0), zone), day_end(day, zone)
-    if data.all_day:
-        start, end = day_from, day_to
-    else:
-        start, end = local_at(day, data.start_time, zone), local_at(day, data.end_time, zone)
-    query = sa.select(Booking).where(
-        Booking.specialist_id == specialist.id, Booking.status.in_(ACTIVE_STATUSES),
-    ).order_by(Booking.starts_at)
-    if not data.is_available:
-        return list(db.session.scalars(query.where(Booking.starts_at < end, Booking.ends_at > start)))
-    if data.all_day:
-        return []
-    on_day = db.session.scalars(query.where(Booking.starts_at < day_to, Booking.ends_at > day_from))
-    return [b for b in on_day if b.starts_at < start or b.ends_at > end]
-
-
 def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list[Booking],
                       affected: str, cancel_reason: str | None) -> None:
     if affected == "cancel":
@@ -238,7 +196,7 @@ def _exception_values(row: AvailabilityException) -> dict:
 def exception_create(*, actor, specialist_id, data: ExceptionInput, affected: str = "keep",
                      cancel_reason: str | None = None) -> tuple[AvailabilityException, list[Booking]]:
     """Add an exception; bookings it affects are kept and flagged, or cancelled."""
-    specialist = specialist_or_404(specialist_id)
+    specialist = _specialist(specialist_id)
     _require("create", actor, AvailabilityException(specialist_id=specialist.id))
     data = _validate_exception(data)
     bookings = affected_bookings(specialist=specialist, data=data)
@@ -297,15 +255,9 @@ def _clear_flags_that_no_longer_apply(specialist: User, day: date) -> list[Booki
     working time again (the exception was removed or moved): they need no
     attention any more. Those still outside it stay flagged, under the name
     of an exception that remains on that day."""
-    zone = specialist_zone(specialist)
     windows = windows_between(specialist, day, day)[day]
-    flagged = db.session.scalars(sa.select(Booking).where(
-        Booking.specialist_id == specialist.id, Booking.status.in_(ACTIVE_STATUSES),
-        Booking.attention_reason.is_not(None),
-        Booking.starts_at < day_end(day, zone), Booking.ends_at > local_at(day, time(0), zone)))
-    remaining = db.session.scalars(sa.select(AvailabilityException).where(
-        AvailabilityException.specialist_id == specialist.id, AvailabilityException.exception_date == day)
-        .order_by(AvailabilityException.is_available, AvailabilityException.created_at)).all()
+    flagged = bookings_flagged_on(specialist=specialist, day=day)
+    remaining = exceptions_on_day(specialist_id=specialist.id, day=day)
     cleared = []
     for booking in flagged:
         if interval_fits(windows, booking.starts_at, booking.ends_at):
@@ -321,18 +273,3 @@ def _load_exception(actor, exception_id, action: str) -> AvailabilityException:
     row = load_visible(AvailabilityException, exception_id, actor, "exception")
     _require(action, actor, row)
     return row
-
-
-def exceptions_between(*, viewer, specialist_id: uuid.UUID | None = None, first: date | None = None,
-                       last: date | None = None, is_available: bool | None = None):
-    """A query of exceptions the viewer may see, filtered."""
-    query = sa.select(AvailabilityException).where(policies.visible(AvailabilityException, viewer))
-    if specialist_id is not None:
-        query = query.where(AvailabilityException.specialist_id == specialist_id)
-    if first is not None:
-        query = query.where(AvailabilityException.exception_date >= first)
-    if last is not None:
-        query = query.where(AvailabilityException.exception_date <= last)
-    if is_available is not None:
-        query = query.where(AvailabilityException.is_available.is_(is_available))
-    return query.order_by(AvailabilityException.exception_date, AvailabilityException.start_time)

@@ -8,18 +8,14 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
+from portal.domain.intervals import specialist_zone
 from portal.extensions import db
-from portal.web.rendering import render_page
+from portal.selectors.availability import rate_on
+from portal.selectors.schedule import rates_of, working_hours_of
 from portal.services import ServiceError
-from portal.services.availability import rate_on, specialist_zone
-from portal.services.schedule import (
-    HoursInput,
-    rate_add,
-    rates_of,
-    working_hours_of,
-    working_hours_replace,
-)
+from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
+from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/availability.html"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

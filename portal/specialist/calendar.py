@@ -8,19 +8,15 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
+from portal.domain.intervals import specialist_zone
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
-from portal.web.rendering import render_page
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
+from portal.selectors.schedule import affected_bookings
 from portal.services import ServiceError
-from portal.services.availability import specialist_zone
-from portal.services.schedule import (
-    ExceptionInput,
-    affected_bookings,
-    exception_create,
-    exception_delete,
-)
+from portal.services.schedule import ExceptionInput, exception_create, exception_delete
 from portal.specialist.blueprint import bp
+from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/calendar.html"
 REASON_LABELS = {"vacation": "Vacation", "sick_leave": "Sick leave", "personal": "Personal",

@@ -6,8 +6,8 @@ from flask_login import current_user
 
 from portal import clock
 from portal.packages import panel
+from portal.selectors.availability import rate_on
 from portal.selectors.packages import packages_of
-from portal.services.availability import rate_on
 from portal.specialist.blueprint import bp
 
 PAGE = "specialist.packages"

@@ -125,7 +125,7 @@ def test_length_and_price_come_from_the_rate_current_that_day(spec_and_patient):
     (datetime(2030, 4, 1).date(), datetime(2030, 4, 1, 7, tzinfo=UTC), 8),    # Monday after it
 ])
 def test_slots_follow_the_specialists_zone_across_dst(make_specialist, day, first_utc, count):
-    from portal.services.availability import free_slots
+    from portal.selectors.availability import free_slots
 
     specialist = make_specialist(timezone="Europe/Berlin")
     slots = free_slots(specialist, day, day, now=datetime(2030, 1, 1, tzinfo=UTC),
@@ -136,7 +136,7 @@ def test_slots_follow_the_specialists_zone_across_dst(make_specialist, day, firs
 def test_hours_spanning_the_dst_change_itself_give_the_real_length(make_specialist):
     from zoneinfo import ZoneInfo
 
-    from portal.services.availability import free_slots
+    from portal.selectors.availability import free_slots
 
     # Sunday 31 March 2030: Berlin clocks jump 02:00 -> 03:00; 00:00-06:00 local is five real hours.
     specialist = make_specialist(timezone="Europe/Berlin", hours={6: [("00:00", "06:00")]})

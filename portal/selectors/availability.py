@@ -1,0 +1,118 @@
+"""When a specialist can be booked: their weekly hours, date exceptions, current rate and free slots.
+
+The window rules themselves live in portal.domain.intervals; here they meet the
+rows. The session length and price are those of the rate current on that date.
+Overlaps with other bookings are checked by the booking service and enforced
+by the database."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from portal.domain.intervals import (
+    HoursRange,
+    Interval,
+    day_windows,
+    merge_intervals,
+    slots_in,
+    specialist_zone,
+)
+from portal.extensions import db
+from portal.models import (
+    ACTIVE_STATUSES,
+    AvailabilityException,
+    Booking,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
+
+
+def hours_of(specialist_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[HoursRange]]:
+    ids = list(specialist_ids)
+    found: dict[uuid.UUID, list[HoursRange]] = defaultdict(list)
+    rows = db.session.execute(
+        sa.select(WorkingHours.specialist_id, WorkingHours.weekday, WorkingHours.start_time,
+                  WorkingHours.end_time).where(WorkingHours.specialist_id.in_(ids))
+    )
+    for specialist_id, weekday, start, end in rows:
+        found[specialist_id].append(HoursRange(weekday, start, end))
+    return found
+
+
+def exceptions_of(specialist_ids: Iterable[uuid.UUID], first: date, last: date
+                  ) -> dict[tuple[uuid.UUID, date], list[AvailabilityException]]:
+    ids = list(specialist_ids)
+    found: dict[tuple[uuid.UUID, date], list[AvailabilityException]] = defaultdict(list)
+    rows = db.session.scalars(
+        sa.select(AvailabilityException).where(
+            AvailabilityException.specialist_id.in_(ids),
+            AvailabilityException.exception_date.between(first, last),
+        )
+    )
+    for exception in rows:
+        found[(exception.specialist_id, exception.exception_date)].append(exception)
+    return found
+
+
+def windows_between(specialist: User, first: date, last: date) -> dict[date, list[Interval]]:
+    """Working windows for each local date from `first` to `last` inclusive."""
+    zone = specialist_zone(specialist)
+    hours = hours_of([specialist.id])[specialist.id]
+    exceptions = exceptions_of([specialist.id], first, last)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return {day: day_windows(day, zone, hours, exceptions.get((specialist.id, day), [])) for day in days}
+
+
+def rate_on(specialist_id: uuid.UUID, on: date) -> SpecialistRate | None:
+    """The rate current on `on`: the latest effective_from not after it."""
+    return db.session.scalar(
+        sa.select(SpecialistRate)
+        .where(SpecialistRate.specialist_id == specialist_id, SpecialistRate.effective_from <= on)
+        .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
+        .limit(1)
+    )
+
+
+def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: datetime,
+                            patient_id: uuid.UUID | None = None) -> list[Interval]:
+    """Busy intervals of the specialist (and of the patient, when given), sorted."""
+    party = Booking.specialist_id == specialist_id
+    if patient_id is not None:
+        party = sa.or_(party, Booking.patient_id == patient_id)
+    rows = db.session.execute(
+        sa.select(Booking.starts_at, Booking.ends_at).where(
+            party, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at < end, Booking.ends_at > start,
+        ).order_by(Booking.starts_at)
+    )
+    return merge_intervals((s, e) for s, e in rows)
+
+
+def free_slots(specialist: User, first: date, last: date, *, now: datetime,
+               duration: timedelta, patient_id: uuid.UUID | None = None) -> list[Interval]:
+    """Bookable intervals of `duration` between two local dates, after `now`.
+
+    With `patient_id`, times the patient is already booked elsewhere are left out."""
+    windows = windows_between(specialist, first, last)
+    all_windows = [w for day in sorted(windows) for w in windows[day]]
+    if not all_windows or duration <= timedelta(0):
+        return []
+    busy = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1], patient_id)
+    return [slot for window in all_windows for slot in slots_in(window, duration, busy, now)]
+
+
+def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,
+                    days: int = 14, limit: int | None = None) -> list[Interval]:
+    """Free slots from today (specialist's zone) for `days` days, at the current rate's length."""
+    zone = specialist_zone(specialist)
+    first = now.astimezone(zone).date()
+    rate = rate_on(specialist.id, first)
+    if rate is None:
+        return []
+    slots = free_slots(specialist, first, first + timedelta(days=days - 1), now=now,
+                       duration=timedelta(minutes=rate.duration_minutes), patient_id=patient_id)
+    return slots[:limit] if limit else slots
