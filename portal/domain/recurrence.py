@@ -6,11 +6,12 @@ monthly series starting on 31 January falls on 28/29 February, 31 March,
 30 April."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
+
+from portal.domain.intervals import local_at
 
 FREQUENCIES = ("weekly", "biweekly", "monthly")
 _STEPS = {
@@ -29,9 +30,8 @@ def occurrence_date(start: date, frequency: str, index: int) -> date:
     return start + _STEPS[frequency](index)
 
 
-def occurrence_start(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC start of a local date and time in `zone` (DST-safe via zoneinfo)."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+# The UTC start of a local date and time in the specialist's zone: the same rule as a slot's.
+occurrence_start = local_at
 
 
 def first_index_from(start: date, frequency: str, index: int, day: date) -> int:

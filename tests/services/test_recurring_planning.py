@@ -8,7 +8,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from portal.services.availability import HoursRange
+from portal.domain.intervals import HoursRange
 from portal.services.recurring_dispatch.planning import (
     MISSED,
     NO_RATE,

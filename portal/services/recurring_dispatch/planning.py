@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.domain.recurrence import occurrence_date, occurrence_start
-from portal.services.availability import HoursRange, day_windows, interval_fits
+from portal.domain.intervals import HoursRange, day_windows, interval_fits
 
 MISSED = "Missed: the session time had already passed"
 NO_RATE = "No rates found"

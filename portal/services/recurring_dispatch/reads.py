@@ -17,7 +17,7 @@ from portal.models import (
     SpecialistRate,
     User,
 )
-from portal.services.availability import exceptions_of, hours_of
+from portal.selectors.availability import exceptions_of, hours_of
 from portal.services.bulk import among, is_postgres
 from portal.services.recurring_dispatch.planning import Occurrence, OtherBookings, RunCache, Series
 
