@@ -101,7 +101,7 @@ def audit_log():
     )
 
 
-@bp.route("/audit/<entry_id>")
+@bp.route("/audit/<uuid:entry_id>")
 @roles_required("admin")
 def audit_entry(entry_id):
     entry = load(AuditLog, entry_id, current_user)

@@ -61,12 +61,13 @@ def ops_dispatch():
     return _page(state, status=202 if not state.done else 200)
 
 
-@bp.route("/ops/jobs/<job_id>")
+@bp.route("/ops/jobs/<uuid:job_id>")
 def ops_job(job_id):
+    # RQ names jobs str(uuid4()) and we never pass our own job_id, so the converter fits.
     try:
-        state = job_state(job_id)
+        state = job_state(str(job_id))
     except QueueUnavailable:
-        return _page(JobState(id=job_id, status="unknown"), queue_error=(
+        return _page(JobState(id=str(job_id), status="unknown"), queue_error=(
             "The job queue (Redis) is not reachable right now; the job is safe in Redis "
             "and this page will show it when the queue is back."))
     return _page(state)

@@ -51,19 +51,19 @@ def package_create():
     return panel.create(specialist_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>", methods=["POST"])
+@bp.route("/packages/<uuid:package_id>", methods=["POST"])
 @roles_required("admin")
 def package_update(package_id):
     return panel.update(package_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>/active", methods=["POST"])
+@bp.route("/packages/<uuid:package_id>/active", methods=["POST"])
 @roles_required("admin")
 def package_active(package_id):
     return panel.set_active(package_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>/delete", methods=["POST"])
+@bp.route("/packages/<uuid:package_id>/delete", methods=["POST"])
 @roles_required("admin")
 def package_delete(package_id):
     return panel.delete(package_id, PAGE, _render)

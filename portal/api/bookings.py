@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from portal import policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
-from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, User
 from portal.services import Forbidden, NotFound
@@ -99,7 +98,7 @@ def create_booking(data):
     return booking
 
 
-@blp.route("/<booking_id>", methods=["GET"])
+@blp.route("/<uuid:booking_id>", methods=["GET"])
 @blp.response(200, BookingSchema)
 def get_booking(booking_id):
-    return policies.load(Booking, path_uuid(booking_id, "booking_id"), current_user)
+    return policies.load(Booking, booking_id, current_user)

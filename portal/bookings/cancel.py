@@ -52,7 +52,7 @@ def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", sta
                        reason_max=REASON_MAX_LENGTH, problem=_problem(booking))
 
 
-@bp.route("/<booking_id>/cancel", methods=["GET"])
+@bp.route("/<uuid:booking_id>/cancel", methods=["GET"])
 def cancel_form(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     if not policies.can_cancel(current_user, booking):
@@ -86,7 +86,7 @@ def _cancelled(booking: Booking):
     return _current(booking)
 
 
-@bp.route("/<booking_id>/cancel/done", methods=["GET"])
+@bp.route("/<uuid:booking_id>/cancel/done", methods=["GET"])
 def cancel_closed(booking_id):
     """Closing a dialog that refused: show the booking as it is now (someone else may have
     cancelled it meanwhile)."""
@@ -96,7 +96,7 @@ def cancel_closed(booking_id):
     return _current(booking)
 
 
-@bp.route("/<booking_id>/cancel", methods=["POST"])
+@bp.route("/<uuid:booking_id>/cancel", methods=["POST"])
 def cancel(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     reason = request.form.get("reason", "")

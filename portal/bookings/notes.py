@@ -105,13 +105,13 @@ def _done(booking: Booking, message: str):
     return _section(booking, notes_message=message)
 
 
-@bp.route("/<booking_id>/notes", methods=["GET"])
+@bp.route("/<uuid:booking_id>/notes", methods=["GET"])
 def notes_section(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     return _section(booking, editing=request.args.get("edit"), adding=request.args.get("add") == "1")
 
 
-@bp.route("/<booking_id>/notes", methods=["POST"])
+@bp.route("/<uuid:booking_id>/notes", methods=["POST"])
 def note_add(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     data = note_form_data()
@@ -125,7 +125,7 @@ def note_add(booking_id):
     return _done(booking, "Note saved. You can edit it for 24 hours.")
 
 
-@bp.route("/notes/<note_id>", methods=["POST"])
+@bp.route("/notes/<uuid:note_id>", methods=["POST"])
 def note_edit(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
@@ -141,7 +141,7 @@ def note_edit(note_id):
     return _done(booking, "Note updated.")
 
 
-@bp.route("/notes/<note_id>/amendments", methods=["POST"])
+@bp.route("/notes/<uuid:note_id>/amendments", methods=["POST"])
 def note_amend(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
@@ -155,7 +155,7 @@ def note_amend(note_id):
     return _done(booking, "Amendment added.")
 
 
-@bp.route("/notes/<note_id>/delete", methods=["POST"])
+@bp.route("/notes/<uuid:note_id>/delete", methods=["POST"])
 def note_remove(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking

@@ -70,7 +70,7 @@ def _back(booking_id):
     return redirect(url_for("bookings.detail", booking_id=booking_id) + "#booking-recordings")
 
 
-@bp.route("/<booking_id>/recordings", methods=["POST"])
+@bp.route("/<uuid:booking_id>/recordings", methods=["POST"])
 def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     policies.require("create", current_user, MeetingRecording(booking_id=booking.id))
@@ -90,7 +90,7 @@ def recording_upload(booking_id):
     return _back(booking.id)
 
 
-@bp.route("/recordings/<recording_id>/delete", methods=["POST"])
+@bp.route("/recordings/<uuid:recording_id>/delete", methods=["POST"])
 def recording_remove(recording_id):
     recording = policies.load(MeetingRecording, recording_id, current_user)
     booking_id = recording.booking_id

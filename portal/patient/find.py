@@ -62,12 +62,12 @@ def _page(specialist: User, *, message=None, error=None, booking=None, status=20
     )
 
 
-@bp.route("/specialists/<specialist_id>")
+@bp.route("/specialists/<uuid:specialist_id>")
 def specialist(specialist_id):
     return _page(_specialist(specialist_id))
 
 
-@bp.route("/specialists/<specialist_id>/book", methods=["POST"])
+@bp.route("/specialists/<uuid:specialist_id>/book", methods=["POST"])
 def book(specialist_id):
     specialist = _specialist(specialist_id)
     try:

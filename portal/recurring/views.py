@@ -94,13 +94,13 @@ def _detail_context(series: RecurringBooking) -> dict:
     return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status}
 
 
-@bp.route("/<series_id>")
+@bp.route("/<uuid:series_id>")
 def detail(series_id):
     series = policies.load(RecurringBooking, series_id, current_user)
     return render_page("recurring/detail.html", "series_summary", **_detail_context(series))
 
 
-@bp.route("/<series_id>/<action>", methods=["POST"])
+@bp.route("/<uuid:series_id>/<action>", methods=["POST"])
 def change(series_id, action):
     if action not in ACTIONS:
         abort(404)
@@ -114,7 +114,7 @@ def change(series_id, action):
     return _after_change(series)
 
 
-@bp.route("/<series_id>/delete", methods=["POST"])
+@bp.route("/<uuid:series_id>/delete", methods=["POST"])
 def delete(series_id):
     series = policies.load_for("delete", RecurringBooking, series_id, current_user)
     service.recurring_delete(actor=current_user, series=series)

@@ -117,7 +117,7 @@ def calendar_block(day):
     return _panel(selected, form=form, errors=errors, affected=affected, status=400)
 
 
-@bp.route("/calendar/exceptions/<exception_id>/delete", methods=["POST"])
+@bp.route("/calendar/exceptions/<uuid:exception_id>/delete", methods=["POST"])
 def calendar_unblock(exception_id):
     day = _parse_day(request.form.get("day"))
     exception_delete(actor=current_user, exception_id=exception_id)
