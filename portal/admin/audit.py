@@ -27,6 +27,7 @@ from portal.selectors.audit import (
     audit_walk,
 )
 from portal.services.users import user_by_email
+from portal.web.refusals import note_refusal
 from portal.web.templating import viewer_zone
 
 FILTER_KEYS = ("action", "actor", "entity_type", "entity_id", "status", "from", "to")
@@ -89,7 +90,8 @@ def audit_log():
     cursor = request.args.get("cursor") or None
     try:
         rows, next_cursor = audit_page(filters, cursor=cursor)
-    except InvalidCursor:
+    except InvalidCursor as error:
+        note_refusal(error)
         errors["cursor"] = "That page link has expired; showing the newest rows."
         rows, next_cursor = audit_page(filters)
         cursor = None

@@ -12,6 +12,7 @@ from portal.models import BookingPackage
 from portal.policies import roles_required
 from portal.selectors.packages import specialist_names
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 
 PAGE = "admin.packages"
 
@@ -46,6 +47,7 @@ def package_create():
     try:
         specialist_id = _specialist_id()
     except ServiceError as error:
+        note_refusal(error)
         return _render(create_form=panel.form_data(), create_errors=error.fields,
                        create_open=True)
     return panel.create(specialist_id, PAGE, _render)

@@ -10,6 +10,7 @@ from portal.models import ROLES
 from portal.policies import roles_required
 from portal.web.rendering import render_page
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.user_admin import PAGE_SIZE, user_set_active, user_set_role, users_search
 
 
@@ -46,6 +47,7 @@ def _apply(change, user_id, **kwargs):
         db.session.commit()
         return _row_or_redirect(user)
     except ServiceError as error:
+        note_refusal(error)
         db.session.rollback()
         if error.http_status == 404:
             raise

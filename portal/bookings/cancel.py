@@ -15,6 +15,7 @@ from portal.extensions import db, htmx
 from portal.models import Booking
 from portal.web.rendering import render_page
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
     booking_cancel_and_commit,
@@ -103,6 +104,7 @@ def cancel(booking_id):
     try:
         booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason)
     except ServiceError as error:
+        note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
         booking = db.session.get(Booking, booking.id)
         return _refused(booking, error.message, error.http_status, reason)

@@ -14,6 +14,7 @@ from portal.models import Booking, SessionNote, SessionNoteAmendment
 from portal.web.rendering import render_page
 from portal.selectors.notes import notes_for_booking
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.notes import (
     ENGAGEMENT_LEVELS,
     amendment_add,
@@ -119,6 +120,7 @@ def note_add(booking_id):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             note_create(actor=current_user, booking_id=booking.id, data=data)
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         return _section(booking, adding=True, note_form=request.form, note_errors=error.fields)
@@ -133,6 +135,7 @@ def note_edit(note_id):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             note_update(actor=current_user, note_id=note.id, data=note_form_data())
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         if error.code == "NOTE_LOCKED":
@@ -149,6 +152,7 @@ def note_amend(note_id):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", ""))
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         return _section(booking, amending=str(note.id), amend_errors=error.fields)

@@ -13,6 +13,7 @@ from portal.bookings.blueprint import bp
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.recordings import (
     recording_attach,
     recording_delete,
@@ -83,6 +84,7 @@ def recording_upload(booking_id):
                              stream=upload.stream, duration_seconds=request.form.get("duration_seconds"),
                              expires_at=_local_expiry(request.form.get("expires_at", "")))
     except ServiceError as error:
+        note_refusal(error)
         flash(error.message, "error")
         return _back(booking.id)
     db.session.commit()

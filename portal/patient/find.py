@@ -15,6 +15,7 @@ from portal.patient.blueprint import bp
 from portal.web.rendering import render_page
 from portal.selectors.specialists import active_packages, specialists_search
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.availability import next_free_slots, rate_on, specialist_zone
 from portal.services.bookings import booking_create
 from portal.services.schedule import specialist_or_404
@@ -37,7 +38,8 @@ def specialists():
 def _specialist(specialist_id) -> User:
     try:
         specialist = specialist_or_404(specialist_id)
-    except ServiceError:
+    except ServiceError as error:
+        note_refusal(error)
         from flask import abort
 
         abort(404)
@@ -79,6 +81,7 @@ def book(specialist_id):
         return _page(specialist, error="That time could not be read. Please pick a slot.",
                      status=200 if htmx else 400)
     except ServiceError as error:
+        note_refusal(error)
         return _page(specialist, error=error.message, status=200 if htmx else error.http_status)
     db.session.commit()
     if not htmx:

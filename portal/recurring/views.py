@@ -18,6 +18,7 @@ from portal.recurring.blueprint import bp
 from portal.recurring.forms import SeriesForm
 from portal.web.rendering import render_page
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services import recurring as service
 
 ACTIONS = {"pause": service.recurring_pause, "resume": service.recurring_resume, "end": service.recurring_end}
@@ -72,6 +73,8 @@ def create():
         db.session.commit()
     except (ServiceError, ValueError) as error:
         db.session.rollback()
+        if isinstance(error, ServiceError):
+            note_refusal(error)
         message = getattr(error, "message", "Choose a specialist.")
         for name, text in getattr(error, "fields", {"specialist_id": message}).items():
             if name in form:
@@ -109,6 +112,7 @@ def change(series_id, action):
         ACTIONS[action](actor=current_user, series=series)
         db.session.commit()
     except ServiceError as error:
+        note_refusal(error)
         db.session.rollback()
         flash(error.message, "error")
     return _after_change(series)

@@ -11,6 +11,7 @@ from portal import clock
 from portal.extensions import db
 from portal.web.rendering import render_page
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.availability import rate_on, specialist_zone
 from portal.services.schedule import (
     HoursInput,
@@ -79,6 +80,7 @@ def save_hours():
             with db.session.begin_nested():  # a refusal undoes only this attempt
                 working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges)
         except ServiceError as error:
+            note_refusal(error)
             errors["form"] = error.message
         else:
             db.session.commit()
@@ -102,6 +104,7 @@ def add_rate():
                      price=form.get("price", ""), currency=form.get("currency", ""),
                      effective_from=effective_from)
     except ServiceError as error:
+        note_refusal(error)
         return _render(rate_form=form, rate_errors=error.fields or {"form": error.message}, status=400)
     db.session.commit()
     flash("Rate added.", "success")

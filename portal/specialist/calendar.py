@@ -13,6 +13,7 @@ from portal.models import EXCEPTION_REASONS
 from portal.web.rendering import render_page
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 from portal.services.availability import specialist_zone
 from portal.services.schedule import (
     ExceptionInput,
@@ -108,6 +109,7 @@ def calendar_block(day):
                 exception_create(actor=current_user, specialist_id=current_user.id, data=data,
                                  affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason"))
         except ServiceError as error:
+            note_refusal(error)
             errors = {**error.fields, "form": error.message}
             if affected_choice:
                 affected = affected_bookings(specialist=current_user, data=data)
