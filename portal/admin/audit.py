@@ -13,7 +13,7 @@ from flask_login import current_user
 from portal import clock
 from portal.admin.blueprint import bp
 from portal.extensions import htmx
-from portal.models import AUDIT_STATUSES, AuditLog
+from portal.models import AUDIT_STATUSES, AuditLog, Role
 from portal.policies import load, roles_required
 from portal.web.rendering import render_page
 from portal.selectors.audit import (
@@ -84,7 +84,7 @@ def filters_from_args(args) -> tuple[AuditFilters, dict, dict]:
 
 
 @bp.route("/audit")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def audit_log():
     filters, values, errors = filters_from_args(request.args)
     cursor = request.args.get("cursor") or None
@@ -104,7 +104,7 @@ def audit_log():
 
 
 @bp.route("/audit/<uuid:entry_id>")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def audit_entry(entry_id):
     entry = load(AuditLog, entry_id, current_user)
     return render_page("admin/audit_entry.html", entry=entry, diff=audit_diff(entry),
@@ -140,7 +140,7 @@ def _csv_lines(filters: AuditFilters):
 
 
 @bp.route("/audit.csv")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def audit_csv():
     filters, _values, _errors = filters_from_args(request.args)
     stamp = clock.now().strftime("%Y%m%d-%H%M")

@@ -8,7 +8,7 @@ from flask import request
 from portal.packages import panel
 from portal.admin.blueprint import bp
 from portal.extensions import db
-from portal.models import BookingPackage
+from portal.models import BookingPackage, Role
 from portal.policies import roles_required
 from portal.selectors.packages import specialist_names
 from portal.services import ServiceError
@@ -36,13 +36,13 @@ def _specialist_id():
 
 
 @bp.route("/packages")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def packages():
     return _render(editing=request.args.get("edit"), create_open=request.args.get("new") == "1")
 
 
 @bp.route("/packages", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def package_create():
     try:
         specialist_id = _specialist_id()
@@ -54,18 +54,18 @@ def package_create():
 
 
 @bp.route("/packages/<uuid:package_id>", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def package_update(package_id):
     return panel.update(package_id, PAGE, _render)
 
 
 @bp.route("/packages/<uuid:package_id>/active", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def package_active(package_id):
     return panel.set_active(package_id, PAGE, _render)
 
 
 @bp.route("/packages/<uuid:package_id>/delete", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def package_delete(package_id):
     return panel.delete(package_id, PAGE, _render)

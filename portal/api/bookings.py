@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
-from portal.models import BOOKING_STATUSES, Booking, User
+from portal.models import BOOKING_STATUSES, Booking, Role, User
 from portal.services import Forbidden, NotFound
 from portal.services.bookings import booking_create
 
@@ -88,7 +88,7 @@ def create_booking(data):
     patient = current_user
     if data["patient_id"] and data["patient_id"] != current_user.id:
         patient = db.session.get(User, data["patient_id"])
-        if patient is None or patient.role != "patient":
+        if patient is None or patient.role != Role.PATIENT:
             raise NotFound("No such patient.")
     if not policies.can("create", current_user, Booking(patient_id=patient.id)):
         raise Forbidden("Only patients (or admins on their behalf) can book.")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import clock, policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
-from portal.models import SpecialistProfile, User
+from portal.models import Role, SpecialistProfile, User
 from portal.services.availability import free_slots, rate_on, specialist_zone
 from portal.services.schedule import (
     HoursInput,
@@ -87,7 +87,7 @@ def _specialist(specialist_id) -> User:
 def list_specialists(args):
     """Active specialists, by name."""
     query = sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id).where(
-        User.role == "specialist", User.is_active.is_(True), policies.visible(User, current_user))
+        User.role == Role.SPECIALIST, User.is_active.is_(True), policies.visible(User, current_user))
     if args["q"]:
         query = query.where(User.display_name.ilike(f"%{args['q'].strip()}%"))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

@@ -12,7 +12,7 @@ from flask_login import current_user
 from portal import policies
 from portal.bookings.blueprint import bp
 from portal.extensions import db, htmx
-from portal.models import Booking
+from portal.models import Booking, Role
 from portal.web.rendering import render_page
 from portal.services import ServiceError
 from portal.web.refusals import note_refusal
@@ -75,7 +75,7 @@ def _current(booking: Booking):
     """The booking's row (or the booking page's summary) as it is now, for htmx."""
     if _target() == "page":
         return render_page("bookings/detail.html", "booking_summary", booking=booking)
-    viewer_role = "specialist" if current_user.role == "specialist" else "patient"
+    viewer_role = Role.SPECIALIST if current_user.role == Role.SPECIALIST else Role.PATIENT
     return make_response(render_template("cancellations/_booking_row.html", booking=booking,
                                          viewer_role=viewer_role))
 

@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from portal import policies
 from portal.extensions import db, htmx
-from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, User
+from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, Role, User
 from portal.recurring.blueprint import bp
 from portal.recurring.forms import SeriesForm
 from portal.web.rendering import render_page
@@ -33,11 +33,11 @@ def _series_list() -> list[RecurringBooking]:
 
 
 def _form() -> SeriesForm | None:
-    if current_user.role != "patient":
+    if current_user.role != Role.PATIENT:
         return None
     form = SeriesForm()
     specialists = db.session.execute(
-        sa.select(User.id, User.display_name).where(User.role == "specialist", User.is_active.is_(True))
+        sa.select(User.id, User.display_name).where(User.role == Role.SPECIALIST, User.is_active.is_(True))
         .order_by(User.display_name).limit(500))
     form.specialist_id.choices = [SelectChoice("", "Choose a specialist")] + [
         SelectChoice(str(i), n) for i, n in specialists]

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import clock
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, Booking, BookingStatusHistory, User
+from portal.models import ACTIVE_STATUSES, Booking, BookingStatusHistory, Role, User
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 from portal.services.availability import (
@@ -73,9 +73,9 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     if starts_at.tzinfo is None:
         raise ServiceError("starts_at needs a UTC offset.", fields={"starts_at": "Give a UTC offset."})
     specialist = db.session.get(User, specialist_id)
-    if specialist is None or specialist.role != "specialist" or not specialist.is_active:
+    if specialist is None or specialist.role != Role.SPECIALIST or not specialist.is_active:
         raise NotFound("No such specialist.")
-    if patient.role != "patient":
+    if patient.role != Role.PATIENT:
         raise Forbidden("Only patients can be booked.")
     ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at)
     booking = Booking(

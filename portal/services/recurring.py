@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from portal import clock, policies
 from portal.extensions import db
-from portal.models import RecurringBooking, User
+from portal.models import RecurringBooking, Role, User
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
 
@@ -55,7 +55,7 @@ def series_status(series: RecurringBooking) -> str:
 
 def _specialist(specialist_id) -> User:
     specialist = db.session.get(User, specialist_id)
-    if specialist is None or specialist.role != "specialist" or not specialist.is_active:
+    if specialist is None or specialist.role != Role.SPECIALIST or not specialist.is_active:
         raise NotFound("No such specialist.", fields={"specialist_id": "No such specialist."})
     return specialist
 
@@ -80,7 +80,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                               start_date=start_date, end_date=end_date,
                               time_of_day=time_of_day or DEFAULT_TIME, is_active=True,
                               next_booking_date=start_date, next_occurrence_index=0)
-    if patient.role != "patient" or not policies.can("create", actor, series):
+    if patient.role != Role.PATIENT or not policies.can("create", actor, series):
         raise Forbidden("You may not create this series.")
     first = occurrence_start(start_date, series.time_of_day, ZoneInfo(specialist.timezone or "UTC"))
     try:

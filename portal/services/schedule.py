@@ -23,6 +23,7 @@ from portal.models import (
     EXCEPTION_REASONS,
     AvailabilityException,
     Booking,
+    Role,
     SpecialistProfile,
     SpecialistRate,
     User,
@@ -53,7 +54,7 @@ class HoursInput:
 def specialist_or_404(specialist_id) -> User:
     key = policies.as_uuid(specialist_id)
     user = db.session.get(User, key) if key is not None else None
-    if user is None or user.role != "specialist" or db.session.get(SpecialistProfile, key) is None:
+    if user is None or user.role != Role.SPECIALIST or db.session.get(SpecialistProfile, key) is None:
         raise NotFound("No such specialist.")
     return user
 
