@@ -87,10 +87,9 @@ def measure(database_url: str, rows: int) -> dict:
     from portal.services.users import user_create
 
     instance = tempfile.mkdtemp(prefix="bench-audit-")
-    os.environ.setdefault("PORTAL_INSTANCE_DIR", instance)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "TESTING": True,
-                      "WTF_CSRF_ENABLED": False, "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://",
-                      "INSTANCE_DIR": instance})
+                      "WTF_CSRF_ENABLED": False, "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://"},
+                     instance_path=instance)
     with app.app_context():
         upgrade()
         admin = user_create(email="admin@bench.test", password="bench-password", role="admin")

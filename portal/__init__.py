@@ -5,16 +5,25 @@ import logging
 
 from flask import Flask
 
-from portal.config import Config
+from portal.config import (
+    Config,
+    default_instance_path,
+    ensure_instance_folder,
+    ensure_secret_key,
+    validate,
+)
 
 
-def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
-    app.config.from_mapping(Config().as_dict())
+def create_app(config: dict | None = None, *, instance_path: str | None = None) -> Flask:
+    """The app; `config` overrides the environment's settings. The instance folder is
+    `instance_path`, else PORTAL_INSTANCE_DIR, else ./instance. A bad setting raises ConfigError."""
+    app = Flask(__name__, instance_path=instance_path or default_instance_path())
+    app.config.from_mapping(Config(app.instance_path).as_dict())
     if config:
         app.config.from_mapping(config)
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+    validate(app.config)
+    ensure_secret_key(app.config, app.instance_path)
+    ensure_instance_folder(app.config, app.instance_path)
     configure_proxy(app)
     configure_logging(app)
     configure_sentry(app)
@@ -30,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 def configure_proxy(app: Flask) -> None:
     """Behind a reverse proxy, take the client's address from X-Forwarded-For:
     the per-address login limit would otherwise count every client as one."""
-    hops = int(app.config.get("PROXY_HOPS") or 0)
+    hops = app.config["PROXY_HOPS"]
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

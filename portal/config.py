@@ -1,28 +1,42 @@
-"""Configuration read from the environment.
+"""Configuration read from the environment and checked once, at start-up.
 
 Every setting has an embedded default so that a fresh clone runs with SQLite
 and in-process jobs; production sets DATABASE_URL, REDIS_URL and SECRET_KEY.
+Reading the configuration writes nothing: the development secret key file is
+created by create_app (ensure_secret_key), and only when no key was given.
 """
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Whole-number settings and their smallest value, checked whether they come from the
+# environment or from the mapping given to create_app.
+INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1}
+# Settings read from an environment variable of another name.
+ENV_NAMES = {"MAX_CONTENT_LENGTH": "MAX_UPLOAD_BYTES"}
 
 
-def _instance_dir() -> Path:
-    path = Path(os.environ.get("PORTAL_INSTANCE_DIR", Path.cwd() / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed: the app refuses to start, naming it."""
 
 
-def _development_secret_key(instance: Path) -> str:
-    """A random key kept under instance/, so sessions survive restarts in development."""
-    key_file = instance / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+def default_instance_path() -> str:
+    """PORTAL_INSTANCE_DIR, else ./instance (absolute, as Flask wants it)."""
+    return os.path.abspath(os.environ.get("PORTAL_INSTANCE_DIR") or Path.cwd() / "instance")
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}.") from None
 
 
 def _database_url(instance: Path) -> str:
@@ -35,13 +49,12 @@ def _database_url(instance: Path) -> str:
 
 
 class Config:
-    def __init__(self) -> None:
-        instance = _instance_dir()
-        self.INSTANCE_DIR = str(instance)
+    """The settings as the environment gives them, for the instance folder `instance_path`."""
+
+    def __init__(self, instance_path: str | os.PathLike | None = None) -> None:
+        instance = Path(instance_path or default_instance_path())
         self.ENV_NAME = os.environ.get("PORTAL_ENV", os.environ.get("FLASK_ENV", "development"))
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
-        if not self.SECRET_KEY and self.ENV_NAME != "production":
-            self.SECRET_KEY = _development_secret_key(instance)
         self.SQLALCHEMY_DATABASE_URI = _database_url(instance)
         # hide_parameters: a database error must not carry note text or reasons into logs or Sentry.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
@@ -50,15 +63,15 @@ class Config:
         self.SENTRY_RELEASE = os.environ.get("SENTRY_RELEASE") or None
         self.PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "UTC")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
-        self.DISPATCHER_WORKERS = max(1, int(os.environ.get("DISPATCHER_WORKERS", "2")))
+        self.DISPATCHER_WORKERS = _env_int("DISPATCHER_WORKERS", 2)
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))
-        self.RECORDING_LINK_TTL = int(os.environ.get("RECORDING_LINK_TTL", str(24 * 3600)))
+        self.RECORDING_LINK_TTL = _env_int("RECORDING_LINK_TTL", 24 * 3600)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
             self.REDIS_URL or "memory://"
         )
         self.RATELIMIT_HEADERS_ENABLED = True
         # Reverse proxies in front of the app that set X-Forwarded-For (0: none).
-        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+        self.PROXY_HOPS = _env_int("PROXY_HOPS", 0)
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -66,7 +79,7 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.WTF_CSRF_TIME_LIMIT = None
-        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(4 * 1024**3)))
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 4 * 1024**3)
         # flask-smorest: the OpenAPI document lives beside the API it describes.
         self.API_TITLE = "Clinic portal API"
         self.API_VERSION = "v1"
@@ -77,3 +90,42 @@ class Config:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def validate(config: Mapping) -> None:
+    """ConfigError, naming the setting, for a value the portal cannot run with."""
+    for key, minimum in INTEGER_SETTINGS.items():
+        value, name = config.get(key), ENV_NAMES.get(key, key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    try:
+        ZoneInfo(str(config.get("PORTAL_TIMEZONE")))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"PORTAL_TIMEZONE must name a time zone, not {config.get('PORTAL_TIMEZONE')!r}.") from None
+
+
+def ensure_secret_key(config: dict, instance_path: str) -> None:
+    """Production must be given SECRET_KEY; development keeps a random one under the
+    instance folder, so that sessions survive restarts."""
+    if config.get("SECRET_KEY"):
+        return
+    if config.get("ENV_NAME") == "production":
+        raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+    config["SECRET_KEY"] = _development_secret_key(Path(instance_path))
+
+
+def ensure_instance_folder(config: Mapping, instance_path: str) -> None:
+    """Make the instance folder when the default SQLite database is to live there."""
+    if config["SQLALCHEMY_DATABASE_URI"].startswith(f"sqlite:///{Path(instance_path)}{os.sep}"):
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def _development_secret_key(instance: Path) -> str:
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

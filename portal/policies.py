@@ -33,6 +33,7 @@ from portal.models import (
     MeetingRecording,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    Role,
     SessionNote,
     SessionNoteAmendment,
     SpecialistProfile,
@@ -42,7 +43,7 @@ from portal.models import (
 )
 
 ACTIONS = ("view", "create", "update", "delete")
-STAFF_ROLES = ("admin", "ops")
+STAFF_ROLES = (Role.ADMIN, Role.OPS)
 # Who may open a route, read by the role-by-endpoint test: blueprints and views
 # carry `allowed_roles` (set by role_blueprint, roles_required, or by hand).
 SIGNED_IN = ROLES
@@ -50,7 +51,7 @@ PUBLIC = ("anonymous", *ROLES)
 
 
 def is_admin(user) -> bool:
-    return bool(user) and getattr(user, "is_authenticated", False) and user.role == "admin"
+    return bool(user) and getattr(user, "is_authenticated", False) and user.role == Role.ADMIN
 
 
 def is_ops(user) -> bool:
@@ -108,10 +109,10 @@ class UserPolicy(Policy):
         if is_admin(user):
             return sa.true()
         # Everyone signed in may find specialists; other users see only themselves.
-        return sa.or_(User.id == _uid(user), sa.and_(User.role == "specialist", User.is_active.is_(True)))
+        return sa.or_(User.id == _uid(user), sa.and_(User.role == Role.SPECIALIST, User.is_active.is_(True)))
 
     def view(self, user, row):
-        return is_admin(user) or row.id == _uid(user) or (row.role == "specialist" and row.is_active)
+        return is_admin(user) or row.id == _uid(user) or (row.role == Role.SPECIALIST and row.is_active)
 
     def update(self, user, row):
         return is_admin(user) or row.id == _uid(user)
@@ -131,7 +132,7 @@ class SpecialistOwnedPolicy(Policy):
 
     def _owns(self, user, row) -> bool:
         return is_admin(user) or (
-            _uid(user) is not None and user.role == "specialist" and row.specialist_id == _uid(user)
+            _uid(user) is not None and user.role == Role.SPECIALIST and row.specialist_id == _uid(user)
         )
 
     create = update = delete = _owns
@@ -196,7 +197,7 @@ class BookingPolicy(Policy):
     def create(self, user, row):
         # Patients book for themselves; admins may book on a patient's behalf.
         return is_admin(user) or (
-            _uid(user) is not None and user.role == "patient" and row.patient_id == _uid(user)
+            _uid(user) is not None and user.role == Role.PATIENT and row.patient_id == _uid(user)
         )
 
     def update(self, user, row):
@@ -269,7 +270,7 @@ class RecurringPolicy(Policy):
 
     def _manages(self, user, row) -> bool:
         uid = _uid(user)
-        return is_admin(user) or (uid is not None and user.role == "patient" and row.user_id == uid)
+        return is_admin(user) or (uid is not None and user.role == Role.PATIENT and row.user_id == uid)
 
     create = update = delete = _manages
 
@@ -319,13 +320,13 @@ class SessionNotePolicy(Policy):
         uid = _uid(user)
         booking = _booking_for(row)
         return (
-            uid is not None and user.role == "specialist" and row.provider_id == uid
+            uid is not None and user.role == Role.SPECIALIST and row.provider_id == uid
             and booking is not None and booking.specialist_id == uid
         )
 
     def update(self, user, row):
         uid = _uid(user)
-        return uid is not None and user.role == "specialist" and row.provider_id == uid
+        return uid is not None and user.role == Role.SPECIALIST and row.provider_id == uid
 
 
 class AmendmentPolicy(Policy):
@@ -471,7 +472,7 @@ def load_for(action: str, model: type, row_id: Any, user) -> Any:
     return require(action, user, load(model, row_id, user))
 
 
-def roles_required(*roles: str, deny_status: int = 403) -> Callable:
+def roles_required(*roles: Role, deny_status: int = 403) -> Callable:
     """Route decorator for pages only some roles may open.
 
     The view carries `allowed_roles` and `deny_status` so that the

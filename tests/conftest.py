@@ -24,7 +24,6 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
-from tests import scratch_db
 from portal.extensions import db, limiter
 from portal.models import (
     Booking,
@@ -33,6 +32,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from tests import scratch_db
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 WEEKDAY_HOURS = {d: [("09:00", "17:00")] for d in range(5)}
@@ -59,7 +59,6 @@ def make_test_config(database_url: str, instance_dir) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "REDIS_URL": None,
-        "INSTANCE_DIR": str(instance_dir),
         "RECORDINGS_DIR": str(instance_dir / "recordings"),
         "SERVER_NAME": None,
     }
@@ -126,7 +125,7 @@ def _app(database_url, instance_dir):
     """One app per test session, its schema built by the migrations."""
     from flask_migrate import upgrade
 
-    app = create_app(make_test_config(database_url, instance_dir))
+    app = create_app(make_test_config(database_url, instance_dir), instance_path=str(instance_dir))
     with app.app_context():
         upgrade()
     yield app

@@ -13,9 +13,8 @@ from flask_login import current_user
 from portal import clock
 from portal.admin.blueprint import bp
 from portal.extensions import htmx
-from portal.models import AUDIT_STATUSES, AuditLog
+from portal.models import AUDIT_STATUSES, AuditLog, Role
 from portal.policies import load, roles_required
-from portal.web.rendering import render_page
 from portal.selectors.audit import (
     SYSTEM_ACTOR,
     AuditFilters,
@@ -27,6 +26,8 @@ from portal.selectors.audit import (
     audit_walk,
 )
 from portal.services.users import user_by_email
+from portal.web.refusals import note_refusal
+from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
 FILTER_KEYS = ("action", "actor", "entity_type", "entity_id", "status", "from", "to")
@@ -83,13 +84,14 @@ def filters_from_args(args) -> tuple[AuditFilters, dict, dict]:
 
 
 @bp.route("/audit")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def audit_log():
     filters, values, errors = filters_from_args(request.args)
     cursor = request.args.get("cursor") or None
     try:
         rows, next_cursor = audit_page(filters, cursor=cursor)
-    except InvalidCursor:
+    except InvalidCursor as error:
+        note_refusal(error)
         errors["cursor"] = "That page link has expired; showing the newest rows."
         rows, next_cursor = audit_page(filters)
         cursor = None
@@ -101,8 +103,8 @@ def audit_log():
     )
 
 
-@bp.route("/audit/<entry_id>")
-@roles_required("admin")
+@bp.route("/audit/<uuid:entry_id>")
+@roles_required(Role.ADMIN)
 def audit_entry(entry_id):
     entry = load(AuditLog, entry_id, current_user)
     return render_page("admin/audit_entry.html", entry=entry, diff=audit_diff(entry),
@@ -138,7 +140,7 @@ def _csv_lines(filters: AuditFilters):
 
 
 @bp.route("/audit.csv")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def audit_csv():
     filters, _values, _errors = filters_from_args(request.args)
     stamp = clock.now().strftime("%Y%m%d-%H%M")

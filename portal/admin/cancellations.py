@@ -9,13 +9,14 @@ from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from portal.admin.blueprint import bp
+from portal.models import Role
 from portal.policies import roles_required
-from portal.web.rendering import render_page
 from portal.selectors.cancellations import (
     CancellationFilters,
     cancellations_list,
     people_for_filters,
 )
+from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
 PER_PAGE = 50
@@ -34,9 +35,9 @@ class CancellationFilterForm(Form):
 def _filter_form() -> CancellationFilterForm:
     form = CancellationFilterForm(request.args)
     form.specialist.choices = [SelectChoice("", "All specialists")] + [
-        SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role="specialist")]
+        SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role=Role.SPECIALIST)]
     form.patient.choices = [SelectChoice("", "All patients")] + [
-        SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role="patient")]
+        SelectChoice(str(u.id), u.display_name) for u in people_for_filters(user=current_user, role=Role.PATIENT)]
     form.validate()
     return form
 
@@ -57,7 +58,7 @@ def _filters(form: CancellationFilterForm) -> CancellationFilters:
 
 
 @bp.route("/cancellations")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def cancellations():
     form = _filter_form()
     page = request.args.get("page", 1, type=int) or 1

@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db
-from portal.web.rendering import render_page
+from portal.jobs.queue import QueueUnavailable, enqueue
+from portal.jobs.schedule import DISPATCH_RECURRING
 from portal.selectors.admin import recent_job_runs
 from portal.selectors.jobs import (
     JobState,
@@ -18,8 +19,7 @@ from portal.selectors.jobs import (
     registered_schedule,
 )
 from portal.services.audit import audit_failure, audit_record
-from portal.jobs.queue import QueueUnavailable, enqueue
-from portal.jobs.schedule import DISPATCH_RECURRING
+from portal.web.rendering import render_page
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,13 @@ def ops_dispatch():
     return _page(state, status=202 if not state.done else 200)
 
 
-@bp.route("/ops/jobs/<job_id>")
+@bp.route("/ops/jobs/<uuid:job_id>")
 def ops_job(job_id):
+    # RQ names jobs str(uuid4()) and we never pass our own job_id, so the converter fits.
     try:
-        state = job_state(job_id)
+        state = job_state(str(job_id))
     except QueueUnavailable:
-        return _page(JobState(id=job_id, status="unknown"), queue_error=(
+        return _page(JobState(id=str(job_id), status="unknown"), queue_error=(
             "The job queue (Redis) is not reachable right now; the job is safe in Redis "
             "and this page will show it when the queue is back."))
     return _page(state)

@@ -7,11 +7,12 @@ from flask import request
 from flask_login import current_user
 
 from portal.admin.blueprint import bp
-from portal.models import BookingPackage
+from portal.models import BookingPackage, Role
 from portal.packages import panel
 from portal.policies import roles_required
 from portal.selectors.packages import packages_all, specialist_names
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 
 PAGE = "admin.packages"
 
@@ -33,35 +34,36 @@ def _specialist_id():
 
 
 @bp.route("/packages")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def packages():
     return _render(editing=request.args.get("edit"), create_open=request.args.get("new") == "1")
 
 
 @bp.route("/packages", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def package_create():
     try:
         specialist_id = _specialist_id()
     except ServiceError as error:
+        note_refusal(error)
         return _render(create_form=panel.form_data(), create_errors=error.fields,
                        create_open=True)
     return panel.create(specialist_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>", methods=["POST"])
-@roles_required("admin")
+@bp.route("/packages/<uuid:package_id>", methods=["POST"])
+@roles_required(Role.ADMIN)
 def package_update(package_id):
     return panel.update(package_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>/active", methods=["POST"])
-@roles_required("admin")
+@bp.route("/packages/<uuid:package_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
 def package_active(package_id):
     return panel.set_active(package_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>/delete", methods=["POST"])
-@roles_required("admin")
+@bp.route("/packages/<uuid:package_id>/delete", methods=["POST"])
+@roles_required(Role.ADMIN)
 def package_delete(package_id):
     return panel.delete(package_id, PAGE, _render)

@@ -6,11 +6,12 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db, htmx
-from portal.models import ROLES
+from portal.models import ROLES, Role
 from portal.policies import roles_required
 from portal.selectors.users import PAGE_SIZE, users_search
 from portal.services import ServiceError
 from portal.services.user_admin import user_set_active, user_set_role
+from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 
 
@@ -22,7 +23,7 @@ def _int(value, default=1) -> int:
 
 
 @bp.route("/users")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def users_list():
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
     page = _int(request.args.get("page"))
@@ -47,6 +48,7 @@ def _apply(change, user_id, **kwargs):
         db.session.commit()
         return _row_or_redirect(user)
     except ServiceError as error:
+        note_refusal(error)
         db.session.rollback()
         if error.http_status == 404:
             raise
@@ -56,12 +58,12 @@ def _apply(change, user_id, **kwargs):
 
 
 @bp.route("/users/<uuid:user_id>/role", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def users_set_role(user_id):
     return _apply(user_set_role, user_id, role=request.form.get("role", ""))
 
 
 @bp.route("/users/<uuid:user_id>/active", methods=["POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def users_set_active(user_id):
     return _apply(user_set_active, user_id, active=request.form.get("active") == "1")

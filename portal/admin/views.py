@@ -1,13 +1,14 @@
 from portal.admin.blueprint import bp
 from portal.admin.charts import stacked_bars
+from portal.models import Role
 from portal.policies import roles_required
-from portal.web.rendering import render_page
 from portal.selectors.admin import admin_overview_counts
 from portal.selectors.overview import admin_trends
+from portal.web.rendering import render_page
 
 
 @bp.route("/")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def dashboard():
     trends = admin_trends(weeks=26)
     charts = {name: stacked_bars(trends["weeks"], trends[name])

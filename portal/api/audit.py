@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal.api.common import Blueprint
-from portal.models import AUDIT_STATUSES
+from portal.models import AUDIT_STATUSES, Role
 from portal.policies import is_admin
 from portal.selectors.audit import AuditFilters, audit_page
 from portal.services import Forbidden
@@ -60,4 +60,4 @@ def audit_logs(args):
     return {"items": rows, "next_cursor": next_cursor}
 
 
-audit_logs.allowed_roles = ("admin",)  # read by the role-by-endpoint test; enforced above
+audit_logs.allowed_roles = (Role.ADMIN,)  # read by the role-by-endpoint test; enforced above

@@ -6,9 +6,8 @@ from flask_login import current_user
 
 from portal import policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
-from portal.api.schedule import path_uuid
 from portal.extensions import db
-from portal.models import BOOKING_STATUSES, Booking, User
+from portal.models import BOOKING_STATUSES, Booking, Role, User
 from portal.selectors.bookings import bookings_page
 from portal.services import Forbidden, NotFound
 from portal.services.bookings import booking_create
@@ -73,7 +72,7 @@ def create_booking(data):
     patient = current_user
     if data["patient_id"] and data["patient_id"] != current_user.id:
         patient = db.session.get(User, data["patient_id"])
-        if patient is None or patient.role != "patient":
+        if patient is None or patient.role != Role.PATIENT:
             raise NotFound("No such patient.")
     if not policies.can("create", current_user, Booking(patient_id=patient.id)):
         raise Forbidden("Only patients (or admins on their behalf) can book.")
@@ -83,7 +82,7 @@ def create_booking(data):
     return booking
 
 
-@blp.route("/<booking_id>", methods=["GET"])
+@blp.route("/<uuid:booking_id>", methods=["GET"])
 @blp.response(200, BookingSchema)
 def get_booking(booking_id):
-    return policies.load(Booking, path_uuid(booking_id, "booking_id"), current_user)
+    return policies.load(Booking, booking_id, current_user)

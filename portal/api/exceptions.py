@@ -10,7 +10,6 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
-from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
 from portal.selectors.schedule import exceptions_page
@@ -106,7 +105,7 @@ def create_exception(data):
     return _result(row, bookings)
 
 
-@blp.route("/<exception_id>", methods=["PATCH"])
+@blp.route("/<uuid:exception_id>", methods=["PATCH"])
 @blp.arguments(ExceptionPatchSchema(partial=True))
 @blp.response(200, ExceptionResultSchema)
 def patch_exception(data, exception_id):
@@ -115,15 +114,15 @@ def patch_exception(data, exception_id):
     if "specialist_id" in data:
         raise ServiceError("An exception cannot move to another specialist.",
                            fields={"specialist_id": "Cannot be changed."})
-    row, bookings = exception_update(actor=current_user, exception_id=path_uuid(exception_id, "exception_id"),
+    row, bookings = exception_update(actor=current_user, exception_id=exception_id,
                                      changes=data, affected=affected, cancel_reason=cancel_reason)
     db.session.commit()
     return _result(row, bookings)
 
 
-@blp.route("/<exception_id>", methods=["DELETE"])
+@blp.route("/<uuid:exception_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_exception(exception_id):
-    exception_delete(actor=current_user, exception_id=path_uuid(exception_id, "exception_id"))
+    exception_delete(actor=current_user, exception_id=exception_id)
     db.session.commit()
     return ""

@@ -8,7 +8,6 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from portal.api.functions import bp
-from portal.web.errors import json_error
 from portal.extensions import db
 from portal.services import ServiceError
 from portal.services.cancellations import (
@@ -17,6 +16,8 @@ from portal.services.cancellations import (
     booking_cancel_refused,
     report_unexpected,
 )
+from portal.web.errors import json_error
+from portal.web.refusals import note_refusal
 
 
 def _body() -> dict:
@@ -41,6 +42,7 @@ def booking_cancel_function():
         booking_id = body["booking_id"]
         booking_cancel_and_commit(actor=current_user, booking_id=booking_id, reason=body["reason"])
     except ServiceError as error:
+        note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking_id, error=error)
         return json_error(error.http_status, error.code, error.message, error.fields)
     except Exception as error:  # noqa: BLE001 -- not the caller's fault: report with ids, answer 500

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from portal.models import Role
+
 bp = Blueprint("functions", __name__, url_prefix="/functions")
 # Any signed-in role may call; each function checks rows through the policies.
-bp.allowed_roles = ("patient", "specialist", "admin", "ops")
+bp.allowed_roles = tuple(Role)
 

@@ -93,13 +93,13 @@ def create_note(data):
     return note
 
 
-@blp.route("/<note_id>")
+@blp.route("/<uuid:note_id>")
 @blp.response(200, NoteSchema)
 def get_note(note_id):
     return note_load(actor=current_user, note_id=note_id)
 
 
-@blp.route("/<note_id>", methods=["PATCH"])
+@blp.route("/<uuid:note_id>", methods=["PATCH"])
 @blp.arguments(NoteInSchema)
 @blp.response(200, NoteSchema)
 def patch_note(data, note_id):
@@ -108,7 +108,7 @@ def patch_note(data, note_id):
     return note
 
 
-@blp.route("/<note_id>", methods=["DELETE"])
+@blp.route("/<uuid:note_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_note(note_id):
     note_delete(actor=current_user, note_id=note_id)
@@ -116,13 +116,13 @@ def delete_note(note_id):
     return ""
 
 
-@blp.route("/<note_id>/amendments")
+@blp.route("/<uuid:note_id>/amendments")
 @blp.response(200, AmendmentSchema(many=True))
 def list_amendments(note_id):
     return note_load(actor=current_user, note_id=note_id).amendments
 
 
-@blp.route("/<note_id>/amendments", methods=["POST"])
+@blp.route("/<uuid:note_id>/amendments", methods=["POST"])
 @blp.arguments(AmendmentSchema)
 @blp.response(201, AmendmentSchema)
 def create_amendment(data, note_id):

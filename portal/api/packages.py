@@ -92,13 +92,13 @@ def create_package(data):
     return _dump([package])[0]
 
 
-@blp.route("/<package_id>")
+@blp.route("/<uuid:package_id>")
 @blp.response(200, PackageSchema)
 def get_package(package_id):
     return _dump([package_load(actor=current_user, package_id=package_id)])[0]
 
 
-@blp.route("/<package_id>", methods=["PATCH"])
+@blp.route("/<uuid:package_id>", methods=["PATCH"])
 @blp.arguments(PackageInSchema)
 @blp.response(200, PackageSchema)
 def patch_package(data, package_id):
@@ -107,7 +107,7 @@ def patch_package(data, package_id):
     return _dump([package])[0]
 
 
-@blp.route("/<package_id>", methods=["DELETE"])
+@blp.route("/<uuid:package_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_package(package_id):
     package_delete(actor=current_user, package_id=package_id)

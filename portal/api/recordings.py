@@ -83,7 +83,7 @@ def upload_recording(form, files):
     return recording
 
 
-@blp.route("/<recording_id>")
+@blp.route("/<uuid:recording_id>")
 @blp.response(200, RecordingSchema)
 def get_recording(recording_id):
     return recording_load(actor=current_user, recording_id=recording_id)
@@ -94,7 +94,7 @@ class RecordingPatchSchema(ma.Schema):
     expires_at = ma.fields.AwareDateTime(allow_none=True)
 
 
-@blp.route("/<recording_id>", methods=["PATCH"])
+@blp.route("/<uuid:recording_id>", methods=["PATCH"])
 @blp.arguments(RecordingPatchSchema)
 @blp.response(200, RecordingSchema)
 def patch_recording(changes, recording_id):
@@ -104,7 +104,7 @@ def patch_recording(changes, recording_id):
     return recording
 
 
-@blp.route("/<recording_id>", methods=["DELETE"])
+@blp.route("/<uuid:recording_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_recording(recording_id):
     recording_delete(actor=current_user, recording_id=recording_id)
@@ -112,7 +112,7 @@ def delete_recording(recording_id):
     return ""
 
 
-@blp.route("/<recording_id>/signed-url")
+@blp.route("/<uuid:recording_id>/signed-url")
 @blp.response(200, SignedUrlSchema)
 def signed_url(recording_id):
     """A link that streams the file for the caller only, until it expires."""

@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
-from portal.models import RecurringBooking, User
+from portal.models import RecurringBooking, Role, User
 from portal.selectors.recurring import recurring_page
 from portal.services import Forbidden, NotFound
 from portal.services import recurring as service
@@ -60,7 +60,7 @@ def _patient_for(user_id) -> User:
     if not policies.is_admin(current_user):
         raise Forbidden("Only admins may create a series for someone else.")
     patient = db.session.get(User, user_id)
-    if patient is None or patient.role != "patient":
+    if patient is None or patient.role != Role.PATIENT:
         raise NotFound("No such patient.", fields={"user_id": "No such patient."})
     return patient
 

@@ -10,6 +10,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from portal.api.functions import bp
+from portal.models import Role
 from portal.web.errors import json_error
 
 
@@ -19,7 +20,7 @@ def recurring_bookings_dispatcher():
 
     if not current_user.is_authenticated:
         return json_error(401)
-    if current_user.role not in ("admin", "ops"):
+    if current_user.role not in (Role.ADMIN, Role.OPS):
         return json_error(403)
     body = request.get_json(silent=True) if request.data else {}
     if not isinstance(body, dict):

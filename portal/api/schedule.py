@@ -1,7 +1,6 @@
 """Specialists, their free slots, weekly hours and rates: /api/v1/specialists."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import marshmallow as ma
@@ -15,7 +14,7 @@ from portal.models import User
 from portal.selectors.availability import free_slots, rate_on
 from portal.selectors.schedule import rates_of, working_hours_of
 from portal.selectors.specialists import specialist_get, specialists_search
-from portal.services import NotFound, ServiceError
+from portal.services import NotFound
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 
 blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",
@@ -73,16 +72,8 @@ class RateSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
 
-def path_uuid(value: str, name: str = "id") -> uuid.UUID:
-    """A UUID from the URL path; a malformed one is a 400, not a 404."""
-    try:
-        return uuid.UUID(value)
-    except (TypeError, ValueError):
-        raise ServiceError("That is not a valid id.", fields={name: "Not a valid UUID."})
-
-
 def _specialist(specialist_id) -> User:
-    specialist = specialist_get(specialist_id=path_uuid(specialist_id, "specialist_id"))
+    specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")
     return policies.load(User, specialist.id, current_user)
@@ -98,7 +89,7 @@ def list_specialists(args):
     return page_of(total, rows, args["page"], args["per_page"])
 
 
-@blp.route("/<specialist_id>/slots")
+@blp.route("/<uuid:specialist_id>/slots")
 @blp.arguments(DateRangeArgs, location="query")
 @blp.response(200, SlotSchema(many=True))
 def slots(args, specialist_id):
@@ -112,14 +103,14 @@ def slots(args, specialist_id):
     return [{"starts_at": s, "ends_at": e} for s, e in found]
 
 
-@blp.route("/<specialist_id>/working-hours", methods=["GET"])
+@blp.route("/<uuid:specialist_id>/working-hours", methods=["GET"])
 @blp.response(200, HoursSchema(many=True))
 def get_hours(specialist_id):
     """Weekly hours in the specialist's own time zone."""
     return working_hours_of(_specialist(specialist_id).id)
 
 
-@blp.route("/<specialist_id>/working-hours", methods=["PUT"])
+@blp.route("/<uuid:specialist_id>/working-hours", methods=["PUT"])
 @blp.arguments(HoursSchema(many=True))
 @blp.response(200, HoursSchema(many=True))
 def put_hours(ranges, specialist_id):
@@ -131,14 +122,14 @@ def put_hours(ranges, specialist_id):
     return rows
 
 
-@blp.route("/<specialist_id>/rates", methods=["GET"])
+@blp.route("/<uuid:specialist_id>/rates", methods=["GET"])
 @blp.response(200, RateSchema(many=True))
 def get_rates(specialist_id):
     """Every rate, newest first; the current one is the latest effective_from not after today."""
     return rates_of(_specialist(specialist_id).id)
 
 
-@blp.route("/<specialist_id>/rates", methods=["POST"])
+@blp.route("/<uuid:specialist_id>/rates", methods=["POST"])
 @blp.arguments(RateSchema)
 @blp.response(201, RateSchema)
 def post_rate(data, specialist_id):

@@ -12,8 +12,7 @@ from flask_login import current_user
 from portal import policies
 from portal.bookings.blueprint import bp
 from portal.extensions import db, htmx
-from portal.models import Booking
-from portal.web.rendering import render_page
+from portal.models import Booking, Role
 from portal.services import ServiceError
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
@@ -22,6 +21,8 @@ from portal.services.cancellations import (
     is_cancellable,
     report_unexpected,
 )
+from portal.web.refusals import note_refusal
+from portal.web.rendering import render_page
 
 TEMPLATE = "cancellations/cancel.html"
 UNEXPECTED = "Something went wrong on our side and the booking was not cancelled. Please try again."
@@ -52,7 +53,7 @@ def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", sta
                        reason_max=REASON_MAX_LENGTH, problem=_problem(booking))
 
 
-@bp.route("/<booking_id>/cancel", methods=["GET"])
+@bp.route("/<uuid:booking_id>/cancel", methods=["GET"])
 def cancel_form(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     if not policies.can_cancel(current_user, booking):
@@ -74,7 +75,7 @@ def _current(booking: Booking):
     """The booking's row (or the booking page's summary) as it is now, for htmx."""
     if _target() == "page":
         return render_page("bookings/detail.html", "booking_summary", booking=booking)
-    viewer_role = "specialist" if current_user.role == "specialist" else "patient"
+    viewer_role = Role.SPECIALIST if current_user.role == Role.SPECIALIST else Role.PATIENT
     return make_response(render_template("cancellations/_booking_row.html", booking=booking,
                                          viewer_role=viewer_role))
 
@@ -86,7 +87,7 @@ def _cancelled(booking: Booking):
     return _current(booking)
 
 
-@bp.route("/<booking_id>/cancel/done", methods=["GET"])
+@bp.route("/<uuid:booking_id>/cancel/done", methods=["GET"])
 def cancel_closed(booking_id):
     """Closing a dialog that refused: show the booking as it is now (someone else may have
     cancelled it meanwhile)."""
@@ -96,13 +97,14 @@ def cancel_closed(booking_id):
     return _current(booking)
 
 
-@bp.route("/<booking_id>/cancel", methods=["POST"])
+@bp.route("/<uuid:booking_id>/cancel", methods=["POST"])
 def cancel(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     reason = request.form.get("reason", "")
     try:
         booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason)
     except ServiceError as error:
+        note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
         booking = db.session.get(Booking, booking.id)
         return _refused(booking, error.message, error.http_status, reason)

@@ -11,7 +11,6 @@ from portal import policies
 from portal.bookings.blueprint import bp
 from portal.extensions import db, htmx
 from portal.models import Booking, SessionNote, SessionNoteAmendment
-from portal.web.rendering import render_page
 from portal.selectors.notes import notes_for_booking
 from portal.services import ServiceError
 from portal.services.notes import (
@@ -24,6 +23,8 @@ from portal.services.notes import (
     note_locks_at,
     note_update,
 )
+from portal.web.refusals import note_refusal
+from portal.web.rendering import render_page
 
 TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
 KNOWN_META = ("mood_level", "engagement", "homework_completed")
@@ -105,13 +106,13 @@ def _done(booking: Booking, message: str):
     return _section(booking, notes_message=message)
 
 
-@bp.route("/<booking_id>/notes", methods=["GET"])
+@bp.route("/<uuid:booking_id>/notes", methods=["GET"])
 def notes_section(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     return _section(booking, editing=request.args.get("edit"), adding=request.args.get("add") == "1")
 
 
-@bp.route("/<booking_id>/notes", methods=["POST"])
+@bp.route("/<uuid:booking_id>/notes", methods=["POST"])
 def note_add(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     data = note_form_data()
@@ -119,13 +120,14 @@ def note_add(booking_id):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             note_create(actor=current_user, booking_id=booking.id, data=data)
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         return _section(booking, adding=True, note_form=request.form, note_errors=error.fields)
     return _done(booking, "Note saved. You can edit it for 24 hours.")
 
 
-@bp.route("/notes/<note_id>", methods=["POST"])
+@bp.route("/notes/<uuid:note_id>", methods=["POST"])
 def note_edit(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
@@ -133,6 +135,7 @@ def note_edit(note_id):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             note_update(actor=current_user, note_id=note.id, data=note_form_data())
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         if error.code == "NOTE_LOCKED":
@@ -141,7 +144,7 @@ def note_edit(note_id):
     return _done(booking, "Note updated.")
 
 
-@bp.route("/notes/<note_id>/amendments", methods=["POST"])
+@bp.route("/notes/<uuid:note_id>/amendments", methods=["POST"])
 def note_amend(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
@@ -149,13 +152,14 @@ def note_amend(note_id):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", ""))
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         return _section(booking, amending=str(note.id), amend_errors=error.fields)
     return _done(booking, "Amendment added.")
 
 
-@bp.route("/notes/<note_id>/delete", methods=["POST"])
+@bp.route("/notes/<uuid:note_id>/delete", methods=["POST"])
 def note_remove(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking

@@ -20,6 +20,7 @@ from portal.services.recordings import (
     recording_from_token,
     recording_link_token,
 )
+from portal.web.refusals import note_refusal
 from portal.web.templating import viewer_zone
 
 MIMETYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska"}
@@ -66,7 +67,7 @@ def _back(booking_id):
     return redirect(url_for("bookings.detail", booking_id=booking_id) + "#booking-recordings")
 
 
-@bp.route("/<booking_id>/recordings", methods=["POST"])
+@bp.route("/<uuid:booking_id>/recordings", methods=["POST"])
 def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     policies.require("create", current_user, MeetingRecording(booking_id=booking.id))
@@ -79,6 +80,7 @@ def recording_upload(booking_id):
                              stream=upload.stream, duration_seconds=request.form.get("duration_seconds"),
                              expires_at=_local_expiry(request.form.get("expires_at", "")))
     except ServiceError as error:
+        note_refusal(error)
         flash(error.message, "error")
         return _back(booking.id)
     db.session.commit()
@@ -86,7 +88,7 @@ def recording_upload(booking_id):
     return _back(booking.id)
 
 
-@bp.route("/recordings/<recording_id>/delete", methods=["POST"])
+@bp.route("/recordings/<uuid:recording_id>/delete", methods=["POST"])
 def recording_remove(recording_id):
     recording = policies.load(MeetingRecording, recording_id, current_user)
     booking_id = recording.booking_id

@@ -6,7 +6,7 @@ from portal.models import Booking
 from portal.web.rendering import render_page
 
 
-@bp.route("/<booking_id>")
+@bp.route("/<uuid:booking_id>")
 def detail(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     return render_page("bookings/detail.html", booking=booking)

@@ -6,6 +6,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal.extensions import db
+from portal.models import ROLES
 from portal.services import ServiceError
 
 users_cli = AppGroup("users", help="Create accounts and API tokens.")
@@ -14,7 +15,7 @@ users_cli = AppGroup("users", help="Create accounts and API tokens.")
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["patient", "specialist", "admin", "ops"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", "display_name", default=None)
 @click.option("--timezone", default="UTC", show_default=True)
 def users_create(email, password, role, display_name, timezone):

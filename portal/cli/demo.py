@@ -13,6 +13,7 @@ from portal.models import (
     Booking,
     BookingPackage,
     BookingStatusHistory,
+    Role,
     SpecialistRate,
     User,
     WorkingHours,
@@ -21,10 +22,10 @@ from portal.services.users import user_by_email, user_create
 
 DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = [
-    ("patient", "patient@demo.clinic", DEMO_PASSWORD),
-    ("specialist", "specialist@demo.clinic", DEMO_PASSWORD),
-    ("admin", "admin@demo.clinic", DEMO_PASSWORD),
-    ("ops", "ops@demo.clinic", DEMO_PASSWORD),
+    (Role.PATIENT, "patient@demo.clinic", DEMO_PASSWORD),
+    (Role.SPECIALIST, "specialist@demo.clinic", DEMO_PASSWORD),
+    (Role.ADMIN, "admin@demo.clinic", DEMO_PASSWORD),
+    (Role.OPS, "ops@demo.clinic", DEMO_PASSWORD),
 ]
 
 SPECIALISTS = [
@@ -56,11 +57,11 @@ def seed_demo_data(today: date | None = None) -> bool:
     if user_by_email("admin@demo.clinic") is not None:
         return False
     today = today or date.today()
-    user_create(email="admin@demo.clinic", password=DEMO_PASSWORD, role="admin", display_name="Alex Admin")
-    user_create(email="ops@demo.clinic", password=DEMO_PASSWORD, role="ops", display_name="Olu Ops")
+    user_create(email="admin@demo.clinic", password=DEMO_PASSWORD, role=Role.ADMIN, display_name="Alex Admin")
+    user_create(email="ops@demo.clinic", password=DEMO_PASSWORD, role=Role.OPS, display_name="Olu Ops")
     specialists = [_seed_specialist(today, *row) for row in SPECIALISTS]
     patients = [
-        user_create(email=email, password=DEMO_PASSWORD, role="patient", display_name=name, timezone=zone)
+        user_create(email=email, password=DEMO_PASSWORD, role=Role.PATIENT, display_name=name, timezone=zone)
         for email, name, zone in PATIENTS
     ]
     _seed_bookings(today, specialists, patients)
@@ -69,7 +70,7 @@ def seed_demo_data(today: date | None = None) -> bool:
 
 
 def _seed_specialist(today, email, name, title, zone, rate, hours) -> User:
-    user = user_create(email=email, password=DEMO_PASSWORD, role="specialist", display_name=name,
+    user = user_create(email=email, password=DEMO_PASSWORD, role=Role.SPECIALIST, display_name=name,
                        timezone=zone, title=title)
     minutes, price = rate
     db.session.add(SpecialistRate(specialist_id=user.id, duration_minutes=minutes, price=Decimal(price),

@@ -17,6 +17,7 @@ from portal.models.types import utcnow
 from portal.models.users import (
     ROLES,
     ApiToken,
+    Role,
     SpecialistProfile,
     SpecialistRate,
     User,
@@ -27,6 +28,6 @@ __all__ = [
     "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
     "BookingPackage", "BookingStatusHistory", "MeetingRecording", "RecurringBooking",
-    "RecurringOccurrenceSkip", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
+    "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow",
 ]

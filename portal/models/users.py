@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,7 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.types import UTCDateTime, new_id, utcnow
 
-ROLES = ("patient", "specialist", "admin", "ops")
+
+class Role(StrEnum):
+    """A user's role. Members equal their stored text, so templates may compare strings."""
+
+    PATIENT = "patient"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+    OPS = "ops"
+
+
+ROLES = tuple(role.value for role in Role)  # plain text: the check constraint is written from it
 
 
 class User(db.Model):
@@ -21,7 +32,7 @@ class User(db.Model):
     # Lower-cased copy: uniqueness and login are case-insensitive on every database.
     email_normalized: Mapped[str] = mapped_column(sa.String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(16), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16), index=True)  # a Role's value
     display_name: Mapped[str] = mapped_column(sa.String(120))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())

@@ -9,7 +9,6 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal.extensions import db, htmx
-from portal.web.rendering import render_page
 from portal.selectors.packages import pricing_for
 from portal.services import ServiceError
 from portal.services.packages import (
@@ -19,6 +18,8 @@ from portal.services.packages import (
     package_set_active,
     package_update,
 )
+from portal.web.refusals import note_refusal
+from portal.web.rendering import render_page
 
 FORM_FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
                "valid_for_days")
@@ -49,6 +50,7 @@ def create(specialist_id, page_endpoint: str, rerender):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             package = package_create(actor=current_user, specialist_id=specialist_id, data=data)
     except ServiceError as error:
+        note_refusal(error)
         return rerender(create_form=data | {"specialist_id": request.form.get("specialist_id", "")},
                         create_errors=error.fields,
                         create_open=True)
@@ -61,6 +63,7 @@ def update(package_id, page_endpoint: str, rerender):
         with db.session.begin_nested():  # a refusal undoes only its own writes
             package = package_update(actor=current_user, package_id=package_id, data=data)
     except ServiceError as error:
+        note_refusal(error)
         if error.http_status in (403, 404):
             raise
         return rerender(editing=str(package_id), edit_form=data,

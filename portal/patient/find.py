@@ -17,6 +17,7 @@ from portal.selectors.availability import next_free_slots, rate_on
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services import ServiceError
 from portal.services.bookings import booking_create
+from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
@@ -59,12 +60,12 @@ def _page(specialist: User, *, message=None, error=None, booking=None, status=20
     )
 
 
-@bp.route("/specialists/<specialist_id>")
+@bp.route("/specialists/<uuid:specialist_id>")
 def specialist(specialist_id):
     return _page(_specialist(specialist_id))
 
 
-@bp.route("/specialists/<specialist_id>/book", methods=["POST"])
+@bp.route("/specialists/<uuid:specialist_id>/book", methods=["POST"])
 def book(specialist_id):
     specialist = _specialist(specialist_id)
     try:
@@ -76,6 +77,7 @@ def book(specialist_id):
         return _page(specialist, error="That time could not be read. Please pick a slot.",
                      status=200 if htmx else 400)
     except ServiceError as error:
+        note_refusal(error)
         return _page(specialist, error=error.message, status=200 if htmx else error.http_status)
     db.session.commit()
     if not htmx:

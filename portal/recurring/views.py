@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from portal import policies
 from portal.extensions import db, htmx
-from portal.models import RecurringBooking
+from portal.models import RecurringBooking, Role
 from portal.recurring.blueprint import bp
 from portal.recurring.forms import SeriesForm
 from portal.selectors.bookings import bookings_of_series
@@ -19,6 +19,7 @@ from portal.selectors.recurring import recurring_list, recurring_skips
 from portal.selectors.specialists import specialist_choices
 from portal.services import ServiceError
 from portal.services import recurring as service
+from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 
 ACTIONS = {"pause": service.recurring_pause, "resume": service.recurring_resume, "end": service.recurring_end}
@@ -29,7 +30,7 @@ def _series_list() -> list[RecurringBooking]:
 
 
 def _form() -> SeriesForm | None:
-    if current_user.role != "patient":
+    if current_user.role != Role.PATIENT:
         return None
     form = SeriesForm()
     form.specialist_id.choices = [SelectChoice("", "Choose a specialist")] + [
@@ -66,6 +67,8 @@ def create():
         db.session.commit()
     except (ServiceError, ValueError) as error:
         db.session.rollback()
+        if isinstance(error, ServiceError):
+            note_refusal(error)
         message = getattr(error, "message", "Choose a specialist.")
         for name, text in getattr(error, "fields", {"specialist_id": message}).items():
             if name in form:
@@ -83,13 +86,13 @@ def _detail_context(series: RecurringBooking) -> dict:
     return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status}
 
 
-@bp.route("/<series_id>")
+@bp.route("/<uuid:series_id>")
 def detail(series_id):
     series = policies.load(RecurringBooking, series_id, current_user)
     return render_page("recurring/detail.html", "series_summary", **_detail_context(series))
 
 
-@bp.route("/<series_id>/<action>", methods=["POST"])
+@bp.route("/<uuid:series_id>/<action>", methods=["POST"])
 def change(series_id, action):
     if action not in ACTIONS:
         abort(404)
@@ -98,12 +101,13 @@ def change(series_id, action):
         ACTIONS[action](actor=current_user, series=series)
         db.session.commit()
     except ServiceError as error:
+        note_refusal(error)
         db.session.rollback()
         flash(error.message, "error")
     return _after_change(series)
 
 
-@bp.route("/<series_id>/delete", methods=["POST"])
+@bp.route("/<uuid:series_id>/delete", methods=["POST"])
 def delete(series_id):
     series = policies.load_for("delete", RecurringBooking, series_id, current_user)
     service.recurring_delete(actor=current_user, series=series)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,10 +57,6 @@ def job_state_of(job: Job) -> JobState:
 
 def job_state(job_id: str) -> JobState:
     """The state of a queued job; QueueUnavailable when Redis does not answer."""
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        return JobState(id=job_id, status="missing")
     connection = redis_connection()
     if connection is None:  # in-process jobs leave nothing behind to look up
         return JobState(id=job_id, status="missing")

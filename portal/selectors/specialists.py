@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import policies
 from portal.extensions import db
-from portal.models import BookingPackage, SpecialistProfile, User
+from portal.models import BookingPackage, Role, SpecialistProfile, User
 
 
 def specialist_get(*, specialist_id) -> User | None:
@@ -35,7 +35,7 @@ def specialist_choices(*, limit: int = 500) -> list[tuple]:
 def specialists_search(*, viewer, q: str = "", page: int = 1, per_page: int = 10) -> tuple[list[User], int]:
     """Active specialists whose name contains `q`, and how many there are in all."""
     query = (sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id)
-             .where(User.role == "specialist", User.is_active.is_(True), policies.visible(User, viewer)))
+             .where(User.role == Role.SPECIALIST, User.is_active.is_(True), policies.visible(User, viewer)))
     if q.strip():
         query = query.where(User.display_name.ilike(f"%{q.strip()}%"))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

@@ -17,16 +17,6 @@ class ServiceError(Exception):
         if http_status:
             self.http_status = http_status
         self.fields = fields or {}
-        _note_refusal(self)
-
-
-def _note_refusal(error: ServiceError) -> None:
-    """Remember a refusal raised while serving a request, so that the request's
-    end can audit it (portal.web.refusals) even when the view turned it into a form error."""
-    from flask import g, has_request_context
-
-    if has_request_context():
-        g.setdefault("refusals", []).append(error)
 
 
 class NotFound(ServiceError):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import clock
 from portal.domain.intervals import interval_fits, specialist_zone
 from portal.extensions import db
-from portal.models import Booking, BookingStatusHistory, User
+from portal.models import Booking, BookingStatusHistory, Role, User
 from portal.selectors.availability import rate_on, windows_between
 from portal.selectors.bookings import booking_clash
 from portal.selectors.specialists import specialist_get
@@ -67,7 +67,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")
-    if patient.role != "patient":
+    if patient.role != Role.PATIENT:
         raise Forbidden("Only patients can be booked.")
     ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at)
     booking = Booking(

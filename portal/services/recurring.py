@@ -19,7 +19,7 @@ from portal.domain.recurrence import (
     occurrence_start,
 )
 from portal.extensions import db
-from portal.models import RecurringBooking, User
+from portal.models import RecurringBooking, Role, User
 from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
@@ -63,7 +63,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                               start_date=start_date, end_date=end_date,
                               time_of_day=time_of_day or DEFAULT_TIME, is_active=True,
                               next_booking_date=start_date, next_occurrence_index=0)
-    if patient.role != "patient" or not policies.can("create", actor, series):
+    if patient.role != Role.PATIENT or not policies.can("create", actor, series):
         raise Forbidden("You may not create this series.")
     first = occurrence_start(start_date, series.time_of_day, ZoneInfo(specialist.timezone or "UTC"))
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from portal import policies
 from portal.extensions import db
-from portal.models import ROLES, SpecialistProfile, User
+from portal.models import ROLES, Role, SpecialistProfile, User
 from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 
@@ -31,7 +31,7 @@ def user_set_role(*, actor: User, user_id, role: str) -> User:
         return user
     old = user.role
     user.role = role
-    if role == "specialist" and db.session.get(SpecialistProfile, user.id) is None:
+    if role == Role.SPECIALIST and db.session.get(SpecialistProfile, user.id) is None:
         db.session.add(SpecialistProfile(id=user.id))
     db.session.flush()
     audit_record(actor=actor, action="user_role_changed", entity_type="user", entity_id=user.id,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
-from portal.models import ROLES, ApiToken, SpecialistProfile, User, utcnow
+from portal.models import ROLES, ApiToken, Role, SpecialistProfile, User, utcnow
 from portal.services import Conflict, ServiceError
 from portal.services.audit import audit_record
 
@@ -53,7 +53,7 @@ def user_create(*, email: str, password: str, role: str, display_name: str | Non
     )
     db.session.add(user)
     db.session.flush()
-    if role == "specialist":
+    if role == Role.SPECIALIST:
         db.session.add(SpecialistProfile(id=user.id, title=title, bio=bio))
     audit_record(actor=actor, action="user_created", entity_type="user", entity_id=user.id,
                  new_values={"role": role, "timezone": timezone})

@@ -15,6 +15,7 @@ from portal.selectors.schedule import rates_of, working_hours_of
 from portal.services import ServiceError
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
+from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/availability.html"
@@ -75,6 +76,7 @@ def save_hours():
             with db.session.begin_nested():  # a refusal undoes only this attempt
                 working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges)
         except ServiceError as error:
+            note_refusal(error)
             errors["form"] = error.message
         else:
             db.session.commit()
@@ -98,6 +100,7 @@ def add_rate():
                      price=form.get("price", ""), currency=form.get("currency", ""),
                      effective_from=effective_from)
     except ServiceError as error:
+        note_refusal(error)
         return _render(rate_form=form, rate_errors=error.fields or {"form": error.message}, status=400)
     db.session.commit()
     flash("Rate added.", "success")

@@ -16,6 +16,7 @@ from portal.selectors.schedule import affected_bookings
 from portal.services import ServiceError
 from portal.services.schedule import ExceptionInput, exception_create, exception_delete
 from portal.specialist.blueprint import bp
+from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/calendar.html"
@@ -104,6 +105,7 @@ def calendar_block(day):
                 exception_create(actor=current_user, specialist_id=current_user.id, data=data,
                                  affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason"))
         except ServiceError as error:
+            note_refusal(error)
             errors = {**error.fields, "form": error.message}
             if affected_choice:
                 affected = affected_bookings(specialist=current_user, data=data)
@@ -113,7 +115,7 @@ def calendar_block(day):
     return _panel(selected, form=form, errors=errors, affected=affected, status=400)
 
 
-@bp.route("/calendar/exceptions/<exception_id>/delete", methods=["POST"])
+@bp.route("/calendar/exceptions/<uuid:exception_id>/delete", methods=["POST"])
 def calendar_unblock(exception_id):
     day = _parse_day(request.form.get("day"))
     exception_delete(actor=current_user, exception_id=exception_id)

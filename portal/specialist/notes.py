@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from portal.web.rendering import render_page
 from portal.selectors.notes import notes_visible
 from portal.specialist.blueprint import bp
+from portal.web.rendering import render_page
 
 PER_PAGE = 25
 

@@ -30,16 +30,16 @@ def package_create():
     return panel.create(current_user.id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>", methods=["POST"])
+@bp.route("/packages/<uuid:package_id>", methods=["POST"])
 def package_update(package_id):
     return panel.update(package_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>/active", methods=["POST"])
+@bp.route("/packages/<uuid:package_id>/active", methods=["POST"])
 def package_active(package_id):
     return panel.set_active(package_id, PAGE, _render)
 
 
-@bp.route("/packages/<package_id>/delete", methods=["POST"])
+@bp.route("/packages/<uuid:package_id>/delete", methods=["POST"])
 def package_delete(package_id):
     return panel.delete(package_id, PAGE, _render)

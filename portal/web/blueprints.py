@@ -5,9 +5,10 @@ from flask import Blueprint, abort
 from flask_login import current_user
 
 from portal.extensions import login_manager
+from portal.models import Role
 
 
-def role_blueprint(name: str, import_name: str, *roles: str, url_prefix: str) -> Blueprint:
+def role_blueprint(name: str, import_name: str, *roles: Role, url_prefix: str) -> Blueprint:
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
     bp.allowed_roles = roles  # read by the role-by-endpoint test
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from portal.services import ServiceError
+from portal.web.refusals import note_refusal
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def configure_errors(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError):
+        note_refusal(error)
         if wants_json():
             return json_error(error.http_status, error.code, error.message, error.fields)
         return error_page(error.http_status, error.message)

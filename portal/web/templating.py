@@ -9,6 +9,7 @@ from flask import Flask
 from flask_login import current_user
 
 from portal import policies
+from portal.models import Role
 
 
 def viewer_zone() -> ZoneInfo:
@@ -53,16 +54,16 @@ def configure_jinja(app: Flask) -> None:
 
 
 NAV_LINKS = {
-    "patient": [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
+    Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
                 ("recurring.index", "Recurring"),
                 ("feeds.settings", "Calendar feed")],
-    "specialist": [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
+    Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
                    ("specialist.notes", "Notes"), ("recurring.index", "Recurring"), ("feeds.settings", "Calendar feed")],
-    "admin": [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
+    Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
               ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"), ("recurring.index", "Recurring"),
               ("admin.ops_dashboard", "Operations")],
-    "ops": [("admin.ops_dashboard", "Operations")],
+    Role.OPS: [("admin.ops_dashboard", "Operations")],
 }
 
 

@@ -156,8 +156,8 @@ def test_queue_dashboard_access_by_role(committed_db, redis_app, redis_url, role
 def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_app, redis_url, fake_dispatcher):
     from rq import SimpleWorker
 
-    from portal.services.users import user_create
     from portal.jobs.queue import get_queue
+    from portal.services.users import user_create
 
     ops = user_create(email="ops@redis.test", password="long-password", role="ops")
     db.session.commit()

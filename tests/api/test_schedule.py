@@ -115,14 +115,12 @@ def test_exceptions_crud_with_affected_bookings_flagged(client, users, api_heade
 
 
 @pytest.mark.parametrize("method, url, body", [
-    ("get", "/api/v1/specialists/not-a-uuid/slots?from=2030-01-07&to=2030-01-08", None),
     ("get", "/api/v1/specialists/{sid}/slots?from=2030-13-01&to=2030-01-08", None),
     ("get", "/api/v1/specialists/{sid}/slots?from=2030-01-08&to=2030-01-07", None),
     ("get", "/api/v1/specialists/{sid}/slots", None),
     ("get", "/api/v1/specialists?page=0", None),
     ("get", "/api/v1/bookings?status=nope", None),
     ("get", "/api/v1/bookings?specialist_id=xyz", None),
-    ("get", "/api/v1/bookings/not-a-uuid", None),
     ("post", "/api/v1/bookings", {"specialist_id": "x", "starts_at": "2030-01-07T10:00:00"}),
     ("post", "/api/v1/bookings", {"specialist_id": "{sid}", "starts_at": "2030-01-07T10:00:00"}),
     ("post", "/api/v1/bookings", ["not", "an", "object"]),
@@ -137,7 +135,6 @@ def test_exceptions_crud_with_affected_bookings_flagged(client, users, api_heade
                                                  "all_day": False, "start_time": "15:00", "end_time": "14:00"}),
     ("post", "/api/v1/availability-exceptions", {"exception_date": "2030-01-07", "reason": "other",
                                                  "all_day": False}),
-    ("patch", "/api/v1/availability-exceptions/nope", {"reason": "other"}),
     ("get", "/api/v1/availability-exceptions?is_available=maybe&from=x", None),
 ])
 def test_malformed_input_answers_400_with_fields(client, users, api_headers, method, url, body):
@@ -149,6 +146,18 @@ def test_malformed_input_answers_400_with_fields(client, users, api_headers, met
     response = getattr(client, method)(url, headers=api_headers(users["specialist"]), **kwargs)
     assert response.status_code == 400, response.json
     assert response.json["success"] is False and response.json["error"] == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize("method, url", [
+    ("get", "/api/v1/specialists/not-a-uuid/slots?from=2030-01-07&to=2030-01-08"),
+    ("get", "/api/v1/bookings/not-a-uuid"),
+    ("patch", "/api/v1/availability-exceptions/nope"),
+])
+def test_malformed_ids_in_the_path_answer_404(client, users, api_headers, method, url):
+    """The <uuid:...> converter: a malformed id matches no route, like an unknown one."""
+    response = getattr(client, method)(url, headers=api_headers(users["specialist"]), json={"reason": "other"})
+    assert response.status_code == 404
+    assert response.json["success"] is False and response.json["error"] == "NOT_FOUND"
 
 
 def test_unauthenticated_gets_401_and_unknown_ids_404(client, users, api_headers):

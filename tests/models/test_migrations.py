@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from portal import create_app
-from tests import scratch_db
 from portal.extensions import db
+from tests import scratch_db
 from tests.conftest import make_test_config
 
 # Objects that migration 0002 creates with raw SQL because SQLAlchemy cannot

@@ -37,3 +37,17 @@ def test_reads_that_find_nothing_are_not_audited(client, users, login_as):
     login_as(users["patient"])
     assert client.get("/bookings/00000000-0000-0000-0000-000000000000").status_code == 404
     assert failure_rows() == []
+
+
+def test_raising_records_nothing_and_the_handler_notes_each_refusal_once(app):
+    from flask import g
+
+    from portal.services import ServiceError
+    from portal.web.refusals import note_refusal
+
+    with app.test_request_context("/", method="POST"):
+        error = ServiceError("No.")
+        assert "refusals" not in g
+        note_refusal(error)
+        note_refusal(error)  # a view that re-raises to the error handler
+        assert g.refusals == [error]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from portal.domain.recurrence import occurrence_date, occurrence_start
 from portal.domain.intervals import HoursRange, day_windows, interval_fits
+from portal.domain.recurrence import occurrence_date, occurrence_start
 
 MISSED = "Missed: the session time had already passed"
 NO_RATE = "No rates found"
