@@ -1,7 +1,7 @@
 """Initial schema: users, specialists, bookings and the spec's six tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 14:09:09.677894
 
 """

@@ -29,8 +29,8 @@ def _render(status: int = 200, **context):
 def _specialist_id():
     try:
         return uuid.UUID(request.form.get("specialist_id", ""))
-    except ValueError:
-        raise ServiceError("Choose a specialist.", fields={"specialist_id": "Choose a specialist."})
+    except ValueError as error:
+        raise ServiceError("Choose a specialist.", fields={"specialist_id": "Choose a specialist."}) from error
 
 
 @bp.route("/packages")

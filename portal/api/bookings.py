@@ -40,7 +40,8 @@ class BookingCreateSchema(ma.Schema):
 
 class BookingListArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(BOOKING_STATUSES))
-    from_ = ma.fields.Date(data_key="from", load_default=None, metadata={"description": "Starts on or after (UTC date)"})
+    from_ = ma.fields.Date(data_key="from", load_default=None,
+                           metadata={"description": "Starts on or after (UTC date)"})
     to = ma.fields.Date(load_default=None, metadata={"description": "Starts on or before (UTC date)"})
     specialist_id = ma.fields.UUID(load_default=None)
     recurring_booking_id = ma.fields.UUID(load_default=None)

@@ -58,9 +58,9 @@ def _local_expiry(value: str) -> datetime | None:
         return None
     try:
         return datetime.fromisoformat(value.strip()).replace(tzinfo=viewer_zone())
-    except ValueError:
+    except ValueError as error:
         raise ServiceError("Enter the expiry as a date and time.", code="VALIDATION_ERROR",
-                           fields={"expires_at": "Not a date and time."})
+                           fields={"expires_at": "Not a date and time."}) from error
 
 
 def _back(booking_id):

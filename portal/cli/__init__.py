@@ -28,7 +28,7 @@ def users_create(email, password, role, display_name, timezone):
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        raise click.ClickException(error.message)
+        raise click.ClickException(error.message) from error
     click.echo(str(user.id))
 
 

@@ -1,1 +1,2 @@
-"""Pure rules with no database or request: recurrence dates and interval arithmetic, imported by services and selectors alike."""
+"""Pure rules with no database or request: recurrence dates and interval arithmetic,
+imported by services and selectors alike."""

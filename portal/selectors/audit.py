@@ -69,8 +69,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         if created_at.tzinfo is None:
             raise ValueError("naive cursor")
         return created_at, uuid.UUID(row_id)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise InvalidCursor("The page cursor is not valid.", fields={"cursor": "Invalid cursor."})
+    except (ValueError, UnicodeDecodeError, binascii.Error) as error:
+        raise InvalidCursor("The page cursor is not valid.", fields={"cursor": "Invalid cursor."}) from error
 
 
 def _after(cursor: tuple[datetime, uuid.UUID]) -> sa.ColumnElement:

@@ -79,9 +79,9 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         with db.session.begin_nested():
             db.session.add(booking)
             db.session.flush()
-    except IntegrityError:
+    except IntegrityError as error:
         log.info("booking for specialist %s at %s lost a race", specialist.id, starts_at)
-        raise SlotUnavailable("That time was just taken. Please pick another slot.")
+        raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
     db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status="confirmed",
                                         changed_by=actor.id))
     audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,

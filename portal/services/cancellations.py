@@ -116,8 +116,8 @@ def booking_cancel(*, actor: User, booking_id, reason) -> Booking:
             _set_cancelled(booking)
             db.session.add(cancellation)
             db.session.flush()
-    except IntegrityError:  # the unique booking_id: another cancel got there first
-        raise AlreadyCancelled("This booking is already cancelled.")
+    except IntegrityError as error:  # the unique booking_id: another cancel got there first
+        raise AlreadyCancelled("This booking is already cancelled.") from error
     db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=previous,
                                         to_status="cancelled", changed_by=actor.id))
     audit_record(actor=actor, action=AUDIT_ACTION, entity_type="booking", entity_id=booking.id,

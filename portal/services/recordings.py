@@ -179,10 +179,10 @@ def recording_from_token(*, actor, token: str) -> MeetingRecording:
     issued to someone else, or no longer viewable."""
     try:
         data = _serializer().loads(token, max_age=link_ttl())
-    except SignatureExpired:
-        raise LinkExpired("This recording link has expired. Open the booking page for a new one.")
-    except BadSignature:
-        raise NotFound("No such recording.")
+    except SignatureExpired as error:
+        raise LinkExpired("This recording link has expired. Open the booking page for a new one.") from error
+    except BadSignature as error:
+        raise NotFound("No such recording.") from error
     if not isinstance(data, dict) or data.get("u") != str(getattr(actor, "id", "")):
         raise NotFound("No such recording.")
     return recording_load(actor=actor, recording_id=data.get("r"))

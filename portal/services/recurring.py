@@ -70,7 +70,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
         booking_check(specialist=specialist, patient_id=patient.id, starts_at=first)
     except SlotUnavailable as error:
         raise SlotUnavailable(f"The first session cannot be booked: {error.message}", code=error.code,
-                              fields={"start_date": error.message})
+                              fields={"start_date": error.message}) from error
     db.session.add(series)
     db.session.flush()
     audit_record(actor=actor, action="recurring_booking_created", entity_type="recurring_booking",

@@ -106,8 +106,8 @@ def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: st
     _require("create", actor, SpecialistRate(specialist_id=specialist.id))
     try:
         price = Decimal(str(price)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        raise ServiceError("Enter a price.", fields={"price": "Not a number."})
+    except (InvalidOperation, ValueError) as error:
+        raise ServiceError("Enter a price.", fields={"price": "Not a number."}) from error
     currency = (currency or "").strip().upper()
     errors = {}
     if not isinstance(duration_minutes, int) or not 5 <= duration_minutes <= 480:
@@ -158,13 +158,7 @@ def _validate_exception(data: ExceptionInput) -> ExceptionInput:
 def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list[Booking],
                       affected: str, cancel_reason: str | None) -> None:
     if affected == "cancel":
-        try:
-            from portal.services.cancellations import (
-                booking_cancel,  # the cancellation flow's service
-            )
-        except ImportError:
-            raise ServiceError("Cancelling bookings is not available yet: keep them instead.",
-                               fields={"affected": "Cancellation is not available."})
+        from portal.services.cancellations import booking_cancel  # it audits through services.schedule
 
         for booking in bookings:
             booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason)

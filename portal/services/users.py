@@ -24,8 +24,8 @@ def normalize_email(email: str) -> str:
 def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ServiceError(f"Unknown time zone {name!r}.", fields={"timezone": "Unknown time zone."})
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ServiceError(f"Unknown time zone {name!r}.", fields={"timezone": "Unknown time zone."}) from error
     return name
 
 

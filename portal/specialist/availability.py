@@ -39,8 +39,8 @@ def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
             raise ValueError(f"Write ranges like 09:00-12:00 (got {part!r}).")
         try:
             start, end = (time.fromisoformat(v.zfill(5)) for v in match.groups())
-        except ValueError:
-            raise ValueError(f"{part!r} is not a time of day.")
+        except ValueError as error:
+            raise ValueError(f"{part!r} is not a time of day.") from error
         ranges.append(HoursInput(weekday, start, end))
     return ranges
 

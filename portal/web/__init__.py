@@ -1,1 +1,2 @@
-"""Web plumbing shared by every page: role blueprints, page rendering, templating, errors, refusal audit, security headers, monitoring, health."""
+"""Web plumbing shared by every page: role blueprints, rendering, templating, errors,
+refusal audit, security headers, monitoring and the health check."""

@@ -14,8 +14,5 @@ def render_page(template: str, block: str | None = None, *, status: int = 200, *
     Vary: HX-Request is added to every response by the app, so a cache never
     hands the full page to htmx or a fragment to a browser.
     """
-    if block and htmx:
-        body = render_block(template, block, **context)
-    else:
-        body = render_template(template, **context)
+    body = render_block(template, block, **context) if block and htmx else render_template(template, **context)
     return make_response(body, status)

@@ -59,9 +59,11 @@ NAV_LINKS = {
                 ("feeds.settings", "Calendar feed")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
-                   ("specialist.notes", "Notes"), ("recurring.index", "Recurring"), ("feeds.settings", "Calendar feed")],
+                   ("specialist.notes", "Notes"), ("recurring.index", "Recurring"),
+                   ("feeds.settings", "Calendar feed")],
     Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
-              ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"), ("recurring.index", "Recurring"),
+              ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
+              ("recurring.index", "Recurring"),
               ("admin.ops_dashboard", "Operations")],
     Role.OPS: [("admin.ops_dashboard", "Operations")],
 }

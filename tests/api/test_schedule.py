@@ -106,7 +106,8 @@ def test_exceptions_crud_with_affected_bookings_flagged(client, users, api_heade
                         "&is_available=false", headers=api_headers(users["other_patient"])).json
     assert listed["total"] == 1
     url = f"/api/v1/availability-exceptions/{created.json['id']}"
-    assert client.patch(url, json={"reason": "other"}, headers=api_headers(users["other_specialist"])).status_code == 403
+    other = api_headers(users["other_specialist"])
+    assert client.patch(url, json={"reason": "other"}, headers=other).status_code == 403
     patched = client.patch(url, json={"all_day": True}, headers=api_headers(specialist))
     assert patched.status_code == 200 and patched.json["start_time"] is None
     assert client.delete(url, headers=api_headers(users["patient"])).status_code == 403

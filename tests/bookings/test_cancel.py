@@ -56,22 +56,23 @@ def test_without_js_a_missing_reason_shows_the_form_again(login_as, users, booki
 
 
 def test_htmx_dialog_is_a_fragment_with_the_no_refund_notice(login_as, users, booking):
-    html = login_as(users["patient"]).get(f"/bookings/{booking.id}/cancel?target=row", headers=HX).get_data(as_text=True)
+    client = login_as(users["patient"])
+    html = client.get(f"/bookings/{booking.id}/cancel?target=row", headers=HX).get_data(as_text=True)
     assert html.lstrip().startswith("<dialog") and " open" in html and "No refund is made" in html
     assert f'hx-target="#booking-{booking.id}"' in html
 
 
 def test_htmx_cancel_answers_the_updated_row(login_as, users, booking):
-    response = login_as(users["patient"]).post(f"/bookings/{booking.id}/cancel", data={"reason": "Away", "target": "row"},
-                                               headers=HX)
+    response = login_as(users["patient"]).post(f"/bookings/{booking.id}/cancel",
+                                               data={"reason": "Away", "target": "row"}, headers=HX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.lstrip().startswith(f'<tr id="booking-{booking.id}"')
     assert 'class="is-cancelled"' in html and "Cancelled" in html and "/cancel" not in html
 
 
 def test_htmx_cancel_from_the_booking_page_answers_the_summary(login_as, users, booking):
-    response = login_as(users["patient"]).post(f"/bookings/{booking.id}/cancel", data={"reason": "Away", "target": "page"},
-                                               headers=HX)
+    response = login_as(users["patient"]).post(f"/bookings/{booking.id}/cancel",
+                                               data={"reason": "Away", "target": "page"}, headers=HX)
     html = response.get_data(as_text=True)
     assert "<dl" in html and "Cancelled" in html and "<html" not in html
 

@@ -58,7 +58,8 @@ def test_simultaneous_cancels_give_one_success_and_one_record(committed_db):
     assert not any(thread.is_alive() for thread in threads)
     assert Counter(results) == {(200, None): 1, (409, "ALREADY_CANCELLED"): CONCURRENT - 1}
     db.session.rollback()  # a fresh snapshot: see what the threads committed
-    count = lambda model, *where: db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+    def count(model, *where):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
     assert count(BookingCancellation, BookingCancellation.booking_id == booking_id) == 1
     assert count(BookingStatusHistory, BookingStatusHistory.to_status == "cancelled") == 1
     assert count(AuditLog, AuditLog.action == "booking_cancelled", AuditLog.status == "success") == 1

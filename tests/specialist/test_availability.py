@@ -122,7 +122,8 @@ def test_exception_form_errors_and_removal(client, users, login_as):
     client.post("/specialist/calendar/day/2030-01-07/exceptions", data={"span": "all_day", "reason": "personal"})
     row = db.session.query(AvailabilityException).one()
     login_as(users["other_specialist"])
-    assert client.post(f"/specialist/calendar/exceptions/{row.id}/delete", data={"day": "2030-01-07"}).status_code == 403
+    delete_url = f"/specialist/calendar/exceptions/{row.id}/delete"
+    assert client.post(delete_url, data={"day": "2030-01-07"}).status_code == 403
     login_as(specialist)
     removed = client.post(f"/specialist/calendar/exceptions/{row.id}/delete", data={"day": "2030-01-07"})
     assert removed.status_code == 302
@@ -205,7 +206,8 @@ def test_booking_a_slot_updates_the_list_in_place(client, users, login_as):
     assert plain.status_code == 400
     past = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "2020-01-06T10:00:00+00:00"})
     assert past.status_code == 409
-    redirect = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "2030-01-08T10:00:00+00:00"})
+    book_url = f"/patient/specialists/{specialist.id}/book"
+    redirect = client.post(book_url, data={"starts_at": "2030-01-08T10:00:00+00:00"})
     assert redirect.status_code == 302 and "/bookings/" in redirect.location
 
 
