@@ -102,6 +102,20 @@ class Policy:
         return is_admin(user)
 
 
+class WrittenByServicesPolicy(Policy):
+    """A record only the services write (history, skips, the audit trail): no one creates,
+    edits or deletes one through a route, admins included."""
+
+    def create(self, user, row) -> bool:
+        return False
+
+    def update(self, user, row) -> bool:
+        return False
+
+    def delete(self, user, row) -> bool:
+        return False
+
+
 class UserPolicy(Policy):
     model = User
 
@@ -208,7 +222,7 @@ class BookingPolicy(Policy):
         return False  # bookings are cancelled, never deleted
 
 
-class BookingStatusHistoryPolicy(Policy):
+class BookingStatusHistoryPolicy(WrittenByServicesPolicy):
     model = BookingStatusHistory
 
     def visible(self, user):
@@ -217,17 +231,8 @@ class BookingStatusHistoryPolicy(Policy):
     def view(self, user, row):
         return is_admin(user) or _is_party(user, _booking_for(row))
 
-    def create(self, user, row):
-        return False  # written only by the booking services
 
-    def update(self, user, row):
-        return False
-
-    def delete(self, user, row):
-        return False
-
-
-class CancellationPolicy(Policy):
+class CancellationPolicy(WrittenByServicesPolicy):
     """Spec: parties and admin view; only the cancelling party inserts; immutable."""
 
     model = BookingCancellation
@@ -245,12 +250,6 @@ class CancellationPolicy(Policy):
         """Only the booking's patient or its specialist may cancel it ("Not your
         booking" even for admins, who oversee but do not act for the parties)."""
         return _is_party(user, booking)
-
-    def update(self, user, row):
-        return False  # an immutable record: no route or service edits or deletes one
-
-    def delete(self, user, row):
-        return False
 
 
 class RecurringPolicy(Policy):
@@ -275,7 +274,7 @@ class RecurringPolicy(Policy):
     create = update = delete = _manages
 
 
-class RecurringSkipPolicy(Policy):
+class RecurringSkipPolicy(WrittenByServicesPolicy):
     model = RecurringOccurrenceSkip
 
     def visible(self, user):
@@ -290,11 +289,6 @@ class RecurringSkipPolicy(Policy):
     def view(self, user, row):
         series = db.session.get(RecurringBooking, row.recurring_booking_id)
         return series is not None and RecurringPolicy().view(user, series)
-
-    def create(self, user, row):
-        return False  # written only by the dispatcher
-
-    update = delete = create
 
 
 class SessionNotePolicy(Policy):
@@ -358,7 +352,7 @@ class RecordingPolicy(Policy):
         return is_admin(user) or _is_party(user, _booking_for(row))
 
 
-class AuditLogPolicy(Policy):
+class AuditLogPolicy(WrittenByServicesPolicy):
     """Admins review the trail; ops read the system's own rows (job runs); nobody edits it."""
 
     model = AuditLog
@@ -370,15 +364,6 @@ class AuditLogPolicy(Policy):
 
     def view(self, user, row):
         return is_admin(user) or (is_ops(user) and row.actor_id is None)
-
-    def create(self, user, row):
-        return False  # written only by the audit service
-
-    def update(self, user, row):
-        return False
-
-    def delete(self, user, row):
-        return False
 
 
 class ApiTokenPolicy(Policy):
