@@ -10,12 +10,12 @@ from wtforms.validators import Optional
 
 from portal.admin.blueprint import bp
 from portal.policies import roles_required
-from portal.web.rendering import render_page
 from portal.selectors.cancellations import (
     CancellationFilters,
     cancellations_list,
     people_for_filters,
 )
+from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
 PER_PAGE = 50
@@ -60,9 +60,7 @@ def _filters(form: CancellationFilterForm) -> CancellationFilters:
 @roles_required("admin")
 def cancellations():
     form = _filter_form()
-    page = request.args.get("page", 1, type=int) or 1
-    rows, total = cancellations_list(user=current_user, filters=_filters(form), page=max(page, 1),
-                                     per_page=PER_PAGE)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_page("admin/cancellations.html", "cancellation_results", form=form, rows=rows,
-                       total=total, page=max(page, 1), pages=max(1, -(-total // PER_PAGE)), args=args)
+    results = cancellations_list(user=current_user, filters=_filters(form), page=request.args.get("page"),
+                                 per_page=PER_PAGE)
+    return render_page("admin/cancellations.html", "cancellation_results", form=form, rows=results.items,
+                       total=results.total, results=results)

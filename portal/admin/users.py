@@ -8,27 +8,18 @@ from portal.admin.blueprint import bp
 from portal.extensions import db, htmx
 from portal.models import ROLES
 from portal.policies import roles_required
-from portal.web.rendering import render_page
 from portal.services import ServiceError
-from portal.services.user_admin import PAGE_SIZE, user_set_active, user_set_role, users_search
-
-
-def _int(value, default=1) -> int:
-    try:
-        return max(int(value), 1)
-    except (TypeError, ValueError):
-        return default
+from portal.services.user_admin import user_set_active, user_set_role, users_search
+from portal.web.rendering import render_page
 
 
 @bp.route("/users")
 @roles_required("admin")
 def users_list():
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
-    page = _int(request.args.get("page"))
-    rows, total = users_search(actor=current_user, query=query, role=role, page=page)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_page("admin/users.html", block="user_results", users=rows, total=total, page=page,
-                       pages=pages, q=query, role=role, roles=ROLES)
+    results = users_search(actor=current_user, query=query, role=role, page=request.args.get("page"))
+    return render_page("admin/users.html", block="user_results", users=results.items, total=results.total, results=results,
+                       q=query, role=role, roles=ROLES)
 
 
 def _row_or_redirect(user, error: str | None = None):

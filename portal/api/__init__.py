@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_login import current_user
 
-from portal.web.errors import json_error
 from portal.extensions import api, csrf
 from portal.policies import PUBLIC, SIGNED_IN
+from portal.web.errors import json_error
 
 
 def configure_api(app: Flask) -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema, paginate_args
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, User
@@ -74,10 +74,7 @@ def list_bookings(args):
     for key in ("specialist_id", "recurring_booking_id"):
         if args[key]:
             query = query.where(getattr(Booking, key) == args[key])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Booking.starts_at, Booking.id).limit(args["per_page"])
-                              .offset((args["page"] - 1) * args["per_page"]))
-    return page_of(total, list(rows), args["page"], args["per_page"])
+    return page_of(paginate_args(query.order_by(Booking.starts_at, Booking.id), args))
 
 
 @blp.route("", methods=["POST"])

@@ -7,10 +7,9 @@ cancelled (affected="cancel" with cancel_reason); their ids are returned."""
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_login import current_user
 
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema, paginate_args
 from portal.api.schedule import path_uuid
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
@@ -89,9 +88,7 @@ def _result(row, bookings) -> dict:
 def list_exceptions(args):
     query = exceptions_between(viewer=current_user, specialist_id=args["specialist_id"], first=args["from_"],
                                last=args["to"], is_available=args["is_available"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"]))
-    return page_of(total, list(rows), args["page"], args["per_page"])
+    return page_of(paginate_args(query, args))
 
 
 @blp.route("", methods=["POST"])

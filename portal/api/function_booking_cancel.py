@@ -8,7 +8,6 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from portal.api.functions import bp
-from portal.web.errors import json_error
 from portal.extensions import db
 from portal.services import ServiceError
 from portal.services.cancellations import (
@@ -17,6 +16,7 @@ from portal.services.cancellations import (
     booking_cancel_refused,
     report_unexpected,
 )
+from portal.web.errors import json_error
 
 
 def _body() -> dict:

@@ -9,7 +9,7 @@ from flask import request
 from flask_login import current_user
 
 from portal import clock, policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema, paginate_args
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.services import ServiceError
@@ -66,13 +66,9 @@ def list_recordings(args):
     where = [policies.visible(MeetingRecording, current_user)]
     if args["booking_id"]:
         where.append(MeetingRecording.booking_id == args["booking_id"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(MeetingRecording).where(*where))
-    rows = db.session.scalars(
-        sa.select(MeetingRecording).where(*where)
-        .order_by(MeetingRecording.created_at.desc(), MeetingRecording.id)
-        .offset((args["page"] - 1) * args["per_page"]).limit(args["per_page"])
-    )
-    return page_of(total or 0, list(rows), args["page"], args["per_page"])
+    query = (sa.select(MeetingRecording).where(*where)
+             .order_by(MeetingRecording.created_at.desc(), MeetingRecording.id))
+    return page_of(paginate_args(query, args))
 
 
 @blp.route("", methods=["POST"])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema, paginate_args
 from portal.extensions import db
 from portal.models import RecurringBooking, User
 from portal.services import Forbidden, NotFound
@@ -70,10 +70,7 @@ def _patient_for(user_id) -> User:
 @blp.response(200, RecurringPageSchema)
 def list_series(args):
     query = sa.select(RecurringBooking).where(policies.visible(RecurringBooking, current_user))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.order_by(RecurringBooking.created_at.desc())
-                               .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
-    return page_of(total, list(items), args["page"], args["per_page"])
+    return page_of(paginate_args(query.order_by(RecurringBooking.created_at.desc()), args))
 
 
 @blp.route("", methods=["POST"])

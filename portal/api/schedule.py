@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 
 from portal import clock, policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, PageArgs, page_of, page_schema, paginate_args
 from portal.extensions import db
 from portal.models import SpecialistProfile, User
 from portal.services import ServiceError
@@ -100,10 +100,7 @@ def list_specialists(args):
         User.role == "specialist", User.is_active.is_(True), policies.visible(User, current_user))
     if args["q"]:
         query = query.where(User.display_name.ilike(f"%{args['q'].strip()}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(User.display_name, User.id)
-                              .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"]))
-    return page_of(total, list(rows), args["page"], args["per_page"])
+    return page_of(paginate_args(query.order_by(User.display_name, User.id), args))
 
 
 @blp.route("/<specialist_id>/slots")

@@ -12,12 +12,12 @@ from portal import clock, policies
 from portal.extensions import db, htmx
 from portal.models import User
 from portal.patient.blueprint import bp
-from portal.web.rendering import render_page
 from portal.selectors.specialists import active_packages, specialists_search
 from portal.services import ServiceError
 from portal.services.availability import next_free_slots, rate_on, specialist_zone
 from portal.services.bookings import booking_create
 from portal.services.schedule import specialist_or_404
+from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
 PER_PAGE = 10
@@ -27,11 +27,9 @@ SLOT_DAYS = 14
 @bp.route("/specialists")
 def specialists():
     q = request.args.get("q", "")[:120]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = specialists_search(viewer=current_user, q=q, page=page, per_page=PER_PAGE)
-    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    return render_page("patient/specialists.html", "results", specialists=rows, q=q, page=page, pages=pages,
-                       total=total)
+    results = specialists_search(viewer=current_user, q=q, page=request.args.get("page"), per_page=PER_PAGE)
+    return render_page("patient/specialists.html", "results", specialists=results.items, q=q, results=results,
+                       total=results.total)
 
 
 def _specialist(specialist_id) -> User:

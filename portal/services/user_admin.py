@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portal import policies
 from portal.extensions import db
 from portal.models import ROLES, SpecialistProfile, User
+from portal.selectors.pagination import Pagination, paginate
 from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 
@@ -58,8 +59,8 @@ def user_set_active(*, actor: User, user_id, active: bool) -> User:
     return user
 
 
-def users_search(*, actor: User, query: str = "", role: str | None = None, page: int = 1,
-                 per_page: int = PAGE_SIZE) -> tuple[list[User], int]:
+def users_search(*, actor: User, query: str = "", role: str | None = None, page=1,
+                 per_page: int = PAGE_SIZE) -> Pagination:
     """Users visible to the actor whose e-mail or name contains `query`, and the total."""
     where = [policies.visible(User, actor)]
     if query:
@@ -67,9 +68,5 @@ def users_search(*, actor: User, query: str = "", role: str | None = None, page:
         where.append(sa.or_(User.email_normalized.like(pattern), sa.func.lower(User.display_name).like(pattern)))
     if role in ROLES:
         where.append(User.role == role)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(*where)) or 0
-    rows = db.session.scalars(
-        sa.select(User).where(*where).order_by(User.display_name, User.id)
-        .offset((max(page, 1) - 1) * per_page).limit(per_page)
-    )
-    return list(rows), total
+    return paginate(sa.select(User).where(*where).order_by(User.display_name, User.id),
+                    page=page, per_page=per_page)
