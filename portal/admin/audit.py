@@ -15,7 +15,6 @@ from portal.admin.blueprint import bp
 from portal.extensions import htmx
 from portal.models import AUDIT_STATUSES, AuditLog
 from portal.policies import load, roles_required
-from portal.web.rendering import render_page
 from portal.selectors.audit import (
     SYSTEM_ACTOR,
     AuditFilters,
@@ -27,6 +26,7 @@ from portal.selectors.audit import (
     audit_walk,
 )
 from portal.services.users import user_by_email
+from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
 FILTER_KEYS = ("action", "actor", "entity_type", "entity_id", "status", "from", "to")

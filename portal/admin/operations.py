@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db
-from portal.web.rendering import render_page
+from portal.jobs.queue import QueueUnavailable, enqueue
+from portal.jobs.schedule import DISPATCH_RECURRING
 from portal.selectors.admin import recent_job_runs
 from portal.selectors.jobs import (
     JobState,
@@ -18,8 +19,7 @@ from portal.selectors.jobs import (
     registered_schedule,
 )
 from portal.services.audit import audit_failure, audit_record
-from portal.jobs.queue import QueueUnavailable, enqueue
-from portal.jobs.schedule import DISPATCH_RECURRING
+from portal.web.rendering import render_page
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,15 @@ import uuid
 
 from flask import request
 
-from portal.packages import panel
 from portal.admin.blueprint import bp
 from portal.extensions import db
 from portal.models import BookingPackage
+from portal.packages import panel
 from portal.policies import roles_required
 from portal.selectors.packages import specialist_names
 from portal.services import ServiceError
+from portal.web.forms import form_error
+from portal.web.refusals import note_refusal
 
 PAGE = "admin.packages"
 
@@ -22,8 +24,8 @@ def _all_packages() -> list[BookingPackage]:
     ))
 
 
-def _render(status: int = 200, **context):
-    return panel.render_panel("admin/packages.html", _all_packages(), status=status,
+def _render(**context):
+    return panel.render_panel("admin/packages.html", _all_packages(),
                               endpoints="admin", specialists=specialist_names(), **context)
 
 
@@ -46,8 +48,9 @@ def package_create():
     try:
         specialist_id = _specialist_id()
     except ServiceError as error:
-        return _render(create_form=panel.form_data(), create_errors=error.fields,
-                       create_open=True)
+        note_refusal(error)
+        return form_error(_render(create_form=panel.form_data(), create_errors=error.fields,
+                                  create_open=True))
     return panel.create(specialist_id, PAGE, _render)
 
 

@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db, htmx
-from portal.models import ROLES
+from portal.models import ROLES, User
 from portal.policies import roles_required
-from portal.services import ServiceError
 from portal.services.user_admin import user_set_active, user_set_role, users_search
+from portal.web.forms import submit_form
 from portal.web.rendering import render_page
 
 
@@ -32,17 +32,9 @@ def _row_or_redirect(user, error: str | None = None):
 
 
 def _apply(change, user_id, **kwargs):
-    try:
-        user = change(actor=current_user, user_id=user_id, **kwargs)
-        db.session.commit()
-        return _row_or_redirect(user)
-    except ServiceError as error:
-        db.session.rollback()
-        if error.http_status == 404:
-            raise
-        from portal.models import User
-
-        return _row_or_redirect(db.session.get(User, user_id), error.message)
+    return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs), done=_row_or_redirect,
+                       refused=lambda error: _row_or_redirect(db.session.get(User, user_id), error.message),
+                       reraise=(404,))
 
 
 @bp.route("/users/<uuid:user_id>/role", methods=["POST"])

@@ -9,7 +9,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock, policies
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
 from portal.selectors.specialists import active_packages, specialists_search
@@ -17,6 +17,7 @@ from portal.services import ServiceError
 from portal.services.availability import next_free_slots, rate_on, specialist_zone
 from portal.services.bookings import booking_create
 from portal.services.schedule import specialist_or_404
+from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
@@ -51,10 +52,10 @@ def _slot_days(specialist: User) -> dict:
     return dict(days)
 
 
-def _page(specialist: User, *, message=None, error=None, booking=None, status=200):
+def _page(specialist: User, *, message=None, error=None, booking=None):
     today = clock.today(specialist_zone(specialist).key)
     return render_page(
-        "patient/specialist.html", "slot_list", status=status, specialist=specialist,
+        "patient/specialist.html", "slot_list", specialist=specialist,
         rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
     )
@@ -70,15 +71,16 @@ def book(specialist_id):
     specialist = _specialist(specialist_id)
     try:
         starts_at = datetime.fromisoformat(request.form.get("starts_at", ""))
-        with db.session.begin_nested():  # a refusal undoes only this attempt
-            booking = booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
-                                     starts_at=starts_at)
     except ValueError:
-        return _page(specialist, error="That time could not be read. Please pick a slot.",
-                     status=200 if htmx else 400)
-    except ServiceError as error:
-        return _page(specialist, error=error.message, status=200 if htmx else error.http_status)
-    db.session.commit()
+        return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
+    return submit_form(
+        lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
+                               starts_at=starts_at),
+        done=lambda booking: _booked(specialist, booking),
+        refused=lambda error: _page(specialist, error=error.message))
+
+
+def _booked(specialist: User, booking):
     if not htmx:
         flash("Booked. See you then!", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))

@@ -10,7 +10,6 @@ from flask_login import current_user
 from portal import clock
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
-from portal.web.rendering import render_page
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
 from portal.services import ServiceError
 from portal.services.availability import specialist_zone
@@ -21,6 +20,8 @@ from portal.services.schedule import (
     exception_delete,
 )
 from portal.specialist.blueprint import bp
+from portal.web.forms import form_error, submit_form
+from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/calendar.html"
 REASON_LABELS = {"vacation": "Vacation", "sick_leave": "Sick leave", "personal": "Personal",
@@ -97,24 +98,21 @@ def calendar_block(day):
     form = request.form.to_dict()
     data, errors = _exception_input(selected, request.form)
     affected_choice = form.get("affected") or None
-    affected = []
     if data is not None and affected_choice is None:
         affected = affected_bookings(specialist=current_user, data=data)
         if affected:
             return _panel(selected, form=form, affected=affected)
-    if data is not None:
-        try:
-            with db.session.begin_nested():  # a refusal undoes only this attempt
-                exception_create(actor=current_user, specialist_id=current_user.id, data=data,
-                                 affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason"))
-        except ServiceError as error:
-            errors = {**error.fields, "form": error.message}
-            if affected_choice:
-                affected = affected_bookings(specialist=current_user, data=data)
-        else:
-            db.session.commit()
-            return _done(selected, "Saved. The day's free slots are updated.")
-    return _panel(selected, form=form, errors=errors, affected=affected, status=400)
+    if data is None:
+        return form_error(_panel(selected, form=form, errors=errors))
+
+    def refused(error: ServiceError):
+        again = affected_bookings(specialist=current_user, data=data) if affected_choice else []
+        return _panel(selected, form=form, errors={**error.fields, "form": error.message}, affected=again)
+
+    return submit_form(
+        lambda: exception_create(actor=current_user, specialist_id=current_user.id, data=data,
+                                 affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason")),
+        done=lambda _: _done(selected, "Saved. The day's free slots are updated."), refused=refused)
 
 
 @bp.route("/calendar/exceptions/<exception_id>/delete", methods=["POST"])
@@ -125,10 +123,8 @@ def calendar_unblock(exception_id):
     return _done(day, "Exception removed.")
 
 
-def _panel(day: date, *, status: int = 200, **kwargs):
-    # htmx swaps only 2xx answers: a form with errors comes back 200 to htmx, 400 otherwise.
-    context = _context(month=day.replace(day=1), day=day, **kwargs)
-    return render_page(TEMPLATE, "calendar_body", status=200 if htmx else status, **context)
+def _panel(day: date, **kwargs):
+    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, **kwargs))
 
 
 def _done(day: date | None, notice: str):

@@ -33,3 +33,11 @@ def configure_refusal_audit(app: Flask) -> None:
             details={"fields": sorted(error.fields), "status": error.http_status},
         )
         return response
+
+
+def note_refusal(error) -> None:
+    """Remember a refusal the request handled (a form shown again), so that the request's
+    end audits it. Noting the same error twice still writes one row."""
+    refusals = g.setdefault("refusals", [])
+    if not any(noted is error for noted in refusals):
+        refusals.append(error)
