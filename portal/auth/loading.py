@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, make_response, redirect, request, url_for
 
+from portal.web.errors import json_error, wants_json
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.users import api_token_user
-from portal.web.errors import json_error, wants_json
 
 
 def configure_login(app: Flask) -> None:

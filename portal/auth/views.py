@@ -8,9 +8,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.auth.blueprint import bp
 from portal.auth.forms import LoginForm
 from portal.extensions import db, limiter
+from portal.web.rendering import render_page
 from portal.services.audit import audit_failure, audit_record
 from portal.services.users import normalize_email, user_authenticate, user_by_email
-from portal.web.rendering import render_page
 
 DASHBOARDS = {
     "patient": "patient.dashboard",

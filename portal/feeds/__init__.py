@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 
 from portal.extensions import db
 from portal.policies import PUBLIC, SIGNED_IN
-from portal.services.calendar_feed import feed_ics, feed_revoke, feed_token, feed_user
 from portal.web.rendering import render_page
+from portal.services.calendar_feed import feed_ics, feed_revoke, feed_token, feed_user
 
 bp = Blueprint("feeds", __name__)
 

@@ -1,8 +1,8 @@
 from flask_login import current_user
 
 from portal.patient.blueprint import bp
-from portal.selectors.bookings import bookings_for_dashboard
 from portal.web.rendering import render_page
+from portal.selectors.bookings import bookings_for_dashboard
 
 
 @bp.route("/")
