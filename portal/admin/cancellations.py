@@ -61,9 +61,7 @@ def _filters(form: CancellationFilterForm) -> CancellationFilters:
 @roles_required(Role.ADMIN)
 def cancellations():
     form = _filter_form()
-    page = request.args.get("page", 1, type=int) or 1
-    rows, total = cancellations_list(user=current_user, filters=_filters(form), page=max(page, 1),
-                                     per_page=PER_PAGE)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_page("admin/cancellations.html", "cancellation_results", form=form, rows=rows,
-                       total=total, page=max(page, 1), pages=max(1, -(-total // PER_PAGE)), args=args)
+    results = cancellations_list(user=current_user, filters=_filters(form), page=request.args.get("page"),
+                                 per_page=PER_PAGE)
+    return render_page("admin/cancellations.html", "cancellation_results", form=form, rows=results.items,
+                       total=results.total, results=results)

@@ -12,6 +12,7 @@ from portal.packages import panel
 from portal.policies import roles_required
 from portal.selectors.packages import packages_all, specialist_names
 from portal.services import ServiceError
+from portal.web.forms import form_error
 from portal.web.refusals import note_refusal
 
 PAGE = "admin.packages"
@@ -21,8 +22,8 @@ def _all_packages() -> list[BookingPackage]:
     return packages_all(viewer=current_user)
 
 
-def _render(status: int = 200, **context):
-    return panel.render_panel("admin/packages.html", _all_packages(), status=status,
+def _render(**context):
+    return panel.render_panel("admin/packages.html", _all_packages(),
                               endpoints="admin", specialists=specialist_names(), **context)
 
 
@@ -46,8 +47,8 @@ def package_create():
         specialist_id = _specialist_id()
     except ServiceError as error:
         note_refusal(error)
-        return _render(create_form=panel.form_data(), create_errors=error.fields,
-                       create_open=True)
+        return form_error(_render(create_form=panel.form_data(), create_errors=error.fields,
+                                  create_open=True))
     return panel.create(specialist_id, PAGE, _render)
 
 

@@ -6,31 +6,21 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db, htmx
-from portal.models import ROLES, Role
+from portal.models import ROLES, Role, User
 from portal.policies import roles_required
-from portal.selectors.users import PAGE_SIZE, users_search
-from portal.services import ServiceError
+from portal.selectors.users import users_search
 from portal.services.user_admin import user_set_active, user_set_role
-from portal.web.refusals import note_refusal
+from portal.web.forms import submit_form
 from portal.web.rendering import render_page
-
-
-def _int(value, default=1) -> int:
-    try:
-        return max(int(value), 1)
-    except (TypeError, ValueError):
-        return default
 
 
 @bp.route("/users")
 @roles_required(Role.ADMIN)
 def users_list():
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
-    page = _int(request.args.get("page"))
-    rows, total = users_search(actor=current_user, query=query, role=role, page=page)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_page("admin/users.html", block="user_results", users=rows, total=total, page=page,
-                       pages=pages, q=query, role=role, roles=ROLES)
+    results = users_search(actor=current_user, query=query, role=role, page=request.args.get("page"))
+    return render_page("admin/users.html", block="user_results", users=results.items, total=results.total,
+                       results=results, q=query, role=role, roles=ROLES)
 
 
 def _row_or_redirect(user, error: str | None = None):
@@ -43,18 +33,9 @@ def _row_or_redirect(user, error: str | None = None):
 
 
 def _apply(change, user_id, **kwargs):
-    try:
-        user = change(actor=current_user, user_id=user_id, **kwargs)
-        db.session.commit()
-        return _row_or_redirect(user)
-    except ServiceError as error:
-        note_refusal(error)
-        db.session.rollback()
-        if error.http_status == 404:
-            raise
-        from portal.models import User
-
-        return _row_or_redirect(db.session.get(User, user_id), error.message)
+    return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs), done=_row_or_redirect,
+                       refused=lambda error: _row_or_redirect(db.session.get(User, user_id), error.message),
+                       reraise=(404,))
 
 
 @bp.route("/users/<uuid:user_id>/role", methods=["POST"])

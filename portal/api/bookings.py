@@ -57,11 +57,10 @@ class BookingListArgs(PageArgs):
 @blp.response(200, BookingPageSchema)
 def list_bookings(args):
     """The caller's bookings (admins: all), filtered and paginated."""
-    rows, total = bookings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+    return page_of(bookings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
                                 status=args["status"], first=args["from_"], last=args["to"],
                                 specialist_id=args["specialist_id"],
-                                recurring_booking_id=args["recurring_booking_id"])
-    return page_of(total, rows, args["page"], args["per_page"])
+                                recurring_booking_id=args["recurring_booking_id"]))
 
 
 @blp.route("", methods=["POST"])

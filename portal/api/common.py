@@ -4,6 +4,9 @@ from __future__ import annotations
 import flask_smorest
 import marshmallow as ma
 from flask_smorest.arguments import FlaskParser
+from flask_sqlalchemy.pagination import Pagination
+
+from portal.selectors.pagination import MAX_PAGE, MAX_PER_PAGE, paginate
 
 
 class _Parser(FlaskParser):
@@ -17,8 +20,11 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+    """page and per_page of every list; out of range is a 400 that names the field, never a
+    number that reaches OFFSET (portal.selectors.pagination clamps again underneath)."""
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class ErrorSchema(ma.Schema):
@@ -42,5 +48,12 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     }, name=name)
 
 
-def page_of(query_total: int, items: list, page: int, per_page: int) -> dict:
-    return {"items": items, "page": page, "per_page": per_page, "total": query_total}
+def paginate_args(query, args: dict) -> Pagination:
+    """One page of `query` as PageArgs asked for it: the pages' helper, for the API."""
+    return paginate(query, page=args["page"], per_page=args["per_page"])
+
+
+def page_of(pagination: Pagination, items: list | None = None) -> dict:
+    """The body of a page_schema() answer; `items` when the rows are dumped by hand."""
+    return {"items": pagination.items if items is None else items, "page": pagination.page,
+            "per_page": pagination.per_page, "total": pagination.total}

@@ -85,10 +85,9 @@ def _result(row, bookings) -> dict:
 @blp.arguments(ExceptionListArgs, location="query")
 @blp.response(200, ExceptionPageSchema)
 def list_exceptions(args):
-    rows, total = exceptions_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+    return page_of(exceptions_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
                                   specialist_id=args["specialist_id"], first=args["from_"], last=args["to"],
-                                  is_available=args["is_available"])
-    return page_of(total, rows, args["page"], args["per_page"])
+                                  is_available=args["is_available"]))
 
 
 @blp.route("", methods=["POST"])

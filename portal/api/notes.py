@@ -77,10 +77,9 @@ NotePageSchema = page_schema(NoteSchema)
 @blp.arguments(NoteListArgs, location="query")
 @blp.response(200, NotePageSchema)
 def list_notes(args):
-    total, rows = notes_visible(user=current_user, booking_id=args["booking_id"],
-                                provider_id=args["provider_id"], query=args["q"],
-                                page=args["page"], per_page=args["per_page"])
-    return page_of(total, rows, args["page"], args["per_page"])
+    return page_of(notes_visible(user=current_user, booking_id=args["booking_id"],
+                                 provider_id=args["provider_id"], query=args["q"],
+                                 page=args["page"], per_page=args["per_page"]))
 
 
 @blp.route("", methods=["POST"])

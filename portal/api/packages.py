@@ -76,10 +76,9 @@ def _dump(packages: list) -> list[dict]:
 @blp.arguments(PackageListArgs, location="query")
 @blp.response(200, PackagePageSchema)
 def list_packages(args):
-    total, rows = packages_visible(user=current_user, specialist_id=args["specialist_id"],
-                                   is_active=args["is_active"], page=args["page"],
-                                   per_page=args["per_page"])
-    return page_of(total, _dump(rows), args["page"], args["per_page"])
+    packages = packages_visible(user=current_user, specialist_id=args["specialist_id"],
+                                is_active=args["is_active"], page=args["page"], per_page=args["per_page"])
+    return page_of(packages, _dump(packages.items))
 
 
 @blp.route("", methods=["POST"])

@@ -62,9 +62,8 @@ class SignedUrlSchema(ma.Schema):
 @blp.arguments(RecordingListArgs, location="query")
 @blp.response(200, RecordingPageSchema)
 def list_recordings(args):
-    rows, total = recordings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
-                                  booking_id=args["booking_id"])
-    return page_of(total, rows, args["page"], args["per_page"])
+    return page_of(recordings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+                                  booking_id=args["booking_id"]))
 
 
 @blp.route("", methods=["POST"])

@@ -69,8 +69,7 @@ def _patient_for(user_id) -> User:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, RecurringPageSchema)
 def list_series(args):
-    items, total = recurring_page(viewer=current_user, page=args["page"], per_page=args["per_page"])
-    return page_of(total, items, args["page"], args["per_page"])
+    return page_of(recurring_page(viewer=current_user, page=args["page"], per_page=args["per_page"]))
 
 
 @blp.route("", methods=["POST"])

@@ -84,9 +84,8 @@ def _specialist(specialist_id) -> User:
 @blp.response(200, SpecialistPageSchema)
 def list_specialists(args):
     """Active specialists, by name."""
-    rows, total = specialists_search(viewer=current_user, q=args["q"] or "", page=args["page"],
-                                     per_page=args["per_page"])
-    return page_of(total, rows, args["page"], args["per_page"])
+    return page_of(specialists_search(viewer=current_user, q=args["q"] or "", page=args["page"],
+                                     per_page=args["per_page"]))
 
 
 @blp.route("/<uuid:specialist_id>/slots")

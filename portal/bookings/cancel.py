@@ -21,6 +21,7 @@ from portal.services.cancellations import (
     is_cancellable,
     report_unexpected,
 )
+from portal.web.forms import FORM_ERROR, NOT_A_FORM_ERROR
 from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 
@@ -62,13 +63,12 @@ def cancel_form(booking_id):
     return _dialog(booking)
 
 
-def _refused(booking: Booking, message: str, status: int, reason: str):
-    if htmx:  # htmx swaps only 2xx answers: show the refusal in the dialog itself
-        body = render_page(TEMPLATE, "cancel_dialog", booking=booking, error=message, reason=reason,
-                           target=_target(), as_dialog=True, reason_max=REASON_MAX_LENGTH,
-                           problem=_problem(booking)).get_data(as_text=True)
-        return make_response(body, retarget=f"#cancel-dialog-{booking.id}", reswap="outerHTML")
-    return _dialog(booking, error=message, reason=reason, status=status)
+def _refused(booking: Booking, message: str, reason: str, status: int = FORM_ERROR):
+    # The form's hx-target is where a cancel lands (the row or the summary); a refusal
+    # belongs in the dialog itself, so htmx is told to swap that instead.
+    response = _dialog(booking, error=message, reason=reason, status=status)
+    response.headers.update({"HX-Retarget": f"#cancel-dialog-{booking.id}", "HX-Reswap": "outerHTML"})
+    return response
 
 
 def _current(booking: Booking):
@@ -106,10 +106,10 @@ def cancel(booking_id):
     except ServiceError as error:
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
-        booking = db.session.get(Booking, booking.id)
-        return _refused(booking, error.message, error.http_status, reason)
+        status = error.http_status if error.http_status in NOT_A_FORM_ERROR else FORM_ERROR
+        return _refused(db.session.get(Booking, booking.id), error.message, reason, status)
     except Exception as error:  # noqa: BLE001 -- not the user's: report with ids only
         db.session.rollback()
         report_unexpected(error, booking_id=booking.id, user_id=current_user.id)
-        return _refused(db.session.get(Booking, booking.id), UNEXPECTED, 500, reason)
+        return _refused(db.session.get(Booking, booking.id), UNEXPECTED, reason, status=500)
     return _cancelled(booking)

@@ -23,7 +23,7 @@ from portal.services.notes import (
     note_locks_at,
     note_update,
 )
-from portal.web.refusals import note_refusal
+from portal.web.forms import NOT_A_FORM_ERROR, submit_form
 from portal.web.rendering import render_page
 
 TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
@@ -100,7 +100,6 @@ def _section(booking: Booking, **context):
 
 
 def _done(booking: Booking, message: str):
-    db.session.commit()
     if not htmx:
         flash(message, "success")
     return _section(booking, notes_message=message)
@@ -116,47 +115,36 @@ def notes_section(booking_id):
 def note_add(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     data = note_form_data()
-    try:
-        with db.session.begin_nested():  # a refusal undoes only its own writes
-            note_create(actor=current_user, booking_id=booking.id, data=data)
-    except ServiceError as error:
-        note_refusal(error)
-        if error.http_status in (403, 404):
-            raise
-        return _section(booking, adding=True, note_form=request.form, note_errors=error.fields)
-    return _done(booking, "Note saved. You can edit it for 24 hours.")
+    return submit_form(
+        lambda: note_create(actor=current_user, booking_id=booking.id, data=data),
+        done=lambda _: _done(booking, "Note saved. You can edit it for 24 hours."),
+        refused=lambda error: _section(booking, adding=True, note_form=request.form, note_errors=error.fields),
+        reraise=NOT_A_FORM_ERROR)
 
 
 @bp.route("/notes/<uuid:note_id>", methods=["POST"])
 def note_edit(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
-    try:
-        with db.session.begin_nested():  # a refusal undoes only its own writes
-            note_update(actor=current_user, note_id=note.id, data=note_form_data())
-    except ServiceError as error:
-        note_refusal(error)
-        if error.http_status in (403, 404):
-            raise
-        if error.code == "NOTE_LOCKED":
+
+    def refused(error: ServiceError):
+        if error.code == "NOTE_LOCKED":  # too late to edit: offer an amendment instead
             return _section(booking, note_error=error.message, amending=str(note.id))
         return _section(booking, editing=str(note.id), note_form=request.form, note_errors=error.fields)
-    return _done(booking, "Note updated.")
+
+    return submit_form(lambda: note_update(actor=current_user, note_id=note.id, data=note_form_data()),
+                       done=lambda _: _done(booking, "Note updated."), refused=refused, reraise=NOT_A_FORM_ERROR)
 
 
 @bp.route("/notes/<uuid:note_id>/amendments", methods=["POST"])
 def note_amend(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
-    try:
-        with db.session.begin_nested():  # a refusal undoes only its own writes
-            amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", ""))
-    except ServiceError as error:
-        note_refusal(error)
-        if error.http_status in (403, 404):
-            raise
-        return _section(booking, amending=str(note.id), amend_errors=error.fields)
-    return _done(booking, "Amendment added.")
+    return submit_form(
+        lambda: amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", "")),
+        done=lambda _: _done(booking, "Amendment added."),
+        refused=lambda error: _section(booking, amending=str(note.id), amend_errors=error.fields),
+        reraise=NOT_A_FORM_ERROR)
 
 
 @bp.route("/notes/<uuid:note_id>/delete", methods=["POST"])
@@ -164,4 +152,5 @@ def note_remove(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
     note_delete(actor=current_user, note_id=note.id)
+    db.session.commit()
     return _done(booking, "Note deleted.")

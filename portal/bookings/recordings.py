@@ -20,7 +20,7 @@ from portal.services.recordings import (
     recording_from_token,
     recording_link_token,
 )
-from portal.web.refusals import note_refusal
+from portal.web.forms import submit_form
 from portal.web.templating import viewer_zone
 
 MIMETYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska"}
@@ -63,7 +63,8 @@ def _local_expiry(value: str) -> datetime | None:
                            fields={"expires_at": "Not a date and time."}) from error
 
 
-def _back(booking_id):
+def _back(booking_id, message: str, category: str):
+    flash(message, category)
     return redirect(url_for("bookings.detail", booking_id=booking_id) + "#booking-recordings")
 
 
@@ -72,20 +73,17 @@ def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     policies.require("create", current_user, MeetingRecording(booking_id=booking.id))
     upload = request.files.get("file")
-    try:
+
+    def attach():
         if upload is None or not upload.filename:
             raise ServiceError("Choose a file to upload.", fields={"file": "Required."})
-        with db.session.begin_nested():
-            recording_attach(actor=current_user, booking_id=booking.id, filename=upload.filename,
-                             stream=upload.stream, duration_seconds=request.form.get("duration_seconds"),
-                             expires_at=_local_expiry(request.form.get("expires_at", "")))
-    except ServiceError as error:
-        note_refusal(error)
-        flash(error.message, "error")
-        return _back(booking.id)
-    db.session.commit()
-    flash("Recording attached.", "success")
-    return _back(booking.id)
+        return recording_attach(actor=current_user, booking_id=booking.id, filename=upload.filename,
+                                stream=upload.stream, duration_seconds=request.form.get("duration_seconds"),
+                                expires_at=_local_expiry(request.form.get("expires_at", "")))
+
+    # The form sits on the booking page: both outcomes go back there with a message.
+    return submit_form(attach, done=lambda _: _back(booking.id, "Recording attached.", "success"),
+                       refused=lambda error: _back(booking.id, error.message, "error"))
 
 
 @bp.route("/recordings/<uuid:recording_id>/delete", methods=["POST"])
@@ -94,8 +92,7 @@ def recording_remove(recording_id):
     booking_id = recording.booking_id
     recording_delete(actor=current_user, recording_id=recording.id)
     db.session.commit()
-    flash("Recording deleted.", "success")
-    return _back(booking_id)
+    return _back(booking_id, "Recording deleted.", "success")
 
 
 @bp.route("/recordings/play/<token>")

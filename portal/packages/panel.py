@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from portal.extensions import db, htmx
 from portal.selectors.packages import pricing_for
-from portal.services import ServiceError
 from portal.services.packages import (
     CURRENCIES,
     package_create,
@@ -18,7 +17,7 @@ from portal.services.packages import (
     package_set_active,
     package_update,
 )
-from portal.web.refusals import note_refusal
+from portal.web.forms import NOT_A_FORM_ERROR, submit_form
 from portal.web.rendering import render_page
 
 FORM_FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
@@ -29,15 +28,14 @@ def form_data() -> dict:
     return {key: request.form.get(key, "") for key in FORM_FIELDS}
 
 
-def render_panel(template: str, packages: list, *, status: int = 200, **context):
+def render_panel(template: str, packages: list, **context):
     context.setdefault("create_form", {"currency": "USD", "discount_percentage": "0"})
-    return render_page(template, "packages_panel", status=status, packages=packages,
+    return render_page(template, "packages_panel", packages=packages,
                        pricing=pricing_for(packages), currencies=CURRENCIES, **context)
 
 
 def done(message: str, page_endpoint: str, rerender):
-    """After a change: the fresh panel for htmx, or a redirect for a plain form."""
-    db.session.commit()
+    """After a change (committed): the fresh panel for htmx, or a redirect for a plain form."""
     if htmx:
         return rerender(flash_message=message)
     flash(message, "success")
@@ -46,38 +44,31 @@ def done(message: str, page_endpoint: str, rerender):
 
 def create(specialist_id, page_endpoint: str, rerender):
     data = form_data()
-    try:
-        with db.session.begin_nested():  # a refusal undoes only its own writes
-            package = package_create(actor=current_user, specialist_id=specialist_id, data=data)
-    except ServiceError as error:
-        note_refusal(error)
-        return rerender(create_form=data | {"specialist_id": request.form.get("specialist_id", "")},
-                        create_errors=error.fields,
-                        create_open=True)
-    return done(f"Package “{package.name}” created.", page_endpoint, rerender)
+    return submit_form(
+        lambda: package_create(actor=current_user, specialist_id=specialist_id, data=data),
+        done=lambda package: done(f"Package “{package.name}” created.", page_endpoint, rerender),
+        refused=lambda error: rerender(create_form=data | {"specialist_id": request.form.get("specialist_id", "")},
+                                       create_errors=error.fields, create_open=True))
 
 
 def update(package_id, page_endpoint: str, rerender):
     data = form_data()
-    try:
-        with db.session.begin_nested():  # a refusal undoes only its own writes
-            package = package_update(actor=current_user, package_id=package_id, data=data)
-    except ServiceError as error:
-        note_refusal(error)
-        if error.http_status in (403, 404):
-            raise
-        return rerender(editing=str(package_id), edit_form=data,
-                        edit_errors=error.fields)
-    return done(f"Package “{package.name}” saved.", page_endpoint, rerender)
+    return submit_form(
+        lambda: package_update(actor=current_user, package_id=package_id, data=data),
+        done=lambda package: done(f"Package “{package.name}” saved.", page_endpoint, rerender),
+        refused=lambda error: rerender(editing=str(package_id), edit_form=data, edit_errors=error.fields),
+        reraise=NOT_A_FORM_ERROR)
 
 
 def set_active(package_id, page_endpoint: str, rerender):
     active = request.form.get("active") == "1"
     package = package_set_active(actor=current_user, package_id=package_id, active=active)
+    db.session.commit()
     state = "is now offered to patients" if active else "is hidden from patients"
     return done(f"Package “{package.name}” {state}.", page_endpoint, rerender)
 
 
 def delete(package_id, page_endpoint: str, rerender):
     package_delete(actor=current_user, package_id=package_id)
+    db.session.commit()
     return done("Package deleted.", page_endpoint, rerender)

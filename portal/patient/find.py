@@ -10,14 +10,13 @@ from flask_login import current_user
 
 from portal import clock, policies
 from portal.domain.intervals import specialist_zone
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
 from portal.selectors.availability import next_free_slots, rate_on
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
-from portal.services import ServiceError
 from portal.services.bookings import booking_create
-from portal.web.refusals import note_refusal
+from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
@@ -28,11 +27,9 @@ SLOT_DAYS = 14
 @bp.route("/specialists")
 def specialists():
     q = request.args.get("q", "")[:120]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = specialists_search(viewer=current_user, q=q, page=page, per_page=PER_PAGE)
-    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    return render_page("patient/specialists.html", "results", specialists=rows, q=q, page=page, pages=pages,
-                       total=total)
+    results = specialists_search(viewer=current_user, q=q, page=request.args.get("page"), per_page=PER_PAGE)
+    return render_page("patient/specialists.html", "results", specialists=results.items, q=q, results=results,
+                       total=results.total)
 
 
 def _specialist(specialist_id) -> User:
@@ -51,10 +48,10 @@ def _slot_days(specialist: User) -> dict:
     return dict(days)
 
 
-def _page(specialist: User, *, message=None, error=None, booking=None, status=200):
+def _page(specialist: User, *, message=None, error=None, booking=None):
     today = clock.today(specialist_zone(specialist).key)
     return render_page(
-        "patient/specialist.html", "slot_list", status=status, specialist=specialist,
+        "patient/specialist.html", "slot_list", specialist=specialist,
         rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
     )
@@ -70,16 +67,16 @@ def book(specialist_id):
     specialist = _specialist(specialist_id)
     try:
         starts_at = datetime.fromisoformat(request.form.get("starts_at", ""))
-        with db.session.begin_nested():  # a refusal undoes only this attempt
-            booking = booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
-                                     starts_at=starts_at)
     except ValueError:
-        return _page(specialist, error="That time could not be read. Please pick a slot.",
-                     status=200 if htmx else 400)
-    except ServiceError as error:
-        note_refusal(error)
-        return _page(specialist, error=error.message, status=200 if htmx else error.http_status)
-    db.session.commit()
+        return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
+    return submit_form(
+        lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
+                               starts_at=starts_at),
+        done=lambda booking: _booked(specialist, booking),
+        refused=lambda error: _page(specialist, error=error.message))
+
+
+def _booked(specialist: User, booking):
     if not htmx:
         flash("Booked. See you then!", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))

@@ -19,6 +19,7 @@ from portal.selectors.recurring import recurring_list, recurring_skips
 from portal.selectors.specialists import specialist_choices
 from portal.services import ServiceError
 from portal.services import recurring as service
+from portal.web.forms import form_error, submit_form
 from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page
 
@@ -57,25 +58,34 @@ def create():
     if form is None:
         abort(403)
     if not form.validate_on_submit():
-        return render_page("recurring/list.html", series=_series_list(), form=form, status=400,
-                           series_status=service.series_status)
-    try:
-        series = service.recurring_create(
-            actor=current_user, patient=current_user, specialist_id=uuid.UUID(form.specialist_id.data),
+        return form_error(_list_page(form))
+    return submit_form(
+        lambda: service.recurring_create(
+            actor=current_user, patient=current_user, specialist_id=_specialist_id(form),
             frequency=form.frequency.data, start_date=form.start_date.data, end_date=form.end_date.data,
-            time_of_day=form.time_of_day.data)
-        db.session.commit()
-    except (ServiceError, ValueError) as error:
-        db.session.rollback()
-        if isinstance(error, ServiceError):
-            note_refusal(error)
-        message = getattr(error, "message", "Choose a specialist.")
-        for name, text in getattr(error, "fields", {"specialist_id": message}).items():
+            time_of_day=form.time_of_day.data),
+        done=_created, refused=lambda error: _list_page(form, error))
+
+
+def _specialist_id(form: SeriesForm) -> uuid.UUID:
+    try:
+        return uuid.UUID(form.specialist_id.data)
+    except ValueError:
+        raise ServiceError("Choose a specialist.", fields={"specialist_id": "Choose a specialist."}) from None
+
+
+def _list_page(form: SeriesForm, error: ServiceError | None = None):
+    """The whole list page with the create form and its errors (a plain form, no htmx)."""
+    if error is not None:
+        for name, text in error.fields.items():
             if name in form:
                 form[name].errors = [*form[name].errors, text]
-        flash(message, "error")
-        return render_page("recurring/list.html", series=_series_list(), form=form, status=400,
-                           series_status=service.series_status)
+        flash(error.message, "error")
+    return render_page("recurring/list.html", series=_series_list(), form=form,
+                       series_status=service.series_status)
+
+
+def _created(series: RecurringBooking):
     flash("Your recurring session is set up. Each session is booked on its day.", "success")
     return redirect(url_for("recurring.detail", series_id=series.id))
 

@@ -5,11 +5,13 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, utcnow
 from portal.policies import visible
+from portal.selectors.pagination import paginate
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -49,8 +51,8 @@ def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at:
 
 def bookings_page(*, viewer, page: int, per_page: int, status: str | None = None, first: date | None = None,
                   last: date | None = None, specialist_id: uuid.UUID | None = None,
-                  recurring_booking_id: uuid.UUID | None = None) -> tuple[list[Booking], int]:
-    """One page of the bookings the viewer may see, by start time, and how many match in all.
+                  recurring_booking_id: uuid.UUID | None = None) -> Pagination:
+    """One page of the bookings the viewer may see, by start time.
 
     `first` and `last` are UTC dates, both inclusive."""
     query = sa.select(Booking).where(visible(Booking, viewer))
@@ -64,10 +66,7 @@ def bookings_page(*, viewer, page: int, per_page: int, status: str | None = None
         query = query.where(Booking.specialist_id == specialist_id)
     if recurring_booking_id:
         query = query.where(Booking.recurring_booking_id == recurring_booking_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Booking.starts_at, Booking.id).limit(per_page)
-                              .offset((page - 1) * per_page))
-    return list(rows), total
+    return paginate(query.order_by(Booking.starts_at, Booking.id), page=page, per_page=per_page)
 
 
 def bookings_of_series(*, viewer, series_id: uuid.UUID, limit: int = 100) -> list[Booking]:

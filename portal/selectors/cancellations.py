@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import Booking, BookingCancellation, User
 from portal.policies import visible
+from portal.selectors.pagination import Pagination, paginate
 
 
 @dataclass
@@ -46,24 +47,21 @@ def _conditions(filters: CancellationFilters) -> list[sa.ColumnElement]:
     return where
 
 
-def cancellations_list(*, user, filters: CancellationFilters, page: int = 1,
-                       per_page: int = 50) -> tuple[list[BookingCancellation], int]:
+def cancellations_list(*, user, filters: CancellationFilters, page=1, per_page: int = 50) -> Pagination:
     """Cancellations the user may see under `filters`, newest first, and how many in all."""
     base = (
         sa.select(BookingCancellation).join(Booking, Booking.id == BookingCancellation.booking_id)
         .where(visible(BookingCancellation, user), *_conditions(filters))
     )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-    rows = db.session.scalars(
+    return paginate(
         base.options(
             joinedload(BookingCancellation.booking).joinedload(Booking.patient),
             joinedload(BookingCancellation.booking).joinedload(Booking.specialist_user),
             joinedload(BookingCancellation.canceller),
         )
-        .order_by(BookingCancellation.created_at.desc(), BookingCancellation.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return list(rows), total
+        .order_by(BookingCancellation.created_at.desc(), BookingCancellation.id.desc()),
+        page=page, per_page=per_page,
+    )
 
 
 def people_for_filters(*, user, role: str) -> list[User]:

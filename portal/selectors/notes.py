@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from portal.extensions import db
 from portal.models import Booking, SessionNote, User
 from portal.policies import visible
+from portal.selectors.pagination import Pagination, paginate
 
 
 def notes_for_booking(*, user, booking_id: uuid.UUID) -> list[SessionNote]:
@@ -22,7 +23,7 @@ def notes_for_booking(*, user, booking_id: uuid.UUID) -> list[SessionNote]:
 
 
 def notes_visible(*, user, booking_id: uuid.UUID | None = None, provider_id: uuid.UUID | None = None,
-                  query: str = "", page: int = 1, per_page: int = 50) -> tuple[int, list[SessionNote]]:
+                  query: str = "", page=1, per_page: int = 50) -> Pagination:
     """One page of the notes the user may read, newest first, with an optional text search
     over the note fields and the patient's name."""
     where = [visible(SessionNote, user)]
@@ -40,11 +41,7 @@ def notes_visible(*, user, booking_id: uuid.UUID | None = None, provider_id: uui
             SessionNote.notes, SessionNote.follow_up_actions, SessionNote.next_session_recommendation,
             patient.display_name,
         ))))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-    rows = db.session.scalars(
-        base.options(joinedload(SessionNote.booking).joinedload(Booking.patient),
-                     selectinload(SessionNote.amendments))
-        .order_by(SessionNote.created_at.desc(), SessionNote.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ).unique()
-    return total, list(rows)
+    return paginate(base.options(joinedload(SessionNote.booking).joinedload(Booking.patient),
+                                 selectinload(SessionNote.amendments))
+                    .order_by(SessionNote.created_at.desc(), SessionNote.id.desc()),
+                    page=page, per_page=per_page)

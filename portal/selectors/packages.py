@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile, User
 from portal.policies import visible
 from portal.selectors.availability import rate_on
+from portal.selectors.pagination import Pagination, paginate
 
 CENTS = Decimal("0.01")
 
@@ -59,20 +60,16 @@ def packages_active_for(specialist_id: uuid.UUID) -> list[BookingPackage]:
 
 
 def packages_visible(*, user, specialist_id: uuid.UUID | None = None, is_active: bool | None = None,
-                     page: int = 1, per_page: int = 50) -> tuple[int, list[BookingPackage]]:
+                     page=1, per_page: int = 50) -> Pagination:
     """One page of the packages the user may see (newest first) and the total count."""
     where = [visible(BookingPackage, user)]
     if specialist_id is not None:
         where.append(BookingPackage.specialist_id == specialist_id)
     if is_active is not None:
         where.append(BookingPackage.is_active.is_(is_active))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(BookingPackage).where(*where)) or 0
-    rows = db.session.scalars(
-        sa.select(BookingPackage).where(*where)
-        .order_by(BookingPackage.created_at.desc(), BookingPackage.id)
-        .offset((page - 1) * per_page).limit(per_page)
-    )
-    return total, list(rows)
+    return paginate(sa.select(BookingPackage).where(*where)
+                    .order_by(BookingPackage.created_at.desc(), BookingPackage.id),
+                    page=page, per_page=per_page)
 
 
 def packages_of(specialist_id: uuid.UUID) -> list[BookingPackage]:

@@ -4,25 +4,23 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.policies import visible
+from portal.selectors.pagination import paginate
 
 
 def recordings_page(*, viewer, page: int, per_page: int,
-                    booking_id: uuid.UUID | None = None) -> tuple[list[MeetingRecording], int]:
-    """One page of the recordings the viewer may see, newest first, and how many there are in all."""
+                    booking_id: uuid.UUID | None = None) -> Pagination:
+    """One page of the recordings the viewer may see, newest first."""
     where = [visible(MeetingRecording, viewer)]
     if booking_id:
         where.append(MeetingRecording.booking_id == booking_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(MeetingRecording).where(*where))
-    rows = db.session.scalars(
-        sa.select(MeetingRecording).where(*where)
-        .order_by(MeetingRecording.created_at.desc(), MeetingRecording.id)
-        .offset((page - 1) * per_page).limit(per_page)
-    )
-    return list(rows), total or 0
+    query = (sa.select(MeetingRecording).where(*where)
+             .order_by(MeetingRecording.created_at.desc(), MeetingRecording.id))
+    return paginate(query, page=page, per_page=per_page)
 
 
 def recordings_of_booking(*, viewer, booking_id: uuid.UUID) -> list[MeetingRecording]:

@@ -4,20 +4,20 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import RecurringBooking, RecurringOccurrenceSkip
 from portal.policies import visible
+from portal.selectors.pagination import paginate
 
 
-def recurring_page(*, viewer, page: int, per_page: int) -> tuple[list[RecurringBooking], int]:
-    """One page of the series the viewer may see, newest first, and how many there are in all."""
+def recurring_page(*, viewer, page: int, per_page: int) -> Pagination:
+    """One page of the series the viewer may see, newest first."""
     query = sa.select(RecurringBooking).where(visible(RecurringBooking, viewer))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.order_by(RecurringBooking.created_at.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
+    return paginate(query.order_by(RecurringBooking.created_at.desc(), RecurringBooking.id),
+                    page=page, per_page=per_page)
 
 
 def recurring_list(*, viewer, limit: int = 200) -> list[RecurringBooking]:

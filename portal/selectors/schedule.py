@@ -6,6 +6,7 @@ import uuid
 from datetime import date, time
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 
 from portal import policies
 from portal.domain.intervals import DateException, day_end, local_at, specialist_zone
@@ -18,6 +19,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.selectors.pagination import paginate
 
 
 def working_hours_of(specialist_id: uuid.UUID) -> list[WorkingHours]:
@@ -49,12 +51,9 @@ def exceptions_between(*, viewer, specialist_id: uuid.UUID | None = None, first:
     return query.order_by(AvailabilityException.exception_date, AvailabilityException.start_time)
 
 
-def exceptions_page(*, viewer, page: int, per_page: int, **filters) -> tuple[list[AvailabilityException], int]:
-    """One page of exceptions_between(viewer, **filters), and how many there are in all."""
-    query = exceptions_between(viewer=viewer, **filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page))
-    return list(rows), total
+def exceptions_page(*, viewer, page: int, per_page: int, **filters) -> Pagination:
+    """One page of exceptions_between(viewer, **filters)."""
+    return paginate(exceptions_between(viewer=viewer, **filters), page=page, per_page=per_page)
 
 
 def exceptions_on_day(*, specialist_id: uuid.UUID, day: date) -> list[AvailabilityException]:

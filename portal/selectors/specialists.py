@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 from portal import policies
 from portal.extensions import db
 from portal.models import BookingPackage, Role, SpecialistProfile, User
+from portal.selectors.pagination import Pagination, paginate
 
 
 def specialist_get(*, specialist_id) -> User | None:
@@ -32,16 +33,14 @@ def specialist_choices(*, limit: int = 500) -> list[tuple]:
         .order_by(User.display_name).limit(limit)))
 
 
-def specialists_search(*, viewer, q: str = "", page: int = 1, per_page: int = 10) -> tuple[list[User], int]:
+def specialists_search(*, viewer, q: str = "", page=1, per_page: int = 10) -> Pagination:
     """Active specialists whose name contains `q`, and how many there are in all."""
     query = (sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id)
              .where(User.role == Role.SPECIALIST, User.is_active.is_(True), policies.visible(User, viewer)))
     if q.strip():
         query = query.where(User.display_name.ilike(f"%{q.strip()}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.options(joinedload(User.specialist_profile))
-                              .order_by(User.display_name, User.id).limit(per_page).offset((page - 1) * per_page))
-    return list(rows), total
+    return paginate(query.options(joinedload(User.specialist_profile)).order_by(User.display_name, User.id),
+                    page=page, per_page=per_page)
 
 
 def active_packages(*, viewer, specialist_id) -> list[BookingPackage]:

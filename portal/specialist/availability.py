@@ -9,13 +9,11 @@ from flask_login import current_user
 
 from portal import clock
 from portal.domain.intervals import specialist_zone
-from portal.extensions import db
 from portal.selectors.availability import rate_on
 from portal.selectors.schedule import rates_of, working_hours_of
-from portal.services import ServiceError
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
-from portal.web.refusals import note_refusal
+from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/availability.html"
@@ -45,11 +43,11 @@ def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
     return ranges
 
 
-def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, status=200):
+def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None):
     today = clock.today(specialist_zone(current_user).key)
     current = rate_on(current_user.id, today)
     return render_page(
-        TEMPLATE, status=status, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},
+        TEMPLATE, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},
         rates=rates_of(current_user.id), current_rate=current, today=today,
         rate_form=rate_form or {"currency": current.currency if current else "USD",
                                  "effective_from": today.isoformat()},
@@ -71,18 +69,12 @@ def save_hours():
             ranges += parse_ranges(weekday, value)
         except ValueError as error:
             errors[weekday] = str(error)
-    if not errors:
-        try:
-            with db.session.begin_nested():  # a refusal undoes only this attempt
-                working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges)
-        except ServiceError as error:
-            note_refusal(error)
-            errors["form"] = error.message
-        else:
-            db.session.commit()
-            flash("Weekly hours saved.", "success")
-            return redirect(url_for("specialist.availability"))
-    return _render(hours=hours, hours_errors=errors, status=400)
+    if errors:
+        return form_error(_render(hours=hours, hours_errors=errors))
+    return submit_form(
+        lambda: working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges),
+        done=lambda _: _saved("Weekly hours saved."),
+        refused=lambda error: _render(hours=hours, hours_errors={"form": error.message}))
 
 
 @bp.route("/availability/rates", methods=["POST"])
@@ -92,16 +84,15 @@ def add_rate():
         duration = int(form.get("duration_minutes", ""))
         effective_from = date.fromisoformat(form.get("effective_from", ""))
     except ValueError:
-        return _render(rate_form=form, rate_errors={"form": "Give a length in minutes and a start date."},
-                       status=400)
-    try:
-        with db.session.begin_nested():
-            rate_add(actor=current_user, specialist_id=current_user.id, duration_minutes=duration,
-                     price=form.get("price", ""), currency=form.get("currency", ""),
-                     effective_from=effective_from)
-    except ServiceError as error:
-        note_refusal(error)
-        return _render(rate_form=form, rate_errors=error.fields or {"form": error.message}, status=400)
-    db.session.commit()
-    flash("Rate added.", "success")
+        return form_error(_render(rate_form=form, rate_errors={"form": "Give a length in minutes and a start date."}))
+    return submit_form(
+        lambda: rate_add(actor=current_user, specialist_id=current_user.id, duration_minutes=duration,
+                         price=form.get("price", ""), currency=form.get("currency", ""),
+                         effective_from=effective_from),
+        done=lambda _: _saved("Rate added."),
+        refused=lambda error: _render(rate_form=form, rate_errors=error.fields or {"form": error.message}))
+
+
+def _saved(message: str):
+    flash(message, "success")
     return redirect(url_for("specialist.availability"))

@@ -16,7 +16,7 @@ from portal.selectors.schedule import affected_bookings
 from portal.services import ServiceError
 from portal.services.schedule import ExceptionInput, exception_create, exception_delete
 from portal.specialist.blueprint import bp
-from portal.web.refusals import note_refusal
+from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/calendar.html"
@@ -94,25 +94,21 @@ def calendar_block(day):
     form = request.form.to_dict()
     data, errors = _exception_input(selected, request.form)
     affected_choice = form.get("affected") or None
-    affected = []
     if data is not None and affected_choice is None:
         affected = affected_bookings(specialist=current_user, data=data)
         if affected:
             return _panel(selected, form=form, affected=affected)
-    if data is not None:
-        try:
-            with db.session.begin_nested():  # a refusal undoes only this attempt
-                exception_create(actor=current_user, specialist_id=current_user.id, data=data,
-                                 affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason"))
-        except ServiceError as error:
-            note_refusal(error)
-            errors = {**error.fields, "form": error.message}
-            if affected_choice:
-                affected = affected_bookings(specialist=current_user, data=data)
-        else:
-            db.session.commit()
-            return _done(selected, "Saved. The day's free slots are updated.")
-    return _panel(selected, form=form, errors=errors, affected=affected, status=400)
+    if data is None:
+        return form_error(_panel(selected, form=form, errors=errors))
+
+    def refused(error: ServiceError):
+        again = affected_bookings(specialist=current_user, data=data) if affected_choice else []
+        return _panel(selected, form=form, errors={**error.fields, "form": error.message}, affected=again)
+
+    return submit_form(
+        lambda: exception_create(actor=current_user, specialist_id=current_user.id, data=data,
+                                 affected=affected_choice or "keep", cancel_reason=form.get("cancel_reason")),
+        done=lambda _: _done(selected, "Saved. The day's free slots are updated."), refused=refused)
 
 
 @bp.route("/calendar/exceptions/<uuid:exception_id>/delete", methods=["POST"])
@@ -123,10 +119,8 @@ def calendar_unblock(exception_id):
     return _done(day, "Exception removed.")
 
 
-def _panel(day: date, *, status: int = 200, **kwargs):
-    # htmx swaps only 2xx answers: a form with errors comes back 200 to htmx, 400 otherwise.
-    context = _context(month=day.replace(day=1), day=day, **kwargs)
-    return render_page(TEMPLATE, "calendar_body", status=200 if htmx else status, **context)
+def _panel(day: date, **kwargs):
+    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, **kwargs))
 
 
 def _done(day: date | None, notice: str):

@@ -14,8 +14,7 @@ PER_PAGE = 25
 @bp.route("/notes")
 def notes():
     query = request.args.get("q", "")[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    total, rows = notes_visible(user=current_user, provider_id=current_user.id, query=query,
-                                page=page, per_page=PER_PAGE)
-    return render_page("specialist/notes.html", "notes_results", notes=rows, total=total, q=query,
-                       page=page, pages=max((total + PER_PAGE - 1) // PER_PAGE, 1))
+    results = notes_visible(user=current_user, provider_id=current_user.id, query=query,
+                            page=request.args.get("page"), per_page=PER_PAGE)
+    return render_page("specialist/notes.html", "notes_results", notes=results.items, total=results.total,
+                       q=query, results=results)

@@ -13,9 +13,9 @@ from portal.specialist.blueprint import bp
 PAGE = "specialist.packages"
 
 
-def _render(status: int = 200, **context):
+def _render(**context):
     return panel.render_panel(
-        "specialist/packages.html", packages_of(current_user.id), status=status,
+        "specialist/packages.html", packages_of(current_user.id),
         endpoints="specialist", current_rate=rate_on(current_user.id, clock.today()), **context
     )
 

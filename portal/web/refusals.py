@@ -46,3 +46,4 @@ def configure_refusal_audit(app: Flask) -> None:
             details={"fields": sorted(error.fields), "status": error.http_status},
         )
         return response
+

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask
+from flask import Flask, request, url_for
 from flask_login import current_user
 
 from portal import policies
@@ -36,9 +36,16 @@ def money(amount: Decimal | float | None, currency: str = "") -> str:
     return f"{Decimal(amount):,.2f} {currency}".strip()
 
 
+def page_url(number: int) -> str:
+    """This page's URL at page `number`, keeping its filters (empty ones dropped)."""
+    args = {key: value for key, value in request.args.items() if value and key != "page"}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, page=number)
+
+
 def configure_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
-        can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links
+        can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links,
+        page_url=page_url,
     )
     from portal.selectors.packages import package_pricing_now
 

@@ -59,7 +59,7 @@ def test_a_first_session_that_cannot_be_booked_is_explained(as_user, users):
         response = client.post("/recurring/", data={
             "specialist_id": str(users["specialist"].id), "frequency": "weekly",
             "start_date": "2027-01-02", "time_of_day": "10:00"})  # a Saturday
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "The first session cannot be booked" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RecurringBooking)) == 0
 

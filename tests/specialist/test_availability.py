@@ -118,7 +118,7 @@ def test_exception_form_errors_and_removal(client, users, login_as):
     login_as(specialist)
     bad = client.post("/specialist/calendar/day/2030-01-07/exceptions", data={
         "span": "range", "start_time": "15:00", "end_time": "14:00", "reason": "training"})
-    assert bad.status_code == 400 and "The end must be after the start" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "The end must be after the start" in bad.get_data(as_text=True)
     client.post("/specialist/calendar/day/2030-01-07/exceptions", data={"span": "all_day", "reason": "personal"})
     row = db.session.query(AvailabilityException).one()
     login_as(users["other_specialist"])
@@ -136,7 +136,7 @@ def test_hours_editor_replaces_the_week(client, users, login_as):
     page = client.get("/specialist/availability").get_data(as_text=True)
     assert 'value="09:00-17:00"' in page and "Current: <strong>60 min" in page
     bad = client.post("/specialist/availability/hours", data={"day0": "9-12"})
-    assert bad.status_code == 400 and "Write ranges like" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Write ranges like" in bad.get_data(as_text=True)
     assert client.post("/specialist/availability/hours",
                        data={"day0": "08:00-12:00, 13:00-16:00", "day5": "10:00-12:00"}).status_code == 302
     rows = db.session.query(WorkingHours).filter_by(specialist_id=specialist.id).order_by(
@@ -149,7 +149,7 @@ def test_rate_form_adds_a_rate_and_refuses_bad_ones(client, users, login_as):
     login_as(specialist)
     bad = client.post("/specialist/availability/rates", data={
         "duration_minutes": "3", "price": "-1", "currency": "dollars", "effective_from": "2030-01-10"})
-    assert bad.status_code == 400 and "Between 5 and 480" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Between 5 and 480" in bad.get_data(as_text=True)
     ok = client.post("/specialist/availability/rates", data={
         "duration_minutes": "50", "price": "90", "currency": "gbp", "effective_from": "2030-01-10"})
     assert ok.status_code == 302
@@ -203,9 +203,9 @@ def test_booking_a_slot_updates_the_list_in_place(client, users, login_as):
                         data={"starts_at": "2030-01-07T10:00:00+00:00"})
     assert "already" in again.get_data(as_text=True)
     plain = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "garbage"})
-    assert plain.status_code == 400
+    assert plain.status_code == 422
     past = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "2020-01-06T10:00:00+00:00"})
-    assert past.status_code == 409
+    assert past.status_code == 422  # a form error, whatever the refusal (was 409)
     book_url = f"/patient/specialists/{specialist.id}/book"
     redirect = client.post(book_url, data={"starts_at": "2030-01-08T10:00:00+00:00"})
     assert redirect.status_code == 302 and "/bookings/" in redirect.location

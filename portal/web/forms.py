@@ -1,0 +1,49 @@
+"""One way to post a form: the service call in a savepoint, then the commit, or the
+form again with the refusal in words.
+
+A refused form answers 422 whether htmx sent it or not: base.html tells htmx to
+swap 422 answers into the form's target, so no view picks a status per client.
+The savepoint means a refusal undoes only this attempt, and the refusal is
+noted for the failure audit that portal.web.refusals writes at the request's end."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Response, make_response
+
+from portal.extensions import db
+from portal.services import ServiceError
+from portal.web.refusals import note_refusal
+
+T = TypeVar("T")
+
+FORM_ERROR = 422
+# Refusals about who is asking, not what they typed: the error page, not the form.
+NOT_A_FORM_ERROR = (403, 404)
+
+
+def form_error(response) -> Response:
+    """A form shown again with its errors. A refusal shown elsewhere (a flash message and a
+    redirect back) keeps its redirect."""
+    response = make_response(response)
+    if response.status_code < 300:
+        response.status_code = FORM_ERROR
+    return response
+
+
+def submit_form(action: Callable[[], T], *, done: Callable[[T], Response],
+                refused: Callable[[ServiceError], Response], reraise: tuple[int, ...] = ()) -> Response:
+    """`done(result)` after `action()` succeeded and was committed, or `refused(error)` as a 422.
+
+    Statuses in `reraise` (e.g. NOT_A_FORM_ERROR) propagate to the error pages instead."""
+    try:
+        with db.session.begin_nested():
+            result = action()
+    except ServiceError as error:
+        if error.http_status in reraise:
+            raise
+        note_refusal(error)
+        return form_error(refused(error))
+    db.session.commit()
+    return done(result)
