@@ -9,6 +9,7 @@ from portal.config import (
     Config,
     default_instance_path,
     ensure_instance_folder,
+    ensure_recordings_key,
     ensure_secret_key,
     validate,
 )
@@ -23,6 +24,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
         app.config.from_mapping(config)
     validate(app.config)
     ensure_secret_key(app.config, app.instance_path)
+    ensure_recordings_key(app.config, app.instance_path)
     ensure_instance_folder(app.config, app.instance_path)
     configure_proxy(app)
     configure_logging(app)
@@ -62,7 +64,9 @@ def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
     from portal.extensions import csrf, db, htmx, limiter, migrate
     from portal.web.security import configure_security_headers
+    from portal.web.uploads import PortalRequest
 
+    app.request_class = PortalRequest  # uploads are spooled encrypted, never in plain text
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from portal.models.sqlite import configure_sqlite

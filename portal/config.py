@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Whole-number settings and their smallest value, checked whether they come from the
 # environment or from the mapping given to create_app.
-INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1}
+INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1,
+                    "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1}
 # Settings read from an environment variable of another name.
 ENV_NAMES = {"MAX_CONTENT_LENGTH": "MAX_UPLOAD_BYTES"}
 
@@ -65,7 +66,19 @@ class Config:
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
         self.DISPATCHER_WORKERS = _env_int("DISPATCHER_WORKERS", 2)
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))
-        self.RECORDING_LINK_TTL = _env_int("RECORDING_LINK_TTL", 24 * 3600)
+        # A signed link is a one-time code, exchanged within this many seconds for a cookie
+        # that lets the browser stream (and seek) for RECORDING_STREAM_TTL seconds.
+        self.RECORDING_LINK_TTL = _env_int("RECORDING_LINK_TTL", 15 * 60)
+        self.RECORDING_STREAM_TTL = _env_int("RECORDING_STREAM_TTL", 4 * 3600)
+        self.RECORDING_RETENTION_DAYS = _env_int("RECORDING_RETENTION_DAYS", 90)
+        # "local" (RECORDINGS_DIR) or "s3://bucket/prefix" (endpoint and credentials as boto3
+        # reads them from the environment, or RECORDINGS_S3_ENDPOINT_URL).
+        self.RECORDINGS_STORAGE = os.environ.get("RECORDINGS_STORAGE", "local")
+        self.RECORDINGS_S3_ENDPOINT_URL = os.environ.get("RECORDINGS_S3_ENDPOINT_URL") or None
+        # Master key (base64 of 32 bytes) wrapping each recording's data key; earlier keys,
+        # still needed until `recordings rotate-key` has re-wrapped everything, in RECORDINGS_OLD_KEYS.
+        self.RECORDINGS_KEY = os.environ.get("RECORDINGS_KEY") or None
+        self.RECORDINGS_OLD_KEYS = os.environ.get("RECORDINGS_OLD_KEYS") or ""
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
             self.REDIS_URL or "memory://"
         )
@@ -100,10 +113,39 @@ def validate(config: Mapping) -> None:
             raise ConfigError(f"{name} must be a whole number, not {value!r}.")
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    _validate_recordings(config)
     try:
         ZoneInfo(str(config.get("PORTAL_TIMEZONE")))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"PORTAL_TIMEZONE must name a time zone, not {config.get('PORTAL_TIMEZONE')!r}.") from None
+
+
+def _validate_recordings(config: Mapping) -> None:
+    from portal.services.recording_crypto import ConfigKeyError, parse_key
+
+    try:
+        if config.get("RECORDINGS_KEY"):
+            parse_key(str(config["RECORDINGS_KEY"]))
+        for part in str(config.get("RECORDINGS_OLD_KEYS") or "").replace(",", " ").split():
+            parse_key(part, "RECORDINGS_OLD_KEYS")
+    except ConfigKeyError as error:
+        raise ConfigError(str(error)) from None
+    storage = str(config.get("RECORDINGS_STORAGE") or "local")
+    if storage != "local" and not (storage.startswith("s3://") and len(storage) > len("s3://")
+                                   and not storage.startswith("s3:///")):
+        raise ConfigError(f"RECORDINGS_STORAGE must be 'local' or 's3://bucket/prefix', not {storage!r}.")
+
+
+def ensure_recordings_key(config: dict, instance_path: str) -> None:
+    """Production must be given RECORDINGS_KEY; development keeps a random one under the
+    instance folder (0600), as it does the secret key."""
+    if config.get("RECORDINGS_KEY"):
+        return
+    if config.get("ENV_NAME") == "production":
+        raise ConfigError("RECORDINGS_KEY must be set in production (base64 of 32 random bytes).")
+    from portal.services.recording_crypto import development_key
+
+    config["RECORDINGS_KEY"] = development_key(Path(instance_path))
 
 
 def ensure_secret_key(config: dict, instance_path: str) -> None:

@@ -35,6 +35,7 @@ from portal.models import (
 from tests import scratch_db
 
 DEFAULT_PASSWORD = "correct-horse-battery"
+TEST_RECORDINGS_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes, tests only
 WEEKDAY_HOURS = {d: [("09:00", "17:00")] for d in range(5)}
 
 
@@ -60,6 +61,7 @@ def make_test_config(database_url: str, instance_dir) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "REDIS_URL": None,
         "RECORDINGS_DIR": str(instance_dir / "recordings"),
+        "RECORDINGS_KEY": TEST_RECORDINGS_KEY,
         "SERVER_NAME": None,
     }
 

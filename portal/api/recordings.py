@@ -114,10 +114,12 @@ def delete_recording(recording_id):
 @blp.route("/<uuid:recording_id>/signed-url")
 @blp.response(200, SignedUrlSchema)
 def signed_url(recording_id):
-    """A link that streams the file for the caller only, until it expires."""
+    """A one-time link for the caller only: opened (signed in, before it expires) it sets a
+    cookie with which the browser streams and seeks; opening it again is refused. Audited."""
     from flask import url_for
 
     recording = recording_load(actor=current_user, recording_id=recording_id)
-    token = recording_link_token(actor=current_user, recording=recording)
-    return {"url": url_for("bookings.recording_stream", token=token, _external=True),
-            "expires_at": clock.now() + timedelta(seconds=link_ttl())}
+    expires_at = clock.now() + timedelta(seconds=link_ttl())
+    code = recording_link_token(actor=current_user, recording=recording)
+    db.session.commit()
+    return {"url": url_for("bookings.recording_open", code=code, _external=True), "expires_at": expires_at}

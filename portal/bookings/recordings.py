@@ -2,9 +2,10 @@
 and admins play them through signed links that expire and are bound to the viewer."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import policies
@@ -13,16 +14,24 @@ from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.selectors.recordings import recordings_of_booking
 from portal.services import ServiceError
-from portal.services.recording_storage import get_storage
+from portal.services.recording_crypto import TamperedRecording
 from portal.services.recordings import (
     recording_attach,
     recording_delete,
+    recording_from_grant,
     recording_from_token,
-    recording_link_token,
+    recording_reader,
+    recording_stream_grant,
+    recording_stream_started,
+    recording_watch,
+    report_tampered,
+    stream_ttl,
 )
 from portal.web.forms import submit_form
 from portal.web.templating import viewer_zone
 
+log = logging.getLogger(__name__)
+GRANT_COOKIE = "recording_grant"
 MIMETYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska"}
 
 
@@ -33,8 +42,8 @@ def booking_recordings(booking) -> list[MeetingRecording]:
 
 @bp.app_template_global("recording_link")
 def recording_link(recording, external: bool = False) -> str:
-    token = recording_link_token(actor=current_user, recording=recording)
-    return url_for("bookings.recording_stream", token=token, _external=external)
+    """The booking page's player source: opening it is audited as a link and gives a stream cookie."""
+    return url_for("bookings.recording_watch", recording_id=recording.id, _external=external)
 
 
 @bp.app_template_global("new_recording_for")
@@ -95,15 +104,75 @@ def recording_remove(recording_id):
     return _back(booking_id, "Recording deleted.", "success")
 
 
-@bp.route("/recordings/play/<token>")
-def recording_stream(token):
-    """Stream the file with Range support (a video player seeks with 206 responses)."""
-    recording = recording_from_token(actor=current_user, token=token)
-    path = get_storage().local_path(recording.storage_path)
-    if path is None or not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=MIMETYPES[recording.file_format], conditional=True, etag=True,
-                         max_age=0, download_name=f"session-recording.{recording.file_format}")
+def _with_grant(response, recording, grant: str):
+    """The stream cookie: HttpOnly, SameSite=Strict, scoped to this recording's stream path."""
+    response.set_cookie(GRANT_COOKIE, grant, max_age=stream_ttl(), httponly=True, samesite="Strict",
+                        secure=request.is_secure,
+                        path=url_for("bookings.recording_stream", recording_id=recording.id))
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/recordings/<uuid:recording_id>/watch", endpoint="recording_watch")
+def recording_watch_page(recording_id):
+    """The booking page's player: audited, then the stream cookie and on to the stream."""
+    recording, grant = recording_watch(actor=current_user, recording_id=recording_id)
+    db.session.commit()
+    return _with_grant(redirect(url_for("bookings.recording_stream", recording_id=recording.id)), recording, grant)
+
+
+@bp.route("/recordings/open/<code>")
+def recording_open(code):
+    """A signed link: its one-time code is spent for a stream cookie, so the address the
+    access log keeps opens nothing a second time."""
+    recording = recording_from_token(actor=current_user, token=code)
+    db.session.commit()
+    grant = recording_stream_grant(actor=current_user, recording=recording)
+    return _with_grant(redirect(url_for("bookings.recording_stream", recording_id=recording.id)), recording, grant)
+
+
+@bp.route("/recordings/<uuid:recording_id>/stream")
+def recording_stream(recording_id):
+    """Stream the (decrypted) recording with Range support; only the chunks covering the
+    range are read. A chunk that fails authentication ends the response, reported."""
+    recording = recording_from_grant(actor=current_user, recording_id=recording_id,
+                                     grant=request.cookies.get(GRANT_COOKIE))
+    size = recording.storage_size_bytes
+    start, end, status = 0, size - 1, 200
+    if request.range is not None:
+        span = request.range.range_for_length(size)
+        if span is None:
+            response = Response(status=416)
+            response.headers["Content-Range"] = f"bytes */{size}"
+            return response
+        start, end, status = span[0], span[1] - 1, 206
+    try:
+        reader = recording_reader(recording)
+        pieces = reader.iter_range(start, end)
+        first = next(pieces, b"")  # the first chunk is checked before any header is sent
+    except (TamperedRecording, FileNotFoundError) as error:
+        report_tampered(recording.id, getattr(error, "chunk", -1))
+        return Response("This recording cannot be played: its stored file is damaged. The staff have been told.",
+                        status=500, mimetype="text/plain")
+    if start == 0:
+        recording_stream_started(actor=current_user, recording=recording, start=start)
+        db.session.commit()
+
+    def body():
+        yield first
+        try:
+            yield from pieces
+        except TamperedRecording as error:
+            report_tampered(recording.id, error.chunk)  # the response ends short: the player sees an error
+
+    response = Response(body(), status=status, mimetype=MIMETYPES[recording.file_format],
+                        direct_passthrough=True)
+    response.headers["Content-Length"] = str(end - start + 1)
+    response.headers["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response.headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response.headers["Content-Disposition"] = f'inline; filename="session-recording.{recording.file_format}"'
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

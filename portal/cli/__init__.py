@@ -73,7 +73,7 @@ def register_cli(app: Flask) -> None:
 def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
     from portal.cli.cancellations import backfill_cancellations
-    from portal.cli.recordings import cleanup_recordings
+    from portal.cli.recordings import cleanup_recordings, recordings_cli
     from portal.cli.recurring import dispatch_recurring
 
-    return [backfill_cancellations, cleanup_recordings, dispatch_recurring]
+    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli]

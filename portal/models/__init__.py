@@ -12,7 +12,7 @@ from portal.models.bookings import (
 from portal.models.calendar import EXCEPTION_REASONS, AvailabilityException
 from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.packages import BookingPackage
-from portal.models.recordings import RECORDING_FORMATS, MeetingRecording
+from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
 from portal.models.types import utcnow
 from portal.models.users import (
     ROLES,
@@ -27,7 +27,7 @@ from portal.models.users import (
 __all__ = [
     "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
-    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "RecurringBooking",
+    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "RecordingAccessCode", "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow",
 ]

@@ -25,6 +25,10 @@ class MeetingRecording(db.Model):
     storage_size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
     file_format: Mapped[str] = mapped_column(sa.String(8))
     is_encrypted: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    # The recording's own AES-256 data key, wrapped by the master key named by encryption_key_id
+    # (see portal/services/recording_crypto.py). Both are null for a file not yet encrypted.
+    encryption_key_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True, index=True)
+    wrapped_data_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
@@ -35,3 +39,18 @@ class MeetingRecording(db.Model):
         sa.CheckConstraint("storage_size_bytes >= 0", name="size"),
         sa.CheckConstraint("duration_seconds IS NULL OR duration_seconds >= 0", name="duration"),
     )
+
+
+class RecordingAccessCode(db.Model):
+    """A signed link's one-time code (only its SHA-256 is kept): opened once, within
+    RECORDING_LINK_TTL, by the user it was issued to, it becomes a stream cookie."""
+
+    __tablename__ = "recording_access_codes"
+
+    code_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    recording_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("meeting_recordings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

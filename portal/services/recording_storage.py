@@ -1,8 +1,8 @@
-"""Where recording files live. The portal talks to a `Storage`; the local
-filesystem backend is the default (under RECORDINGS_DIR, inside instance/),
-and an S3-compatible backend can implement the same few methods (with
-`local_path` returning None and `signed_url` handing out the bucket's own
-links instead of the portal streaming the file)."""
+"""Where recording files live. The portal talks to a `Storage`: the local
+filesystem backend (under RECORDINGS_DIR, inside instance/, files 0600) or an
+S3-compatible bucket (RECORDINGS_STORAGE=s3://bucket/prefix), so that several
+web machines can play the same recordings. Both store only ciphertext; the
+portal always streams (and decrypts) recordings itself."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +24,10 @@ _UNCOMMITTED = "portal.uncommitted_files"
 
 class Storage(Protocol):
     def save(self, key: str, source: BinaryIO) -> int:
-        """Store the stream under `key` (copied in chunks); return its size in bytes."""
+        """Store the stream under `key` (copied in chunks, never whole); return its size in bytes."""
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """`length` bytes from `start` (fewer at the end of the object)."""
 
     def head(self, key: str, size: int) -> bytes:
         """The first `size` bytes of the stored object."""
@@ -35,12 +38,13 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def local_path(self, key: str) -> Path | None:
-        """A filesystem path the web server may stream from, if the backend has one."""
+        """A filesystem path, if the backend has one (the local backend only)."""
 
 
 class LocalStorage:
-    """Files under one root directory. Writes go to a temporary file beside the
-    target and are renamed into place, so a half-written upload is never seen."""
+    """Files under one root directory, readable by the portal's user only (0600).
+    Writes go to a temporary file beside the target and are renamed into place, so
+    a half-written upload is never seen."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).resolve()
@@ -53,10 +57,11 @@ class LocalStorage:
 
     def save(self, key: str, source: BinaryIO) -> int:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
         try:
-            with open(temporary, "wb") as out:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(source, out, CHUNK)
             os.replace(temporary, target)
         except BaseException:
@@ -64,9 +69,13 @@ class LocalStorage:
             raise
         return target.stat().st_size
 
-    def head(self, key: str, size: int) -> bytes:
+    def read_range(self, key: str, start: int, length: int) -> bytes:
         with open(self._path(key), "rb") as handle:
-            return handle.read(size)
+            handle.seek(start)
+            return handle.read(length)
+
+    def head(self, key: str, size: int) -> bytes:
+        return self.read_range(key, 0, size)
 
     def delete(self, key: str) -> bool:
         try:
@@ -82,12 +91,113 @@ class LocalStorage:
         return self._path(key)
 
 
+class S3Storage:
+    """Objects in an S3-compatible bucket under a prefix. Endpoint, region and credentials
+    come from the environment as boto3 reads them (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) or from RECORDINGS_S3_ENDPOINT_URL. Uploads
+    are multipart, one part in memory at a time; an object appears only when complete."""
+
+    PART = 8 * 1024 * 1024
+
+    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None, client=None):
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client = client or boto3.client(
+            "s3", endpoint_url=endpoint_url or None,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, s3={"addressing_style": "path"}))
+        self._transfer = TransferConfig(multipart_threshold=self.PART, multipart_chunksize=self.PART,
+                                        max_concurrency=1, use_threads=False)
+
+    def _key(self, key: str) -> str:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError("storage key escapes the storage prefix")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def save(self, key: str, source: BinaryIO) -> int:
+        counted = _Counting(source)
+        self.client.upload_fileobj(counted, self.bucket, self._key(key), Config=self._transfer)
+        return counted.size
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key),
+                                            Range=f"bytes={start}-{start + length - 1}")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("InvalidRange", "416"):
+                return b""
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(key) from error
+            raise
+        return answer["Body"].read()
+
+    def head(self, key: str, size: int) -> bytes:
+        return self.read_range(key, 0, size)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> bool:
+        if not self.exists(key):
+            return False
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        return True
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
+class _Counting:
+    """A read-only stream that counts the bytes read through it."""
+
+    def __init__(self, source: BinaryIO):
+        self._source, self.size = source, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self.size += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+def storage_from_setting(setting: str, *, local_root: str | os.PathLike, endpoint_url: str | None = None) -> Storage:
+    """"local" or "s3://bucket/prefix"."""
+    if setting in ("", "local"):
+        return LocalStorage(local_root)
+    if setting.startswith("s3://"):
+        bucket, _, prefix = setting[len("s3://"):].partition("/")
+        if not bucket:
+            raise ValueError("RECORDINGS_STORAGE=s3://... must name a bucket")
+        return S3Storage(bucket, prefix, endpoint_url=endpoint_url)
+    raise ValueError(f"RECORDINGS_STORAGE must be 'local' or 's3://bucket/prefix', not {setting!r}")
+
+
 def get_storage() -> Storage:
-    """The configured backend (RECORDINGS_STORAGE; only "local" so far)."""
-    backend = current_app.config.get("RECORDINGS_STORAGE", "local")
-    if backend != "local":
-        raise RuntimeError(f"unknown recordings storage backend {backend!r}")
-    return LocalStorage(current_app.config["RECORDINGS_DIR"])
+    """The configured backend (RECORDINGS_STORAGE), made once per app."""
+    config = current_app.config
+    setting = config.get("RECORDINGS_STORAGE") or "local"
+    endpoint = config.get("RECORDINGS_S3_ENDPOINT_URL")
+    cache = current_app.extensions.setdefault("recording_storage", {})
+    cache_key = (setting, endpoint, config["RECORDINGS_DIR"])
+    if cache_key not in cache:
+        cache[cache_key] = storage_from_setting(setting, local_root=config["RECORDINGS_DIR"], endpoint_url=endpoint)
+    return cache[cache_key]
 
 
 # ---- files saved for rows that may not be committed -----------------------------------

@@ -1,11 +1,16 @@
-"""Meeting recordings (spec section 5): admins attach files to bookings; the
-booking's parties and admins play them through signed, expiring links bound
-to the user they were issued to; a daily job deletes expired recordings."""
+"""Meeting recordings (spec section 5): admins attach files to bookings, encrypted
+while they are received (chunked AES-256-GCM, a data key per recording wrapped by the
+master key); the booking's parties and admins play them through signed links (a
+one-time code, exchanged for a cookie-bound stream) bound to the user they were issued
+to; every link and every stream start is audited; a daily job deletes expired recordings."""
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import uuid
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
@@ -14,10 +19,21 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from portal import clock, policies
 from portal.extensions import db
-from portal.models import Booking, MeetingRecording
+from portal.models import Booking, MeetingRecording, RecordingAccessCode
 from portal.models.recordings import RECORDING_FORMATS
 from portal.services import Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
+from portal.services.recording_crypto import (
+    ChunkReader,
+    DecryptingFile,
+    EncryptingReader,
+    Keyring,
+    TamperedRecording,
+    is_encrypted_header,
+    new_data_key,
+    unwrap,
+    wrap,
+)
 from portal.services.recording_formats import (
     SNIFF_BYTES,
     content_matches,
@@ -28,7 +44,7 @@ from portal.services.recording_storage import get_storage, remove_unless_committ
 
 log = logging.getLogger(__name__)
 
-LINK_SALT = "meeting-recording-link"
+GRANT_SALT = "meeting-recording-stream"
 
 
 def recording_load(*, actor, recording_id: Any) -> MeetingRecording:
@@ -58,52 +74,83 @@ def _check_details(duration_seconds: Any, expires_at: datetime | None) -> int | 
     if expires_at is not None and expires_at.tzinfo is None:
         raise ServiceError("Expiry needs a time zone.", code="VALIDATION_ERROR",
                            fields={"expires_at": "Give a time zone."})
+    if expires_at is not None and expires_at <= clock.now():
+        raise ServiceError("The expiry must be in the future.", code="VALIDATION_ERROR",
+                           fields={"expires_at": "Choose a date and time in the future."})
     return duration
+
+
+def retention_days() -> int:
+    return int(current_app.config.get("RECORDING_RETENTION_DAYS", 90))
+
+
+def default_expiry(booking: Booking) -> datetime:
+    """RECORDING_RETENTION_DAYS after the session's date."""
+    return booking.starts_at + timedelta(days=retention_days())
+
+
+def keyring() -> Keyring:
+    return Keyring.from_config(current_app.config)
 
 
 def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: BinaryIO,
                      duration_seconds: Any = None, expires_at: datetime | None = None) -> MeetingRecording:
-    """Store an uploaded file (copied in chunks, never read whole) and record it."""
+    """Store an uploaded file, encrypted chunk by chunk as it is read (never whole, never
+    in plain text), and record it. `expires_at` defaults to RECORDING_RETENTION_DAYS after
+    the session; one in the past is refused."""
     booking = load_visible(Booking, booking_id, actor, "booking")
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators attach recordings.")
     extension = _extension(filename)
     duration = _check_details(duration_seconds, expires_at)
-    key = f"sessions/{clock.now():%Y-%m}/booking-{booking.id}-{recording.id}.{extension}"
+    if expires_at is None:
+        expires_at = default_expiry(booking)
+        if expires_at <= clock.now():
+            raise ServiceError(
+                f"This session's {retention_days()}-day retention period has ended; give a later expiry.",
+                code="VALIDATION_ERROR", fields={"expires_at": "Choose a date and time in the future."})
+    key = f"sessions/{clock.now():%Y-%m}/booking-{booking.id}-{recording.id}.{extension}.enc"
+    keys, data_key = keyring(), new_data_key()
     storage = get_storage()
-    size = storage.save(key, stream)
+    encrypting = EncryptingReader(stream, data_key, recording.id, keep_head=SNIFF_BYTES)
+    storage.save(key, encrypting)
+    size = encrypting.size
     try:
-        if size == 0 or not content_matches(extension, storage.head(key, SNIFF_BYTES)):
+        if size == 0 or not content_matches(extension, encrypting.head):
             raise ServiceError(f"The file's content is not a {extension} video.", code="UNSUPPORTED_FORMAT",
                                fields={"file": "Content does not match the file type."})
-        if duration is None:
-            duration = _probe_duration(storage, key, size, extension)
         recording.storage_path, recording.storage_size_bytes = key, size
+        recording.encryption_key_id = keys.current_id
+        recording.wrapped_data_key = wrap(keys.current, data_key, recording.id)
+        recording.is_encrypted = True
+        if duration is None:
+            duration = _probe_duration(storage, recording, data_key, extension)
         recording.file_format, recording.duration_seconds = extension, duration
-        recording.expires_at, recording.is_encrypted = expires_at, False
+        recording.expires_at = expires_at
         db.session.add(recording)
         db.session.flush()
         audit_record(actor=actor, action="recording_attached", entity_type="meeting_recording",
                      entity_id=recording.id, new_values={
                          "booking_id": booking.id, "file_format": extension, "storage_size_bytes": size,
-                         "duration_seconds": duration, "expires_at": expires_at})
+                         "duration_seconds": duration, "expires_at": expires_at, "is_encrypted": True,
+                         "encryption_key_id": keys.current_id})
     except BaseException:
         storage.delete(key)
         raise
     remove_unless_committed(db.session(), storage, key)
-    log.info("recording %s attached to booking %s (%s bytes)", recording.id, booking.id, size)
+    log.info("recording %s attached to booking %s (%s bytes, encrypted)", recording.id, booking.id, size)
     return recording
 
 
-def _probe_duration(storage, key: str, size: int, extension: str) -> int | None:
-    """Read the duration from the file when the admin did not give one."""
-    path = storage.local_path(key)
-    if path is None:
-        return None
+def _probe_duration(storage, recording: MeetingRecording, data_key: bytes, extension: str) -> int | None:
+    """Read the duration from the (decrypted) file when the admin did not give one."""
+    reader = ChunkReader(storage, recording.storage_path, data_key, recording.id, recording.storage_size_bytes)
     read = mp4_duration_seconds if extension in ("mp4", "mov") else ebml_duration_seconds
-    with open(path, "rb") as handle:
-        return read(handle, size)
+    try:
+        return read(DecryptingFile(reader), recording.storage_size_bytes)
+    except TamperedRecording:
+        return None
 
 
 def recording_update(*, actor, recording_id: Any, changes: dict) -> MeetingRecording:
@@ -145,28 +192,85 @@ def _delete_row_and_file(recording: MeetingRecording, *, actor, reason: str) -> 
     return get_storage().delete(recording.storage_path)
 
 
-# ---- signed links -----------------------------------------------------------------------
+# ---- reading a recording ----------------------------------------------------------------
+
+def data_key_of(recording: MeetingRecording) -> bytes:
+    return unwrap(keyring().get(recording.encryption_key_id), recording.wrapped_data_key, recording.id)
+
+
+class PlainReader:
+    """A recording stored before encryption (until `recordings encrypt-existing` has run)."""
+
+    def __init__(self, storage, key: str, size: int):
+        self.storage, self.key, self.plain_size = storage, key, size
+
+    def iter_range(self, start: int, end: int) -> Iterator[bytes]:
+        position = start
+        while position <= end:
+            data = self.storage.read_range(self.key, position, min(1024 * 1024, end - position + 1))
+            if not data:
+                return
+            yield data
+            position += len(data)
+
+
+def recording_reader(recording: MeetingRecording):
+    """Something with `plain_size` and `iter_range(start, end)` giving the recording's
+    plain bytes; for an encrypted one, only the chunks covering the range are read."""
+    storage = get_storage()
+    if recording.is_encrypted and recording.wrapped_data_key is not None:
+        return ChunkReader(storage, recording.storage_path, data_key_of(recording), recording.id,
+                           recording.storage_size_bytes)
+    return PlainReader(storage, recording.storage_path, recording.storage_size_bytes)
+
+
+def report_tampered(recording_id, chunk: int) -> None:
+    """A chunk failed authentication: say so loudly (logged at error level, so Sentry sees it)."""
+    log.error("recording %s: chunk %s failed authentication; the stream was stopped", recording_id, chunk)
+
+
+# ---- signed links: a one-time code, exchanged for a cookie-bound stream -----------------
 
 class _ClockSigner(TimestampSigner):
-    """Ages links by the portal clock, so tests can move time."""
+    """Ages grants by the portal clock, so tests can move time."""
 
     def get_timestamp(self) -> int:
         return int(clock.now().timestamp())
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT, signer=_ClockSigner)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=GRANT_SALT, signer=_ClockSigner)
 
 
 def link_ttl() -> int:
-    return int(current_app.config.get("RECORDING_LINK_TTL", 24 * 3600))
+    return int(current_app.config.get("RECORDING_LINK_TTL", 15 * 60))
+
+
+def stream_ttl() -> int:
+    return int(current_app.config.get("RECORDING_STREAM_TTL", 4 * 3600))
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def recording_link_token(*, actor, recording: MeetingRecording) -> str:
-    """A token naming this recording and this user; the caller must be allowed to view it."""
+    """A one-time code naming this recording and this user, valid RECORDING_LINK_TTL
+    seconds; the caller must be allowed to view it. Audited (never the code); flushes."""
     if not policies.can("view", actor, recording):
         raise NotFound("No such recording.")
-    return _serializer().dumps({"r": str(recording.id), "u": str(actor.id)})
+    code = secrets.token_urlsafe(32)
+    expires_at = clock.now() + timedelta(seconds=link_ttl())
+    db.session.add(RecordingAccessCode(code_hash=_hash(code), recording_id=recording.id, user_id=actor.id,
+                                       created_at=clock.now(), expires_at=expires_at))
+    _audit_link(actor, recording, via="signed_link", expires_at=expires_at)
+    return code
+
+
+def _audit_link(actor, recording: MeetingRecording, *, via: str, expires_at: datetime) -> None:
+    audit_record(actor=actor, action="recording_link_created", entity_type="meeting_recording",
+                 entity_id=recording.id, new_values={"booking_id": recording.booking_id, "via": via,
+                                                      "expires_at": expires_at})
 
 
 class LinkExpired(ServiceError):
@@ -175,17 +279,152 @@ class LinkExpired(ServiceError):
 
 
 def recording_from_token(*, actor, token: str) -> MeetingRecording:
-    """The recording a link opens for `actor`: 403 when expired, 404 when tampered,
-    issued to someone else, or no longer viewable."""
+    """Spend a link's one-time code: the recording it opens for `actor`. 403 when expired
+    or already used, 404 when unknown, issued to someone else, or no longer viewable. Flushes."""
+    code = db.session.get(RecordingAccessCode, _hash(token or ""), with_for_update=True)
+    if code is None or str(code.user_id) != str(getattr(actor, "id", "")):
+        raise NotFound("No such recording.")
+    if code.used_at is not None:
+        raise LinkExpired("This recording link has already been opened. Open the booking page for a new one.")
+    if code.expires_at <= clock.now():
+        raise LinkExpired("This recording link has expired. Open the booking page for a new one.")
+    recording = recording_load(actor=actor, recording_id=code.recording_id)
+    code.used_at = clock.now()
+    db.session.flush()
+    return recording
+
+
+def recording_watch(*, actor, recording_id: Any) -> tuple[MeetingRecording, str]:
+    """The booking page's player: a signed-in party or admin gets a stream grant directly
+    (audited as a link, like the API's). Returns the recording and the grant (for a cookie)."""
+    recording = recording_load(actor=actor, recording_id=recording_id)
+    if not policies.can("view", actor, recording):
+        raise NotFound("No such recording.")
+    _audit_link(actor, recording, via="booking_page", expires_at=clock.now() + timedelta(seconds=stream_ttl()))
+    return recording, recording_stream_grant(actor=actor, recording=recording)
+
+
+def recording_stream_grant(*, actor, recording: MeetingRecording) -> str:
+    """The signed value of the cookie that lets `actor` stream `recording` for RECORDING_STREAM_TTL."""
+    return _serializer().dumps({"r": str(recording.id), "u": str(actor.id)})
+
+
+def recording_from_grant(*, actor, recording_id: Any, grant: str | None) -> MeetingRecording:
+    """The recording a stream cookie opens: 403 when missing or expired, 404 when altered,
+    for another recording or user, or no longer viewable."""
+    if not grant:
+        raise LinkExpired("Open the recording from the booking page.")
     try:
-        data = _serializer().loads(token, max_age=link_ttl())
+        data = _serializer().loads(grant, max_age=stream_ttl())
     except SignatureExpired as error:
         raise LinkExpired("This recording link has expired. Open the booking page for a new one.") from error
     except BadSignature as error:
         raise NotFound("No such recording.") from error
-    if not isinstance(data, dict) or data.get("u") != str(getattr(actor, "id", "")):
+    if (not isinstance(data, dict) or data.get("u") != str(getattr(actor, "id", ""))
+            or data.get("r") != str(recording_id)):
         raise NotFound("No such recording.")
-    return recording_load(actor=actor, recording_id=data.get("r"))
+    return recording_load(actor=actor, recording_id=recording_id)
+
+
+def recording_stream_started(*, actor, recording: MeetingRecording, start: int) -> None:
+    """Audit a playback starting (a request from byte 0; a player's seeks are not new views)."""
+    audit_record(actor=actor, action="recording_stream_started", entity_type="meeting_recording",
+                 entity_id=recording.id, new_values={"booking_id": recording.booking_id, "from_byte": start})
+
+
+# ---- keys: rotation and encrypting recordings stored in plain ---------------------------
+
+def recordings_rotate_key(*, batch: int = 200) -> dict:
+    """Re-wrap every data key not wrapped by the current master key (the files are not
+    touched). Commits per batch; safe to run again. Returns counts."""
+    keys = keyring()
+    result = {"rewrapped": 0, "errors": 0}
+    stale = list(db.session.scalars(
+        sa.select(MeetingRecording.id).where(MeetingRecording.wrapped_data_key.is_not(None),
+                                             MeetingRecording.encryption_key_id != keys.current_id)
+        .order_by(MeetingRecording.id)))
+    for start in range(0, len(stale), batch):
+        for recording_id in stale[start:start + batch]:
+            recording = db.session.get(MeetingRecording, recording_id)
+            if recording is None or recording.encryption_key_id == keys.current_id:
+                continue
+            try:
+                data_key = unwrap(keys.get(recording.encryption_key_id), recording.wrapped_data_key, recording.id)
+            except Exception:
+                log.exception("recording %s: data key could not be unwrapped", recording.id)
+                result["errors"] += 1
+                continue
+            old_id = recording.encryption_key_id
+            recording.wrapped_data_key = wrap(keys.current, data_key, recording.id)
+            recording.encryption_key_id = keys.current_id
+            audit_record(actor=None, action="recording_key_rewrapped", entity_type="meeting_recording",
+                         entity_id=recording.id, old_values={"encryption_key_id": old_id},
+                         new_values={"encryption_key_id": keys.current_id})
+            result["rewrapped"] += 1
+        db.session.commit()
+    return result
+
+
+def recordings_encrypt_existing() -> dict:
+    """Encrypt, in place, every recording still stored in plain text. Idempotent and
+    resumable: the wrapped key is committed before the file is replaced, and a file that
+    already carries the encrypted header is only verified and marked. Commits per recording."""
+    result = {"encrypted": 0, "resumed": 0, "missing_files": 0, "errors": 0}
+    pending = list(db.session.scalars(
+        sa.select(MeetingRecording.id).where(MeetingRecording.is_encrypted.is_(False))
+        .order_by(MeetingRecording.created_at)))
+    for recording_id in pending:
+        try:
+            outcome = _encrypt_one(recording_id)
+        except Exception:
+            db.session.rollback()
+            log.exception("recording %s could not be encrypted", recording_id)
+            outcome = "errors"
+        if outcome:
+            result[outcome] += 1
+    return result
+
+
+def _encrypt_one(recording_id) -> str | None:
+    recording = db.session.get(MeetingRecording, recording_id)
+    if recording is None or recording.is_encrypted:
+        return None
+    storage = get_storage()
+    if not storage.exists(recording.storage_path):
+        return "missing_files"
+    keys = keyring()
+    if recording.wrapped_data_key is None:  # step 1: the key first, so a crash loses nothing
+        recording.encryption_key_id = keys.current_id
+        recording.wrapped_data_key = wrap(keys.current, new_data_key(), recording.id)
+        db.session.commit()
+    data_key = data_key_of(recording)
+    resumed = is_encrypted_header(storage.head(recording.storage_path, 8))
+    if not resumed:  # step 2: replace the file by its encrypted form (atomically)
+        source = _StorageStream(storage, recording.storage_path)
+        encrypting = EncryptingReader(source, data_key, recording.id)
+        storage.save(recording.storage_path, encrypting)
+        recording.storage_size_bytes = encrypting.size
+    reader = ChunkReader(storage, recording.storage_path, data_key, recording.id, recording.storage_size_bytes)
+    for _ in reader.iter_range(0, max(recording.storage_size_bytes - 1, 0)):  # step 3: verify, then mark
+        pass
+    recording.is_encrypted = True
+    audit_record(actor=None, action="recording_encrypted", entity_type="meeting_recording",
+                 entity_id=recording.id, new_values={"encryption_key_id": recording.encryption_key_id})
+    db.session.commit()
+    return "resumed" if resumed else "encrypted"
+
+
+class _StorageStream:
+    """Read a stored object front to back, a megabyte per storage read."""
+
+    def __init__(self, storage, key: str):
+        self.storage, self.key, self.position = storage, key, 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = 1024 * 1024 if size < 0 else size
+        data = self.storage.read_range(self.key, self.position, size)
+        self.position += len(data)
+        return data
 
 
 # ---- retention --------------------------------------------------------------------------

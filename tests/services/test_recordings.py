@@ -25,8 +25,8 @@ def booking(users, make_booking):
     return make_booking(users["patient"], users["specialist"], NOW - timedelta(days=1))
 
 
-def attach(users, booking, data=MP4, name="session.mp4", **kwargs):
-    with clock.frozen(NOW):
+def attach(users, booking, data=MP4, name="session.mp4", at=NOW, **kwargs):
+    with clock.frozen(at):
         return recording_attach(actor=users["admin"], booking_id=booking.id, filename=name,
                                 stream=io.BytesIO(data), **kwargs)
 
@@ -52,7 +52,10 @@ def test_admin_upload_is_stored_with_size_and_format(client, app, users, booking
     body = response.get_json()
     assert (body["file_format"], body["storage_size_bytes"], body["duration_seconds"]) == (fmt, len(data), 3600)
     recording = db.session.get(MeetingRecording, __import__("uuid").UUID(body["id"]))
-    assert stored(app, recording).read_bytes() == data
+    on_disk = stored(app, recording).read_bytes()
+    assert body["is_encrypted"] is True and recording.is_encrypted
+    assert on_disk != data and data[:32] not in on_disk and len(on_disk) > len(data)
+    assert stored(app, recording).stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("name, data", [
@@ -112,13 +115,23 @@ def signed_path(client, headers, recording) -> str:
     return url.split("localhost", 1)[-1]
 
 
+def open_link(client, path, headers):
+    """Spend the one-time code: a redirect to the stream, carrying the stream cookie."""
+    opened = client.get(path, headers=headers)
+    assert opened.status_code == 302, opened.get_data(as_text=True)
+    assert "recording_grant=" in opened.headers["Set-Cookie"] and "HttpOnly" in opened.headers["Set-Cookie"]
+    return opened.headers["Location"]
+
+
 def test_link_streams_with_range_requests(client, users, booking, api_headers):
     recording = attach(users, booking)
     headers = api_headers(users["patient"])
     with clock.frozen(NOW):
         path = signed_path(client, headers, recording)
-        with client.get(path, headers=headers) as whole, \
-                client.get(path, headers={**headers, "Range": "bytes=100-199"}) as part:
+        stream = open_link(client, path, headers)
+        assert "/recordings/open/" not in stream and path.rsplit("/", 1)[-1] not in stream
+        with client.get(stream, headers=headers) as whole, \
+                client.get(stream, headers={**headers, "Range": "bytes=100-199"}) as part:
             whole.get_data(), part.get_data()
     assert whole.status_code == 200 and whole.data == MP4
     assert whole.headers["Accept-Ranges"] == "bytes" and whole.mimetype == "video/mp4"
@@ -128,17 +141,36 @@ def test_link_streams_with_range_requests(client, users, booking, api_headers):
     assert "no-store" in part.headers["Cache-Control"]
 
 
-def test_link_expires(client, app, users, booking, api_headers):
+def test_link_expires_and_opens_once(client, app, users, booking, api_headers):
     recording = attach(users, booking)
     headers = api_headers(users["patient"])
     ttl = app.config["RECORDING_LINK_TTL"]
     with clock.frozen(NOW):
         path = signed_path(client, headers, recording)
-    with clock.frozen(NOW + timedelta(seconds=ttl - 5)), client.get(path, headers=headers) as fresh:
-        assert fresh.status_code == 200
+        late = signed_path(client, headers, recording)
+    with clock.frozen(NOW + timedelta(seconds=ttl - 5)):
+        stream = open_link(client, path, headers)
+        with client.get(stream, headers=headers) as fresh:
+            assert fresh.status_code == 200
+        again = client.get(path, headers=headers)  # the code is spent
+    assert again.status_code == 403 and "already been opened" in again.get_data(as_text=True)
     with clock.frozen(NOW + timedelta(seconds=ttl + 1)):
-        expired = client.get(path, headers=headers)
+        expired = client.get(late, headers=headers)
     assert expired.status_code == 403 and expired.data != MP4 and MP4[:64] not in expired.data
+
+
+def test_stream_cookie_expires_and_is_needed(client, app, users, booking, api_headers):
+    recording = attach(users, booking)
+    headers = api_headers(users["patient"])
+    with clock.frozen(NOW):
+        stream = open_link(client, signed_path(client, headers, recording), headers)
+    with clock.frozen(NOW + timedelta(seconds=app.config["RECORDING_STREAM_TTL"] + 1)):
+        expired = client.get(stream, headers=headers)
+    assert expired.status_code == 403 and MP4[:64] not in expired.data
+    client.delete_cookie("recording_grant", path=stream)
+    with clock.frozen(NOW):
+        without = client.get(stream, headers=headers)
+    assert without.status_code == 403 and MP4[:64] not in without.data
 
 
 def test_tampered_or_foreign_links_stream_nothing(client, users, booking, api_headers):
@@ -148,7 +180,7 @@ def test_tampered_or_foreign_links_stream_nothing(client, users, booking, api_he
         token = path.rsplit("/", 1)[-1]
         tampered = path[:-len(token)] + token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
         checks = [
-            (tampered, users["patient"]),            # altered signature
+            (tampered, users["patient"]),            # altered code
             (path, users["specialist"]),             # a party, but the link is the patient's
             (path, users["other_patient"]),          # not a party at all
             (path, users["admin"]),                  # even an admin gets their own link
@@ -157,8 +189,12 @@ def test_tampered_or_foreign_links_stream_nothing(client, users, booking, api_he
             response = client.get(url, headers=api_headers(user))
             assert response.status_code in (403, 404)
             assert MP4[:64] not in response.data
-    anonymous = client.application.test_client().get(path)
-    assert anonymous.status_code in (302, 401) and MP4[:64] not in anonymous.data
+        anonymous = client.application.test_client().get(path)
+        assert anonymous.status_code in (302, 401) and MP4[:64] not in anonymous.data
+        # the cookie is bound to its user and recording: the patient's does not play for the specialist
+        stream = open_link(client, path, api_headers(users["patient"]))
+        foreign = client.get(stream, headers=api_headers(users["specialist"]))
+    assert foreign.status_code == 404 and MP4[:64] not in foreign.data
 
 
 def test_an_upload_whose_row_is_not_committed_leaves_no_file(app, users, booking):
@@ -184,8 +220,8 @@ def test_a_committed_upload_outlives_later_rollbacks(app, users, booking):
 def test_cleanup_deletes_expired_files_and_rows_and_survives_missing_files(app, users, booking, caplog):
     keep = attach(users, booking)
     later = attach(users, booking, expires_at=NOW + timedelta(days=30))
-    gone = attach(users, booking, expires_at=NOW - timedelta(hours=1))
-    missing = attach(users, booking, expires_at=NOW - timedelta(days=2))
+    gone = attach(users, booking, expires_at=NOW - timedelta(hours=1), at=NOW - timedelta(days=3))
+    missing = attach(users, booking, expires_at=NOW - timedelta(days=2), at=NOW - timedelta(days=3))
     stored(app, missing).unlink()
     with clock.frozen(NOW):
         result = recordings_cleanup()
@@ -201,8 +237,8 @@ def test_cleanup_deletes_expired_files_and_rows_and_survives_missing_files(app, 
 
 
 def test_cleanup_counts_a_failure_and_carries_on(app, users, booking, monkeypatch):
-    first = attach(users, booking, expires_at=NOW - timedelta(days=2))
-    second = attach(users, booking, expires_at=NOW - timedelta(days=1))
+    first = attach(users, booking, expires_at=NOW - timedelta(days=2), at=NOW - timedelta(days=3))
+    second = attach(users, booking, expires_at=NOW - timedelta(days=1), at=NOW - timedelta(days=3))
     from portal.services.recording_storage import LocalStorage
 
     real_delete = LocalStorage.delete
@@ -226,10 +262,10 @@ def test_cleanup_counts_a_failure_and_carries_on(app, users, booking, monkeypatc
 def test_cleanup_job_and_cli(app, runner, users, booking):
     from worker.jobs import cleanup_recordings_job
 
-    attach(users, booking, expires_at=NOW - timedelta(days=1))
+    attach(users, booking, expires_at=NOW - timedelta(days=1), at=NOW - timedelta(days=3))
     with clock.frozen(NOW):
         assert cleanup_recordings_job()["deleted"] == 1
-        attach(users, booking, expires_at=NOW - timedelta(days=1))
+        attach(users, booking, expires_at=NOW - timedelta(days=1), at=NOW - timedelta(days=3))
         output = runner.invoke(args=["cleanup-recordings"])
     assert output.exit_code == 0, output.output
     assert "deleted: 1" in output.output and count() == 0
@@ -247,7 +283,7 @@ def test_booking_page_lists_recordings_and_admin_uploads(client, app, users, boo
     assert recording.expires_at == datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
     login_as(users["patient"])
     html = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
-    assert "WEBM" in html and "1 min 35 s" in html and "/bookings/recordings/play/" in html
+    assert "WEBM" in html and "1 min 35 s" in html and f"/bookings/recordings/{recording.id}/watch" in html
     assert "Attach a recording" not in html
     refused = client.post(f"/bookings/{booking.id}/recordings", content_type="multipart/form-data",
                           data={"file": (io.BytesIO(WEBM), "call.webm")})
