@@ -162,13 +162,24 @@ class S3Storage:
 
 
 class _Counting:
-    """A read-only stream that counts the bytes read through it."""
+    """A read-only stream that counts the bytes read through it, and answers each read
+    in full until the end (s3transfer takes a short read for the end of the stream)."""
 
     def __init__(self, source: BinaryIO):
         self._source, self.size = source, 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self._source.read(size)
+        if size is None or size < 0:
+            data = self._source.read()
+        else:
+            parts, wanted = [], size
+            while wanted > 0:
+                piece = self._source.read(wanted)
+                if not piece:
+                    break
+                parts.append(piece)
+                wanted -= len(piece)
+            data = b"".join(parts)
         self.size += len(data)
         return data
 
