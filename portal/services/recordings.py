@@ -446,6 +446,8 @@ def recordings_cleanup() -> dict:
         elif outcome is not None:
             result["deleted"] += 1
             result["missing_files"] += outcome == "missing"
+    purged = db.session.execute(sa.delete(RecordingAccessCode).where(RecordingAccessCode.expires_at < now))
+    log.info("recording clean-up: %s spent or expired link codes removed", purged.rowcount)
     audit_record(actor=None, action="recordings_cleaned_up", entity_type="meeting_recording",
                  new_values=result, status="success_with_errors" if result["errors"] else "success")
     db.session.commit()

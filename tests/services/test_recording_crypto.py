@@ -270,3 +270,19 @@ def test_cleanup_deletes_from_the_backend(app, users, booking, backend):
     assert result["deleted"] == 1 and result["errors"] == 0
     storage = get_storage()
     assert not storage.exists(gone.storage_path) and storage.exists(keep.storage_path)
+
+
+def test_cleanup_removes_expired_link_codes(client, app, users, booking, api_headers):
+    from portal.models import RecordingAccessCode
+    from portal.services.recordings import recordings_cleanup
+
+    recording = attach(users, booking)
+    headers = api_headers(users["patient"])
+    with clock.frozen(NOW):
+        client.get(f"/api/v1/meeting-recordings/{recording.id}/signed-url", headers=headers)
+    with clock.frozen(NOW + timedelta(seconds=app.config["RECORDING_LINK_TTL"] - 1)):
+        recordings_cleanup()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RecordingAccessCode)) == 1
+    with clock.frozen(NOW + timedelta(seconds=app.config["RECORDING_LINK_TTL"] + 1)):
+        recordings_cleanup()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RecordingAccessCode)) == 0
