@@ -31,6 +31,7 @@ from portal.models import (
     BookingPackage,
     BookingStatusHistory,
     MeetingRecording,
+    RecordingAccessCode,
     RecurringBooking,
     RecurringOccurrenceSkip,
     Role,
@@ -352,6 +353,18 @@ class RecordingPolicy(Policy):
         return is_admin(user) or _is_party(user, _booking_for(row))
 
 
+class RecordingAccessCodePolicy(WrittenByServicesPolicy):
+    """A signed link's one-time code: the recordings service alone reads and spends it."""
+
+    model = RecordingAccessCode
+
+    def visible(self, user):
+        return sa.false()
+
+    def view(self, user, row):
+        return False
+
+
 class AuditLogPolicy(WrittenByServicesPolicy):
     """Admins review the trail; ops read the system's own rows (job runs); nobody edits it."""
 
@@ -384,7 +397,7 @@ POLICIES: dict[type, Policy] = {
         UserPolicy(), SpecialistProfilePolicy(), RatePolicy(), WorkingHoursPolicy(),
         ExceptionPolicy(), PackagePolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
-        AmendmentPolicy(), RecordingPolicy(), AuditLogPolicy(), ApiTokenPolicy(),
+        AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
     )
 }
 

@@ -12,7 +12,7 @@ mirror row for the other patient and specialist, so scope leaks show).
 """
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,6 +30,7 @@ from portal.models import (
     BookingPackage,
     BookingStatusHistory,
     MeetingRecording,
+    RecordingAccessCode,
     RecurringBooking,
     RecurringOccurrenceSkip,
     SessionNote,
@@ -72,6 +73,7 @@ EXPECTATIONS = {
     "note": (SessionNote, rules(PARTIES, {"specialist"}, {"specialist"}, ADMIN)),
     "amendment": (SessionNoteAmendment, rules(PARTIES, {"specialist"}, NOBODY, ADMIN)),
     "recording": (MeetingRecording, rules(PARTIES, ADMIN, ADMIN, ADMIN)),
+    "link_code": (RecordingAccessCode, rules(NOBODY, NOBODY, NOBODY, NOBODY)),
     "user_audit_row": (AuditLog, rules(ADMIN, NOBODY, NOBODY, NOBODY)),
     "system_audit_row": (AuditLog, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
     "patient_token": (ApiToken, rules({"patient", "admin"}, {"patient", "admin"}, {"patient", "admin"},
@@ -135,6 +137,9 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
     db.session.flush()
     rows["amendment"] = SessionNoteAmendment(note_id=note.id, author_id=specialist.id, text="addendum")
     db.session.add(rows["amendment"])
+    rows["link_code"] = RecordingAccessCode(code_hash=booking.id.hex * 2, recording_id=rows["recording"].id,
+                                            user_id=patient.id, expires_at=datetime.now(UTC))
+    db.session.add(rows["link_code"])
     db.session.flush()
     return rows
 
