@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock, policies
@@ -17,6 +17,7 @@ from portal.selectors.availability import next_free_slots, rate_on
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.web.forms import form_error, submit_form
+from portal.web.rate_limits import booking_rate_limited, calm_message
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
@@ -69,6 +70,11 @@ def book(specialist_id):
         starts_at = datetime.fromisoformat(request.form.get("starts_at", ""))
     except ValueError:
         return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
+    retry_after = booking_rate_limited(actor=current_user, patient=current_user)
+    if retry_after:
+        response = make_response(_page(specialist, error=calm_message(retry_after)), 429)
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     return submit_form(
         lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
                                starts_at=starts_at),
