@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock, policies
+from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
 from portal.domain.intervals import specialist_zone
 from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
 from portal.selectors.availability import next_free_slots, rate_on
+from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.web.forms import form_error, submit_form
@@ -55,7 +57,17 @@ def _page(specialist: User, *, message=None, error=None, booking=None):
         "patient/specialist.html", "slot_list", specialist=specialist,
         rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
+        limit_note=_limit_note(specialist),
     )
+
+
+def _limit_note(specialist: User) -> str | None:
+    """Why the list is empty when the patient holds as many upcoming sessions as allowed."""
+    rules = booking_rules_of(specialist.id)
+    upcoming = upcoming_count(patient_id=current_user.id, specialist_id=specialist.id, now=clock.now())
+    if limit_refusal(rules, upcoming) is None:
+        return None
+    return refusal_message(BOOKING_LIMIT_REACHED, rules, current_app.config["MAX_BOOKING_AHEAD_DAYS"])
 
 
 @bp.route("/specialists/<uuid:specialist_id>")
