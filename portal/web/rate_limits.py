@@ -10,6 +10,7 @@ Retry-After; a page gets a calm message (htmx: in the page's notice region)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 
@@ -21,6 +22,8 @@ from limits import parse_many
 from portal.extensions import htmx, limiter
 from portal.web.errors import error_page, json_error, wants_json
 
+log = logging.getLogger(__name__)
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOTICE_TARGET = "#rate-notice"
 
@@ -31,13 +34,19 @@ def calm_message(retry_after: int) -> str:
 
 
 def over_limit(setting: str, scope: str, *keys: str) -> int | None:
-    """Count this request against `setting` for each key; the seconds to wait when any is over."""
+    """Count this request against `setting` for each key; the seconds to wait when any is over.
+
+    When the storage cannot be reached the request goes through (logged): an outage of the
+    counters must not stop every write in the clinic."""
     strategy = limiter.limiter
-    for item in parse_many(current_app.config[setting]):
-        for key in keys:
-            if not strategy.hit(item, scope, key):
-                reset_at, _ = strategy.get_window_stats(item, scope, key)
-                return max(1, math.ceil(reset_at - time.time()))
+    try:
+        for item in parse_many(current_app.config[setting]):
+            for key in keys:
+                if not strategy.hit(item, scope, key):
+                    reset_at, _ = strategy.get_window_stats(item, scope, key)
+                    return max(1, math.ceil(reset_at - time.time()))
+    except Exception:  # noqa: BLE001 - redis errors and the like, whatever the storage
+        log.warning("rate-limit storage unavailable; %s not counted", scope, exc_info=True)
     return None
 
 
