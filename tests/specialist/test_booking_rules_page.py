@@ -91,3 +91,17 @@ def test_booking_page_shows_the_booking_limit_calmly_in_place(app, client, users
     fragment = again.get_data(as_text=True)
     assert again.status_code == 429 and 'id="slot-list"' in fragment and "please wait" in fragment
     assert int(again.headers["Retry-After"]) > 60
+
+
+def test_series_page_refuses_a_start_beyond_the_window_in_place(committed_db, client, users, login_as):
+    specialist = users["specialist"]
+    profile = db.session.get(SpecialistProfile, specialist.id)
+    profile.booking_window_days = 14
+    db.session.commit()
+    login_as(users["patient"])
+    response = client.post("/recurring/", data={"specialist_id": str(specialist.id), "frequency": "weekly",
+                                                "start_date": "2030-01-28", "time_of_day": "10:00"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "takes bookings up to 14 days ahead" in page
+    assert client.post("/recurring/", data={"specialist_id": str(specialist.id), "frequency": "weekly",
+                                            "start_date": "2030-01-14", "time_of_day": "10:00"}).status_code == 302
