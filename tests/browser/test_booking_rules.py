@@ -47,7 +47,8 @@ def test_specialist_sets_rules_and_the_patients_slot_list_changes(browser, live_
     create_committed_user("patient", "fair@browser.test", display_name="Fay Fair", timezone="UTC")
     patient_context = browser.new_context(base_url=live_server, viewport={"width": 375, "height": 800})
     patient = patient_context.new_page()
-    patient.set_default_timeout(10_000)
+    patient.set_default_timeout(30_000)  # the shared CI machine can be slow; the assertions stay exact
+    page.set_default_timeout(30_000)
     sign_in(patient, "fair@browser.test")
     patient.goto(f"/patient/specialists/{specialist.id}")
     before = slot_starts(patient)
