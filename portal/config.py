@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # Whole-number settings and their smallest value, checked whether they come from the
 # environment or from the mapping given to create_app.
 INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1,
-                    "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1}
+                    "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1}
+# Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
+RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
 ENV_NAMES = {"MAX_CONTENT_LENGTH": "MAX_UPLOAD_BYTES"}
 
@@ -86,6 +88,12 @@ class Config:
         # Reverse proxies in front of the app that set X-Forwarded-For (0: none).
         self.PROXY_HOPS = _env_int("PROXY_HOPS", 0)
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
+        # Every state-changing request, per user (and per API token; per address when signed out).
+        self.WRITE_RATE_LIMIT = os.environ.get("WRITE_RATE_LIMIT", "60 per minute")
+        # Booking creation, per patient booked.
+        self.BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10 per 10 minutes")
+        # The furthest ahead any specialist's booking window may reach.
+        self.MAX_BOOKING_AHEAD_DAYS = _env_int("MAX_BOOKING_AHEAD_DAYS", 365)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production"
@@ -114,6 +122,8 @@ def validate(config: Mapping) -> None:
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
     _validate_recordings(config)
+    for key in RATE_LIMIT_SETTINGS:
+        _check_rate_limit(key, config.get(key))
     try:
         ZoneInfo(str(config.get("PORTAL_TIMEZONE")))
     except (ZoneInfoNotFoundError, ValueError):
@@ -146,6 +156,16 @@ def ensure_recordings_key(config: dict, instance_path: str) -> None:
     from portal.services.recording_crypto import development_key
 
     config["RECORDINGS_KEY"] = development_key(Path(instance_path))
+
+
+def _check_rate_limit(name: str, value) -> None:
+    from limits import parse_many
+
+    try:
+        if not parse_many(str(value)):
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '60 per minute', not {value!r}.") from None
 
 
 def ensure_secret_key(config: dict, instance_path: str) -> None:

@@ -59,6 +59,9 @@ def make_test_config(database_url: str, instance_dir) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # The suite writes a lot; the rate-limit tests set small limits themselves.
+        "WRITE_RATE_LIMIT": "100000 per minute",
+        "BOOKING_RATE_LIMIT": "100000 per minute",
         "REDIS_URL": None,
         "RECORDINGS_DIR": str(instance_dir / "recordings"),
         "RECORDINGS_KEY": TEST_RECORDINGS_KEY,

@@ -5,6 +5,7 @@ from __future__ import annotations
 def all_blueprints():
     from portal.api import (
         audit,
+        booking_rules,
         bookings,
         exceptions,
         me,
@@ -16,4 +17,4 @@ def all_blueprints():
     )
 
     return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
-            audit.blp, recurring.blp]
+            audit.blp, recurring.blp, booking_rules.blp]

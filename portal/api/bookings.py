@@ -11,6 +11,7 @@ from portal.models import BOOKING_STATUSES, Booking, Role, User
 from portal.selectors.bookings import bookings_page
 from portal.services import Forbidden, NotFound
 from portal.services.bookings import booking_create
+from portal.web.rate_limits import booking_rate_limited, too_many_response
 
 blp = Blueprint("api_bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings")
 
@@ -36,6 +37,8 @@ class BookingCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     starts_at = ma.fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     patient_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: book for a patient"})
+    override_rules = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Admins only: book although the specialist's booking rules refuse (audited)"})
 
 
 class BookingListArgs(PageArgs):
@@ -66,9 +69,12 @@ def list_bookings(args):
 @blp.route("", methods=["POST"])
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
-@blp.alt_response(409, response="DEFAULT_ERROR")  # SLOT_UNAVAILABLE: taken, blocked, outside hours or past
+@blp.alt_response(409, response="DEFAULT_ERROR")  # SLOT_UNAVAILABLE, or a booking rule's code
+@blp.alt_response(429, response="DEFAULT_ERROR")  # RATE_LIMITED, with Retry-After
 def create_booking(data):
-    """Book a slot. 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours."""
+    """Book a slot. 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
+    409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW when the
+    specialist's booking rules refuse it; 429 RATE_LIMITED over BOOKING_RATE_LIMIT."""
     patient = current_user
     if data["patient_id"] and data["patient_id"] != current_user.id:
         patient = db.session.get(User, data["patient_id"])
@@ -76,8 +82,11 @@ def create_booking(data):
             raise NotFound("No such patient.")
     if not policies.can("create", current_user, Booking(patient_id=patient.id)):
         raise Forbidden("Only patients (or admins on their behalf) can book.")
+    retry_after = booking_rate_limited(actor=current_user, patient=patient)
+    if retry_after:
+        return too_many_response(retry_after)
     booking = booking_create(actor=current_user, patient=patient, specialist_id=data["specialist_id"],
-                             starts_at=data["starts_at"])
+                             starts_at=data["starts_at"], override_rules=data["override_rules"])
     db.session.commit()
     return booking
 

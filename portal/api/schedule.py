@@ -10,7 +10,7 @@ from portal import clock, policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.domain.intervals import specialist_zone
 from portal.extensions import db
-from portal.models import User
+from portal.models import Role, User
 from portal.selectors.availability import free_slots, rate_on
 from portal.selectors.schedule import rates_of, working_hours_of
 from portal.selectors.specialists import specialist_get, specialists_search
@@ -92,13 +92,17 @@ def list_specialists(args):
 @blp.arguments(DateRangeArgs, location="query")
 @blp.response(200, SlotSchema(many=True))
 def slots(args, specialist_id):
-    """Free slots between two dates (the specialist's local dates), at the current rate's length."""
+    """Free slots between two dates (the specialist's local dates), at the current rate's length,
+    that the specialist's booking rules allow: none sooner than the minimum notice or beyond
+    the booking window; for a patient, none at times they are booked elsewhere, and none at
+    all once they hold as many upcoming sessions with this specialist as allowed."""
     specialist = _specialist(specialist_id)
     rate = rate_on(specialist.id, clock.today(specialist_zone(specialist).key))
     if rate is None:
         return []
+    patient_id = current_user.id if current_user.role == Role.PATIENT else None
     found = free_slots(specialist, args["from_"], args["to"], now=clock.now(),
-                       duration=timedelta(minutes=rate.duration_minutes))
+                       duration=timedelta(minutes=rate.duration_minutes), patient_id=patient_id)
     return [{"starts_at": s, "ends_at": e} for s, e in found]
 
 

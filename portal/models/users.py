@@ -75,8 +75,19 @@ class SpecialistProfile(db.Model):
     title: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     bio: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Fair use (portal/domain/booking_rules.py): how many upcoming sessions one patient may hold,
+    # how soon a booking may start after it is made, and how far ahead it may lie.
+    max_upcoming_per_patient: Mapped[int] = mapped_column(sa.Integer, default=8, server_default="8")
+    min_notice_hours: Mapped[int] = mapped_column(sa.Integer, default=2, server_default="2")
+    booking_window_days: Mapped[int] = mapped_column(sa.Integer, default=365, server_default="365")
 
     user: Mapped[User] = relationship(back_populates="specialist_profile")
+
+    __table_args__ = (
+        sa.CheckConstraint("max_upcoming_per_patient BETWEEN 1 AND 1000", name="max_upcoming"),
+        sa.CheckConstraint("min_notice_hours BETWEEN 0 AND 8760", name="min_notice"),
+        sa.CheckConstraint("booking_window_days BETWEEN 1 AND 3650", name="booking_window"),
+    )
 
 
 class SpecialistRate(db.Model):

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock, policies
+from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
 from portal.domain.intervals import specialist_zone
 from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
 from portal.selectors.availability import next_free_slots, rate_on
+from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.web.forms import form_error, submit_form
+from portal.web.rate_limits import booking_rate_limited, calm_message
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 
@@ -54,7 +57,17 @@ def _page(specialist: User, *, message=None, error=None, booking=None):
         "patient/specialist.html", "slot_list", specialist=specialist,
         rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
+        limit_note=_limit_note(specialist),
     )
+
+
+def _limit_note(specialist: User) -> str | None:
+    """Why the list is empty when the patient holds as many upcoming sessions as allowed."""
+    rules = booking_rules_of(specialist.id)
+    upcoming = upcoming_count(patient_id=current_user.id, specialist_id=specialist.id, now=clock.now())
+    if limit_refusal(rules, upcoming) is None:
+        return None
+    return refusal_message(BOOKING_LIMIT_REACHED, rules, current_app.config["MAX_BOOKING_AHEAD_DAYS"])
 
 
 @bp.route("/specialists/<uuid:specialist_id>")
@@ -69,6 +82,11 @@ def book(specialist_id):
         starts_at = datetime.fromisoformat(request.form.get("starts_at", ""))
     except ValueError:
         return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
+    retry_after = booking_rate_limited(actor=current_user, patient=current_user)
+    if retry_after:
+        response = make_response(_page(specialist, error=calm_message(retry_after)), 429)
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     return submit_form(
         lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
                                starts_at=starts_at),

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
+from portal.domain.booking_rules import allowed_slots
 from portal.domain.intervals import (
     HoursRange,
     Interval,
@@ -30,6 +32,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 
 
 def hours_of(specialist_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[HoursRange]]:
@@ -94,15 +97,21 @@ def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: date
 
 def free_slots(specialist: User, first: date, last: date, *, now: datetime,
                duration: timedelta, patient_id: uuid.UUID | None = None) -> list[Interval]:
-    """Bookable intervals of `duration` between two local dates, after `now`.
+    """Bookable intervals of `duration` between two local dates, after `now`, that the
+    specialist's booking rules allow (minimum notice, booking window).
 
-    With `patient_id`, times the patient is already booked elsewhere are left out."""
+    With `patient_id`, times the patient is already booked elsewhere are left out,
+    and every slot once the patient holds as many upcoming sessions as allowed."""
     windows = windows_between(specialist, first, last)
     all_windows = [w for day in sorted(windows) for w in windows[day]]
     if not all_windows or duration <= timedelta(0):
         return []
     busy = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1], patient_id)
-    return [slot for window in all_windows for slot in slots_in(window, duration, busy, now)]
+    slots = [slot for window in all_windows for slot in slots_in(window, duration, busy, now)]
+    rules = booking_rules_of(specialist.id)
+    upcoming = (upcoming_count(patient_id=patient_id, specialist_id=specialist.id, now=now)
+                if patient_id is not None else None)
+    return allowed_slots(slots, rules, now, current_app.config.get("MAX_BOOKING_AHEAD_DAYS", 365), upcoming)
 
 
 def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,

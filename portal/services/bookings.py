@@ -12,10 +12,12 @@ from portal.domain.intervals import interval_fits, specialist_zone
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
 from portal.selectors.availability import rate_on, windows_between
+from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.bookings import booking_clash
 from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
+from portal.services.booking_rules import booking_rules_enforce, may_override
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,12 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
 
 
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
-                   recurring_booking_id: uuid.UUID | None = None) -> Booking:
+                   recurring_booking_id: uuid.UUID | None = None, override_rules: bool = False) -> Booking:
     """Book `patient` with a specialist at `starts_at` (aware), under every rule.
 
+    The specialist's booking rules (services/booking_rules.py) refuse with 409
+    BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW; an admin
+    may pass `override_rules`, and the audit row names the rules overridden.
     The database refuses an overlapping active booking even when two requests
     race past the check above; that refusal becomes SlotUnavailable too."""
     if starts_at.tzinfo is None:
@@ -69,7 +74,13 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise NotFound("No such specialist.")
     if patient.role != Role.PATIENT:
         raise Forbidden("Only patients can be booked.")
-    ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at)
+    if override_rules and not may_override(actor):
+        raise Forbidden("Only admins may override a specialist's booking rules.")
+    now = clock.now()
+    ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at, now=now)
+    overridden = booking_rules_enforce(rules=booking_rules_of(specialist.id), patient_id=patient.id,
+                                       specialist_id=specialist.id, starts_at=starts_at, now=now,
+                                       override=override_rules)
     booking = Booking(
         patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
         status="confirmed", price=rate.price, currency=rate.currency,
@@ -86,5 +97,6 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
                                         changed_by=actor.id))
     audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,
                  new_values={"specialist_id": specialist.id, "patient_id": patient.id,
-                             "starts_at": starts_at, "price": rate.price, "currency": rate.currency})
+                             "starts_at": starts_at, "price": rate.price, "currency": rate.currency,
+                             **({"rules_overridden": overridden} if overridden else {})})
     return booking

@@ -12,6 +12,14 @@ from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from portal import clock, policies
+from portal.domain.booking_rules import (
+    OUTSIDE_BOOKING_WINDOW,
+    SKIP_REASONS,
+    TOO_SHORT_NOTICE,
+    notice_refusal,
+    refusal_message,
+    start_date_refusal,
+)
 from portal.domain.recurrence import (
     FREQUENCIES,
     first_index_from,
@@ -19,10 +27,12 @@ from portal.domain.recurrence import (
     occurrence_start,
 )
 from portal.extensions import db
-from portal.models import RecurringBooking, Role, User
+from portal.models import RecurringBooking, RecurringOccurrenceSkip, Role, User
+from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
+from portal.services.booking_rules import BookingRuleBroken, max_ahead_days
 from portal.services.recurring_dispatch import dispatch
 
 log = logging.getLogger(__name__)
@@ -34,6 +44,34 @@ def series_status(series: RecurringBooking) -> str:
     if not series.is_active:
         return "ended"
     return "paused" if series.paused_at else "active"
+
+
+def _check_window(rules, specialist: User, start_date: date) -> None:
+    """A series' start date lies within the booking window (its later occurrences need not)."""
+    limit = max_ahead_days()
+    if start_date_refusal(rules, start_date, clock.today(specialist.timezone or "UTC"), limit):
+        message = refusal_message(OUTSIDE_BOOKING_WINDOW, rules, limit)
+        raise BookingRuleBroken(message, code=OUTSIDE_BOOKING_WINDOW, fields={"start_date": message})
+
+
+def _skip_inside_notice(series: RecurringBooking, rules, zone: ZoneInfo) -> list[date]:
+    """Move the series past the occurrences still to come that start inside the minimum
+    notice; their dates, to be recorded as skipped. Occurrences already past are left
+    for the first-session check to refuse."""
+    now, skipped = clock.now(), []
+    index = series.next_occurrence_index
+    while True:
+        day = occurrence_date(series.start_date, series.frequency, index)
+        starts_at = occurrence_start(day, series.time_of_day, zone)
+        if starts_at <= now or not notice_refusal(rules, starts_at, now):
+            break
+        skipped.append(day)
+        index += 1
+    if series.end_date and day > series.end_date:
+        message = refusal_message(TOO_SHORT_NOTICE, rules, max_ahead_days())
+        raise BookingRuleBroken(message, code=TOO_SHORT_NOTICE, fields={"start_date": message})
+    series.next_occurrence_index, series.next_booking_date = index, day
+    return skipped
 
 
 def _specialist(specialist_id) -> User:
@@ -52,7 +90,11 @@ def _check_dates(start_date: date, end_date: date | None) -> None:
 def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, frequency: str,
                      start_date: date, end_date: date | None = None,
                      time_of_day: time | None = None) -> RecurringBooking:
-    """A new series; its first occurrence must be a bookable slot right now."""
+    """A new series; its first occurrence must be a bookable slot right now.
+
+    Its start date must lie within the specialist's booking window (409
+    OUTSIDE_BOOKING_WINDOW); occurrences that would start inside their minimum
+    notice are recorded as skipped (TOO_SHORT_NOTICE) and the series starts after them."""
     from portal.services.bookings import SlotUnavailable, booking_check
 
     if frequency not in FREQUENCIES:
@@ -65,7 +107,11 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                               next_booking_date=start_date, next_occurrence_index=0)
     if patient.role != Role.PATIENT or not policies.can("create", actor, series):
         raise Forbidden("You may not create this series.")
-    first = occurrence_start(start_date, series.time_of_day, ZoneInfo(specialist.timezone or "UTC"))
+    rules = booking_rules_of(specialist.id)
+    _check_window(rules, specialist, start_date)
+    zone = ZoneInfo(specialist.timezone or "UTC")
+    inside_notice = _skip_inside_notice(series, rules, zone)
+    first = occurrence_start(series.next_booking_date, series.time_of_day, zone)
     try:
         booking_check(specialist=specialist, patient_id=patient.id, starts_at=first)
     except SlotUnavailable as error:
@@ -73,6 +119,8 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                               fields={"start_date": error.message}) from error
     db.session.add(series)
     db.session.flush()
+    db.session.add_all(RecurringOccurrenceSkip(recurring_booking_id=series.id, occurrence_date=day,
+                                               reason=SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice)
     audit_record(actor=actor, action="recurring_booking_created", entity_type="recurring_booking",
                  entity_id=series.id,
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,

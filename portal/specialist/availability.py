@@ -4,13 +4,16 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
+from portal.domain.booking_rules import LIMITS
 from portal.domain.intervals import specialist_zone
 from portal.selectors.availability import rate_on
+from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.schedule import rates_of, working_hours_of
+from portal.services.booking_rules import booking_rules_update
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
 from portal.web.forms import form_error, submit_form
@@ -43,7 +46,25 @@ def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
     return ranges
 
 
-def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None):
+def _rules_section(form: dict | None = None, errors: dict | None = None) -> dict:
+    """The "Booking rules" form: its fields, their values (saved or as typed) and errors."""
+    max_ahead = current_app.config["MAX_BOOKING_AHEAD_DAYS"]
+    fields = [
+        ("max_upcoming_per_patient", "Upcoming sessions per patient",
+         "The most upcoming sessions one patient may hold with you, series included.", *LIMITS[
+             "max_upcoming_per_patient"]),
+        ("min_notice_hours", "Minimum notice (hours)",
+         "No one can book a session starting sooner than this.", *LIMITS["min_notice_hours"]),
+        ("booking_window_days", "Booking window (days)",
+         f"How far ahead patients can book (at most {max_ahead}).", LIMITS["booking_window_days"][0],
+         min(max_ahead, LIMITS["booking_window_days"][1])),
+    ]
+    if form is None:
+        form = {key: value for key, value in vars(booking_rules_of(current_user.id)).items()}
+    return {"fields": fields, "form": form, "errors": errors or {}}
+
+
+def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None):
     today = clock.today(specialist_zone(current_user).key)
     current = rate_on(current_user.id, today)
     return render_page(
@@ -51,7 +72,7 @@ def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None):
         rates=rates_of(current_user.id), current_rate=current, today=today,
         rate_form=rate_form or {"currency": current.currency if current else "USD",
                                  "effective_from": today.isoformat()},
-        rate_errors=rate_errors or {},
+        rate_errors=rate_errors or {}, booking_rules=booking_rules or _rules_section(),
     )
 
 
@@ -91,6 +112,20 @@ def add_rate():
                          effective_from=effective_from),
         done=lambda _: _saved("Rate added."),
         refused=lambda error: _render(rate_form=form, rate_errors=error.fields or {"form": error.message}))
+
+
+@bp.route("/availability/booking-rules", methods=["POST"])
+def save_booking_rules():
+    form = {key: request.form.get(key, "").strip() for key in LIMITS}
+    try:
+        values = {key: int(value) for key, value in form.items()}
+    except ValueError:
+        errors = {key: "A whole number." for key, value in form.items() if not value.lstrip("-").isdigit()}
+        return form_error(_render(booking_rules=_rules_section(form, errors)))
+    return submit_form(
+        lambda: booking_rules_update(actor=current_user, specialist_id=current_user.id, **values),
+        done=lambda _: _saved("Booking rules saved."),
+        refused=lambda error: _render(booking_rules=_rules_section(form, error.fields or {"form": error.message})))
 
 
 def _saved(message: str):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, SKIP_REASONS, BookingRules, limit_refusal
 from portal.domain.intervals import HoursRange, day_windows, interval_fits
 from portal.domain.recurrence import occurrence_date, occurrence_start
 
@@ -14,6 +15,7 @@ NO_RATE = "No rates found"
 UNAVAILABLE = "Specialist unavailable"
 SLOT_TAKEN = "Slot taken: the specialist already has a booking at that time"
 PATIENT_BUSY = "The patient already has a booking at that time"
+LIMIT_REACHED = SKIP_REASONS[BOOKING_LIMIT_REACHED]
 
 
 @dataclass
@@ -156,6 +158,23 @@ class OtherBookings:
         self.of_patient[series.user_id].append((starts_at, ends_at))
 
 
+class UpcomingLimits:
+    """Each (patient, specialist) pair's active upcoming bookings and the specialist's
+    max_upcoming_per_patient, counted on as the batch books (reads.upcoming_limits fills it)."""
+
+    def __init__(self, counts: dict[tuple[uuid.UUID, uuid.UUID], int], rules: dict[uuid.UUID, BookingRules]):
+        self.counts = counts
+        self.rules = rules
+
+    def reached(self, series: Series) -> bool:
+        pair = (series.user_id, series.specialist_id)
+        return limit_refusal(self.rules[series.specialist_id], self.counts.get(pair, 0)) is not None
+
+    def add(self, series: Series) -> None:
+        pair = (series.user_id, series.specialist_id)
+        self.counts[pair] = self.counts.get(pair, 0) + 1
+
+
 def check(cache: RunCache, occ: Occurrence, now: datetime):
     """(None, rate) when the day's rules allow the occurrence, else (reason, None)."""
     series = occ.series
@@ -171,31 +190,37 @@ def check(cache: RunCache, occ: Occurrence, now: datetime):
     return None, rate
 
 
-def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, now: datetime) -> Plan:
+def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, now: datetime,
+               limits: UpcomingLimits | None = None) -> Plan:
     """Book or skip each due occurrence, then advance each series past them.
 
     `cache` must hold the rules of every occurrence; `others` is None where
-    the database checks overlaps itself."""
+    the database checks overlaps itself; `limits` (None: not checked) holds the
+    upcoming counts and limits of every pair."""
     plan = Plan()
     for due in dues:
         for occ in due.occurrences:
-            _plan_occurrence(plan, occ, cache, others, now)
+            _plan_occurrence(plan, occ, cache, others, now, limits)
         plan.advances.append(_advance(due))
     return plan
 
 
 def _plan_occurrence(plan: Plan, occ: Occurrence, cache: RunCache, others: OtherBookings | None,
-                     now: datetime) -> None:
+                     now: datetime, limits: UpcomingLimits | None = None) -> None:
     series = occ.series
     if others is not None and (series.id, occ.day) in others.done:
         return
     reason, rate = check(cache, occ, now)
     if reason is None and others is not None:
         reason = others.clash(series, occ.starts_at, occ.starts_at + minutes(rate.duration_minutes))
+    if reason is None and limits is not None and limits.reached(series):
+        reason = LIMIT_REACHED
     if reason:
         plan.skip(series.id, occ.day, reason, now)
         return
     _book(plan, occ, rate, now)
+    if limits is not None:
+        limits.add(series)
     if others is not None:
         others.add(series, occ.starts_at, plan.bookings[-1]["ends_at"])
 

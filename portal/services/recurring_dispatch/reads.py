@@ -18,8 +18,16 @@ from portal.models import (
     User,
 )
 from portal.selectors.availability import exceptions_of, hours_of
+from portal.selectors.booking_rules import booking_rules_of_many, upcoming_counts
+from portal.services.booking_rules import lock_pairs
 from portal.services.bulk import among, is_postgres
-from portal.services.recurring_dispatch.planning import Occurrence, OtherBookings, RunCache, Series
+from portal.services.recurring_dispatch.planning import (
+    Occurrence,
+    OtherBookings,
+    RunCache,
+    Series,
+    UpcomingLimits,
+)
 
 LONGEST_SESSION = timedelta(days=1)
 
@@ -82,6 +90,16 @@ def load_rules(cache: RunCache, occurrences: list[Occurrence]) -> None:
         days = [o.day for o in unknown]
         specialists = {o.series.specialist_id for o in unknown}
         cache.add_windows(unknown, exceptions_of(specialists, min(days), max(days)))
+
+
+def upcoming_limits(occurrences: list[Occurrence], now: datetime) -> UpcomingLimits:
+    """The pairs' upcoming counts and their specialists' limits, in two queries.
+
+    On PostgreSQL the pairs are locked first (services/booking_rules.lock_pairs, one
+    statement), so a one-off booking for the same pair waits until the batch commits."""
+    pairs = {(o.series.user_id, o.series.specialist_id) for o in occurrences}
+    lock_pairs(pairs)
+    return UpcomingLimits(upcoming_counts(pairs, now), booking_rules_of_many({s for _, s in pairs}))
 
 
 def other_bookings(occurrences: list[Occurrence], cache: RunCache) -> OtherBookings:

@@ -134,7 +134,8 @@ def _plan(batch: list[planning.Series], run_date: date, now: datetime, cache: Ru
     occurrences = [occ for due in dues for occ in due.occurrences]
     reads.load_rules(cache, occurrences)
     others = reads.other_bookings(occurrences, cache) if occurrences and not is_postgres() else None
-    return planning.plan_batch(dues, cache, others, now)
+    limits = reads.upcoming_limits(occurrences, now) if occurrences else None
+    return planning.plan_batch(dues, cache, others, now, limits)
 
 
 def _write(plan: Plan, now: datetime) -> None:

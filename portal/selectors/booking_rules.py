@@ -1,0 +1,62 @@
+"""Reads for the booking rules: a specialist's rules and a patient's upcoming bookings with them."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from portal.domain.booking_rules import DEFAULT_RULES, BookingRules
+from portal.extensions import db
+from portal.models import ACTIVE_STATUSES, Booking, SpecialistProfile
+from portal.services.bulk import among
+
+_RULE_COLUMNS = (SpecialistProfile.max_upcoming_per_patient, SpecialistProfile.min_notice_hours,
+                 SpecialistProfile.booking_window_days)
+
+
+def booking_rules_of(specialist_id: uuid.UUID) -> BookingRules:
+    """The specialist's rules (the defaults for one without a profile)."""
+    row = db.session.execute(sa.select(*_RULE_COLUMNS).where(SpecialistProfile.id == specialist_id)).first()
+    return BookingRules(*row) if row else DEFAULT_RULES
+
+
+def booking_rules_of_many(specialist_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, BookingRules]:
+    """One query for many specialists (the dispatcher's batches)."""
+    ids = set(specialist_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(SpecialistProfile.id, *_RULE_COLUMNS).where(among(SpecialistProfile.id, ids)))
+    found = {row[0]: BookingRules(*row[1:]) for row in rows}
+    return {i: found.get(i, DEFAULT_RULES) for i in ids}
+
+
+def _upcoming(now: datetime):
+    return sa.and_(Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > now)
+
+
+def upcoming_count(*, patient_id: uuid.UUID, specialist_id: uuid.UUID, now: datetime) -> int:
+    """The patient's active bookings with the specialist that start after `now`
+    (one-off and series occurrences alike)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.patient_id == patient_id, Booking.specialist_id == specialist_id, _upcoming(now))
+    ) or 0
+
+
+def upcoming_counts(pairs: Iterable[tuple[uuid.UUID, uuid.UUID]], now: datetime
+                    ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """upcoming_count for many (patient, specialist) pairs in one query: patients among
+    the pairs' patients and specialists among theirs, grouped, then kept to the pairs."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        sa.select(Booking.patient_id, Booking.specialist_id, sa.func.count())
+        .where(among(Booking.patient_id, {p for p, _ in pairs}),
+               among(Booking.specialist_id, {s for _, s in pairs}), _upcoming(now))
+        .group_by(Booking.patient_id, Booking.specialist_id)
+    )
+    counts = {(p, s): n for p, s, n in rows}
+    return {pair: counts.get(pair, 0) for pair in pairs}
