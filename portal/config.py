@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Whole-number settings and their smallest value, checked whether they come from the
 # environment or from the mapping given to create_app.
-INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1}
+INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
+                    "MAX_CONTENT_LENGTH": 1}
 # Settings read from an environment variable of another name.
 ENV_NAMES = {"MAX_CONTENT_LENGTH": "MAX_UPLOAD_BYTES"}
 
@@ -64,6 +65,8 @@ class Config:
         self.PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "UTC")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
         self.DISPATCHER_WORKERS = _env_int("DISPATCHER_WORKERS", 2)
+        # How many days ahead a series holds its occurrences booked (0: only the run date's).
+        self.RECURRING_HORIZON_DAYS = _env_int("RECURRING_HORIZON_DAYS", 28)
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))
         self.RECORDING_LINK_TTL = _env_int("RECORDING_LINK_TTL", 24 * 3600)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
