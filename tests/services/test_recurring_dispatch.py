@@ -38,11 +38,11 @@ def _emptied_afterwards(committed_db):
 
 
 @pytest.fixture(autouse=True)
-def _no_horizon(app, monkeypatch):
+def _no_horizon(_app, monkeypatch):
     """These tests pin the booking horizon to 0 days (a run books its own date's occurrences),
     so the dates, catch-up and rules are seen one run at a time; test_recurring_standing
     covers the horizon itself."""
-    monkeypatch.setitem(app.config, "RECURRING_HORIZON_DAYS", 0)
+    monkeypatch.setitem(_app.config, "RECURRING_HORIZON_DAYS", 0)
 
 
 @pytest.fixture
