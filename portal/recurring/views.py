@@ -115,9 +115,10 @@ def _created(change: service.SeriesChange):
 def _detail_context(series: RecurringBooking) -> dict:
     bookings = bookings_of_series(viewer=current_user, series_id=series.id)
     skips = recurring_skips(series_id=series.id)
-    upcoming = {b.id for b in upcoming_of_series(series_id=series.id)}
+    upcoming = upcoming_of_series(series_id=series.id)
     return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status,
-            "upcoming": upcoming, "upcoming_count": len(upcoming)}
+            "upcoming": {b.id for b in upcoming}, "upcoming_count": len(upcoming),
+            "next_session": upcoming[0] if upcoming else None}
 
 
 @bp.route("/<uuid:series_id>")

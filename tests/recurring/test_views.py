@@ -54,6 +54,8 @@ def test_patient_sets_up_a_series_from_the_form(as_user, users):
     assert "Every 2 weeks with Spec One" in detail and "11:00" in detail and "No sessions skipped." in detail
     # booked at once: 4 and 18 January fall inside the 28-day horizon
     assert "Your recurring session is set up. 2 sessions booked." in detail
+    assert "<dt>Next session</dt><dd>Mon 04 Jan 2027, 11:00</dd>" in detail
+    assert "<dt>Next to book</dt><dd>Mon 01 Feb 2027</dd>" in detail
     assert detail.count("Cancel this and following") == 2
     assert "2 booked sessions will be cancelled." in detail
 
