@@ -238,24 +238,39 @@ def _time_creation(app, series: int, count: int) -> dict:
     from portal.services.recurring import recurring_create
 
     specialists = max(series // 10, 1)
-    timings, booked = [], 0
+    timings, booked, statements = [], 0, []
+    profile = None
+    if os.environ.get("BENCH_PROFILE_CREATE"):
+        import cProfile
+
+        profile = cProfile.Profile()
     with app.app_context(), clock.frozen(datetime.combine(RUN_DATE, time(2), tzinfo=UTC)):
         db.session.execute(sa.text("SELECT 1"))
         db.session.commit()
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(1))
         for k in range(count):
             specialist_id = db.session.scalar(sa.text("SELECT md5('s' || :k)::uuid"), {"k": k % specialists})
             email = f"p{(7 * k) % (specialists * 5)}@bench.test"
             patient = db.session.scalar(sa.select(User).where(User.email == email))
+            statements.clear()
             started = timer.perf_counter()
+            if profile:
+                profile.enable()
             change = recurring_create(actor=patient, patient=patient, specialist_id=specialist_id,
                                       frequency="weekly", start_date=RUN_DATE + timedelta(days=1 + k // specialists),
                                       time_of_day=time(18))
             db.session.commit()
+            if profile:
+                profile.disable()
             timings.append(timer.perf_counter() - started)
             booked += len(change.booked)
         db.engine.dispose()
+    if profile:
+        import pstats
+
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     timings.sort()
-    return {"n": count, "p50_ms": round(1000 * timings[len(timings) // 2], 1),
+    return {"n": count, "statements": len(statements), "p50_ms": round(1000 * timings[len(timings) // 2], 1),
             "p95_ms": round(1000 * timings[max(int(len(timings) * 0.95) - 1, 0)], 1), "booked": booked}
 
 
