@@ -164,6 +164,7 @@ def cancel_following(series_id):
         note_refusal(error)
         db.session.rollback()
         flash(error.message, "error")
+        return render_page("recurring/detail.html", status=422, **_detail_context(series))
     return redirect(url_for("recurring.detail", series_id=series.id))
 
 
