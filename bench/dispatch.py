@@ -2,17 +2,22 @@
 
     DATABASE_URL=postgresql://postgres@127.0.0.1/postgres python bench/dispatch.py --series 100000
 
-Seeds N due series over N/10 specialists (mixed time zones, frequencies,
-a few vacations and partial-day overrides) beside 10*N existing bookings in a
-scratch database made from DATABASE_URL, copies it, then times
-1. one dispatcher run end to end (every occurrence's rules checked), and
+Seeds N series over N/10 specialists (mixed time zones, frequencies, a few
+vacations and partial-day overrides), each with an occurrence entering the
+booking horizon (RECURRING_HORIZON_DAYS, 28) on the run date, beside 10*N
+existing bookings in a scratch database made from DATABASE_URL, copies it, then times
+1. one dispatcher run end to end (every occurrence's rules checked),
 2. on the fresh copy, the same writes as bare SQL with no rules: one
    INSERT ... SELECT of the bookings, one of their history rows, one UPDATE
-   of the series.
+   of the series, and
+3. --create times (default 200) creating a weekly series through the service
+   (recurring_create: the first session checked, then its 4 occurrences in the
+   28-day horizon checked and booked, committed), beside the dispatched data.
 The dispatcher books DISPATCHER_WORKERS slices of the series at once (--workers
 to change it; 1 is a single connection). Both scratch databases are dropped
 afterwards. The last line printed is JSON:
-{"series", "workers", "dispatch_s", "bookings_per_s", "bare_sql_s", "ratio"}.
+{"series", "workers", "dispatch_s", "bookings_per_s", "bare_sql_s", "ratio",
+ "create_n", "create_p50_ms", "create_p95_ms", "create_booked"}.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import json
 import os
 import sys
 import time as timer
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,6 +34,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 RUN_DATE = date(2031, 3, 12)
+HORIZON_DAYS = 28
+# The seeded series' occurrences enter the horizon on the run date; the seed's :run_date is this day.
+DUE_DATE = RUN_DATE + timedelta(days=HORIZON_DAYS)
 
 SEED = """
 INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
@@ -48,6 +56,7 @@ INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, en
 SELECT gen_random_uuid(), md5('s' || i)::uuid, d, TIME '07:00', TIME '19:00'
 FROM generate_series(0, :specialists - 1) AS i, generate_series(0, 6) AS d;
 
+-- (Here :run_date is the day entering the horizon, DUE_DATE.)
 -- 0.5% on vacation on the run date, 0.5% working only 09:00-13:00 that day.
 INSERT INTO specialist_availability_exceptions (id, specialist_id, exception_date, is_available, reason,
                                                 all_day, start_time, end_time, created_at)
@@ -124,7 +133,7 @@ def _make_app(url: sa.engine.URL, workers: int | None = None):
     from portal import create_app
 
     config = {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-              "TESTING": True, "SECRET_KEY": "bench"}
+              "TESTING": True, "SECRET_KEY": "bench", "RECURRING_HORIZON_DAYS": HORIZON_DAYS}
     if workers:
         config["DISPATCHER_WORKERS"] = workers
     return create_app(config)
@@ -143,7 +152,7 @@ def _migrate(app) -> None:
 def _seed(url: sa.engine.URL, series: int) -> None:
     specialists = max(series // 10, 1)
     params = {"specialists": specialists, "patients": specialists * 5, "series": series,
-              "bookings": series * 10, "run_date": RUN_DATE}
+              "bookings": series * 10, "run_date": DUE_DATE}
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         for statement in SEED.split(";\n"):
@@ -214,15 +223,61 @@ def _time_bare_sql(url: sa.engine.URL) -> float:
         started = timer.perf_counter()
         with conn.begin():
             for statement in BARE_SQL:
-                conn.execute(sa.text(statement), {"run_date": RUN_DATE})
+                conn.execute(sa.text(statement), {"run_date": DUE_DATE})
         elapsed = timer.perf_counter() - started
     engine.dispose()
     return elapsed
 
 
+def _time_creation(app, series: int, count: int) -> dict:
+    """`count` weekly series created through the service, one transaction each, on the day after the
+    run date at 18:00 (free: the seeded series sit on the run date's weekday, 08:00-17:00)."""
+    from portal import clock
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services.recurring import recurring_create
+
+    specialists = max(series // 10, 1)
+    timings, booked, statements = [], 0, []
+    profile = None
+    if os.environ.get("BENCH_PROFILE_CREATE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+    with app.app_context(), clock.frozen(datetime.combine(RUN_DATE, time(2), tzinfo=UTC)):
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.commit()
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(1))
+        for k in range(count):
+            specialist_id = db.session.scalar(sa.text("SELECT md5('s' || :k)::uuid"), {"k": k % specialists})
+            email = f"p{(7 * k) % (specialists * 5)}@bench.test"
+            patient = db.session.scalar(sa.select(User).where(User.email == email))
+            statements.clear()
+            started = timer.perf_counter()
+            if profile:
+                profile.enable()
+            change = recurring_create(actor=patient, patient=patient, specialist_id=specialist_id,
+                                      frequency="weekly", start_date=RUN_DATE + timedelta(days=1 + k // specialists),
+                                      time_of_day=time(18))
+            db.session.commit()
+            if profile:
+                profile.disable()
+            timings.append(timer.perf_counter() - started)
+            booked += len(change.booked)
+        db.engine.dispose()
+    if profile:
+        import pstats
+
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    timings.sort()
+    return {"n": count, "statements": len(statements), "p50_ms": round(1000 * timings[len(timings) // 2], 1),
+            "p95_ms": round(1000 * timings[max(int(len(timings) * 0.95) - 1, 0)], 1), "booked": booked}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=100_000)
+    parser.add_argument("--create", type=int, default=200, help="series to create through the service (0: none)")
     parser.add_argument("--workers", type=int, default=None,
                         help="DISPATCHER_WORKERS for the run (default: the portal's, 2)")
     args = parser.parse_args()
@@ -245,10 +300,14 @@ def main() -> None:
             dispatched = _time_dispatcher(app)
             print(f"dispatcher: {dispatched}", file=sys.stderr)
             bare = _time_bare_sql(sa.engine.make_url(bare_url))
+        created = _time_creation(app, args.series, args.create) if args.create else {}
+        print(f"creation: {created}", file=sys.stderr)
     elapsed = dispatched["elapsed"]
     print(json.dumps({"series": args.series, "workers": workers, "dispatch_s": round(elapsed, 3),
                       "bookings_per_s": round(dispatched["count"] / elapsed, 1),
-                      "bare_sql_s": round(bare, 3), "ratio": round(elapsed / bare, 3)}))
+                      "bare_sql_s": round(bare, 3), "ratio": round(elapsed / bare, 3),
+                      "create_n": created.get("n"), "create_p50_ms": created.get("p50_ms"),
+                      "create_p95_ms": created.get("p95_ms"), "create_booked": created.get("booked")}))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Whole-number settings and their smallest value, checked whether they come from the
 # environment or from the mapping given to create_app.
-INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1,
-                    "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1}
+INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
+                    "MAX_CONTENT_LENGTH": 1, "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1,
+                    "MAX_BOOKING_AHEAD_DAYS": 1}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
@@ -67,6 +68,8 @@ class Config:
         self.PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "UTC")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
         self.DISPATCHER_WORKERS = _env_int("DISPATCHER_WORKERS", 2)
+        # How many days ahead a series holds its occurrences booked (0: only the run date's).
+        self.RECURRING_HORIZON_DAYS = _env_int("RECURRING_HORIZON_DAYS", 28)
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))
         # A signed link is a one-time code, exchanged within this many seconds for a cookie
         # that lets the browser stream (and seek) for RECORDING_STREAM_TTL seconds.

@@ -39,6 +39,33 @@ class RecurringSchema(ma.Schema):
 RecurringPageSchema = page_schema(RecurringSchema)
 
 
+class SessionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    occurrence_date = ma.fields.Date()
+    starts_at = ma.fields.AwareDateTime()
+    ends_at = ma.fields.AwareDateTime()
+    status = ma.fields.String()
+
+
+class SkippedSchema(ma.Schema):
+    occurrence_date = ma.fields.Date()
+    reason = ma.fields.String()
+
+
+class RecurringChangeSchema(RecurringSchema):
+    """A series with what the change did: the sessions it booked, those it could not (and why),
+    and those it cancelled."""
+
+    booked = ma.fields.List(ma.fields.Nested(SessionSchema))
+    skipped = ma.fields.List(ma.fields.Nested(SkippedSchema))
+    cancelled = ma.fields.List(ma.fields.Nested(SessionSchema))
+
+
+class CancelFollowingSchema(ma.Schema):
+    from_date = ma.fields.Date(required=True)
+    reason = ma.fields.String(required=True)
+
+
 class RecurringCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     frequency = ma.fields.String(required=True, validate=ma.validate.OneOf(service.FREQUENCIES))
@@ -52,6 +79,28 @@ class RecurringCreateSchema(ma.Schema):
 class RecurringPatchSchema(ma.Schema):
     action = ma.fields.String(validate=ma.validate.OneOf(("pause", "resume", "end")))
     end_date = ma.fields.Date(allow_none=True)
+    is_active = ma.fields.Boolean(metadata={"description": "The spec's column: false pauses, true resumes."})
+
+    @ma.validates_schema
+    def _one_switch(self, data, **kwargs):
+        if "is_active" in data and "action" in data:
+            raise ma.ValidationError("Send either action or is_active, not both.", "is_active")
+
+
+class _ChangeView:
+    """A SeriesChange read as the series itself plus its booked / skipped / cancelled lists."""
+
+    def __init__(self, change: service.SeriesChange):
+        self._change = change
+
+    def __getattr__(self, name):
+        if name in ("booked", "skipped", "cancelled"):
+            return getattr(self._change, name)
+        return getattr(self._change.series, name)
+
+
+def _change(change: service.SeriesChange) -> _ChangeView:
+    return _ChangeView(change)
 
 
 def _patient_for(user_id) -> User:
@@ -74,12 +123,13 @@ def list_series(args):
 
 @blp.route("", methods=["POST"])
 @blp.arguments(RecurringCreateSchema)
-@blp.response(201, RecurringSchema)
+@blp.response(201, RecurringChangeSchema)
 def create_series(data):
-    series = service.recurring_create(
+    """Create a series and book its occurrences inside the horizon at once."""
+    change = service.recurring_create(
         actor=current_user, patient=_patient_for(data.pop("user_id")), **data)
     db.session.commit()
-    return series
+    return _change(change)
 
 
 @blp.route("/<uuid:series_id>")
@@ -90,17 +140,30 @@ def get_series(series_id):
 
 @blp.route("/<uuid:series_id>", methods=["PATCH"])
 @blp.arguments(RecurringPatchSchema)
-@blp.response(200, RecurringSchema)
+@blp.response(200, RecurringChangeSchema)
 def update_series(data, series_id):
     series = policies.load_for("update", RecurringBooking, series_id, current_user)
     if "end_date" in data:
         service.recurring_set_end_date(actor=current_user, series=series, end_date=data["end_date"])
+    name = data.get("action")
+    if "is_active" in data:
+        name = "resume" if data["is_active"] else "pause"
     action = {"pause": service.recurring_pause, "resume": service.recurring_resume,
-              "end": service.recurring_end}.get(data.get("action"))
-    if action:
-        action(actor=current_user, series=series)
+              "end": service.recurring_end}.get(name)
+    change = action(actor=current_user, series=series) if action else service.SeriesChange(series)
     db.session.commit()
-    return series
+    return _change(change)
+
+
+@blp.route("/<uuid:series_id>/cancel-following", methods=["POST"])
+@blp.arguments(CancelFollowingSchema)
+@blp.response(200, RecurringChangeSchema)
+def cancel_following(data, series_id):
+    """Cancel this and following: end the series before from_date, cancel its sessions from then on."""
+    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    change = service.recurring_cancel_following(actor=current_user, series=series, **data)
+    db.session.commit()
+    return _change(change)
 
 
 @blp.route("/<uuid:series_id>", methods=["DELETE"])

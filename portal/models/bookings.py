@@ -29,8 +29,9 @@ class Booking(db.Model):
     recurring_booking_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("recurring_bookings.id", ondelete="SET NULL"), nullable=True
     )
-    # The series occurrence this booking fulfils; unique per series so that no
-    # dispatcher run, however repeated or concurrent, books an occurrence twice.
+    # The series occurrence this booking fulfils; unique per series among the active
+    # bookings so that no dispatcher run, however repeated or concurrent, books an
+    # occurrence twice, while a cancelled one (a paused series) can be booked again.
     occurrence_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     # Set when an availability exception was placed over the booking and kept.
     attention_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
@@ -46,7 +47,9 @@ class Booking(db.Model):
         sa.CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status"),
         sa.CheckConstraint("starts_at < ends_at", name="interval"),
         sa.CheckConstraint("price >= 0", name="price"),
-        sa.UniqueConstraint("recurring_booking_id", "occurrence_date", name="uq_bookings_occurrence"),
+        sa.Index("uq_bookings_occurrence", "recurring_booking_id", "occurrence_date", unique=True,
+                 sqlite_where=sa.text(f"status IN {ACTIVE_STATUSES!r}"),
+                 postgresql_where=sa.text(f"status IN {ACTIVE_STATUSES!r}")),
         sa.Index("ix_bookings_patient_starts", "patient_id", "starts_at"),
         sa.Index("ix_bookings_specialist_starts", "specialist_id", "starts_at"),
         sa.Index("ix_bookings_recurring", "recurring_booking_id"),

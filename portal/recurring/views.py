@@ -1,8 +1,10 @@
-"""List, create and manage recurring series; each series page shows what the
-dispatcher booked and what it skipped, and why."""
+"""List, create and manage recurring series; each series page shows the sessions
+the series holds, what could not be booked and why, and says how many booked
+sessions pausing or ending would cancel before it is done."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_htmx import make_response
@@ -15,7 +17,7 @@ from portal.models import RecurringBooking, Role
 from portal.recurring.blueprint import bp
 from portal.recurring.forms import SeriesForm
 from portal.selectors.bookings import bookings_of_series
-from portal.selectors.recurring import recurring_list, recurring_skips
+from portal.selectors.recurring import recurring_list, recurring_skips, upcoming_counts, upcoming_of_series
 from portal.selectors.specialists import specialist_choices
 from portal.services import ServiceError
 from portal.services import recurring as service
@@ -41,10 +43,15 @@ def _form() -> SeriesForm | None:
     return form
 
 
+def _list_context() -> dict:
+    series = _series_list()
+    return {"series": series, "series_status": service.series_status,
+            "upcoming_counts": upcoming_counts(series_ids=[s.id for s in series])}
+
+
 def _render_list(form=None, status: int = 200):
-    return render_page("recurring/list.html", "series_list", series=_series_list(),
-                       form=form if form is not None else _form(), status=status,
-                       series_status=service.series_status)
+    return render_page("recurring/list.html", "series_list", form=form if form is not None else _form(),
+                       status=status, **_list_context())
 
 
 @bp.route("/")
@@ -81,19 +88,37 @@ def _list_page(form: SeriesForm, error: ServiceError | None = None):
             if name in form:
                 form[name].errors = [*form[name].errors, text]
         flash(error.message, "error")
-    return render_page("recurring/list.html", series=_series_list(), form=form,
-                       series_status=service.series_status)
+    return render_page("recurring/list.html", form=form, **_list_context())
 
 
-def _created(series: RecurringBooking):
-    flash("Your recurring session is set up. Each session is booked on its day.", "success")
-    return redirect(url_for("recurring.detail", series_id=series.id))
+def _sessions(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
+
+
+def change_message(change: service.SeriesChange, done: str) -> str:
+    """What a change did, in a sentence: booked, not booked (see the page for why), cancelled."""
+    parts = [done]
+    if change.booked:
+        parts.append(f"{_sessions(len(change.booked))} booked.")
+    if change.skipped:
+        parts.append(f"{_sessions(len(change.skipped))} could not be booked (see Skipped sessions for why).")
+    if change.cancelled:
+        parts.append(f"{_sessions(len(change.cancelled))} cancelled.")
+    return " ".join(parts)
+
+
+def _created(change: service.SeriesChange):
+    flash(change_message(change, "Your recurring session is set up."), "success")
+    return redirect(url_for("recurring.detail", series_id=change.series.id))
 
 
 def _detail_context(series: RecurringBooking) -> dict:
     bookings = bookings_of_series(viewer=current_user, series_id=series.id)
     skips = recurring_skips(series_id=series.id)
-    return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status}
+    upcoming = upcoming_of_series(series_id=series.id)
+    return {"s": series, "bookings": bookings, "skips": skips, "series_status": service.series_status,
+            "upcoming": {b.id for b in upcoming}, "upcoming_count": len(upcoming),
+            "next_session": upcoming[0] if upcoming else None}
 
 
 @bp.route("/<uuid:series_id>")
@@ -108,13 +133,39 @@ def change(series_id, action):
         abort(404)
     series = policies.load_for("update", RecurringBooking, series_id, current_user)
     try:
-        ACTIONS[action](actor=current_user, series=series)
+        change = ACTIONS[action](actor=current_user, series=series)
         db.session.commit()
+        flash(change_message(change, DONE[action]), "success")
     except ServiceError as error:
         note_refusal(error)
         db.session.rollback()
         flash(error.message, "error")
     return _after_change(series)
+
+
+DONE = {"pause": "The series is paused.", "resume": "The series is running again.", "end": "The series has ended."}
+
+
+@bp.route("/<uuid:series_id>/cancel-following", methods=["POST"])
+def cancel_following(series_id):
+    """Cancel this and following: the series ends before the date, its sessions from then on go."""
+    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    try:
+        from_date = date.fromisoformat(request.form.get("from_date", ""))
+    except ValueError:
+        from_date = None
+    try:
+        change = service.recurring_cancel_following(actor=current_user, series=series, from_date=from_date,
+                                                    reason=request.form.get("reason"))
+        db.session.commit()
+        flash(change_message(change, "The series now ends before "
+                             f"{from_date.strftime('%a %d %b %Y')}."), "success")
+    except ServiceError as error:
+        note_refusal(error)
+        db.session.rollback()
+        flash(error.message, "error")
+        return render_page("recurring/detail.html", status=422, **_detail_context(series))
+    return redirect(url_for("recurring.detail", series_id=series.id))
 
 
 @bp.route("/<uuid:series_id>/delete", methods=["POST"])

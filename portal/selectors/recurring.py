@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
+from portal import clock
 from portal.extensions import db
-from portal.models import RecurringBooking, RecurringOccurrenceSkip
+from portal.models import ACTIVE_STATUSES, Booking, RecurringBooking, RecurringOccurrenceSkip
 from portal.policies import visible
 from portal.selectors.pagination import paginate
 
@@ -36,3 +38,26 @@ def recurring_skips(*, series_id: uuid.UUID, limit: int = 100) -> list[Recurring
     return list(db.session.scalars(
         sa.select(RecurringOccurrenceSkip).where(RecurringOccurrenceSkip.recurring_booking_id == series_id)
         .order_by(RecurringOccurrenceSkip.occurrence_date.desc()).limit(limit)))
+
+
+def upcoming_of_series(*, series_id: uuid.UUID, from_date: date | None = None) -> list[Booking]:
+    """The series' active bookings that have not started (on or after `from_date`), soonest first:
+    what pausing, ending or cancelling from a date would cancel.
+
+    Not scoped here: the caller has already loaded the series through the policies."""
+    query = sa.select(Booking).where(Booking.recurring_booking_id == series_id,
+                                     Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > clock.now())
+    if from_date is not None:
+        query = query.where(Booking.occurrence_date >= from_date)
+    return list(db.session.scalars(query.order_by(Booking.starts_at)))
+
+
+def upcoming_counts(*, series_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many booked sessions that have not started each series holds (absent: none)."""
+    if not series_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Booking.recurring_booking_id, sa.func.count()).where(
+            Booking.recurring_booking_id.in_(series_ids), Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at > clock.now()).group_by(Booking.recurring_booking_id))
+    return dict(rows.all())

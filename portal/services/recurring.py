@@ -1,15 +1,26 @@
 """Recurring series: a patient's standing appointment with a specialist.
 
 The dates of a series' occurrences are pure rules (portal/domain/recurrence.py).
-The daily dispatcher (recurring_dispatch) turns due occurrences
-into bookings; these functions create and manage the series themselves and,
-like every service, flush but never commit."""
+A series is a standing appointment: it holds its occurrences booked ahead,
+within RECURRING_HORIZON_DAYS. Creating or resuming a series books its
+horizon at once, through the dispatcher's own rules (recurring_dispatch.book_series);
+the nightly dispatcher keeps the horizon full. Pausing, ending and "cancel this
+and following" cancel the booked future occurrences through the cancellation
+service. Like every service these flush but never commit (except the dispatcher).
+
+recurring_create / recurring_resume / recurring_pause / recurring_end /
+recurring_cancel_following return a SeriesChange: the series, the bookings
+made, the occurrences that could not be booked (with why) and the bookings
+cancelled, so a page, the API or a mail can list them."""
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 from portal import clock, policies
 from portal.domain.booking_rules import (
@@ -27,17 +38,63 @@ from portal.domain.recurrence import (
     occurrence_start,
 )
 from portal.extensions import db
-from portal.models import RecurringBooking, RecurringOccurrenceSkip, Role, User
+from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, Role, User
 from portal.selectors.booking_rules import booking_rules_of
+from portal.selectors.recurring import upcoming_of_series
 from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
 from portal.services.booking_rules import BookingRuleBroken, max_ahead_days
-from portal.services.recurring_dispatch import dispatch
+from portal.services.cancellations import booking_cancel, clean_reason
+from portal.services.recurring_dispatch import dispatch, run
+
+PAUSE_REASON = "Recurring series paused"
+END_REASON = "Recurring series ended"
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIME = time(10, 0)
+
+
+@dataclass(frozen=True)
+class SkippedOccurrence:
+    occurrence_date: date
+    reason: str
+
+
+@dataclass
+class SeriesChange:
+    """What a change to a series did: `booked` the bookings it made (by start), `skipped` the
+    occurrences it could not book and why, `cancelled` the bookings it cancelled."""
+
+    series: RecurringBooking
+    booked: list[Booking] = field(default_factory=list)
+    skipped: list[SkippedOccurrence] = field(default_factory=list)
+    cancelled: list[Booking] = field(default_factory=list)
+
+
+def _book_horizon(series: RecurringBooking) -> SeriesChange:
+    plan = run.book_series(series.id)
+    db.session.refresh(series)
+    ids = [b["id"] for b in plan.bookings]
+    booked = list(db.session.scalars(
+        sa.select(Booking).where(Booking.id.in_(ids)).order_by(Booking.starts_at))) if ids else []
+    skipped = sorted((SkippedOccurrence(s["occurrence_date"], s["reason"]) for s in plan.skips),
+                     key=lambda s: s.occurrence_date)
+    return SeriesChange(series, booked, skipped)
+
+
+def _cancel_upcoming(actor: User, series: RecurringBooking, reason: str,
+                     from_date: date | None = None) -> list[Booking]:
+    """Cancel through the cancellation service: status history, cancellation row, audit.
+
+    Only the booking's parties may cancel it (admins oversee but do not act for them), so an
+    admin is refused before anything changes when there are sessions to cancel."""
+    upcoming = upcoming_of_series(series_id=series.id, from_date=from_date)
+    if upcoming and not policies.can_cancel(actor, upcoming[0]):
+        raise Forbidden(f"{len(upcoming)} booked session(s) would be cancelled; only the patient or the "
+                        "specialist may cancel them.")
+    return [booking_cancel(actor=actor, booking_id=b.id, reason=reason) for b in upcoming]
 
 
 def series_status(series: RecurringBooking) -> str:
@@ -89,8 +146,9 @@ def _check_dates(start_date: date, end_date: date | None) -> None:
 
 def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, frequency: str,
                      start_date: date, end_date: date | None = None,
-                     time_of_day: time | None = None) -> RecurringBooking:
-    """A new series; its first occurrence must be a bookable slot right now.
+                     time_of_day: time | None = None) -> SeriesChange:
+    """A new series; its first occurrence must be a bookable slot right now. Every occurrence
+    inside the horizon is booked at once (or skipped, with its reason).
 
     Its start date must lie within the specialist's booking window (409
     OUTSIDE_BOOKING_WINDOW); occurrences that would start inside their minimum
@@ -126,7 +184,10 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,
                              "frequency": frequency, "start_date": start_date, "end_date": end_date,
                              "time_of_day": series.time_of_day})
-    return series
+    change = _book_horizon(series)
+    notice = [SkippedOccurrence(day, SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice]
+    change.skipped = sorted(notice + change.skipped, key=lambda skip: skip.occurrence_date)
+    return change
 
 
 def _require(action: str, actor: User, series: RecurringBooking) -> None:
@@ -144,29 +205,44 @@ def _update(actor: User, series: RecurringBooking, action: str, values: dict) ->
     return series
 
 
-def recurring_pause(*, actor: User, series: RecurringBooking) -> RecurringBooking:
+def recurring_pause(*, actor: User, series: RecurringBooking) -> SeriesChange:
+    """Pause, cancelling the booked sessions that have not started."""
     _require("update", actor, series)
     if not series.is_active:
         raise Conflict("This series has ended.")
     if series.paused_at:
-        return series
-    return _update(actor, series, "recurring_booking_paused", {"paused_at": clock.now()})
+        return SeriesChange(series)
+    cancelled = _cancel_upcoming(actor, series, PAUSE_REASON)
+    _update(actor, series, "recurring_booking_paused", {"paused_at": clock.now()})
+    return SeriesChange(series, cancelled=cancelled)
 
 
-def recurring_resume(*, actor: User, series: RecurringBooking) -> RecurringBooking:
-    """Resume from today: occurrences that fell inside the pause are not booked."""
+def recurring_resume(*, actor: User, series: RecurringBooking) -> SeriesChange:
+    """Resume from now: occurrences that fell inside the pause are not booked; those inside
+    the horizon are booked at once again."""
     _require("update", actor, series)
     if not series.is_active:
         raise Conflict("This series has ended.")
     if not series.paused_at:
-        return series
-    index = first_index_from(series.start_date, series.frequency, series.next_occurrence_index,
-                             clock.today(series_zone_name(series)))
-    next_date = occurrence_date(series.start_date, series.frequency, index)
+        return SeriesChange(series)
+    index, next_date = _first_ahead(series, clock.now())
     values = {"paused_at": None, "next_occurrence_index": index, "next_booking_date": next_date}
     if series.end_date and next_date > series.end_date:
         values["is_active"] = False
-    return _update(actor, series, "recurring_booking_resumed", values)
+    _update(actor, series, "recurring_booking_resumed", values)
+    return _book_horizon(series) if series.is_active else SeriesChange(series)
+
+
+def _first_ahead(series: RecurringBooking, now: datetime) -> tuple[int, date]:
+    """The index and date of the series' first occurrence that starts after `now` (counted from the
+    start: the sessions booked ahead were cancelled by the pause and are booked again)."""
+    zone = ZoneInfo(series_zone_name(series))
+    index = first_index_from(series.start_date, series.frequency, 0, now.astimezone(zone).date())
+    while True:
+        day = occurrence_date(series.start_date, series.frequency, index)
+        if occurrence_start(day, series.time_of_day, zone) > now:
+            return index, day
+        index += 1
 
 
 def series_zone_name(series: RecurringBooking) -> str:
@@ -174,12 +250,37 @@ def series_zone_name(series: RecurringBooking) -> str:
     return (specialist.timezone if specialist else None) or "UTC"
 
 
-def recurring_end(*, actor: User, series: RecurringBooking) -> RecurringBooking:
-    """Stop the series for good; bookings already made stay."""
+def recurring_end(*, actor: User, series: RecurringBooking) -> SeriesChange:
+    """Stop the series for good, cancelling its booked sessions that have not started."""
     _require("update", actor, series)
     if not series.is_active:
-        return series
-    return _update(actor, series, "recurring_booking_ended", {"is_active": False, "paused_at": None})
+        return SeriesChange(series)
+    cancelled = _cancel_upcoming(actor, series, END_REASON)
+    _update(actor, series, "recurring_booking_ended", {"is_active": False, "paused_at": None})
+    return SeriesChange(series, cancelled=cancelled)
+
+
+def recurring_cancel_following(*, actor: User, series: RecurringBooking, from_date: date,
+                               reason) -> SeriesChange:
+    """"Cancel this and following": end the series before `from_date` and cancel its booked
+    occurrences on and after that date (nothing earlier). The reason goes to each
+    cancellation row only."""
+    _require("update", actor, series)
+    reason = clean_reason(reason)
+    if not isinstance(from_date, date):
+        raise ServiceError("Give the first date to cancel.", fields={"from_date": "Use YYYY-MM-DD."})
+    if from_date < series.start_date:
+        raise ServiceError("The series starts later than that date.",
+                           fields={"from_date": "Must be on or after the series' start date."})
+    last_kept = from_date - timedelta(days=1)
+    values: dict = {"is_active": False, "paused_at": None} if last_kept < series.start_date else {}
+    if last_kept >= series.start_date and (series.end_date is None or series.end_date > last_kept):
+        values["end_date"] = last_kept
+        if series.next_booking_date and series.next_booking_date > last_kept:
+            values["is_active"] = False
+    cancelled = _cancel_upcoming(actor, series, reason, from_date=from_date)
+    _update(actor, series, "recurring_booking_cancelled_following", values)
+    return SeriesChange(series, cancelled=cancelled)
 
 
 def recurring_set_end_date(*, actor: User, series: RecurringBooking,
@@ -201,6 +302,11 @@ def recurring_delete(*, actor: User, series: RecurringBooking) -> None:
     db.session.flush()
     audit_record(actor=actor, action="recurring_booking_deleted", entity_type="recurring_booking",
                  entity_id=series_id)
+
+
+def portal_today() -> date:
+    """Today in PORTAL_TIMEZONE: the dispatcher's default run date."""
+    return run.portal_today()
 
 
 def recurring_dispatch(*, run_date: date | None = None, actor=None) -> dict:

@@ -1,6 +1,7 @@
 """/api/v1/recurring-bookings: create, read, pause/resume/end, delete, under the access rules."""
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from flask import g
 
 from portal import clock
 from portal.extensions import db
-from portal.models import AuditLog, RecurringBooking
+from portal.models import AuditLog, Booking, RecurringBooking
 
 URL = "/api/v1/recurring-bookings"
 NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)  # a Friday
@@ -43,7 +44,12 @@ def series(call, users):
 
 def test_patient_creates_a_series_at_ten_by_default(series, users):
     assert series["time_of_day"] == "10:00" and series["status"] == "active"
-    assert series["next_booking_date"] == MONDAY.isoformat()
+    # the occurrences of the 28-day horizon (to 29 Jan) are booked at once: the next is 1 Feb
+    assert [b["occurrence_date"] for b in series["booked"]] == ["2027-01-04", "2027-01-11", "2027-01-18",
+                                                                "2027-01-25"]
+    assert series["booked"][0]["starts_at"] == "2027-01-04T10:00:00+00:00"
+    assert series["skipped"] == [] and series["cancelled"] == []
+    assert series["next_booking_date"] == "2027-02-01"
     assert series["user_id"] == str(users["patient"].id)
     audit = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "recurring_booking_created")).one()
     assert audit.entity_id == series["id"]
@@ -89,10 +95,14 @@ def test_pause_resume_end_and_end_date(call, users, series):
     one = f"{URL}/{series['id']}"
     paused = call("PATCH", one, users["patient"], json={"action": "pause"}).get_json()
     assert paused["status"] == "paused" and paused["paused_at"]
-    # Resumed ten days later: the occurrence inside the pause (4 Jan) is not booked.
+    assert len(paused["cancelled"]) == 4  # the sessions booked ahead
+    # Resumed ten days later (11 Jan, 12:00): the occurrences inside the pause (4 and 11 Jan) are not booked.
     resumed = call("PATCH", one, users["patient"], now=NOW + timedelta(days=10),
                    json={"action": "resume"}).get_json()
-    assert resumed["status"] == "active" and resumed["next_booking_date"] == "2027-01-11"
+    assert resumed["status"] == "active"
+    assert [b["occurrence_date"] for b in resumed["booked"]] == ["2027-01-18", "2027-01-25", "2027-02-01",
+                                                                 "2027-02-08"]
+    assert resumed["next_booking_date"] == "2027-02-15"
     changed = call("PATCH", one, users["admin"], json={"end_date": "2027-01-05"}).get_json()
     assert changed["end_date"] == "2027-01-05" and changed["status"] == "ended"  # nothing left to book
     assert call("PATCH", one, users["patient"], json={"action": "resume"}).status_code == 409
@@ -117,3 +127,52 @@ def test_admin_creates_for_a_patient_but_a_patient_not_for_another(call, users):
     assert call("POST", URL, users["patient"], json=body).status_code == 403
     made = call("POST", URL, users["admin"], json=body)
     assert made.status_code == 201 and made.get_json()["user_id"] == str(users["other_patient"].id)
+
+
+def test_is_active_false_pauses_and_true_resumes(call, users, series):
+    one = f"{URL}/{series['id']}"
+    paused = call("PATCH", one, users["patient"], json={"is_active": False})
+    assert paused.status_code == 200, paused.get_json()
+    assert paused.get_json()["status"] == "paused" and paused.get_json()["is_active"] is True
+    assert len(paused.get_json()["cancelled"]) == 4
+    resumed = call("PATCH", one, users["patient"], json={"is_active": True}).get_json()
+    assert resumed["status"] == "active" and len(resumed["booked"]) == 4
+    both = call("PATCH", one, users["patient"], json={"is_active": False, "action": "end"})
+    assert both.status_code == 422 or both.status_code == 400
+    assert call("PATCH", one, users["patient"], json={"is_active": "maybe"}).status_code in (400, 422)
+    assert call("PATCH", one, users["specialist"], json={"is_active": False}).status_code == 403
+
+
+def test_cancel_following_over_the_api(call, users, series):
+    url = f"{URL}/{series['id']}/cancel-following"
+    response = call("POST", url, users["patient"], json={"from_date": "2027-01-18", "reason": "Moving"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert [b["occurrence_date"] for b in body["cancelled"]] == ["2027-01-18", "2027-01-25"]
+    assert {b["status"] for b in body["cancelled"]} == {"cancelled"}
+    assert body["end_date"] == "2027-01-17" and body["status"] == "ended"
+    statuses = dict(db.session.execute(sa.select(Booking.occurrence_date, Booking.status).where(
+        Booking.recurring_booking_id == uuid.UUID(series["id"]))).all())
+    assert statuses == {date(2027, 1, 4): "confirmed", date(2027, 1, 11): "confirmed",
+                        date(2027, 1, 18): "cancelled", date(2027, 1, 25): "cancelled"}
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"reason": "x"}, "from_date"), ({"from_date": "soon", "reason": "x"}, "from_date"),
+    ({"from_date": "2027-01-18"}, "reason"), ({"from_date": "2027-01-18", "reason": " "}, "reason"),
+    ({"from_date": "2026-01-01", "reason": "x"}, "from_date")])
+def test_cancel_following_refuses_bad_input_and_changes_nothing(call, users, series, body, field):
+    response = call("POST", f"{URL}/{series['id']}/cancel-following", users["patient"], json=body)
+    assert response.status_code in (400, 422)
+    payload = response.get_json()
+    assert payload["success"] is False and field in payload["fields"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
+        Booking.status == "cancelled")) == 0
+
+
+def test_cancel_following_is_for_those_who_manage_the_series(call, users, series):
+    url = f"{URL}/{series['id']}/cancel-following"
+    body = {"from_date": "2027-01-18", "reason": "x"}
+    assert call("POST", url, users["specialist"], json=body).status_code == 403
+    assert call("POST", url, users["other_patient"], json=body).status_code == 404

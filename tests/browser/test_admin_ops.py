@@ -19,7 +19,8 @@ MONDAY = date(2027, 1, 4)
 
 @pytest.fixture
 def due_series(create_committed_user):
-    """Two weekly series due on a Monday, with a specialist who works that morning."""
+    """Two weekly series due on a Monday (and ending then, so the horizon holds one session each),
+    with a specialist who works that morning."""
     patient = create_committed_user("patient", "pat@browser.test")
     specialist = create_committed_user("specialist", "spec@browser.test")
     db.session.add(WorkingHours(specialist_id=specialist.id, weekday=0, start_time=time(9), end_time=time(17)))
@@ -27,7 +28,7 @@ def due_series(create_committed_user):
                                   currency="USD", effective_from=date(2000, 1, 1)))
     for at in (time(10), time(12)):
         db.session.add(RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
-                                        start_date=MONDAY, time_of_day=at, is_active=True,
+                                        start_date=MONDAY, end_date=MONDAY, time_of_day=at, is_active=True,
                                         next_booking_date=MONDAY, next_occurrence_index=0))
     db.session.commit()
 

@@ -9,7 +9,7 @@ from flask import g
 
 from portal import clock
 from portal.extensions import db
-from portal.models import RecurringBooking, RecurringOccurrenceSkip
+from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip
 
 NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)
 HTMX = {"HX-Request": "true"}
@@ -49,8 +49,67 @@ def test_patient_sets_up_a_series_from_the_form(as_user, users):
             "specialist_id": str(users["specialist"].id), "frequency": "biweekly",
             "start_date": "2027-01-04", "time_of_day": "11:00"})
     assert response.status_code == 302
-    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    with clock.frozen(NOW):
+        detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Every 2 weeks with Spec One" in detail and "11:00" in detail and "No sessions skipped." in detail
+    # booked at once: 4 and 18 January fall inside the 28-day horizon
+    assert "Your recurring session is set up. 2 sessions booked." in detail
+    assert "<dt>Next session</dt><dd>Mon 04 Jan 2027, 11:00</dd>" in detail
+    assert "<dt>Next to book</dt><dd>Mon 01 Feb 2027</dd>" in detail
+    assert detail.count("Cancel this and following") == 2
+    assert "2 booked sessions will be cancelled." in detail
+
+
+def test_the_page_says_which_sessions_could_not_be_booked_and_why(as_user, users, make_booking):
+    make_booking(users["other_patient"], users["specialist"], datetime(2027, 1, 11, 10, tzinfo=UTC))
+    client = as_user(users["patient"])
+    with clock.frozen(NOW):
+        response = client.post("/recurring/", data={
+            "specialist_id": str(users["specialist"].id), "frequency": "weekly",
+            "start_date": "2027-01-04", "time_of_day": "10:00"})
+        detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "3 sessions booked. 1 session could not be booked (see Skipped sessions for why)." in detail
+    assert "Mon 11 Jan 2027" in detail and "Slot taken" in detail
+
+
+def test_pause_says_first_how_many_sessions_go_then_cancels_them(as_user, users):
+    client = as_user(users["patient"])
+    with clock.frozen(NOW):
+        client.post("/recurring/", data={"specialist_id": str(users["specialist"].id), "frequency": "weekly",
+                                         "start_date": "2027-01-04", "time_of_day": "10:00"})
+        listing = client.get("/recurring/").get_data(as_text=True)
+        assert "Pausing or ending cancels the sessions booked ahead: 4 booked sessions will be cancelled." in listing
+        assert 'hx-confirm="Pause this series? 4 booked sessions will be cancelled."' in listing
+        series = db.session.scalars(sa.select(RecurringBooking)).one()
+        client.post(f"/recurring/{series.id}/pause")
+        page = client.get(f"/recurring/{series.id}").get_data(as_text=True)
+    assert "The series is paused. 4 sessions cancelled." in page
+    assert "Cancel this and following" not in page
+    db.session.expire_all()
+    assert set(db.session.scalars(sa.select(Booking.status)).all()) == {"cancelled"}
+    with clock.frozen(NOW):
+        client.post(f"/recurring/{series.id}/resume")
+        page = client.get(f"/recurring/{series.id}").get_data(as_text=True)
+    assert "The series is running again. 4 sessions booked." in page
+
+
+def test_cancel_this_and_following_from_the_series_page(as_user, users):
+    client = as_user(users["patient"])
+    with clock.frozen(NOW):
+        client.post("/recurring/", data={"specialist_id": str(users["specialist"].id), "frequency": "weekly",
+                                         "start_date": "2027-01-04", "time_of_day": "10:00"})
+        series = db.session.scalars(sa.select(RecurringBooking)).one()
+        refused = client.post(f"/recurring/{series.id}/cancel-following",
+                              data={"from_date": "2027-01-18", "reason": ""})
+        assert refused.status_code == 422 and "Please give a reason" in refused.get_data(as_text=True)
+        response = client.post(f"/recurring/{series.id}/cancel-following",
+                               data={"from_date": "2027-01-18", "reason": "Moving away"})
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The series now ends before Mon 18 Jan 2027. 2 sessions cancelled." in page
+    db.session.expire_all()
+    assert dict(db.session.execute(sa.select(Booking.occurrence_date, Booking.status)).all()) == {
+        date(2027, 1, 4): "confirmed", date(2027, 1, 11): "confirmed",
+        date(2027, 1, 18): "cancelled", date(2027, 1, 25): "cancelled"}
 
 
 def test_a_first_session_that_cannot_be_booked_is_explained(as_user, users):

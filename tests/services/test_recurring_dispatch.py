@@ -37,6 +37,14 @@ def _emptied_afterwards(committed_db):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_horizon(_app, monkeypatch):
+    """These tests pin the booking horizon to 0 days (a run books its own date's occurrences),
+    so the dates, catch-up and rules are seen one run at a time; test_recurring_standing
+    covers the horizon itself."""
+    monkeypatch.setitem(_app.config, "RECURRING_HORIZON_DAYS", 0)
+
+
 @pytest.fixture
 def make_series(app):
     def make(patient, specialist, frequency="weekly", start=date(2027, 1, 4), end=None, at=time(10)):

@@ -29,8 +29,8 @@ def _emptied_afterwards(committed_db):
 def due_series(users, make_specialist):
     specialist = make_specialist(hours=EVERY_DAY)
     series = RecurringBooking(user_id=users["patient"].id, specialist_id=specialist.id, frequency="weekly",
-                              start_date=date(2027, 1, 4), time_of_day=time(10), is_active=True,
-                              next_booking_date=date(2027, 1, 4), next_occurrence_index=0)
+                              start_date=date(2027, 1, 4), end_date=date(2027, 1, 4), time_of_day=time(10),
+                              is_active=True, next_booking_date=date(2027, 1, 4), next_occurrence_index=0)
     db.session.add(series)
     db.session.flush()
     return series
@@ -43,6 +43,20 @@ def test_cli_prints_the_result_as_json(runner, due_series):
     body = json.loads(result.output)
     assert body["success"] is True and body["count"] == 1
     assert body["message"] == "Dispatched 1 recurring bookings"
+
+
+def test_cli_takes_a_date_after_today_and_says_so(runner, due_series):
+    with clock.frozen(datetime(2026, 12, 1, 2, tzinfo=UTC)):
+        result = runner.invoke(args=["dispatch-recurring", "--date", "2027-01-04"])
+    assert result.exit_code == 0, result.output
+    assert "2027-01-04 is after today (2026-12-01)" in result.stderr
+    assert json.loads(result.stdout)["count"] == 1
+
+
+def test_cli_says_nothing_extra_for_today(runner, due_series):
+    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
+        result = runner.invoke(args=["dispatch-recurring", "--date", "2027-01-04"])
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_cli_refuses_a_bad_date(runner):
@@ -77,6 +91,36 @@ def test_function_rejects_a_bad_date(client, users, api_headers):
     response = client.post(URL, json={"date": "31/01/2027"}, headers=api_headers(users["admin"]))
     assert response.status_code == 400
     assert response.get_json()["fields"] == {"date": "Use YYYY-MM-DD."}
+
+
+def test_function_refuses_a_date_after_today_and_books_nothing(app, client, users, api_headers, due_series):
+    with clock.frozen(datetime(2026, 12, 1, 2, tzinfo=UTC)):
+        response = client.post(URL, json={"date": "2027-01-04"}, headers=api_headers(users["ops"]))
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["success"] is False and body["fields"] == {"date": "Must not be after today."}
+    assert "2026-12-01" in body["message"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+    assert db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "recurring_bookings_dispatched")).all() == []
+
+
+@pytest.mark.parametrize("kwargs", [{"data": {"date": "2027-01-04"}}, {"data": "date=2027-01-04",
+                                    "content_type": "text/plain"}])
+def test_function_accepts_only_json_bodies(client, users, api_headers, due_series, kwargs):
+    with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
+        response = client.post(URL, headers=api_headers(users["ops"]), **kwargs)
+    assert response.status_code == 400 and response.get_json()["success"] is False
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_function_takes_today_and_earlier(client, users, api_headers, due_series):
+    with clock.frozen(datetime(2027, 1, 5, 2, tzinfo=UTC)):
+        response = client.post(URL, json={"date": "2027-01-04"}, headers=api_headers(users["admin"]))
+    assert response.status_code == 200
+    assert response.get_json()["errors"] == [{"recurring_id": str(due_series.id),
+                                              "error": "Missed: the session time had already passed"}]
 
 
 def test_worker_and_scheduler_need_redis(runner):

@@ -1,4 +1,8 @@
-"""The daily dispatcher: due occurrences of every active series become bookings.
+"""The daily dispatcher: every active series' occurrences inside the booking
+horizon (RECURRING_HORIZON_DAYS after the run date) that are not yet booked or
+skipped become bookings, so a series holds its sessions ahead. `book_series`
+(run.py) does the same for one series inside the caller's transaction, when a
+series is created or resumed.
 
 run.py drives it, reads.py queries, planning.py decides (pure, no database),
 postgres.py holds the PostgreSQL statements.

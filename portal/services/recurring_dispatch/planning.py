@@ -74,11 +74,12 @@ class Plan:
             advance["last_generated_date"] = last_booked.get(advance["id"], advance["last_generated_date"])
 
 
-def due_occurrences(series: Series, run_date: date) -> Due:
+def due_occurrences(series: Series, until: date) -> Due:
+    """The series' occurrences from its next one up to `until` (the run's horizon end)."""
     found, index = [], series.index
     while True:
         day = occurrence_date(series.start_date, series.frequency, index)
-        if day > run_date or (series.end_date and day > series.end_date):
+        if day > until or (series.end_date and day > series.end_date):
             return Due(series, found, index, day)
         found.append(Occurrence(series, day, occurrence_start(day, series.time_of_day, series.zone)))
         index += 1
@@ -93,8 +94,8 @@ class RunCache:
     batches share most specialists, and the rules of a day do not change
     while the run lasts. The reads module fills it; nothing here queries."""
 
-    def __init__(self, run_date: date):
-        self.run_date = run_date
+    def __init__(self, until: date):
+        self.until = until
         self.hours: dict[uuid.UUID, list[HoursRange]] = {}
         self.rates: dict[uuid.UUID, list] = {}
         self.windows: dict[tuple[uuid.UUID, date], list] = {}

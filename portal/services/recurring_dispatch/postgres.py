@@ -32,7 +32,8 @@ _INSERT_BOOKINGS = sa.text(f"""
 _WHY_REFUSED = sa.text("""
     SELECT c.n,
            EXISTS (SELECT 1 FROM bookings b
-                   WHERE b.recurring_booking_id = c.series AND b.occurrence_date = c.day) AS booked,
+                   WHERE b.recurring_booking_id = c.series AND b.occurrence_date = c.day
+                     AND b.status IN :active) AS booked,
            EXISTS (SELECT 1 FROM bookings b
                    WHERE b.specialist_id = c.specialist AND b.status IN :active
                      AND tstzrange(b.starts_at, b.ends_at, '[)') && tstzrange(c.s, c.e, '[)')) AS taken

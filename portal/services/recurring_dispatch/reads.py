@@ -32,9 +32,10 @@ from portal.services.recurring_dispatch.planning import (
 LONGEST_SESSION = timedelta(days=1)
 
 
-def due_series(run_date: date, *, low: uuid.UUID | None = None, high: uuid.UUID | None = None,
+def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | None = None,
                limit: int = 1, only: uuid.UUID | None = None) -> list[Series]:
-    """Series due by `run_date` with low <= id < high (None: unbounded), in id order.
+    """Series with an occurrence not yet booked or skipped by `until` (the run's horizon end),
+    with low <= id < high (None: unbounded), in id order.
 
     On PostgreSQL they are locked FOR UPDATE SKIP LOCKED, so a second
     dispatcher running at once takes other series instead of waiting."""
@@ -44,7 +45,7 @@ def due_series(run_date: date, *, low: uuid.UUID | None = None, high: uuid.UUID 
                   rb.time_of_day, rb.next_occurrence_index, rb.last_generated_date, User.timezone,
                   User.is_active)
         .join(User, User.id == rb.specialist_id)
-        .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= run_date)
+        .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= until)
         .order_by(rb.id)
         .limit(limit)
     )
@@ -84,7 +85,7 @@ def load_rules(cache: RunCache, occurrences: list[Occurrence]) -> None:
     """Add to the run's cache the hours, rates and windows these occurrences need and it lacks."""
     missing = cache.specialists_missing(occurrences)
     if missing:
-        cache.add_specialists(missing, hours_of(missing), rates_until(missing, cache.run_date))
+        cache.add_specialists(missing, hours_of(missing), rates_until(missing, cache.until))
     unknown = cache.days_missing(occurrences)
     if unknown:
         days = [o.day for o in unknown]
@@ -133,12 +134,13 @@ def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, l
 
 
 def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UUID, date]]:
-    """Occurrences already booked or skipped (a defence against overlapping runs;
-    on PostgreSQL the inserts' ON CONFLICT does this job)."""
+    """Occurrences already booked (actively: a cancelled one may be booked again when a
+    paused series resumes) or skipped (a defence against overlapping runs; on PostgreSQL
+    the inserts' ON CONFLICT does this job)."""
     done = set()
-    for model in (Booking, RecurringOccurrenceSkip):
+    for model, *more in ((Booking, Booking.status.in_(ACTIVE_STATUSES)), (RecurringOccurrenceSkip,)):
         done.update((series_id, day) for series_id, day in db.session.execute(
             sa.select(model.recurring_booking_id, model.occurrence_date).where(
-                among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last))
+                among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last), *more)
         ))
     return done

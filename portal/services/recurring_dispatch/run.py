@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,18 +24,42 @@ DATABASE_ERROR = "Database error; the series will be retried on the next run"
 _LAST_ID = 2**128 - 1
 
 
+def portal_today() -> date:
+    return clock.today(current_app.config.get("PORTAL_TIMEZONE", "UTC"))
+
+
+def horizon_end(run_date: date) -> date:
+    """The last date whose occurrences a run on `run_date` books: the series hold them ahead."""
+    return run_date + timedelta(days=current_app.config.get("RECURRING_HORIZON_DAYS", 28))
+
+
 def dispatch(*, run_date: date | None = None, actor=None) -> dict:
-    """Book every due occurrence up to `run_date`; commits once per batch."""
-    run_date = run_date or clock.today(current_app.config.get("PORTAL_TIMEZONE", "UTC"))
+    """Book every occurrence not yet booked or skipped up to the horizon of `run_date`;
+    commits once per batch. An occurrence whose start has passed by now is skipped as missed."""
+    run_date = run_date or portal_today()
+    until = horizon_end(run_date)
     now = clock.now()
     workers = current_app.config.get("DISPATCHER_WORKERS", 2)
     if workers > 1 and _can_use_threads():
-        parts = _in_parallel(_id_ranges(workers), run_date, now)
+        parts = _in_parallel(_id_ranges(workers), until, now)
     else:
-        parts = [_dispatch_range(None, None, run_date, now)]
+        parts = [_dispatch_range(None, None, until, now)]
     booked = [booking_id for part_booked, _ in parts for booking_id in part_booked]
     errors = [error for _, part_errors in parts for error in part_errors]
     return _finish(actor, run_date, booked, errors)
+
+
+def book_series(series_id: uuid.UUID, *, run_date: date | None = None) -> Plan:
+    """Book one series' horizon now, inside the caller's transaction (flushes, never commits):
+    creating or resuming a series holds its sessions at once, through the dispatcher's own rules
+    and statements. The plan's `bookings` are the rows taken, its `skips` the occurrences refused."""
+    until = horizon_end(run_date or portal_today())
+    now = clock.now()
+    batch = reads.due_series(until, only=series_id)
+    plan = _plan(batch, until, now, RunCache(until)) if batch else Plan()
+    _write(plan, now)
+    db.session.flush()
+    return plan
 
 
 def _can_use_threads() -> bool:
@@ -51,7 +75,7 @@ def _id_ranges(count: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
     return list(zip([None, *cuts], [*cuts, None], strict=True))
 
 
-def _in_parallel(ranges: list, run_date: date, now: datetime) -> list[tuple[list, list]]:
+def _in_parallel(ranges: list, until: date, now: datetime) -> list[tuple[list, list]]:
     """Each slice of the series on its own connection and thread: while one waits
     for PostgreSQL to write a batch, another plans its next one in Python."""
     app = current_app._get_current_object()
@@ -59,7 +83,7 @@ def _in_parallel(ranges: list, run_date: date, now: datetime) -> list[tuple[list
     def work(low_high):
         with app.app_context():
             try:
-                return _dispatch_range(*low_high, run_date, now)
+                return _dispatch_range(*low_high, until, now)
             finally:
                 db.session.remove()
 
@@ -67,18 +91,18 @@ def _in_parallel(ranges: list, run_date: date, now: datetime) -> list[tuple[list
         return list(pool.map(work, ranges))
 
 
-def _dispatch_range(low, high, run_date: date, now: datetime) -> tuple[list[str], list[dict]]:
+def _dispatch_range(low, high, until: date, now: datetime) -> tuple[list[str], list[dict]]:
     """The due series with low <= id < high (None: unbounded), batch by batch."""
     booked: list[str] = []
     errors: list[dict] = []
-    cache = RunCache(run_date)
+    cache = RunCache(until)
     while True:
-        batch = reads.due_series(run_date, low=low, high=high, limit=BATCH_SIZE)
+        batch = reads.due_series(until, low=low, high=high, limit=BATCH_SIZE)
         if not batch:
             break
-        plan = _run_batch(batch, run_date, now, cache)
+        plan = _run_batch(batch, until, now, cache)
         if plan is None:
-            plan = _retry_one_by_one([s.id for s in batch], run_date, now, cache)
+            plan = _retry_one_by_one([s.id for s in batch], until, now, cache)
         booked += [str(b["id"]) for b in plan.bookings]
         errors += plan.errors
         if batch[-1].id.int == _LAST_ID:
@@ -98,10 +122,10 @@ def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dic
             "count": len(booked), "bookings": booked, "errors": errors}
 
 
-def _run_batch(batch: list[planning.Series], run_date: date, now: datetime, cache: RunCache) -> Plan | None:
+def _run_batch(batch: list[planning.Series], until: date, now: datetime, cache: RunCache) -> Plan | None:
     """Plan and write a batch in one transaction; None if the database refused it."""
     try:
-        plan = _plan(batch, run_date, now, cache)
+        plan = _plan(batch, until, now, cache)
         _write(plan, now)
         db.session.commit()
         return plan
@@ -111,12 +135,12 @@ def _run_batch(batch: list[planning.Series], run_date: date, now: datetime, cach
         return None
 
 
-def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime, cache: RunCache) -> Plan:
+def _retry_one_by_one(series_ids: list[uuid.UUID], until: date, now: datetime, cache: RunCache) -> Plan:
     total = Plan()
     for series_id in series_ids:
         try:
-            batch = reads.due_series(run_date, only=series_id)
-            plan = _plan(batch, run_date, now, cache) if batch else Plan()
+            batch = reads.due_series(until, only=series_id)
+            plan = _plan(batch, until, now, cache) if batch else Plan()
             _write(plan, now)
             db.session.commit()
         except Exception:  # one bad series must not stop the run; Sentry sees the log
@@ -128,9 +152,9 @@ def _retry_one_by_one(series_ids: list[uuid.UUID], run_date: date, now: datetime
     return total
 
 
-def _plan(batch: list[planning.Series], run_date: date, now: datetime, cache: RunCache) -> Plan:
+def _plan(batch: list[planning.Series], until: date, now: datetime, cache: RunCache) -> Plan:
     """Read what the batch's rules need, then plan it (the planning itself reads nothing)."""
-    dues = [planning.due_occurrences(series, run_date) for series in batch]
+    dues = [planning.due_occurrences(series, until) for series in batch]
     occurrences = [occ for due in dues for occ in due.occurrences]
     reads.load_rules(cache, occurrences)
     others = reads.other_bookings(occurrences, cache) if occurrences and not is_postgres() else None
