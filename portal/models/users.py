@@ -74,9 +74,15 @@ class SpecialistProfile(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     bio: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Hours before a session inside which a cancellation counts as late (0: never late).
+    late_cancel_notice_hours: Mapped[int] = mapped_column(sa.Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="specialist_profile")
+
+    __table_args__ = (
+        sa.CheckConstraint("late_cancel_notice_hours BETWEEN 0 AND 720", name="late_cancel_notice"),
+    )
 
 
 class SpecialistRate(db.Model):
