@@ -6,6 +6,7 @@ def all_blueprints():
     from portal.api import (
         audit,
         bookings,
+        enrolments,
         exceptions,
         me,
         notes,
@@ -16,4 +17,4 @@ def all_blueprints():
     )
 
     return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
-            audit.blp, recurring.blp]
+            audit.blp, recurring.blp, enrolments.blp]

@@ -25,6 +25,8 @@ class BookingSchema(ma.Schema):
     price = ma.fields.Decimal(places=2, as_string=True)
     currency = ma.fields.String()
     recurring_booking_id = ma.fields.UUID(allow_none=True)
+    package_enrolment_id = ma.fields.UUID(allow_none=True,
+                                          metadata={"description": "The enrolment whose credit paid for it"})
     attention_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 
@@ -36,6 +38,9 @@ class BookingCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     starts_at = ma.fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     patient_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: book for a patient"})
+    use_package = ma.fields.Boolean(load_default=True, metadata={
+        "description": "Draw a credit from the patient's usable package enrolment with this specialist "
+                       "(default); false pays singly"})
 
 
 class BookingListArgs(PageArgs):
@@ -77,7 +82,7 @@ def create_booking(data):
     if not policies.can("create", current_user, Booking(patient_id=patient.id)):
         raise Forbidden("Only patients (or admins on their behalf) can book.")
     booking = booking_create(actor=current_user, patient=patient, specialist_id=data["specialist_id"],
-                             starts_at=data["starts_at"])
+                             starts_at=data["starts_at"], use_package=data["use_package"])
     db.session.commit()
     return booking
 
