@@ -6,6 +6,7 @@ def all_blueprints():
     from portal.api import (
         audit,
         bookings,
+        cancellation_window,
         enrolments,
         exceptions,
         me,
@@ -17,4 +18,5 @@ def all_blueprints():
     )
 
     return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
-            audit.blp, recurring.blp, enrolments.blp]
+            audit.blp, recurring.blp, enrolments.blp,
+            cancellation_window.blp]

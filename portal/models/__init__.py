@@ -25,9 +25,11 @@ from portal.models.users import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
+    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
+    "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
-    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "PackageEnrolment", "RecurringBooking",
+    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "PackageEnrolment",
+    "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow",
 ]

@@ -14,6 +14,7 @@ from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
 from portal.selectors.availability import next_free_slots, rate_on
+from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.web.forms import form_error, submit_form
@@ -48,12 +49,19 @@ def _slot_days(specialist: User) -> dict:
     return dict(days)
 
 
+def _pay_singly() -> bool:
+    """The patient chose to pay singly instead of drawing a package credit (a link, so no JS is needed)."""
+    return request.values.get("use_package") == "0"
+
+
 def _page(specialist: User, *, message=None, error=None, booking=None):
     today = clock.today(specialist_zone(specialist).key)
     return render_page(
         "patient/specialist.html", "slot_list", specialist=specialist,
         rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
+        enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id),
+        pay_singly=_pay_singly(),
     )
 
 
@@ -71,13 +79,14 @@ def book(specialist_id):
         return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
     return submit_form(
         lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
-                               starts_at=starts_at),
+                               starts_at=starts_at, use_package=not _pay_singly()),
         done=lambda booking: _booked(specialist, booking),
         refused=lambda error: _page(specialist, error=error.message))
 
 
 def _booked(specialist: User, booking):
     if not htmx:
-        flash("Booked. See you then!", "success")
+        paid_by = " One package session used." if booking.package_enrolment_id else ""
+        flash(f"Booked. See you then!{paid_by}", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
     return _page(specialist, message="Booked", booking=booking)

@@ -47,3 +47,13 @@ def expires_soon(enrolment: PackageEnrolment, today: date | None = None) -> bool
     return (enrolment.status == "active" and enrolment.expires_on is not None
             and enrolment.credits_remaining > 0
             and enrolment.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS))
+
+
+def patient_names(patient_ids: set) -> dict[uuid.UUID, str]:
+    """Display names of the patients of enrolments the viewer already may see."""
+    if not patient_ids:
+        return {}
+    from portal.models import User
+
+    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(patient_ids)))
+    return {row.id: row.display_name for row in rows}

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from portal import clock, policies
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.selectors.specialists import late_cancel_notice_hours
+from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_failure, audit_record
 from portal.services.enrolments import credit_return
 

@@ -11,6 +11,8 @@ from portal import clock
 from portal.domain.intervals import specialist_zone
 from portal.selectors.availability import rate_on
 from portal.selectors.schedule import rates_of, working_hours_of
+from portal.selectors.specialists import late_cancel_notice_hours
+from portal.services.cancellation_window import late_cancel_window_set
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
 from portal.web.forms import form_error, submit_form
@@ -43,7 +45,8 @@ def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
     return ranges
 
 
-def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None):
+def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, window_form=None,
+            window_error=None):
     today = clock.today(specialist_zone(current_user).key)
     current = rate_on(current_user.id, today)
     return render_page(
@@ -52,6 +55,8 @@ def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None):
         rate_form=rate_form or {"currency": current.currency if current else "USD",
                                  "effective_from": today.isoformat()},
         rate_errors=rate_errors or {},
+        window_hours=late_cancel_notice_hours(specialist_id=current_user.id) if window_form is None else window_form,
+        window_error=window_error,
     )
 
 
@@ -91,6 +96,15 @@ def add_rate():
                          effective_from=effective_from),
         done=lambda _: _saved("Rate added."),
         refused=lambda error: _render(rate_form=form, rate_errors=error.fields or {"form": error.message}))
+
+
+@bp.route("/availability/late-cancellation", methods=["POST"])
+def save_late_cancel_window():
+    value = request.form.get("late_cancel_notice_hours", "")
+    return submit_form(
+        lambda: late_cancel_window_set(actor=current_user, specialist_id=current_user.id, hours=value),
+        done=lambda profile: _saved(f"Late-cancellation window saved: {profile.late_cancel_notice_hours} hours."),
+        refused=lambda error: _render(window_form=value, window_error=error.message))
 
 
 def _saved(message: str):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -170,7 +170,8 @@ def cancellation(booking_id) -> BookingCancellation:
 
 @pytest.mark.parametrize(("who", "now", "late", "credits_used", "words"), [
     ("patient", datetime(2027, 3, 3, 0, tzinfo=UTC), True, 1, "the package credit this session used is forfeited"),
-    ("patient", MONDAY, False, 0, "not a late cancellation (at least 24 hours' notice): the package credit is returned"),
+    ("patient", MONDAY, False, 0,
+     "not a late cancellation (at least 24 hours' notice): the package credit is returned"),
     ("specialist", datetime(2027, 3, 3, 0, tzinfo=UTC), True, 0, "the package credit is returned because"),
 ])
 def test_late_cancellations_forfeit_only_the_patients_credit(client, api_headers, users, active, who, now, late,
