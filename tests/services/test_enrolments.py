@@ -227,3 +227,14 @@ def test_the_scheduled_job_runs_the_expiry(client, api_headers, users, active):
     job = enqueue(EXPIRE_ENROLMENTS, "2027-04-01")
     assert job.is_finished and job.return_value() == {"expired": 1}
     assert enrolment_json(client, api_headers(users["patient"]), active)["status"] == "expired"
+
+
+def test_the_openapi_document_covers_the_new_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"post", "get"} <= set(paths["/api/v1/package-enrolments"])
+    assert "get" in paths["/api/v1/package-enrolments/{enrolment_id}"]
+    assert "post" in paths["/api/v1/package-enrolments/{enrolment_id}/paid"]
+    assert "post" in paths["/api/v1/package-enrolments/{enrolment_id}/cancel"]
+    assert {"get", "put"} <= set(paths["/api/v1/specialists/{specialist_id}/late-cancellation"])
+    booking_schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["BookingCreate"]
+    assert "use_package" in booking_schema["properties"]
