@@ -31,6 +31,7 @@ from portal.models import (
     BookingPackage,
     BookingStatusHistory,
     MeetingRecording,
+    PackageEnrolment,
     RecordingAccessCode,
     RecurringBooking,
     RecurringOccurrenceSkip,
@@ -193,6 +194,33 @@ class PackagePolicy(SpecialistOwnedPolicy):
 
     def view(self, user, row):
         return row.is_active or self._owns(user, row)
+
+
+class EnrolmentPolicy(Policy):
+    """Issue 17: the patient sees their own enrolments, the specialist those for
+    their packages, admins all. A patient takes one for themselves; the package's
+    specialist or an admin marks it paid (update); none is ever deleted (an
+    unpaid one is cancelled, by an admin, in the service)."""
+
+    model = PackageEnrolment
+
+    def visible(self, user):
+        if is_admin(user):
+            return sa.true()
+        uid = _uid(user)
+        return sa.or_(PackageEnrolment.patient_id == uid, PackageEnrolment.specialist_id == uid)
+
+    def view(self, user, row):
+        return is_admin(user) or _uid(user) in (row.patient_id, row.specialist_id)
+
+    def create(self, user, row):
+        return user.role == Role.PATIENT and row.patient_id == _uid(user)
+
+    def update(self, user, row):
+        return is_admin(user) or row.specialist_id == _uid(user)
+
+    def delete(self, user, row):
+        return False
 
 
 class BookingPolicy(Policy):
@@ -395,7 +423,7 @@ POLICIES: dict[type, Policy] = {
     policy.model: policy
     for policy in (
         UserPolicy(), SpecialistProfilePolicy(), RatePolicy(), WorkingHoursPolicy(),
-        ExceptionPolicy(), PackagePolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
+        ExceptionPolicy(), PackagePolicy(), EnrolmentPolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
         AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
     )

@@ -43,3 +43,14 @@ def cleanup_recordings_job() -> dict:
         result = recordings_cleanup()
         log.info("recording clean-up: %s", result)
         return result
+
+
+def expire_enrolments_job(today: str | None = None) -> dict:
+    """Package enrolments past expires_on become expired (portal.services.enrolments)."""
+    from portal.extensions import db
+    from portal.services.enrolments import enrolments_expire
+
+    with app_context():
+        expired = enrolments_expire(today=date.fromisoformat(today) if today else None)
+        db.session.commit()
+        return {"expired": expired}

@@ -28,6 +28,9 @@ class CancellationFilterForm(Form):
     cancelled_by = SelectField("Cancelled by", choices=[
         SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
         SelectChoice("specialist", "The specialist")], validators=[Optional()])
+    timing = SelectField("Notice", choices=[
+        SelectChoice("", "Late or not"), SelectChoice("late", "Late only"),
+        SelectChoice("on_time", "With enough notice")], validators=[Optional()])
     specialist = SelectField("Specialist", validators=[Optional()])
     patient = SelectField("Patient", validators=[Optional()])
 
@@ -53,7 +56,7 @@ def _filters(form: CancellationFilterForm) -> CancellationFilters:
     return CancellationFilters(
         date_from=ok(form.date_from), date_to=ok(form.date_to), cancelled_by=ok(form.cancelled_by),
         specialist_id=_uuid(ok(form.specialist)), patient_id=_uuid(ok(form.patient)),
-        zone=viewer_zone().key,
+        zone=viewer_zone().key, timing=ok(form.timing),
     )
 
 

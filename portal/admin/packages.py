@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.models import BookingPackage, Role
-from portal.packages import panel
+from portal.packages import enrolments, panel
 from portal.policies import roles_required
 from portal.selectors.packages import packages_all, specialist_names
 from portal.services import ServiceError
@@ -24,7 +24,7 @@ def _all_packages() -> list[BookingPackage]:
 
 def _render(**context):
     return panel.render_panel("admin/packages.html", _all_packages(),
-                              endpoints="admin", specialists=specialist_names(), **context)
+                              endpoints="admin", specialists=specialist_names(), **enrolments.context(), **context)
 
 
 def _specialist_id():
@@ -68,3 +68,15 @@ def package_active(package_id):
 @roles_required(Role.ADMIN)
 def package_delete(package_id):
     return panel.delete(package_id, PAGE, _render)
+
+
+@bp.route("/enrolments/<uuid:enrolment_id>/paid", methods=["POST"])
+@roles_required(Role.ADMIN)
+def enrolment_paid(enrolment_id):
+    return enrolments.mark_paid(enrolment_id, PAGE, _render)
+
+
+@bp.route("/enrolments/<uuid:enrolment_id>/cancel", methods=["POST"])
+@roles_required(Role.ADMIN)
+def enrolment_cancel(enrolment_id):
+    return enrolments.cancel(enrolment_id, PAGE, _render)

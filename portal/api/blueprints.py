@@ -7,6 +7,8 @@ def all_blueprints():
         audit,
         booking_rules,
         bookings,
+        cancellation_window,
+        enrolments,
         exceptions,
         me,
         notes,
@@ -17,4 +19,4 @@ def all_blueprints():
     )
 
     return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
-            audit.blp, recurring.blp, booking_rules.blp]
+            audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp]

@@ -26,6 +26,8 @@ class BookingSchema(ma.Schema):
     price = ma.fields.Decimal(places=2, as_string=True)
     currency = ma.fields.String()
     recurring_booking_id = ma.fields.UUID(allow_none=True)
+    package_enrolment_id = ma.fields.UUID(allow_none=True,
+                                          metadata={"description": "The enrolment whose credit paid for it"})
     attention_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 
@@ -39,6 +41,9 @@ class BookingCreateSchema(ma.Schema):
     patient_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: book for a patient"})
     override_rules = ma.fields.Boolean(load_default=False, metadata={
         "description": "Admins only: book although the specialist's booking rules refuse (audited)"})
+    use_package = ma.fields.Boolean(load_default=True, metadata={
+        "description": "Draw a credit from the patient's usable package enrolment with this specialist "
+                       "(default); false pays singly"})
 
 
 class BookingListArgs(PageArgs):
@@ -86,7 +91,8 @@ def create_booking(data):
     if retry_after:
         return too_many_response(retry_after)
     booking = booking_create(actor=current_user, patient=patient, specialist_id=data["specialist_id"],
-                             starts_at=data["starts_at"], override_rules=data["override_rules"])
+                             starts_at=data["starts_at"], override_rules=data["override_rules"],
+                             use_package=data["use_package"])
     db.session.commit()
     return booking
 

@@ -11,10 +11,10 @@ from portal.api.functions import bp
 from portal.extensions import db
 from portal.services import ServiceError
 from portal.services.cancellations import (
-    SUCCESS_MESSAGE,
     booking_cancel_and_commit,
     booking_cancel_refused,
     report_unexpected,
+    success_message,
 )
 from portal.web.errors import json_error
 from portal.web.refusals import note_refusal
@@ -40,7 +40,7 @@ def booking_cancel_function():
     try:
         body = _body()
         booking_id = body["booking_id"]
-        booking_cancel_and_commit(actor=current_user, booking_id=booking_id, reason=body["reason"])
+        booking = booking_cancel_and_commit(actor=current_user, booking_id=booking_id, reason=body["reason"])
     except ServiceError as error:
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking_id, error=error)
@@ -49,4 +49,4 @@ def booking_cancel_function():
         db.session.rollback()
         report_unexpected(error, booking_id=booking_id, user_id=current_user.id)
         return json_error(500)
-    return jsonify({"success": True, "message": SUCCESS_MESSAGE})
+    return jsonify({"success": True, "message": success_message(booking)})

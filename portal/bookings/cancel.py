@@ -18,8 +18,10 @@ from portal.services.cancellations import (
     REASON_MAX_LENGTH,
     booking_cancel_and_commit,
     booking_cancel_refused,
+    cancel_terms,
     is_cancellable,
     report_unexpected,
+    success_message,
 )
 from portal.web.forms import FORM_ERROR, NOT_A_FORM_ERROR
 from portal.web.refusals import note_refusal
@@ -49,9 +51,12 @@ def _problem(booking: Booking) -> str | None:
 
 
 def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", status: int = 200):
+    problem = _problem(booking)
+    terms = None if problem or not policies.can_cancel(current_user, booking) else (
+        cancel_terms(actor=current_user, booking=booking))
     return render_page(TEMPLATE, "cancel_dialog", status=status, booking=booking, error=error,
                        reason=reason, target=_target(), as_dialog=bool(htmx),
-                       reason_max=REASON_MAX_LENGTH, problem=_problem(booking))
+                       reason_max=REASON_MAX_LENGTH, problem=problem, terms=terms)
 
 
 @bp.route("/<uuid:booking_id>/cancel", methods=["GET"])
@@ -71,20 +76,21 @@ def _refused(booking: Booking, message: str, reason: str, status: int = FORM_ERR
     return response
 
 
-def _current(booking: Booking):
+def _current(booking: Booking, notice: str | None = None):
     """The booking's row (or the booking page's summary) as it is now, for htmx."""
     if _target() == "page":
-        return render_page("bookings/detail.html", "booking_summary", booking=booking)
+        return render_page("bookings/detail.html", "booking_summary", booking=booking, notice=notice)
     viewer_role = Role.SPECIALIST if current_user.role == Role.SPECIALIST else Role.PATIENT
     return make_response(render_template("cancellations/_booking_row.html", booking=booking,
-                                         viewer_role=viewer_role))
+                                         viewer_role=viewer_role, notice=notice))
 
 
 def _cancelled(booking: Booking):
+    notice = success_message(booking)
     if not htmx:
-        flash("Booking cancelled. No refund will be processed.", "success")
+        flash(notice, "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
-    return _current(booking)
+    return _current(booking, notice)
 
 
 @bp.route("/<uuid:booking_id>/cancel/done", methods=["GET"])

@@ -18,10 +18,13 @@ class ScheduledJob:
 
 DISPATCH_RECURRING = "worker.jobs.dispatch_recurring_job"
 CLEANUP_RECORDINGS = "worker.jobs.cleanup_recordings_job"
+EXPIRE_ENROLMENTS = "worker.jobs.expire_enrolments_job"
 
 SCHEDULE = (
     ScheduledJob("recurring-dispatch", "0 2 * * *", DISPATCH_RECURRING,
                  "Book the due occurrences of recurring series (daily, 02:00 UTC)"),
     ScheduledJob("recordings-cleanup", "0 3 * * *", CLEANUP_RECORDINGS,
                  "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
+    ScheduledJob("package-enrolments-expiry", "10 0 * * *", EXPIRE_ENROLMENTS,
+                 "Mark package enrolments expired after their last valid day (daily, 00:10 UTC)"),
 )

@@ -11,7 +11,7 @@ from portal.models.bookings import (
 )
 from portal.models.calendar import EXCEPTION_REASONS, AvailabilityException
 from portal.models.notes import SessionNote, SessionNoteAmendment
-from portal.models.packages import BookingPackage
+from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
 from portal.models.types import utcnow
 from portal.models.users import (
@@ -25,9 +25,11 @@ from portal.models.users import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
+    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
+    "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
-    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "RecordingAccessCode", "RecurringBooking",
+    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "PackageEnrolment", "RecordingAccessCode",
+    "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow",
 ]

@@ -33,6 +33,10 @@ class Booking(db.Model):
     # bookings so that no dispatcher run, however repeated or concurrent, books an
     # occurrence twice, while a cancelled one (a paused series) can be booked again.
     occurrence_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # The package enrolment whose credit paid for this booking (None: paid singly).
+    package_enrolment_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("package_enrolments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     # Set when an availability exception was placed over the booking and kept.
     attention_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -83,6 +87,8 @@ class BookingCancellation(db.Model):
     cancellation_policy_applied: Mapped[str] = mapped_column(
         sa.String(32), default="no_refund", server_default="no_refund"
     )
+    # Inside the specialist's late-cancellation notice window when it was cancelled.
+    is_late: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     booking: Mapped[Booking] = relationship()

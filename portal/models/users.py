@@ -74,6 +74,8 @@ class SpecialistProfile(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     bio: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Hours before a session inside which a cancellation counts as late (0: never late).
+    late_cancel_notice_hours: Mapped[int] = mapped_column(sa.Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Fair use (portal/domain/booking_rules.py): how many upcoming sessions one patient may hold,
     # how soon a booking may start after it is made, and how far ahead it may lie.
@@ -87,6 +89,7 @@ class SpecialistProfile(db.Model):
         sa.CheckConstraint("max_upcoming_per_patient BETWEEN 1 AND 1000", name="max_upcoming"),
         sa.CheckConstraint("min_notice_hours BETWEEN 0 AND 8760", name="min_notice"),
         sa.CheckConstraint("booking_window_days BETWEEN 1 AND 3650", name="booking_window"),
+        sa.CheckConstraint("late_cancel_notice_hours BETWEEN 0 AND 720", name="late_cancel_notice"),
     )
 
 

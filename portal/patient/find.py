@@ -16,6 +16,7 @@ from portal.models import User
 from portal.patient.blueprint import bp
 from portal.selectors.availability import next_free_slots, rate_on
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
+from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.web.forms import form_error, submit_form
@@ -51,6 +52,11 @@ def _slot_days(specialist: User) -> dict:
     return dict(days)
 
 
+def _pay_singly() -> bool:
+    """The patient chose to pay singly instead of drawing a package credit (a link, so no JS is needed)."""
+    return request.values.get("use_package") == "0"
+
+
 def _page(specialist: User, *, message=None, error=None, booking=None):
     today = clock.today(specialist_zone(specialist).key)
     return render_page(
@@ -58,6 +64,8 @@ def _page(specialist: User, *, message=None, error=None, booking=None):
         rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=_slot_days(specialist), message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
         limit_note=_limit_note(specialist),
+        enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id),
+        pay_singly=_pay_singly(),
     )
 
 
@@ -89,13 +97,14 @@ def book(specialist_id):
         return response
     return submit_form(
         lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
-                               starts_at=starts_at),
+                               starts_at=starts_at, use_package=not _pay_singly()),
         done=lambda booking: _booked(specialist, booking),
         refused=lambda error: _page(specialist, error=error.message))
 
 
 def _booked(specialist: User, booking):
     if not htmx:
-        flash("Booked. See you then!", "success")
+        paid_by = " One package session used." if booking.package_enrolment_id else ""
+        flash(f"Booked. See you then!{paid_by}", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
     return _page(specialist, message="Booked", booking=booking)

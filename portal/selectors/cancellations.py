@@ -23,6 +23,7 @@ class CancellationFilters:
     specialist_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
     zone: str = "UTC"
+    timing: str | None = None  # "late" (inside the specialist's notice window) or "on_time"
 
 
 def _day_start(day: date, zone: str) -> datetime:
@@ -40,6 +41,8 @@ def _conditions(filters: CancellationFilters) -> list[sa.ColumnElement]:
         where.append(BookingCancellation.cancelled_by == Booking.patient_id)
     elif filters.cancelled_by == "specialist":
         where.append(BookingCancellation.cancelled_by == Booking.specialist_id)
+    if filters.timing in ("late", "on_time"):
+        where.append(BookingCancellation.is_late.is_(filters.timing == "late"))
     if filters.specialist_id:
         where.append(Booking.specialist_id == filters.specialist_id)
     if filters.patient_id:

@@ -46,10 +46,13 @@ def weekly_bookings(weeks: list[date]) -> dict[date, int]:
 
 
 def weekly_cancellations(weeks: list[date]) -> dict[str, dict[date, int]]:
-    """Cancellations per week, split by who cancelled: the patient, the specialist, or staff."""
+    """Cancellations per week: late ones (inside the specialist's notice window) as their own
+    series, the others split by who cancelled: the patient, the specialist, or staff. Each
+    cancellation is in exactly one series, so the stacked bars add up."""
     start, end = _bounds(weeks)
     week = _week_of(BookingCancellation.created_at).label("week")
     who = sa.case(
+        (BookingCancellation.is_late.is_(True), "late"),
         (BookingCancellation.cancelled_by == Booking.patient_id, "patient"),
         (BookingCancellation.cancelled_by == Booking.specialist_id, "specialist"),
         else_="staff",
@@ -60,7 +63,7 @@ def weekly_cancellations(weeks: list[date]) -> dict[str, dict[date, int]]:
         .where(BookingCancellation.created_at >= start, BookingCancellation.created_at < end)
         .group_by(week, who)
     )
-    split: dict[str, dict[date, int]] = {"patient": {}, "specialist": {}, "staff": {}}
+    split: dict[str, dict[date, int]] = {"patient": {}, "specialist": {}, "staff": {}, "late": {}}
     for w, by, n in rows:
         split[by][_as_date(w)] = n
     return split
@@ -100,7 +103,8 @@ def admin_trends(weeks: int = 26) -> dict:
         "weeks": starts,
         "bookings": [("Bookings", [weekly_bookings(starts).get(w, 0) for w in starts])],
         "cancellations": [(f"By {who}", [cancellations[who].get(w, 0) for w in starts])
-                          for who in ("patient", "specialist", "staff")],
+                          for who in ("patient", "specialist", "staff")]
+        + [("Late (any party)", [cancellations["late"].get(w, 0) for w in starts])],
         "dispatcher": [(label.capitalize(), [dispatches[label].get(w, 0) for w in starts])
                        for label in ("dispatched", "skipped")],
     }

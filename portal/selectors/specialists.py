@@ -50,3 +50,10 @@ def active_packages(*, viewer, specialist_id) -> list[BookingPackage]:
             BookingPackage.is_active.is_(True),
         ).order_by(BookingPackage.session_count, BookingPackage.name)
     ))
+
+
+def late_cancel_notice_hours(*, specialist_id) -> int:
+    """The specialist's late-cancellation notice window in hours (0: no window)."""
+    hours = db.session.scalar(sa.select(SpecialistProfile.late_cancel_notice_hours)
+                              .where(SpecialistProfile.id == specialist_id))
+    return 24 if hours is None else hours

@@ -18,6 +18,7 @@ from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 from portal.services.booking_rules import booking_rules_enforce, may_override
+from portal.services.enrolments import credit_draw
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,18 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
 
 
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
-                   recurring_booking_id: uuid.UUID | None = None, override_rules: bool = False) -> Booking:
+                   recurring_booking_id: uuid.UUID | None = None, override_rules: bool = False,
+                   use_package: bool = True) -> Booking:
     """Book `patient` with a specialist at `starts_at` (aware), under every rule.
 
     The specialist's booking rules (services/booking_rules.py) refuse with 409
     BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW; an admin
     may pass `override_rules`, and the audit row names the rules overridden.
+
+    With `use_package` (the default) the session draws one credit from the
+    patient's usable enrolment with this specialist, if they have one, in the
+    same transaction; otherwise it is paid singly at the current rate.
+
     The database refuses an overlapping active booking even when two requests
     race past the check above; that refusal becomes SlotUnavailable too."""
     if starts_at.tzinfo is None:
@@ -93,10 +100,16 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     except IntegrityError as error:
         log.info("booking for specialist %s at %s lost a race", specialist.id, starts_at)
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
+    if use_package:
+        local_day = starts_at.astimezone(specialist_zone(specialist)).date()
+        booking.package_enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id,
+                                                   day=local_day)
+        db.session.flush()
     db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status="confirmed",
                                         changed_by=actor.id))
     audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,
                  new_values={"specialist_id": specialist.id, "patient_id": patient.id,
                              "starts_at": starts_at, "price": rate.price, "currency": rate.currency,
+                             "package_enrolment_id": booking.package_enrolment_id,
                              **({"rules_overridden": overridden} if overridden else {})})
     return booking

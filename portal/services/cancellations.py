@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sentry_sdk
 import sqlalchemy as sa
@@ -23,8 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from portal import clock, policies
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
+from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_failure, audit_record
+from portal.services.enrolments import credit_return
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,61 @@ NO_REFUND = "no_refund"
 HISTORICAL_REASON = "historical_cancellation"
 AUDIT_ACTION = "booking_cancelled"
 SUCCESS_MESSAGE = "Booking cancelled successfully. No refund will be processed."
+
+
+@dataclass(frozen=True)
+class CancelTerms:
+    """What cancelling a booking now means (issue 17): said in the dialog before, and in the answer after."""
+
+    is_late: bool
+    notice_hours: int
+    by_patient: bool
+    uses_credit: bool
+
+    @property
+    def forfeits_credit(self) -> bool:
+        return self.is_late and self.by_patient and self.uses_credit
+
+    @property
+    def returns_credit(self) -> bool:
+        return self.uses_credit and not self.forfeits_credit
+
+    def explain(self) -> str:
+        """One plain sentence about lateness and the package credit."""
+        if self.is_late:
+            text = f"This is a late cancellation (less than {self.notice_hours} hours' notice)"
+            if self.forfeits_credit:
+                return text + ": the package credit this session used is forfeited."
+            if self.uses_credit:
+                return text + ", but the package credit is returned because the patient did not cancel it."
+            return text + "; it is recorded as late."
+        notice = f"at least {self.notice_hours} hours' notice" if self.notice_hours else "no notice window"
+        text = f"This is not a late cancellation ({notice})"
+        return text + (": the package credit is returned." if self.uses_credit else ".")
+
+
+def cancel_terms(*, actor: User, booking: Booking, now: datetime | None = None) -> CancelTerms:
+    """Is cancelling `booking` now late, and what happens to its package credit?"""
+    hours = late_cancel_notice_hours(specialist_id=booking.specialist_id)
+    now = now or clock.now()
+    is_late = hours > 0 and booking.starts_at - now < timedelta(hours=hours)
+    return CancelTerms(is_late=is_late, notice_hours=hours, by_patient=actor.id == booking.patient_id,
+                       uses_credit=booking.package_enrolment_id is not None)
+
+
+def recorded_terms(booking: Booking) -> CancelTerms:
+    """The terms a cancelled booking was cancelled under, read from its cancellation record."""
+    record = db.session.scalars(sa.select(BookingCancellation).where(
+        BookingCancellation.booking_id == booking.id)).one()
+    return CancelTerms(is_late=record.is_late,
+                       notice_hours=late_cancel_notice_hours(specialist_id=booking.specialist_id),
+                       by_patient=record.cancelled_by == booking.patient_id,
+                       uses_credit=booking.package_enrolment_id is not None)
+
+
+def success_message(booking: Booking) -> str:
+    """The spec's success message, and what the cancellation meant for lateness and credits."""
+    return f"{SUCCESS_MESSAGE} {recorded_terms(booking).explain()}"
 
 
 class AlreadyCancelled(Conflict):
@@ -109,8 +167,9 @@ def booking_cancel(*, actor: User, booking_id, reason) -> Booking:
     booking = _locked_booking(key)
     _refuse_unless_cancellable(actor, booking)
     previous = booking.status
+    terms = cancel_terms(actor=actor, booking=booking)
     cancellation = BookingCancellation(booking_id=booking.id, cancelled_by=actor.id, reason=text,
-                                       cancellation_policy_applied=NO_REFUND)
+                                       cancellation_policy_applied=NO_REFUND, is_late=terms.is_late)
     try:
         with db.session.begin_nested():  # a refusal here leaves the caller's transaction as it was
             _set_cancelled(booking)
@@ -118,12 +177,16 @@ def booking_cancel(*, actor: User, booking_id, reason) -> Booking:
             db.session.flush()
     except IntegrityError as error:  # the unique booking_id: another cancel got there first
         raise AlreadyCancelled("This booking is already cancelled.") from error
+    if terms.returns_credit:
+        credit_return(enrolment_id=booking.package_enrolment_id)
     db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=previous,
                                         to_status="cancelled", changed_by=actor.id))
     audit_record(actor=actor, action=AUDIT_ACTION, entity_type="booking", entity_id=booking.id,
                  old_values={"status": previous},
                  new_values={"status": "cancelled", "cancellation_id": cancellation.id,
-                             "cancelled_by": actor.id, "policy": NO_REFUND})
+                             "cancelled_by": actor.id, "policy": NO_REFUND, "is_late": terms.is_late,
+                             "credit": "forfeited" if terms.forfeits_credit else
+                                       "returned" if terms.returns_credit else None})
     log.info("booking %s cancelled by %s", booking.id, actor.id)
     return booking
 

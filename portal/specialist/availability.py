@@ -13,7 +13,9 @@ from portal.domain.intervals import specialist_zone
 from portal.selectors.availability import rate_on
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.schedule import rates_of, working_hours_of
+from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services.booking_rules import booking_rules_update
+from portal.services.cancellation_window import late_cancel_window_set
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
 from portal.web.forms import form_error, submit_form
@@ -64,7 +66,8 @@ def _rules_section(form: dict | None = None, errors: dict | None = None) -> dict
     return {"fields": fields, "form": form, "errors": errors or {}}
 
 
-def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None):
+def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None,
+            window_form=None, window_error=None):
     today = clock.today(specialist_zone(current_user).key)
     current = rate_on(current_user.id, today)
     return render_page(
@@ -73,6 +76,8 @@ def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, 
         rate_form=rate_form or {"currency": current.currency if current else "USD",
                                  "effective_from": today.isoformat()},
         rate_errors=rate_errors or {}, booking_rules=booking_rules or _rules_section(),
+        window_hours=late_cancel_notice_hours(specialist_id=current_user.id) if window_form is None else window_form,
+        window_error=window_error,
     )
 
 
@@ -126,6 +131,15 @@ def save_booking_rules():
         lambda: booking_rules_update(actor=current_user, specialist_id=current_user.id, **values),
         done=lambda _: _saved("Booking rules saved."),
         refused=lambda error: _render(booking_rules=_rules_section(form, error.fields or {"form": error.message})))
+
+
+@bp.route("/availability/late-cancellation", methods=["POST"])
+def save_late_cancel_window():
+    value = request.form.get("late_cancel_notice_hours", "")
+    return submit_form(
+        lambda: late_cancel_window_set(actor=current_user, specialist_id=current_user.id, hours=value),
+        done=lambda profile: _saved(f"Late-cancellation window saved: {profile.late_cancel_notice_hours} hours."),
+        refused=lambda error: _render(window_form=value, window_error=error.message))
 
 
 def _saved(message: str):

@@ -5,7 +5,7 @@ from flask import request
 from flask_login import current_user
 
 from portal import clock
-from portal.packages import panel
+from portal.packages import enrolments, panel
 from portal.selectors.availability import rate_on
 from portal.selectors.packages import packages_of
 from portal.specialist.blueprint import bp
@@ -16,7 +16,8 @@ PAGE = "specialist.packages"
 def _render(**context):
     return panel.render_panel(
         "specialist/packages.html", packages_of(current_user.id),
-        endpoints="specialist", current_rate=rate_on(current_user.id, clock.today()), **context
+        endpoints="specialist", current_rate=rate_on(current_user.id, clock.today()), **enrolments.context(),
+        **context
     )
 
 
@@ -43,3 +44,8 @@ def package_active(package_id):
 @bp.route("/packages/<uuid:package_id>/delete", methods=["POST"])
 def package_delete(package_id):
     return panel.delete(package_id, PAGE, _render)
+
+
+@bp.route("/enrolments/<uuid:enrolment_id>/paid", methods=["POST"])
+def enrolment_paid(enrolment_id):
+    return enrolments.mark_paid(enrolment_id, PAGE, _render)

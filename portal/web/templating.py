@@ -50,6 +50,9 @@ def configure_jinja(app: Flask) -> None:
     from portal.selectors.packages import package_pricing_now
 
     app.jinja_env.globals["package_pricing"] = package_pricing_now
+    from portal.selectors.enrolments import expires_soon
+
+    app.jinja_env.globals["enrolment_expires_soon"] = expires_soon
     app.jinja_env.filters.update(local_datetime=local_datetime, local_time=local_time, money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -62,7 +65,7 @@ def configure_jinja(app: Flask) -> None:
 
 NAV_LINKS = {
     Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
-                ("recurring.index", "Recurring"),
+                   ("patient.my_packages", "My packages"), ("recurring.index", "Recurring"),
                 ("feeds.settings", "Calendar feed")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),

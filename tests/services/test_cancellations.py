@@ -69,7 +69,10 @@ def audits(action="booking_cancelled"):
 def test_either_party_cancels_in_one_transaction(client, api_headers, users, booking, who):
     response = cancel(client, api_headers(users[who]), booking.id, "  personal emergency ")
     assert response.status_code == 200
-    assert response.get_json() == {"success": True, "message": SUCCESS_MESSAGE}
+    body = response.get_json()
+    assert body["success"] is True and body["message"].startswith(SUCCESS_MESSAGE)
+    late = db.session.scalars(sa.select(BookingCancellation.is_late)).one()
+    assert ("This is a late cancellation" in body["message"]) is late
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "cancelled"
     [record] = cancellations_of(booking.id)

@@ -168,7 +168,7 @@ def test_scheduler_registers_each_job_once_however_often_it_starts(scheduler_on_
     register_schedule(scheduler, queue.name)
     register_schedule(scheduler, queue.name)
     jobs = dict(scheduled_jobs(scheduler))
-    assert sorted(jobs) == ["recordings-cleanup", "recurring-dispatch"]
+    assert sorted(jobs) == ["package-enrolments-expiry", "recordings-cleanup", "recurring-dispatch"]
     assert {(jobs["recurring-dispatch"].hour, jobs["recurring-dispatch"].minute)} == {(2, 0)}
 
 

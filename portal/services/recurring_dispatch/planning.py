@@ -243,3 +243,32 @@ def _book(plan: Plan, occ: Occurrence, rate, now: datetime) -> None:
         "status": "confirmed", "price": rate.price, "currency": rate.currency,
         "recurring_booking_id": series.id, "occurrence_date": occ.day, "created_at": now, "updated_at": now,
     })
+
+
+@dataclass
+class Credits:
+    """A usable enrolment as the dispatcher sees it: whose, until when, how many credits left."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    specialist_id: uuid.UUID
+    expires_on: date | None
+    remaining: int
+
+
+def allocate_credits(bookings: list[dict], enrolments: list[Credits]) -> dict[uuid.UUID, uuid.UUID]:
+    """Which enrolment pays for which booking (booking id -> enrolment id), as booking_create
+    would choose one at a time: earliest sessions first, each from the usable enrolment of its
+    patient with its specialist that expires soonest. `enrolments` come soonest-expiring first."""
+    by_pair: dict[tuple, list[Credits]] = {}
+    for enrolment in enrolments:
+        by_pair.setdefault((enrolment.patient_id, enrolment.specialist_id), []).append(enrolment)
+    paid: dict[uuid.UUID, uuid.UUID] = {}
+    for booking in sorted(bookings, key=lambda b: b["starts_at"]):
+        for enrolment in by_pair.get((booking["patient_id"], booking["specialist_id"]), ()):
+            usable = enrolment.expires_on is None or enrolment.expires_on >= booking["occurrence_date"]
+            if enrolment.remaining > 0 and usable:
+                enrolment.remaining -= 1
+                paid[booking["id"]] = enrolment.id
+                break
+    return paid

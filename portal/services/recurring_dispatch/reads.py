@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import (
     ACTIVE_STATUSES,
     Booking,
+    PackageEnrolment,
     RecurringBooking,
     RecurringOccurrenceSkip,
     SpecialistRate,
@@ -22,6 +23,7 @@ from portal.selectors.booking_rules import booking_rules_of_many, upcoming_count
 from portal.services.booking_rules import lock_pairs
 from portal.services.bulk import among, is_postgres
 from portal.services.recurring_dispatch.planning import (
+    Credits,
     Occurrence,
     OtherBookings,
     RunCache,
@@ -144,3 +146,21 @@ def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UU
                 among(model.recurring_booking_id, series_ids), model.occurrence_date.between(first, last), *more)
         ))
     return done
+
+
+def usable_enrolments(bookings: list[dict]) -> list[Credits]:
+    """One query: the active enrolments with credits left of these bookings' patients with
+    their specialists, soonest-expiring first; locked FOR UPDATE on PostgreSQL, so that
+    credits drawn at the same time by a patient's own booking are counted, not spent twice."""
+    pe = PackageEnrolment
+    query = (
+        sa.select(pe.id, pe.patient_id, pe.specialist_id, pe.expires_on, pe.credits_total - pe.credits_used)
+        .where(among(pe.patient_id, {b["patient_id"] for b in bookings}),
+               among(pe.specialist_id, {b["specialist_id"] for b in bookings}),
+               pe.status == "active", pe.credits_used < pe.credits_total)
+        .order_by(pe.expires_on.is_(None), pe.expires_on, pe.created_at, pe.id)
+    )
+    if is_postgres():
+        query = query.with_for_update(of=pe)
+    pairs = {(b["patient_id"], b["specialist_id"]) for b in bookings}
+    return [Credits(*row) for row in db.session.execute(query) if (row[1], row[2]) in pairs]

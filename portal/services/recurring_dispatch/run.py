@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, RecurringBooking, RecurringOccurrenceSkip
 from portal.services.audit import audit_record
 from portal.services.bulk import bulk_insert, is_postgres
-from portal.services.recurring_dispatch import planning, postgres, reads
+from portal.services.recurring_dispatch import credits, planning, postgres, reads
 from portal.services.recurring_dispatch.planning import Plan, RunCache
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,7 @@ def _write(plan: Plan, now: datetime) -> None:
         postgres.insert_bookings_unless_they_clash(plan, now)
     else:
         _insert_bookings(plan, now)
+    credits.draw_credits(plan, now)
     bulk_insert(RecurringOccurrenceSkip.__table__, plan.skips, skip_conflicts=is_postgres())
     plan.note_last_booked()
     _update_series(plan.advances, now)
