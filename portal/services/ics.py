@@ -14,9 +14,8 @@ def booking_uid(booking: Booking) -> str:
     return f"booking-{booking.id}@clinic-portal"
 
 
-def booking_invitation(booking: Booking, recipient: User, *, method: str):
-    from portal.services.mail_context import Attachment
-
+def booking_invitation(booking: Booking, *, method: str) -> tuple[str, str, bytes]:
+    """(file name, MIME type, bytes) of the booking's invitation (REQUEST) or its withdrawal (CANCEL)."""
     patient = db.session.get(User, booking.patient_id)
     specialist = db.session.get(User, booking.specialist_id)
     calendar = Calendar()
@@ -44,4 +43,4 @@ def booking_invitation(booking: Booking, recipient: User, *, method: str):
         event.add("attendee", attendee, encode=0)
     calendar.add_component(event)
     name = "cancel.ics" if method == "CANCEL" else "invite.ics"
-    return Attachment(filename=name, content_type=f"text/calendar; method={method}", data=calendar.to_ical())
+    return name, f"text/calendar; method={method}", calendar.to_ical()

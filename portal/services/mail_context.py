@@ -31,9 +31,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from portal.models import Booking, BookingCancellation, RecurringBooking, RecurringOccurrenceSkip, User
@@ -55,6 +57,7 @@ class MailContent:
     subject: str
     context: dict = field(default_factory=dict)
     attachments: list[Attachment] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers, e.g. List-Unsubscribe
 
 
 Builder = Callable[..., MailContent]
@@ -83,6 +86,13 @@ def build(name: str, *, recipient: User, about: dict) -> MailContent:
     except KeyError:
         raise MailObsolete(f"no message type {name!r}") from None
     return builder(recipient=recipient, about=about)
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute URL into the portal, from PORTAL_BASE_URL (no request needed)."""
+    base = urlsplit(current_app.config["PORTAL_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def zone_of(user: User) -> ZoneInfo:
@@ -134,7 +144,7 @@ def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
         raise MailObsolete("the booking was cancelled before its confirmation went out")
     return MailContent(subject="Session booked: " + local_text(booking.starts_at, recipient),
                        context=_booking_context(booking, recipient),
-                       attachments=[booking_invitation(booking, recipient, method="REQUEST")])
+                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
 
 
 @mail_context("booking_cancelled")
@@ -151,7 +161,7 @@ def booking_cancelled(*, recipient: User, about: dict) -> MailContent:
                    cancelled_local=local_text(cancellation.created_at, recipient) if cancellation else None)
     return MailContent(subject="Session cancelled: " + local_text(booking.starts_at, recipient),
                        context=context,
-                       attachments=[booking_invitation(booking, recipient, method="CANCEL")])
+                       attachments=[Attachment(*booking_invitation(booking, method="CANCEL"))])
 
 
 @mail_context("booking_reminder")
@@ -164,9 +174,12 @@ def booking_reminder(*, recipient: User, about: dict) -> MailContent:
     if not recipient.reminders_enabled:
         raise MailObsolete("the recipient turned reminders off")
     context = _booking_context(booking, recipient)
-    context["opt_out_token"] = opt_out_token(recipient)
+    context["opt_out_token"] = token = opt_out_token(recipient)
+    opt_out = absolute_url("mail.reminders_off_post", token=token)
     return MailContent(subject="Reminder: your session on " + local_text(booking.starts_at, recipient),
-                       context=context)
+                       context=context,
+                       headers={"List-Unsubscribe": f"<{opt_out}>",
+                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
 
 
 def _series(about: dict) -> RecurringBooking:
@@ -186,12 +199,32 @@ def series_confirmed(*, recipient: User, about: dict) -> MailContent:
     bookings = db.session.scalars(query.order_by(Booking.starts_at).limit(100)).all()
     specialist = db.session.get(User, series.specialist_id)
     patient = db.session.get(User, series.user_id)
+    sessions = [{"starts_local": local_text(b.starts_at, recipient), "booked": True} for b in bookings]
+    sessions += [{"starts_local": local_text(start, recipient), "booked": False}
+                 for start in _planned(series, specialist, after=bookings[-1].starts_at if bookings else None)]
+    other = specialist.display_name if recipient.id == series.user_id else patient.display_name
     return MailContent(
-        subject=("Series resumed" if about.get("resumed") else "Recurring sessions booked")
-        + f" with {specialist.display_name if recipient.id == series.user_id else patient.display_name}",
+        subject=("Series resumed" if about.get("resumed") else "Recurring sessions set up") + f" with {other}",
         context={"series": series, "specialist": specialist, "patient": patient,
-                 "resumed": bool(about.get("resumed")),
-                 "sessions": [{"booking": b, "starts_local": local_text(b.starts_at, recipient)} for b in bookings]})
+                 "resumed": bool(about.get("resumed")), "sessions": sessions})
+
+
+def _planned(series: RecurringBooking, specialist: User, *, after: datetime | None, count: int = 6) -> list[datetime]:
+    """The series' next occurrences not booked yet (each is booked on its day), up to `count`."""
+    from portal.domain.recurrence import occurrence_date, occurrence_start
+
+    if not series.is_active or series.paused_at:
+        return []
+    found, index = [], series.next_occurrence_index
+    while len(found) < count:
+        day = occurrence_date(series.start_date, series.frequency, index)
+        if series.end_date and day > series.end_date:
+            break
+        start = occurrence_start(day, series.time_of_day, zone_of(specialist))
+        if after is None or start > after:
+            found.append(start)
+        index += 1
+    return found
 
 
 @mail_context("series_skips")

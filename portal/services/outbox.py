@@ -29,6 +29,8 @@ import logging
 import uuid
 
 import sqlalchemy as sa
+from flask import current_app
+from jinja2 import TemplateNotFound
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock
@@ -58,10 +60,7 @@ def outbox_add(*, recipient: User, template: str, about: dict, dedup_key: str) -
 
     Flushes in the caller's transaction (inside a savepoint, so a duplicate key racing in
     from another transaction leaves the caller's work intact)."""
-    from portal.services.mail_context import is_registered
-
-    if not is_registered(template):
-        raise ServiceError(f"Unknown mail template {template!r}.")
+    _check_template(template)
     if not dedup_key or len(dedup_key) > 200:
         raise ServiceError("dedup_key must be 1-200 characters.")
     exists = db.session.execute(sa.select(Outbox.id).where(Outbox.dedup_key == dedup_key)).first()
@@ -78,6 +77,15 @@ def outbox_add(*, recipient: User, template: str, about: dict, dedup_key: str) -
         return None
     note_new(row.id)
     return row
+
+
+def _check_template(template: str) -> None:
+    """The template pair must exist (its builder is looked up at send time, in mail_context)."""
+    try:
+        current_app.jinja_env.get_template(f"mail/{template}.txt")
+        current_app.jinja_env.get_template(f"mail/{template}.html")
+    except TemplateNotFound:
+        raise ServiceError(f"Unknown mail template {template!r}.") from None
 
 
 def outbox_add_many(rows: list[dict]) -> int:

@@ -78,7 +78,23 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,
                              "frequency": frequency, "start_date": start_date, "end_date": end_date,
                              "time_of_day": series.time_of_day})
+    series_mail(series, event="created")
     return series
+
+
+def series_mail(series: RecurringBooking, *, event: str) -> None:
+    """One confirmation per series event ("created", "resumed") to the patient and the specialist,
+    listing its sessions: never one mail per occurrence. In the caller's transaction."""
+    from portal.services.outbox import outbox_add
+
+    stamp = "" if event == "created" else f":{clock.now().isoformat()}"
+    for user_id in (series.user_id, series.specialist_id):
+        user = db.session.get(User, user_id)
+        if user is not None:
+            outbox_add(recipient=user, template="series_confirmed",
+                       about={"recurring_id": series.id, "resumed": event == "resumed",
+                              "from": clock.now().isoformat()},
+                       dedup_key=f"series_{event}:{series.id}{stamp}:{user_id}")
 
 
 def _require(action: str, actor: User, series: RecurringBooking) -> None:
@@ -118,7 +134,10 @@ def recurring_resume(*, actor: User, series: RecurringBooking) -> RecurringBooki
     values = {"paused_at": None, "next_occurrence_index": index, "next_booking_date": next_date}
     if series.end_date and next_date > series.end_date:
         values["is_active"] = False
-    return _update(actor, series, "recurring_booking_resumed", values)
+    series = _update(actor, series, "recurring_booking_resumed", values)
+    if series.is_active:
+        series_mail(series, event="resumed")
+    return series
 
 
 def series_zone_name(series: RecurringBooking) -> str:

@@ -29,13 +29,18 @@ def opt_out_token(user: User) -> str:
     return _serializer().dumps(str(user.id))
 
 
-def reminders_opt_out(*, token: str) -> User | None:
-    """Turn reminders off for the user the token names; None for a bad token."""
+def opt_out_user(token: str) -> User | None:
+    """The user a reminder's opt-out token names; None for a bad token."""
     try:
         user_id = uuid.UUID(_serializer().loads(token))
     except (BadSignature, ValueError, TypeError):
         return None
-    user = db.session.get(User, user_id)
+    return db.session.get(User, user_id)
+
+
+def reminders_opt_out(*, token: str) -> User | None:
+    """Turn reminders off for the user the token names; None for a bad token."""
+    user = opt_out_user(token)
     if user is None:
         return None
     reminders_set(actor=user, user=user, enabled=False)
