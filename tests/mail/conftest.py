@@ -64,3 +64,10 @@ def parts(message) -> dict[str, str]:
 
 def whole_text(message) -> str:
     return str(message["Subject"]) + "\n" + "\n".join(parts(message).values())
+
+
+@pytest.fixture(autouse=True)
+def _emptied_afterwards(committed_db):
+    """Delivery commits step by step; on SQLite such a commit can escape the test's rolled-back
+    transaction, so the tables are emptied afterwards too (as the dispatcher's tests do)."""
+    yield
