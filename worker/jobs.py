@@ -30,14 +30,17 @@ def recorded(job_id: str):
     """Record the run of the scheduled job `job_id` (portal.models.JobRun) for the operations page."""
     from portal.services.job_runs import job_run_finished, job_run_started
 
-    runner = "rq" if current_app.config.get("REDIS_URL") else "embedded"
-    job_run_started(job_id=job_id, runner=runner)
+    job_run_started(job_id=job_id, runner=_runner())
     try:
         yield
     except BaseException as error:
         job_run_finished(job_id=job_id, status="failure", summary=type(error).__name__)
         raise
     job_run_finished(job_id=job_id, status="success")
+
+
+def _runner() -> str:
+    return "rq" if current_app.config.get("REDIS_URL") else "embedded"
 
 
 def dispatch_recurring_job(run_date: str | None = None) -> dict:
@@ -62,13 +65,19 @@ def cleanup_recordings_job() -> dict:
 
 def deliver_outbox_job(ids: list[str] | None = None) -> dict:
     """Deliver due outbox messages (only `ids`, as enqueued when they were committed)."""
+    from portal import clock
+    from portal.services.job_runs import job_run_record
     from portal.services.mail_delivery import outbox_deliver
 
     with app_context():
         if ids is not None:
             return outbox_deliver(ids=ids)
-        with recorded("outbox-delivery"):
-            return outbox_deliver()
+        started = clock.now()
+        result = outbox_deliver()
+        if result:  # an idle sweep writes nothing (it runs every few seconds without Redis)
+            job_run_record(job_id="outbox-delivery", runner=_runner(), started_at=started, status="success",
+                           summary=", ".join(f"{count} {outcome}" for outcome, count in sorted(result.items())))
+        return result
 
 
 def queue_reminders_job() -> dict:

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db
-from portal.jobs.embedded import embedded_running
+from portal.jobs.embedded import embedded_scheduler
 from portal.jobs.queue import QueueUnavailable, enqueue
 from portal.jobs.schedule import DISPATCH_RECURRING, SCHEDULE
 from portal.selectors.admin import recent_job_runs
@@ -33,7 +33,7 @@ def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
     """Each scheduled job with who really runs it and its last run, and one sentence saying how the
     schedule runs on this installation."""
     registered = {entry.id: entry for entry in registered_schedule()}
-    embedded = embedded_running(current_app._get_current_object())
+    embedded = embedded_scheduler(current_app._get_current_object())
     last = job_runs()
     rows = []
     for entry in SCHEDULE:
@@ -47,7 +47,8 @@ def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
         next_run = registered[entry.id].next_run if entry.id in registered else None
         rows.append({"id": entry.id, "func": entry.func, "cron": entry.cron, "description": entry.description,
                      "runner": runner, "next_run": next_run, "last": last.get(entry.id),
-                     "runs": redis_mode and entry.id in registered or (not redis_mode and embedded)})
+                     "checked": embedded.last_ran.get(entry.id) if embedded and entry.embedded_every else None,
+                     "runs": redis_mode and entry.id in registered or (not redis_mode and embedded is not None)})
     if redis_mode:
         how = ("Scheduled jobs run on the RQ workers, enqueued by rq-scheduler (flask rq scheduler)."
                if registered else "Redis is configured but rq-scheduler has registered nothing: start "

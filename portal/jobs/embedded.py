@@ -53,6 +53,7 @@ class EmbeddedScheduler:
         self.stop = threading.Event()
         self._last_minute: datetime | None = None
         self._last_every: dict[str, float] = {}
+        self.last_ran: dict[str, datetime] = {}  # in memory: the frequent jobs record in the database only real work
 
     def due(self, now: datetime, monotonic: float) -> list[ScheduledJob]:
         jobs = []
@@ -70,6 +71,7 @@ class EmbeddedScheduler:
         return jobs
 
     def run_job(self, entry: ScheduledJob) -> None:
+        self.last_ran[entry.id] = datetime.now(UTC)
         with self.app.app_context():
             from portal.extensions import db
 
@@ -113,12 +115,13 @@ def start_embedded_scheduler(app: Flask) -> EmbeddedScheduler | None:
     scheduler = EmbeddedScheduler(app)
     thread = threading.Thread(target=scheduler.run, name="portal-scheduler", daemon=True)
     thread._portal_lock = lock  # keep the lock file open as long as the thread lives
+    thread.scheduler = scheduler
     _started[app.name] = thread
     thread.start()
     return scheduler
 
 
-def embedded_running(app: Flask) -> bool:
-    """Whether this process runs the schedule in its scheduler thread."""
+def embedded_scheduler(app: Flask) -> EmbeddedScheduler | None:
+    """The scheduler this process runs (its thread alive), if any."""
     thread = _started.get(app.name)
-    return thread is not None and thread.is_alive()
+    return thread.scheduler if thread is not None and thread.is_alive() else None

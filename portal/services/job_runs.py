@@ -24,3 +24,12 @@ def job_run_finished(*, job_id: str, status: str, summary: str = "") -> None:
     db.session.execute(sa.update(JobRun).where(JobRun.job_id == job_id)
                        .values(finished_at=clock.now(), status=status, summary=summary[:300]))
     db.session.commit()
+
+
+def job_run_record(*, job_id: str, runner: str, started_at, status: str, summary: str = "") -> None:
+    """A finished run in one write (for the frequent jobs, which record only runs that did something)."""
+    row = db.session.get(JobRun, job_id) or JobRun(job_id=job_id)
+    db.session.add(row)
+    row.runner, row.started_at, row.finished_at, row.status, row.summary = (
+        runner, started_at, clock.now(), status, summary[:300])
+    db.session.commit()

@@ -181,6 +181,9 @@ def recover_interrupted(now: datetime | None = None) -> int:
     again, after it they are failed for ops (never resent on their own). Returns how many."""
     now = now or clock.now()
     stale = sa.and_(Outbox.status == "sending", Outbox.lease_until < now)
+    if db.session.execute(sa.select(Outbox.id).where(stale).limit(1)).first() is None:
+        db.session.commit()  # nothing to do: stay a reader (SQLite: no write every few seconds)
+        return 0
     after = db.session.execute(sa.update(Outbox).where(stale, Outbox.handed_over_at.is_not(None))
                                .values(status="failed", lease_until=None, last_error=INTERRUPTED_AFTER_HANDOVER)
                                .execution_options(synchronize_session=False)).rowcount
