@@ -30,7 +30,9 @@ from portal.models import (
     BookingCancellation,
     BookingPackage,
     BookingStatusHistory,
+    JobRun,
     MeetingRecording,
+    Outbox,
     RecurringBooking,
     RecurringOccurrenceSkip,
     Role,
@@ -366,6 +368,24 @@ class AuditLogPolicy(WrittenByServicesPolicy):
         return is_admin(user) or (is_ops(user) and row.actor_id is None)
 
 
+class OutboxPolicy(WrittenByServicesPolicy):
+    """The mailbox: admins and ops read every message (they carry no health data); services write."""
+
+    model = Outbox
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) or is_ops(user) else sa.false()
+
+    def view(self, user, row):
+        return is_admin(user) or is_ops(user)
+
+
+class JobRunPolicy(OutboxPolicy):
+    """What the scheduled jobs last did: the operations page's, for admins and ops."""
+
+    model = JobRun
+
+
 class ApiTokenPolicy(Policy):
     model = ApiToken
 
@@ -384,7 +404,8 @@ POLICIES: dict[type, Policy] = {
         UserPolicy(), SpecialistProfilePolicy(), RatePolicy(), WorkingHoursPolicy(),
         ExceptionPolicy(), PackagePolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
-        AmendmentPolicy(), RecordingPolicy(), AuditLogPolicy(), ApiTokenPolicy(),
+        AmendmentPolicy(), RecordingPolicy(), AuditLogPolicy(), ApiTokenPolicy(), OutboxPolicy(),
+        JobRunPolicy(),
     )
 }
 

@@ -34,7 +34,7 @@ def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
     schedule runs on this installation."""
     registered = {entry.id: entry for entry in registered_schedule()}
     embedded = embedded_scheduler(current_app._get_current_object())
-    last = job_runs()
+    last = job_runs(user=current_user)
     rows = []
     for entry in SCHEDULE:
         if redis_mode:
@@ -67,7 +67,7 @@ def _page(job: JobState | None = None, *, queue_error: str | None = None, status
     return render_page(
         "admin/ops.html", block="job_status", status=status, job=job, queue_error=queue_error,
         runs=recent_job_runs(limit=20), redis_mode=redis_mode,
-        schedule_rows=schedule_rows, schedule_how=schedule_how, failed_mail=outbox_failed(limit=20),
+        schedule_rows=schedule_rows, schedule_how=schedule_how, failed_mail=outbox_failed(user=current_user, limit=20),
         schedule=registered_schedule() or declared_schedule(),
         dashboard_url=url_for("rq_dashboard.queues_overview") if "rq_dashboard" in current_app.blueprints else None,
     )

@@ -21,14 +21,14 @@ def outbox():
     status = request.args.get("status") or None
     if status is not None and status not in OUTBOX_STATUSES:
         status = None
-    results = outbox_page(page=request.args.get("page"), per_page=PER_PAGE, status=status)
+    results = outbox_page(user=current_user, page=request.args.get("page"), per_page=PER_PAGE, status=status)
     return render_page("admin/outbox.html", "outbox_results", results=results, rows=results.items,
-                       status=status, statuses=OUTBOX_STATUSES, counts=outbox_counts())
+                       status=status, statuses=OUTBOX_STATUSES, counts=outbox_counts(user=current_user))
 
 
 @bp.route("/outbox/<uuid:outbox_id>")
 def outbox_detail(outbox_id):
-    message = outbox_message(outbox_id)
+    message = outbox_message(user=current_user, outbox_id=outbox_id)
     if message is None:
         abort(404)
     return render_page("admin/outbox_message.html", message=message)
@@ -38,7 +38,7 @@ def outbox_detail(outbox_id):
 def outbox_body(outbox_id):
     """The HTML part alone, for the sandboxed frame of the message page: its own strict policy
     (no scripts, no requests; the inline styles mail needs)."""
-    message = outbox_message(outbox_id)
+    message = outbox_message(user=current_user, outbox_id=outbox_id)
     if message is None or message.body_html is None:
         abort(404)
     response = make_response(message.body_html)

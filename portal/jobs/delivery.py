@@ -21,6 +21,8 @@ _registered = False
 
 
 def _after_commit(session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the transaction itself is still open
+        return
     ids = session.info.pop(SESSION_KEY, None)
     if not ids or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
