@@ -89,6 +89,7 @@ class Config:
         self.OPENAPI_JSON_PATH = "openapi.json"
         # E-mail: no SMTP_URL keeps messages in the outbox for /admin/outbox instead of sending them.
         self.SMTP_URL = os.environ.get("SMTP_URL") or None
+        self.SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE") or None
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")
         self.PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.REMINDER_HOURS = _env_int("REMINDER_HOURS", 24)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
+import ssl
 import uuid
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -78,21 +79,23 @@ def compose(row: Outbox, recipient: User, content: MailContent, text: str, html:
 # -- SMTP ------------------------------------------------------------------------------------------
 
 def smtp_connect(url: str) -> smtplib.SMTP:
-    """A logged-in connection for smtp://, smtps:// or smtp+starttls:// URLs."""
+    """A logged-in connection for smtp://, smtps:// or smtp+starttls:// URLs. TLS verifies the
+    server's certificate (against SMTP_CA_FILE when set, else the system's trust store)."""
     parts = urlsplit(url)
+    context = ssl.create_default_context(cafile=current_app.config.get("SMTP_CA_FILE") or None)
     scheme = parts.scheme
     port = parts.port or {"smtps": 465, "smtp+starttls": 587}.get(scheme, 25)
     host = parts.hostname or "localhost"
     try:
         if scheme == "smtps":
-            smtp = smtplib.SMTP_SSL(host, port, timeout=15)
+            smtp = smtplib.SMTP_SSL(host, port, timeout=15, context=context)
         else:
             smtp = smtplib.SMTP(host, port, timeout=15)
             if scheme == "smtp+starttls":
-                smtp.starttls()
+                smtp.starttls(context=context)
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
-    except (OSError, smtplib.SMTPException) as error:
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
         raise SmtpUnavailable(f"{type(error).__name__}: {error}") from error
     return smtp
 
