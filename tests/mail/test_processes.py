@@ -84,7 +84,7 @@ def test_a_real_rq_worker_delivers_a_committed_booking(committed_db, people, red
         assert smtp_server.messages() == [] and statuses() == ["pending", "pending"]
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"], cwd=ROOT,
                        env=child_env(app, REDIS_URL=redis_url, RQ_QUEUE=queue_name, SMTP_URL=smtp_server.url),
-                       check=True, timeout=120, capture_output=True)
+                       check=True, timeout=300, capture_output=True)
         assert sorted(rcpt for rcpt, _ in smtp_server.received) == sorted(
             [[users["patient"].email], [users["specialist"].email]])
         assert statuses() == ["sent", "sent"]
