@@ -1,7 +1,7 @@
 # Clinic booking portal - developer and CI entry points (GNU make).
 #
 #   make venv       create .venv and install the project with dev extras
-#   make run        migrate, seed demo data, serve on http://127.0.0.1:5000
+#   make run        migrate, seed demo data, serve on http://127.0.0.1:5000 (with the schedule in-process)
 #   make test       run the test suite (needs Chromium at /usr/bin/chromium)
 #   make browsers   make sure Debian's Chromium is installed
 #   make worker     run an RQ worker          (needs Redis, REDIS_URL)
@@ -40,7 +40,7 @@ venv: $(STAMP)
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	EMBEDDED_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: venv browsers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

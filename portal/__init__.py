@@ -35,7 +35,19 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     configure_refusal_audit(app)
     configure_templates(app)
     configure_cli(app)
+    configure_jobs(app)
     return app
+
+
+def configure_jobs(app: Flask) -> None:
+    """Outbox rows are enqueued for delivery when committed (with Redis); without Redis and with
+    EMBEDDED_SCHEDULER (`make run`), a thread of this process runs the schedule itself."""
+    from portal.jobs.delivery import configure_delivery_enqueue
+    from portal.jobs.embedded import start_embedded_scheduler
+
+    configure_delivery_enqueue()
+    if app.config.get("EMBEDDED_SCHEDULER") and not app.config.get("REDIS_URL"):
+        start_embedded_scheduler(app)
 
 
 def configure_proxy(app: Flask) -> None:
@@ -88,11 +100,12 @@ def configure_blueprints(app: Flask) -> None:
     from portal.auth.blueprint import bp as auth_bp
     from portal.bookings.blueprint import bp as bookings_bp
     from portal.feeds import bp as feeds_bp
+    from portal.mail import bp as mail_bp
     from portal.patient.blueprint import bp as patient_bp
     from portal.recurring.blueprint import bp as recurring_bp
     from portal.specialist.blueprint import bp as specialist_bp
 
-    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp, recurring_bp):
+    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp, recurring_bp, mail_bp):
         app.register_blueprint(bp)
     configure_api(app)
 

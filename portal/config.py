@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # environment or from the mapping given to create_app.
 INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
                     "MAX_CONTENT_LENGTH": 1, "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1,
-                    "MAX_BOOKING_AHEAD_DAYS": 1}
+                    "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1, "OUTBOX_MAX_TRIES": 1,
+                    "OUTBOX_RETRY_SECONDS": 0}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
@@ -110,6 +111,17 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
+        # E-mail: no SMTP_URL keeps messages in the outbox for /admin/outbox instead of sending them.
+        self.SMTP_URL = os.environ.get("SMTP_URL") or None
+        self.SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE") or None
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")
+        self.PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.REMINDER_HOURS = _env_int("REMINDER_HOURS", 24)
+        self.OUTBOX_MAX_TRIES = _env_int("OUTBOX_MAX_TRIES", 5)
+        # Backoff between tries: this many seconds, times 4 for each try already made.
+        self.OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)
+        # Without Redis, `make run` sets this so that the development server runs the schedule itself.
+        self.EMBEDDED_SCHEDULER = os.environ.get("EMBEDDED_SCHEDULER", "").lower() in ("1", "true", "yes")
         self.RQ_DASHBOARD_REDIS_URL = self.REDIS_URL or "redis://127.0.0.1:6379/0"
 
     def as_dict(self) -> dict:
@@ -127,6 +139,11 @@ def validate(config: Mapping) -> None:
     _validate_recordings(config)
     for key in RATE_LIMIT_SETTINGS:
         _check_rate_limit(key, config.get(key))
+    smtp_url = config.get("SMTP_URL")
+    if smtp_url and not str(smtp_url).startswith(("smtp://", "smtps://", "smtp+starttls://")):
+        raise ConfigError("SMTP_URL must start with smtp://, smtps:// or smtp+starttls://.")
+    if not str(config.get("PORTAL_BASE_URL", "http://x")).startswith(("http://", "https://")):
+        raise ConfigError("PORTAL_BASE_URL must be an absolute http(s) URL.")
     try:
         ZoneInfo(str(config.get("PORTAL_TIMEZONE")))
     except (ZoneInfoNotFoundError, ValueError):

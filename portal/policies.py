@@ -30,7 +30,9 @@ from portal.models import (
     BookingCancellation,
     BookingPackage,
     BookingStatusHistory,
+    JobRun,
     MeetingRecording,
+    Outbox,
     PackageEnrolment,
     RecordingAccessCode,
     RecurringBooking,
@@ -407,6 +409,24 @@ class AuditLogPolicy(WrittenByServicesPolicy):
         return is_admin(user) or (is_ops(user) and row.actor_id is None)
 
 
+class OutboxPolicy(WrittenByServicesPolicy):
+    """The mailbox: admins and ops read every message (they carry no health data); services write."""
+
+    model = Outbox
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) or is_ops(user) else sa.false()
+
+    def view(self, user, row):
+        return is_admin(user) or is_ops(user)
+
+
+class JobRunPolicy(OutboxPolicy):
+    """What the scheduled jobs last did: the operations page's, for admins and ops."""
+
+    model = JobRun
+
+
 class ApiTokenPolicy(Policy):
     model = ApiToken
 
@@ -426,6 +446,7 @@ POLICIES: dict[type, Policy] = {
         ExceptionPolicy(), PackagePolicy(), EnrolmentPolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
         AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
+        OutboxPolicy(), JobRunPolicy(),
     )
 }
 

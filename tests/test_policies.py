@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from flask_login import AnonymousUserMixin
 
-from portal import policies
+from portal import clock, policies
 from portal.extensions import db
 from portal.models import (
     ApiToken,
@@ -29,7 +29,9 @@ from portal.models import (
     BookingCancellation,
     BookingPackage,
     BookingStatusHistory,
+    JobRun,
     MeetingRecording,
+    Outbox,
     PackageEnrolment,
     RecordingAccessCode,
     RecurringBooking,
@@ -78,6 +80,8 @@ EXPECTATIONS = {
     "link_code": (RecordingAccessCode, rules(NOBODY, NOBODY, NOBODY, NOBODY)),
     "user_audit_row": (AuditLog, rules(ADMIN, NOBODY, NOBODY, NOBODY)),
     "system_audit_row": (AuditLog, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
+    "outbox_message": (Outbox, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
+    "job_run": (JobRun, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
     "patient_token": (ApiToken, rules({"patient", "admin"}, {"patient", "admin"}, {"patient", "admin"},
                                       {"patient", "admin"})),
 }
@@ -136,6 +140,10 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
         "system_audit_row": audit_record(actor=None, action="recurring_bookings_dispatched",
                                          entity_type="job"),
         "patient_token": ApiToken(user_id=patient.id, token_hash=f"{booking.id.hex}{'0' * 32}"),
+        "outbox_message": Outbox(recipient_id=patient.id, template="booking_reminder",
+                                 about={"booking_id": str(booking.id)}, dedup_key=f"test:{booking.id}"),
+        "job_run": JobRun(job_id=f"job-{booking.id.hex[:12]}", runner="rq", started_at=clock.now(),
+                          status="success"),
     }
     db.session.add_all(row for row in rows.values() if row is not None)
     db.session.flush()

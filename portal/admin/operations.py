@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from portal.admin.blueprint import bp
 from portal.extensions import db
+from portal.jobs.embedded import embedded_scheduler
 from portal.jobs.queue import QueueUnavailable, enqueue
-from portal.jobs.schedule import DISPATCH_RECURRING
+from portal.jobs.schedule import DISPATCH_RECURRING, SCHEDULE
 from portal.selectors.admin import recent_job_runs
 from portal.selectors.jobs import (
     JobState,
@@ -18,6 +19,7 @@ from portal.selectors.jobs import (
     job_state_of,
     registered_schedule,
 )
+from portal.selectors.outbox import job_runs, outbox_failed
 from portal.services.audit import audit_failure, audit_record
 from portal.web.rendering import render_page
 
@@ -27,11 +29,45 @@ QUEUE_DOWN = ("The job queue (Redis) is not reachable, so the dispatcher was not
               "Nothing was lost: due series stay due and the next run picks them up. Try again shortly.")
 
 
+def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
+    """Each scheduled job with who really runs it and its last run, and one sentence saying how the
+    schedule runs on this installation."""
+    registered = {entry.id: entry for entry in registered_schedule()}
+    embedded = embedded_scheduler(current_app._get_current_object())
+    last = job_runs(user=current_user)
+    rows = []
+    for entry in SCHEDULE:
+        if redis_mode:
+            runner = "rq-scheduler" if entry.id in registered else "Nothing yet: rq-scheduler has not registered it"
+        elif embedded:
+            runner = (f"This process, every {entry.embedded_every} s" if entry.embedded_every
+                      else "This process (in-process scheduler)")
+        else:
+            runner = "Nothing: no scheduler runs in this process"
+        next_run = registered[entry.id].next_run if entry.id in registered else None
+        rows.append({"id": entry.id, "func": entry.func, "cron": entry.cron, "description": entry.description,
+                     "runner": runner, "next_run": next_run, "last": last.get(entry.id),
+                     "checked": embedded.last_ran.get(entry.id) if embedded and entry.embedded_every else None,
+                     "runs": redis_mode and entry.id in registered or (not redis_mode and embedded is not None)})
+    if redis_mode:
+        how = ("Scheduled jobs run on the RQ workers, enqueued by rq-scheduler (flask rq scheduler)."
+               if registered else "Redis is configured but rq-scheduler has registered nothing: start "
+               "flask rq scheduler, or no scheduled job runs.")
+    elif embedded:
+        how = "No Redis: this process runs the schedule itself in a background thread (the in-process scheduler)."
+    else:
+        how = ("No Redis and no in-process scheduler in this process: scheduled jobs run only if another "
+               "process runs them (make run starts one; or run them from cron with the command line).")
+    return rows, how
+
+
 def _page(job: JobState | None = None, *, queue_error: str | None = None, status: int = 200):
     redis_mode = bool(current_app.config.get("REDIS_URL"))
+    schedule_rows, schedule_how = _schedule_rows(redis_mode)
     return render_page(
         "admin/ops.html", block="job_status", status=status, job=job, queue_error=queue_error,
         runs=recent_job_runs(limit=20), redis_mode=redis_mode,
+        schedule_rows=schedule_rows, schedule_how=schedule_how, failed_mail=outbox_failed(user=current_user, limit=20),
         schedule=registered_schedule() or declared_schedule(),
         dashboard_url=url_for("rq_dashboard.queues_overview") if "rq_dashboard" in current_app.blueprints else None,
     )

@@ -2,7 +2,8 @@
 
 Without Redis, jobs run inline in the caller (fakeredis with is_async=False),
 so a single-machine portal needs no Redis at all. That mode is single-process
-only: scheduled jobs never fire there (run them from cron with the CLI)."""
+only: RQ's scheduling never fires there; the embedded default runs the schedule in a thread of
+its own instead (portal.jobs.embedded, started by `make run`)."""
 from __future__ import annotations
 
 import logging

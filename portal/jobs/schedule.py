@@ -14,11 +14,16 @@ class ScheduledJob:
     cron: str
     func: str
     description: str
+    # The in-process scheduler of the embedded default (no Redis) runs this job every this many
+    # seconds instead of on the cron times (None: on the cron times, like rq-scheduler).
+    embedded_every: int | None = None
 
 
 DISPATCH_RECURRING = "worker.jobs.dispatch_recurring_job"
 CLEANUP_RECORDINGS = "worker.jobs.cleanup_recordings_job"
 EXPIRE_ENROLMENTS = "worker.jobs.expire_enrolments_job"
+DELIVER_OUTBOX = "worker.jobs.deliver_outbox_job"
+QUEUE_REMINDERS = "worker.jobs.queue_reminders_job"
 
 SCHEDULE = (
     ScheduledJob("recurring-dispatch", "0 2 * * *", DISPATCH_RECURRING,
@@ -27,4 +32,9 @@ SCHEDULE = (
                  "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
     ScheduledJob("package-enrolments-expiry", "10 0 * * *", EXPIRE_ENROLMENTS,
                  "Mark package enrolments expired after their last valid day (daily, 00:10 UTC)"),
+    ScheduledJob("booking-reminders", "*/15 * * * *", QUEUE_REMINDERS,
+                 "Write the reminders due before upcoming sessions (every 15 minutes)"),
+    # With Redis each committed message is also enqueued at once; this sweep takes the retries.
+    ScheduledJob("outbox-delivery", "* * * * *", DELIVER_OUTBOX,
+                 "Deliver waiting e-mail and retry failed tries (every minute)", embedded_every=5),
 )

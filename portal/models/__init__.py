@@ -10,7 +10,9 @@ from portal.models.bookings import (
     RecurringOccurrenceSkip,
 )
 from portal.models.calendar import EXCEPTION_REASONS, AvailabilityException
+from portal.models.jobs import JobRun
 from portal.models.notes import SessionNote, SessionNoteAmendment
+from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
 from portal.models.types import utcnow
@@ -26,10 +28,10 @@ from portal.models.users import (
 
 __all__ = [
     "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
-    "RECORDING_FORMATS",
+    "OUTBOX_STATUSES", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
-    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "PackageEnrolment", "RecordingAccessCode",
-    "RecurringBooking",
+    "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",
+    "RecordingAccessCode", "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow",
 ]

@@ -38,6 +38,8 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     # Bumped to revoke every calendar feed link handed out so far.
     calendar_feed_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    # Reminder e-mails before sessions; the account page and a signed link in each reminder turn them off.
+    reminders_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -112,4 +112,15 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
                              "starts_at": starts_at, "price": rate.price, "currency": rate.currency,
                              "package_enrolment_id": booking.package_enrolment_id,
                              **({"rules_overridden": overridden} if overridden else {})})
+    if recurring_booking_id is None:  # a series' bookings are confirmed by one series mail instead
+        booking_mail(booking, "booking_confirmed", [patient, specialist])
     return booking
+
+
+def booking_mail(booking: Booking, template: str, recipients) -> None:
+    """Owe each recipient the booking's `template` mail (in the caller's transaction)."""
+    from portal.services.outbox import outbox_add
+
+    for user in recipients:
+        outbox_add(recipient=user, template=template, about={"booking_id": booking.id},
+                   dedup_key=f"{template}:{booking.id}:{user.id}")

@@ -187,8 +187,17 @@ def booking_cancel(*, actor: User, booking_id, reason) -> Booking:
                              "cancelled_by": actor.id, "policy": NO_REFUND, "is_late": terms.is_late,
                              "credit": "forfeited" if terms.forfeits_credit else
                                        "returned" if terms.returns_credit else None})
+    _tell_the_other_party(actor, booking)
     log.info("booking %s cancelled by %s", booking.id, actor.id)
     return booking
+
+
+def _tell_the_other_party(actor: User, booking: Booking) -> None:
+    """The cancellation notice (with its .ics CANCEL) to whoever did not cancel: both, when staff did."""
+    from portal.services.bookings import booking_mail
+
+    parties = [db.session.get(User, booking.patient_id), db.session.get(User, booking.specialist_id)]
+    booking_mail(booking, "booking_cancelled", [user for user in parties if user is not None and user.id != actor.id])
 
 
 def _take_sqlite_write_lock(booking_id) -> None:

@@ -187,7 +187,23 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
     change = _book_horizon(series)
     notice = [SkippedOccurrence(day, SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice]
     change.skipped = sorted(notice + change.skipped, key=lambda skip: skip.occurrence_date)
+    series_mail(series, event="created")  # after booking: the mail lists the sessions it holds
     return change
+
+
+def series_mail(series: RecurringBooking, *, event: str) -> None:
+    """One confirmation per series event ("created", "resumed") to the patient and the specialist,
+    listing its sessions: never one mail per occurrence. In the caller's transaction."""
+    from portal.services.outbox import outbox_add
+
+    stamp = "" if event == "created" else f":{clock.now().isoformat()}"
+    for user_id in (series.user_id, series.specialist_id):
+        user = db.session.get(User, user_id)
+        if user is not None:
+            outbox_add(recipient=user, template="series_confirmed",
+                       about={"recurring_id": series.id, "resumed": event == "resumed",
+                              "from": clock.now().isoformat()},
+                       dedup_key=f"series_{event}:{series.id}{stamp}:{user_id}")
 
 
 def _require(action: str, actor: User, series: RecurringBooking) -> None:
@@ -230,7 +246,10 @@ def recurring_resume(*, actor: User, series: RecurringBooking) -> SeriesChange:
     if series.end_date and next_date > series.end_date:
         values["is_active"] = False
     _update(actor, series, "recurring_booking_resumed", values)
-    return _book_horizon(series) if series.is_active else SeriesChange(series)
+    change = _book_horizon(series) if series.is_active else SeriesChange(series)
+    if series.is_active:
+        series_mail(series, event="resumed")
+    return change
 
 
 def _first_ahead(series: RecurringBooking, now: datetime) -> tuple[int, date]:

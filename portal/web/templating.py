@@ -66,16 +66,16 @@ def configure_jinja(app: Flask) -> None:
 NAV_LINKS = {
     Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
                    ("patient.my_packages", "My packages"), ("recurring.index", "Recurring"),
-                ("feeds.settings", "Calendar feed")],
+                ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                    ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
                    ("specialist.notes", "Notes"), ("recurring.index", "Recurring"),
-                   ("feeds.settings", "Calendar feed")],
+                   ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
     Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
               ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
               ("recurring.index", "Recurring"),
-              ("admin.ops_dashboard", "Operations")],
-    Role.OPS: [("admin.ops_dashboard", "Operations")],
+              ("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
+    Role.OPS: [("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
 }
 
 

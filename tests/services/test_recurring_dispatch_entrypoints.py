@@ -162,13 +162,14 @@ def scheduler_on_redis(redis_url, app):
 
 
 def test_scheduler_registers_each_job_once_however_often_it_starts(scheduler_on_redis):
+    from portal.jobs.schedule import SCHEDULE
     from worker.schedule import register_schedule, scheduled_jobs
 
     scheduler, queue = scheduler_on_redis
     register_schedule(scheduler, queue.name)
     register_schedule(scheduler, queue.name)
     jobs = dict(scheduled_jobs(scheduler))
-    assert sorted(jobs) == ["package-enrolments-expiry", "recordings-cleanup", "recurring-dispatch"]
+    assert sorted(jobs) == sorted(entry.id for entry in SCHEDULE)
     assert {(jobs["recurring-dispatch"].hour, jobs["recurring-dispatch"].minute)} == {(2, 0)}
 
 

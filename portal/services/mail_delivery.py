@@ -1,0 +1,232 @@
+"""Delivering the outbox: claim, render, hand to SMTP, record. Runs in jobs, never in a request.
+
+Exactly once: a row is claimed by one UPDATE (pending -> sending, with a lease) that only one
+deliverer can win, and committed. Just before the message goes to the SMTP server the row is
+marked `handed_over_at` and committed again. A deliverer that dies before that point leaves a row
+that is safely tried again once its lease runs out; one that dies after it may have sent the
+message, so the row becomes `failed` ("may have arrived") and is only resent when ops ask for it.
+A failed try before hand-over (server down, refused) is retried with backoff, OUTBOX_MAX_TRIES in all.
+
+Unlike most services these functions COMMIT (one short transaction per step), and they are called
+from jobs only (worker.jobs.deliver_outbox_job, the in-process scheduler)."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import ssl
+import uuid
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+
+from portal import clock
+from portal.extensions import db
+from portal.models import Outbox, User
+from portal.services import Conflict, NotFound
+from portal.services.audit import audit_record
+from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text, zone_of
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+INTERRUPTED_AFTER_HANDOVER = ("Interrupted after it was handed to the mail server: it may have arrived, so it "
+                              "is not resent on its own. Retry it if the recipient did not get it.")
+INTERRUPTED_BEFORE_HANDOVER = "The deliverer stopped before sending; tried again."
+
+
+class SmtpUnavailable(Exception):
+    """Could not connect, or the server refused before the message was handed over."""
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+def render(row: Outbox, recipient: User) -> tuple[MailContent, str, str]:
+    """(content, text body, HTML body) of the row's message for its recipient, as of now."""
+    content = build(row.template, recipient=recipient, about=row.about or {})
+    context = {**content.context, "recipient": recipient, "portal_url": current_app.config["PORTAL_BASE_URL"],
+               "link": absolute_url, "local": lambda dt: local_text(dt, recipient), "zone": zone_of(recipient).key}
+    text = render_template(f"mail/{row.template}.txt", **context)
+    html = render_template(f"mail/{row.template}.html", **context)
+    return content, text, html
+
+
+def compose(row: Outbox, recipient: User, content: MailContent, text: str, html: str) -> EmailMessage:
+    message = EmailMessage()
+    sender = current_app.config["MAIL_FROM"]
+    message["From"] = sender
+    message["To"] = formataddr((recipient.display_name, recipient.email))
+    message["Subject"] = content.subject
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "clinic-portal"
+    message["Message-ID"] = f"<outbox-{row.id}@{domain}>"  # stable: a resend is the same message
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in content.headers.items():
+        message[name] = value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    for attachment in content.attachments:
+        maintype, _, rest = attachment.content_type.partition("/")
+        subtype, *params = [part.strip() for part in rest.split(";")]
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                               params=dict(p.split("=", 1) for p in params if "=" in p))
+    return message
+
+
+# -- SMTP ------------------------------------------------------------------------------------------
+
+def smtp_connect(url: str) -> smtplib.SMTP:
+    """A logged-in connection for smtp://, smtps:// or smtp+starttls:// URLs. TLS verifies the
+    server's certificate (against SMTP_CA_FILE when set, else the system's trust store)."""
+    parts = urlsplit(url)
+    context = ssl.create_default_context(cafile=current_app.config.get("SMTP_CA_FILE") or None)
+    scheme = parts.scheme
+    port = parts.port or {"smtps": 465, "smtp+starttls": 587}.get(scheme, 25)
+    host = parts.hostname or "localhost"
+    try:
+        if scheme == "smtps":
+            smtp = smtplib.SMTP_SSL(host, port, timeout=15, context=context)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=15)
+            if scheme == "smtp+starttls":
+                smtp.starttls(context=context)
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
+        raise SmtpUnavailable(f"{type(error).__name__}: {error}") from error
+    return smtp
+
+
+# -- the steps, each its own transaction -------------------------------------------------------------
+
+def _claim(outbox_id: uuid.UUID, now: datetime) -> bool:
+    changed = db.session.execute(
+        sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .values(status="sending", lease_until=now + LEASE, tries=Outbox.tries + 1, handed_over_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return changed == 1
+
+
+def _finish(outbox_id: uuid.UUID, **values) -> None:
+    db.session.execute(sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending")
+                       .values(lease_until=None, **values).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _backoff(tries: int) -> timedelta:
+    return timedelta(seconds=current_app.config["OUTBOX_RETRY_SECONDS"] * 4 ** max(tries - 1, 0))
+
+
+def _try_failed(row: Outbox, error: str, now: datetime) -> str:
+    if row.tries >= current_app.config["OUTBOX_MAX_TRIES"]:
+        _finish(row.id, status="failed", last_error=error[:500])
+        log.warning("outbox %s failed for good after %s tries", row.id, row.tries)
+        return "failed"
+    _finish(row.id, status="pending", last_error=error[:500], next_attempt_at=now + _backoff(row.tries))
+    log.info("outbox %s: try %s failed, retried later", row.id, row.tries)
+    return "retry"
+
+
+def deliver_one(outbox_id: uuid.UUID, *, smtp_factory=None) -> str:
+    """Deliver one row if it is due; returns what happened ("sent", "kept", "retry", "failed",
+    "dropped", or "skipped" when another deliverer has it or it is not due)."""
+    now = clock.now()
+    if not _claim(outbox_id, now):
+        return "skipped"
+    row = db.session.get(Outbox, outbox_id, populate_existing=True)
+    recipient = db.session.get(User, row.recipient_id)
+    try:
+        content, text, html = render(row, recipient)
+    except MailObsolete as why:
+        _finish(row.id, status="dropped", last_error=str(why)[:500])
+        return "dropped"
+    except Exception as error:  # noqa: BLE001 - a template or data bug: count the try, tell Sentry via the log
+        db.session.rollback()
+        log.exception("outbox %s could not be rendered", outbox_id)
+        return _try_failed(row, f"Could not render the message ({type(error).__name__}).", now)
+    rendered = {"subject": content.subject[:300], "body_text": text, "body_html": html, "sent_to": recipient.email}
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        _finish(row.id, status="kept", sent_at=now, **rendered)
+        return "kept"
+    message = compose(row, recipient, content, text, html)
+    try:
+        smtp = (smtp_factory or smtp_connect)(url)
+    except SmtpUnavailable as error:
+        return _try_failed(row, str(error), now)
+    try:
+        db.session.execute(sa.update(Outbox).where(Outbox.id == row.id, Outbox.status == "sending")
+                           .values(handed_over_at=clock.now()).execution_options(synchronize_session=False))
+        db.session.commit()
+        try:
+            smtp.send_message(message, from_addr=parseaddr(current_app.config["MAIL_FROM"])[1],
+                              to_addrs=[recipient.email])
+        except smtplib.SMTPResponseException as error:  # the server answered no: it did not take it
+            return _try_failed(row, f"The mail server refused it: {error.smtp_code}", now)
+        except smtplib.SMTPRecipientsRefused:
+            return _try_failed(row, "The mail server refused the recipient.", now)
+        except (OSError, smtplib.SMTPException) as error:  # no answer: it may have arrived
+            _finish(row.id, status="failed", last_error=f"{INTERRUPTED_AFTER_HANDOVER} ({type(error).__name__})")
+            return "failed"
+        _finish(row.id, status="sent", sent_at=clock.now(), last_error=None, **rendered)
+        return "sent"
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+
+
+def recover_interrupted(now: datetime | None = None) -> int:
+    """Rows whose deliverer died (lease expired while `sending`): before hand-over they are tried
+    again, after it they are failed for ops (never resent on their own). Returns how many."""
+    now = now or clock.now()
+    stale = sa.and_(Outbox.status == "sending", Outbox.lease_until < now)
+    if db.session.execute(sa.select(Outbox.id).where(stale).limit(1)).first() is None:
+        db.session.commit()  # nothing to do: stay a reader (SQLite: no write every few seconds)
+        return 0
+    after = db.session.execute(sa.update(Outbox).where(stale, Outbox.handed_over_at.is_not(None))
+                               .values(status="failed", lease_until=None, last_error=INTERRUPTED_AFTER_HANDOVER)
+                               .execution_options(synchronize_session=False)).rowcount
+    before = db.session.execute(sa.update(Outbox).where(stale, Outbox.handed_over_at.is_(None))
+                                .values(status="pending", lease_until=None, next_attempt_at=now,
+                                        last_error=INTERRUPTED_BEFORE_HANDOVER)
+                                .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if after or before:
+        log.warning("outbox: %s interrupted deliveries failed (may have arrived), %s retried", after, before)
+    return after + before
+
+
+def outbox_deliver(*, ids: list | None = None, limit: int = 200, smtp_factory=None) -> dict:
+    """Deliver what is due (only `ids`, when given); commits. Returns counts by outcome."""
+    recover_interrupted()
+    query = sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= clock.now())
+    if ids is not None:
+        query = query.where(Outbox.id.in_([uuid.UUID(str(i)) for i in ids]))
+    due = list(db.session.scalars(query.order_by(Outbox.next_attempt_at).limit(limit)))
+    db.session.commit()
+    counts: dict[str, int] = {}
+    for outbox_id in due:
+        outcome = deliver_one(outbox_id, smtp_factory=smtp_factory)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def outbox_retry(*, actor: User, outbox_id) -> Outbox:
+    """Ops: try a failed message again (a fresh set of tries). Flushes; the caller commits."""
+    row = db.session.get(Outbox, outbox_id)
+    if row is None:
+        raise NotFound("No such message.")
+    if row.status != "failed":
+        raise Conflict("Only failed messages can be retried.")
+    row.status, row.tries, row.next_attempt_at, row.handed_over_at = "pending", 0, clock.now(), None
+    db.session.flush()
+    from portal.services.outbox import note_new
+
+    note_new(row.id)
+    audit_record(actor=actor, action="outbox_retried", entity_type="outbox", entity_id=row.id,
+                 old_values={"status": "failed"}, new_values={"status": "pending"})
+    return row

@@ -1,0 +1,152 @@
+"""What arrives at a real SMTP server: confirmations with .ics invitations, cancellation notices,
+and the crash cases (rolled back, server down, job run twice, deliverer dying mid-send)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal import clock
+from portal.extensions import db
+from portal.models import Outbox
+from portal.services.bookings import booking_create
+from portal.services.cancellations import booking_cancel
+from portal.services.mail_delivery import outbox_deliver
+from tests.mail.conftest import free_port, parts, whole_text
+from worker.jobs import deliver_outbox_job
+
+SECRET_REASON = "Severe migraine and anxiety medication change"
+
+
+def next_weekday_at(hour: int) -> datetime:
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def outbox_rows(**where) -> list[Outbox]:
+    query = sa.select(Outbox).order_by(Outbox.created_at)
+    for key, value in where.items():
+        query = query.where(getattr(Outbox, key) == value)
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+@pytest.fixture
+def booked(app, users):
+    users["patient"].timezone = "Europe/Berlin"
+    booking = booking_create(actor=users["patient"], patient=users["patient"],
+                             specialist_id=users["specialist"].id, starts_at=next_weekday_at(10))
+    db.session.commit()
+    return booking
+
+
+def test_booking_confirmation_reaches_both_parties_with_an_ics_request(app, users, smtp_server, booked):
+    assert outbox_deliver() == {"sent": 2}
+    patient, specialist = users["patient"], users["specialist"]
+    (to_patient,) = smtp_server.messages(patient.email)
+    (to_specialist,) = smtp_server.messages(specialist.email)
+    assert to_patient["Subject"].startswith("Session booked: ")
+    assert "(Europe/Berlin)" in to_patient["Subject"]  # the viewer's zone named in the text
+    assert "(UTC)" in to_specialist["Subject"]
+    found = parts(to_patient)
+    assert {"text/plain", "text/html", "text/calendar"} <= set(found)
+    ics = found["text/calendar"]
+    assert "METHOD:REQUEST" in ics
+    assert f"UID:booking-{booked.id}@clinic-portal" in ics
+    assert booked.starts_at.strftime("DTSTART:%Y%m%dT%H%M%SZ") in ics  # UTC
+    assert f"http://127.0.0.1:5000/bookings/{booked.id}" in found["text/plain"]
+    assert "Spec One" in found["text/plain"] and "Pat One" in parts(to_specialist)["text/plain"]
+    rows = outbox_rows()
+    assert {r.status for r in rows} == {"sent"} and {r.tries for r in rows} == {1}
+
+
+def test_cancellation_notice_goes_to_the_other_party_without_the_reason(app, users, smtp_server, booked):
+    outbox_deliver()
+    booking_cancel(actor=users["specialist"], booking_id=booked.id, reason=SECRET_REASON)
+    db.session.commit()
+    assert outbox_deliver() == {"sent": 1}
+    (notice,) = [m for m in smtp_server.messages(users["patient"].email) if "cancelled" in m["Subject"]]
+    assert smtp_server.messages(users["specialist"].email)[-1]["Subject"].startswith("Session booked")
+    text = parts(notice)["text/plain"]
+    assert "Cancelled by Spec One" in text and "No refund is made" in text
+    ics = parts(notice)["text/calendar"]
+    assert "METHOD:CANCEL" in ics and f"UID:booking-{booked.id}@clinic-portal" in ics
+    for message in smtp_server.messages():
+        assert "migraine" not in whole_text(message).lower()
+
+
+def test_a_rolled_back_change_writes_and_sends_nothing(app, users, smtp_server):
+    with db.session.begin_nested() as change:
+        booking_create(actor=users["patient"], patient=users["patient"], specialist_id=users["specialist"].id,
+                       starts_at=next_weekday_at(11))
+        assert len(outbox_rows()) == 2
+        change.rollback()
+    db.session.commit()
+    assert outbox_rows() == []
+    assert outbox_deliver() == {}
+    assert smtp_server.messages() == []
+
+
+def test_the_job_run_twice_sends_one_mail(app, users, smtp_server, booked):
+    deliver_outbox_job()
+    deliver_outbox_job()
+    deliver_outbox_job([str(r.id) for r in outbox_rows()])
+    assert len(smtp_server.messages()) == 2
+
+
+def test_smtp_down_is_retried_with_backoff_then_failed_and_ops_retry_it(app, users, login_as, booked):
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    try:
+        assert outbox_deliver() == {"retry": 2}
+        row = outbox_rows(recipient_id=users["patient"].id)[0]
+        assert (row.status, row.tries) == ("pending", 1)
+        assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50)  # backoff: 60 s first
+        assert outbox_deliver() == {}  # not due yet
+        app.config["OUTBOX_RETRY_SECONDS"] = 0
+        db.session.execute(sa.update(Outbox).values(next_attempt_at=datetime.now(UTC)))
+        db.session.commit()
+        outcomes = [outbox_deliver() for _ in range(4)]
+        assert outcomes == [{"retry": 2}, {"retry": 2}, {"retry": 2}, {"failed": 2}]
+        row = outbox_rows(recipient_id=users["patient"].id)[0]
+        assert (row.status, row.tries) == ("failed", 5)
+        assert "ConnectionRefusedError" in row.last_error
+    finally:
+        app.config["SMTP_URL"] = None
+        app.config["OUTBOX_RETRY_SECONDS"] = 60
+    page = login_as(users["ops"]).get("/admin/ops")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="failed-mail"' in html and f"failed-{row.id}" in html and "ConnectionRefusedError" in html
+    retried = login_as(users["ops"]).post(f"/admin/outbox/{row.id}/retry", data={"back": "ops"})
+    assert retried.status_code == 302
+    row = outbox_rows(id=row.id)[0]
+    assert (row.status, row.tries) == ("pending", 0)
+    assert outbox_deliver(ids=[row.id]) == {"kept": 1}  # no SMTP_URL now: kept for the mailbox
+
+
+def test_a_deliverer_dying_after_hand_over_never_sends_twice(app, users, smtp_server, booked):
+    row = outbox_rows(recipient_id=users["patient"].id)[0]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    # As a deliverer leaves the row when it dies between handing the message over and recording it.
+    db.session.execute(sa.update(Outbox).where(Outbox.id == row.id).values(
+        status="sending", tries=1, lease_until=past, handed_over_at=past))
+    db.session.commit()
+    assert outbox_deliver() == {"sent": 1}  # the other party's confirmation only
+    assert smtp_server.messages(users["patient"].email) == []
+    row = outbox_rows(id=row.id)[0]
+    assert row.status == "failed" and "may have arrived" in row.last_error
+
+
+def test_a_deliverer_dying_before_hand_over_is_retried_once(app, users, smtp_server, booked):
+    row = outbox_rows(recipient_id=users["patient"].id)[0]
+    db.session.execute(sa.update(Outbox).where(Outbox.id == row.id).values(
+        status="sending", tries=1, lease_until=datetime.now(UTC) + timedelta(minutes=4)))
+    db.session.commit()
+    assert outbox_deliver() == {"sent": 1}  # the lease still runs: not touched
+    with clock.frozen(datetime.now(UTC) + timedelta(minutes=5)):  # the dead deliverer's lease has run out
+        assert outbox_deliver() == {"sent": 1}
+        assert outbox_deliver() == {}
+    assert len(smtp_server.messages(users["patient"].email)) == 1
+    assert outbox_rows(id=row.id)[0].tries == 2

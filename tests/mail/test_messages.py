@@ -1,0 +1,158 @@
+"""Reminders (exactly once, never for cancelled bookings, opt-out), series confirmations, the
+nightly skip summary, the mailbox page and the account switch."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from portal import clock
+from portal.extensions import db
+from portal.models import Booking, Outbox, RecurringBooking, WorkingHours
+from portal.services.cancellations import booking_cancel
+from portal.services.mail_delivery import outbox_deliver
+from portal.services.recurring import recurring_create, recurring_dispatch, recurring_pause, recurring_resume
+from portal.services.reminders import reminders_queue
+from tests.mail.conftest import parts, whole_text
+from worker.jobs import queue_reminders_job
+
+
+def rows(template: str) -> list[Outbox]:
+    return list(db.session.scalars(sa.select(Outbox).where(Outbox.template == template)
+                                   .execution_options(populate_existing=True)))
+
+
+def soon(make_booking, users, hours: float, **kwargs) -> Booking:
+    starts = (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0)
+    return make_booking(users["patient"], users["specialist"], starts, **kwargs)
+
+
+def test_reminders_are_written_once_per_booking_and_party(app, users, make_booking, smtp_server):
+    due = soon(make_booking, users, 10)
+    soon(make_booking, users, 30)  # beyond REMINDER_HOURS (24)
+    cancelled = soon(make_booking, users, 5, status="cancelled")
+    assert queue_reminders_job() == {"count": 2}
+    assert queue_reminders_job() == {"count": 0}
+    assert {r.about["booking_id"] for r in rows("booking_reminder")} == {str(due.id)}
+    assert outbox_deliver() == {"sent": 2}
+    (reminder,) = smtp_server.messages(users["patient"].email)
+    assert reminder["Subject"].startswith("Reminder: your session on")
+    assert reminder["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert str(cancelled.id) not in whole_text(reminder)
+
+
+def test_a_reminder_for_a_booking_cancelled_meanwhile_is_dropped(app, users, make_booking, smtp_server):
+    booking = soon(make_booking, users, 10)
+    reminders_queue()
+    booking_cancel(actor=users["patient"], booking_id=booking.id, reason="Private reason")
+    db.session.commit()
+    outcome = outbox_deliver()
+    assert outcome == {"dropped": 2, "sent": 1}  # two reminders dropped, the specialist's cancel notice sent
+    assert [m["Subject"].split(":")[0] for m in smtp_server.messages()] == ["Session cancelled"]
+
+
+def test_the_signed_link_in_a_reminder_turns_reminders_off(app, users, make_booking, smtp_server, client):
+    soon(make_booking, users, 10)
+    reminders_queue()
+    db.session.commit()
+    outbox_deliver()
+    (reminder,) = smtp_server.messages(users["patient"].email)
+    link = re.search(r"http://127\.0\.0\.1:5000(/reminders/off/\S+)", parts(reminder)["text/plain"]).group(1)
+    page = client.get(link)
+    assert page.status_code == 200 and "Turn reminders off" in page.get_data(as_text=True)
+    assert client.post(link).status_code == 302
+    db.session.refresh(users["patient"])
+    assert users["patient"].reminders_enabled is False
+    assert "Reminders are off" in client.get(link).get_data(as_text=True)
+    assert client.get(link[:-3] + "xyz").status_code == 404  # a tampered token
+    # The mail client's one-click POST (RFC 8058) answers 204.
+    assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 204
+    later = soon(make_booking, users, 12)
+    reminders_queue()
+    assert [r.recipient_id for r in rows("booking_reminder") if r.about["booking_id"] == str(later.id)] == [
+        users["specialist"].id]
+
+
+def test_the_account_page_switches_reminders(app, users, login_as):
+    client = login_as(users["specialist"])
+    page = client.get("/account/email")
+    assert page.status_code == 200 and 'id="reminders"' in page.get_data(as_text=True)
+    assert client.post("/account/email", data={}).status_code == 302
+    db.session.refresh(users["specialist"])
+    assert users["specialist"].reminders_enabled is False
+    client.post("/account/email", data={"reminders": "on"})
+    db.session.refresh(users["specialist"])
+    assert users["specialist"].reminders_enabled is True
+
+
+def test_a_new_series_is_confirmed_once_listing_its_sessions(app, users, smtp_server):
+    start = clock.today() + timedelta(days=7)
+    while start.weekday() >= 5:
+        start += timedelta(days=1)
+    series = recurring_create(actor=users["patient"], patient=users["patient"], specialist_id=users["specialist"].id,
+                              frequency="weekly", start_date=start).series
+    db.session.commit()
+    assert len(rows("series_confirmed")) == 2
+    assert outbox_deliver() == {"sent": 2}
+    (mail,) = smtp_server.messages(users["patient"].email)
+    assert mail["Subject"] == "Recurring sessions set up with Spec One"
+    text = parts(mail)["text/plain"]
+    assert text.count("(booked nearer the time)") == 6
+    assert f"/recurring/{series.id}" in text
+    recurring_pause(actor=users["patient"], series=series)
+    recurring_resume(actor=users["patient"], series=series)
+    db.session.commit()
+    assert len(rows("series_confirmed")) == 4
+    outbox_deliver()
+    assert smtp_server.messages(users["patient"].email)[-1]["Subject"] == "Series resumed with Spec One"
+
+
+def test_the_night_mails_only_the_skips(app, users, smtp_server, make_booking, monkeypatch):
+    monkeypatch.setitem(app.config, "RECURRING_HORIZON_DAYS", 0)  # one night, one occurrence per series
+    specialist, patient = users["specialist"], users["patient"]
+    db.session.query(WorkingHours).filter_by(specialist_id=specialist.id).delete()
+    for weekday in range(7):
+        db.session.add(WorkingHours(specialist_id=specialist.id, weekday=weekday, start_time=time(8),
+                                    end_time=time(18)))
+    other = users["other_patient"]
+    booked = RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
+                              start_date=date(2027, 1, 18), time_of_day=time(10), is_active=True,
+                              next_booking_date=date(2027, 1, 18), next_occurrence_index=0)
+    clashing = RecurringBooking(user_id=other.id, specialist_id=specialist.id, frequency="weekly",
+                                start_date=date(2027, 1, 18), time_of_day=time(10, 30), is_active=True,
+                                next_booking_date=date(2027, 1, 18), next_occurrence_index=0)
+    db.session.add_all([booked, clashing])
+    db.session.commit()
+    with clock.frozen(datetime(2027, 1, 18, 2, tzinfo=UTC)):
+        result = recurring_dispatch(run_date=date(2027, 1, 18))
+    assert result["count"] == 1  # the two series clash: one is booked, the other skipped
+    clashing_booked = db.session.scalar(sa.select(Booking.id).where(Booking.recurring_booking_id == clashing.id))
+    skipped = booked if clashing_booked else clashing
+    summaries = rows("series_skips")
+    assert [(r.recipient_id, r.about) for r in summaries] == [
+        (skipped.user_id, {"recurring_id": str(skipped.id), "dates": ["2027-01-18"]})]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)) == 1  # no mail per booking
+    with clock.frozen(datetime(2027, 1, 18, 2, 1, tzinfo=UTC)):
+        assert outbox_deliver() == {"sent": 1}
+    (mail,) = smtp_server.messages(patient.email if skipped is booked else other.email)
+    assert mail["Subject"] == "Some sessions with Spec One could not be booked"
+    assert "18 January 2027: Slot taken" in parts(mail)["text/plain"]
+
+
+def test_the_mailbox_shows_kept_messages_as_rendered_to_admins_and_ops(app, users, make_booking, login_as, client):
+    soon(make_booking, users, 10)
+    reminders_queue()
+    db.session.commit()
+    assert outbox_deliver() == {"kept": 2}  # no SMTP_URL: kept, not sent
+    for role in ("admin", "ops"):
+        page = login_as(users[role]).get("/admin/outbox")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert html.count("Reminder: your session on") == 2 and "No <code>SMTP_URL</code>" in html
+    message = rows("booking_reminder")[0]
+    detail = login_as(users["admin"]).get(f"/admin/outbox/{message.id}").get_data(as_text=True)
+    assert "kept" in detail and "Plain-text part" in detail and "Turn them off with one click" in detail
+    body = login_as(users["admin"]).get(f"/admin/outbox/{message.id}/body.html")
+    assert "sandbox" in body.headers["Content-Security-Policy"] and "<html" in body.get_data(as_text=True)
+    assert login_as(users["patient"]).get("/admin/outbox").status_code == 403
