@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,7 +73,11 @@ class Config:
         self.RATELIMIT_HEADERS_ENABLED = True
         # Reverse proxies in front of the app that set X-Forwarded-For (0: none).
         self.PROXY_HOPS = _env_int("PROXY_HOPS", 0)
+        # Failed sign-ins only: per (account, address) pair, and per address whatever the account.
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
+        self.LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per 5 minutes")
+        self.ALLOW_SIGNUP = os.environ.get("ALLOW_SIGNUP", "1").strip().lower() not in ("0", "false", "no", "off")
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=30)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production"

@@ -17,12 +17,17 @@ def configure_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(alternative_id: str):
+        """`<user id>:<session version>` (User.get_id): a cookie from before the version was
+        bumped (sign-out, new password, deactivation, "sign out everywhere") loads nobody."""
+        user_id, _, version = (alternative_id or "").partition(":")
         try:
             user = db.session.get(User, uuid.UUID(user_id))
         except ValueError:
             return None
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or version != str(user.session_version):
+            return None
+        return user
 
     @login_manager.request_loader
     def load_user_from_bearer(req):
@@ -30,7 +35,10 @@ def configure_login(app: Flask) -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        return api_token_user(token.strip())
+        user = api_token_user(token.strip())
+        if user is not None and db.session.dirty:
+            db.session.commit()  # last_used_at, before the request's own work begins
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():
