@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, make_response, redirect, request, url_for
+from flask import Flask, make_response, redirect, request, session, url_for
+from flask_login import login_user
 
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
@@ -51,3 +52,9 @@ def configure_login(app: Flask) -> None:
             back = (current.path + (f"?{current.query}" if current.query else "")) or "/"
             return make_response("", 401, {"HX-Redirect": url_for("auth.login", next=back)})
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def start_session(user: User, *, remember: bool = False) -> None:
+    """A fresh session: nothing from before (not even the CSRF secret) is carried over."""
+    session.clear()
+    login_user(user, remember=remember)

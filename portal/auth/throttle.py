@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import current_app, request
+from flask import current_app
 from flask_limiter.util import get_remote_address
 from limits import parse
 

@@ -4,10 +4,11 @@ import math
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from portal.auth.blueprint import bp
 from portal.auth.forms import LoginForm
+from portal.auth.loading import start_session
 from portal.auth.throttle import login_failed, login_wait_seconds
 from portal.extensions import db
 from portal.models import Role
@@ -45,12 +46,6 @@ def _too_many_attempts(wait: int):
                f"{'' if minutes == 1 else 's'}.")
     page, status = error_page(429, message)
     return page, status, {"Retry-After": str(wait)}
-
-
-def start_session(user, *, remember: bool = False) -> None:
-    """A fresh session: nothing from before (not even the CSRF secret) is carried over."""
-    session.clear()
-    login_user(user, remember=remember)
 
 
 @bp.route("/login", methods=["GET", "POST"])
