@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Whole-number settings and their smallest value, checked whether they come from the
 # environment or from the mapping given to create_app.
-INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1}
+INTEGER_SETTINGS = {"REMINDER_HOURS": 1, "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0,
+                    "PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECORDING_LINK_TTL": 1, "MAX_CONTENT_LENGTH": 1}
 # Settings read from an environment variable of another name.
 ENV_NAMES = {"MAX_CONTENT_LENGTH": "MAX_UPLOAD_BYTES"}
 
@@ -91,6 +92,16 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
+        # E-mail: no SMTP_URL keeps messages in the outbox for /admin/outbox instead of sending them.
+        self.SMTP_URL = os.environ.get("SMTP_URL") or None
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")
+        self.PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.REMINDER_HOURS = _env_int("REMINDER_HOURS", 24)
+        self.OUTBOX_MAX_TRIES = _env_int("OUTBOX_MAX_TRIES", 5)
+        # Backoff between tries: this many seconds, times 4 for each try already made.
+        self.OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)
+        # Without Redis, `make run` sets this so that the development server runs the schedule itself.
+        self.EMBEDDED_SCHEDULER = os.environ.get("EMBEDDED_SCHEDULER", "").lower() in ("1", "true", "yes")
         self.RQ_DASHBOARD_REDIS_URL = self.REDIS_URL or "redis://127.0.0.1:6379/0"
 
     def as_dict(self) -> dict:
@@ -105,6 +116,11 @@ def validate(config: Mapping) -> None:
             raise ConfigError(f"{name} must be a whole number, not {value!r}.")
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    smtp_url = config.get("SMTP_URL")
+    if smtp_url and not str(smtp_url).startswith(("smtp://", "smtps://", "smtp+starttls://")):
+        raise ConfigError("SMTP_URL must start with smtp://, smtps:// or smtp+starttls://.")
+    if not str(config.get("PORTAL_BASE_URL", "http://x")).startswith(("http://", "https://")):
+        raise ConfigError("PORTAL_BASE_URL must be an absolute http(s) URL.")
     try:
         ZoneInfo(str(config.get("PORTAL_TIMEZONE")))
     except (ZoneInfoNotFoundError, ValueError):

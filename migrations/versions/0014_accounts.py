@@ -5,13 +5,13 @@ users.session_version is part of every session's and remember-me cookie's user i
 Accounts that exist already were made by an admin or the command line: they count as confirmed.
 
 Revision ID: 0014_accounts
-Revises: 0002
+Revises: 0013_outbox
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_accounts"
-down_revision = "0002"
+down_revision = "0013_outbox"  # chained after i13's outbox (merged into this branch)
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,9 @@ from portal.models.bookings import (
     RecurringOccurrenceSkip,
 )
 from portal.models.calendar import EXCEPTION_REASONS, AvailabilityException
+from portal.models.jobs import JobRun
 from portal.models.notes import SessionNote, SessionNoteAmendment
+from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import BookingPackage
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording
 from portal.models.types import utcnow
@@ -25,9 +27,9 @@ from portal.models.users import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "RECORDING_FORMATS",
-    "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
-    "BookingPackage", "BookingStatusHistory", "MeetingRecording", "RecurringBooking",
+    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "EXCEPTION_REASONS", "OUTBOX_STATUSES",
+    "RECORDING_FORMATS", "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
+    "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow",
 ]

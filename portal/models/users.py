@@ -42,6 +42,8 @@ class User(db.Model):
     session_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
     # None until the owner follows the confirmation link (self-service sign-up only).
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Reminder e-mails before sessions; the account page and a signed link in each reminder turn them off.
+    reminders_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

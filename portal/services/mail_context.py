@@ -1,0 +1,213 @@
+"""Message types: what each outbox template needs at send time.
+
+A message type is a name, a template pair and a context builder:
+
+    portal/templates/mail/<name>.txt    the plain-text body (Jinja, autoescape off)
+    portal/templates/mail/<name>.html   the HTML body (Jinja, autoescaped); may extend mail/_layout.html
+
+    from portal.services.mail_context import MailContent, mail_context
+
+    @mail_context("booking_confirmed")
+    def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
+        booking = db.session.get(Booking, uuid.UUID(about["booking_id"]))
+        if booking is None:
+            raise MailObsolete("the booking is gone")
+        return MailContent(subject="Your session is booked", context={"booking": booking},
+                           attachments=[...])
+
+The builder runs at send time, in an app context, with the recipient (a User) and the row's
+`about` dict (ids as text). It returns a MailContent: the subject, the templates' context and
+optional attachments (filename, MIME type, bytes). Raise MailObsolete when the message no longer
+applies (the row is then dropped, not sent). Every template also gets: `recipient`, `portal_url`
+(PORTAL_BASE_URL, no trailing slash), `link(endpoint, **values)` (an absolute URL into the portal),
+`local(dt)` (a datetime in the recipient's time zone, as text) and `zone` (the recipient's zone name).
+
+Builders live in this module (or in a module imported by `load_builders`), keyed by template name.
+No builder may put health data (note text, cancellation reasons, recording links) into the context.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Booking, BookingCancellation, RecurringBooking, RecurringOccurrenceSkip, User
+
+
+class MailObsolete(Exception):
+    """The message no longer applies (its booking was cancelled, reminders were turned off)."""
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass
+class MailContent:
+    subject: str
+    context: dict = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+Builder = Callable[..., MailContent]
+BUILDERS: dict[str, Builder] = {}
+
+
+def mail_context(name: str) -> Callable[[Builder], Builder]:
+    """Register `builder` as the context builder of the message type `name`."""
+
+    def register(builder: Builder) -> Builder:
+        if name in BUILDERS and BUILDERS[name] is not builder:
+            raise ValueError(f"mail template {name!r} is registered twice")
+        BUILDERS[name] = builder
+        return builder
+
+    return register
+
+
+def is_registered(name: str) -> bool:
+    return name in BUILDERS
+
+
+def build(name: str, *, recipient: User, about: dict) -> MailContent:
+    try:
+        builder = BUILDERS[name]
+    except KeyError:
+        raise MailObsolete(f"no message type {name!r}") from None
+    return builder(recipient=recipient, about=about)
+
+
+def zone_of(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_text(value: datetime, user: User) -> str:
+    """'Monday 7 December 2026, 10:00 (Europe/Berlin)'."""
+    zone = zone_of(user)
+    moment = value.astimezone(zone)
+    return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M} ({zone.key})"
+
+
+def _uuid(about: dict, key: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(about[key]))
+    except (KeyError, ValueError):
+        raise MailObsolete(f"about has no valid {key}") from None
+
+
+def _booking(about: dict) -> Booking:
+    booking = db.session.get(Booking, _uuid(about, "booking_id"))
+    if booking is None:
+        raise MailObsolete("the booking no longer exists")
+    return booking
+
+
+def _other_party(booking: Booking, recipient: User) -> User:
+    other_id = booking.specialist_id if recipient.id == booking.patient_id else booking.patient_id
+    return db.session.get(User, other_id)
+
+
+def _booking_context(booking: Booking, recipient: User) -> dict:
+    return {"booking": booking, "other": _other_party(booking, recipient),
+            "starts_local": local_text(booking.starts_at, recipient),
+            "is_patient": recipient.id == booking.patient_id,
+            "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60)}
+
+
+@mail_context("booking_confirmed")
+def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
+    from portal.services.ics import booking_invitation
+
+    booking = _booking(about)
+    if booking.status == "cancelled":
+        raise MailObsolete("the booking was cancelled before its confirmation went out")
+    return MailContent(subject="Session booked: " + local_text(booking.starts_at, recipient),
+                       context=_booking_context(booking, recipient),
+                       attachments=[booking_invitation(booking, recipient, method="REQUEST")])
+
+
+@mail_context("booking_cancelled")
+def booking_cancelled(*, recipient: User, about: dict) -> MailContent:
+    from portal.services.ics import booking_invitation
+
+    booking = _booking(about)
+    cancellation = db.session.execute(
+        sa.select(BookingCancellation).where(BookingCancellation.booking_id == booking.id)).scalar_one_or_none()
+    canceller = db.session.get(User, cancellation.cancelled_by) if cancellation else None
+    context = _booking_context(booking, recipient)
+    # Who and when only: the reason is health-adjacent and stays in the portal.
+    context.update(canceller=canceller,
+                   cancelled_local=local_text(cancellation.created_at, recipient) if cancellation else None)
+    return MailContent(subject="Session cancelled: " + local_text(booking.starts_at, recipient),
+                       context=context,
+                       attachments=[booking_invitation(booking, recipient, method="CANCEL")])
+
+
+@mail_context("booking_reminder")
+def booking_reminder(*, recipient: User, about: dict) -> MailContent:
+    from portal.services.reminders import opt_out_token
+
+    booking = _booking(about)
+    if booking.status not in ("pending", "confirmed"):
+        raise MailObsolete("the booking is no longer active")
+    if not recipient.reminders_enabled:
+        raise MailObsolete("the recipient turned reminders off")
+    context = _booking_context(booking, recipient)
+    context["opt_out_token"] = opt_out_token(recipient)
+    return MailContent(subject="Reminder: your session on " + local_text(booking.starts_at, recipient),
+                       context=context)
+
+
+def _series(about: dict) -> RecurringBooking:
+    series = db.session.get(RecurringBooking, _uuid(about, "recurring_id"))
+    if series is None:
+        raise MailObsolete("the series no longer exists")
+    return series
+
+
+@mail_context("series_confirmed")
+def series_confirmed(*, recipient: User, about: dict) -> MailContent:
+    series = _series(about)
+    query = sa.select(Booking).where(Booking.recurring_booking_id == series.id,
+                                     Booking.status.in_(("pending", "confirmed")))
+    if about.get("from"):
+        query = query.where(Booking.starts_at >= datetime.fromisoformat(about["from"]))
+    bookings = db.session.scalars(query.order_by(Booking.starts_at).limit(100)).all()
+    specialist = db.session.get(User, series.specialist_id)
+    patient = db.session.get(User, series.user_id)
+    return MailContent(
+        subject=("Series resumed" if about.get("resumed") else "Recurring sessions booked")
+        + f" with {specialist.display_name if recipient.id == series.user_id else patient.display_name}",
+        context={"series": series, "specialist": specialist, "patient": patient,
+                 "resumed": bool(about.get("resumed")),
+                 "sessions": [{"booking": b, "starts_local": local_text(b.starts_at, recipient)} for b in bookings]})
+
+
+@mail_context("series_skips")
+def series_skips(*, recipient: User, about: dict) -> MailContent:
+    series = _series(about)
+    days = [date.fromisoformat(d) for d in about.get("dates", [])]
+    skips = db.session.scalars(sa.select(RecurringOccurrenceSkip).where(
+        RecurringOccurrenceSkip.recurring_booking_id == series.id,
+        RecurringOccurrenceSkip.occurrence_date.in_(days)).order_by(RecurringOccurrenceSkip.occurrence_date)).all()
+    if not skips:
+        raise MailObsolete("no skipped occurrences to report")
+    specialist = db.session.get(User, series.specialist_id)
+    return MailContent(subject=f"Some sessions with {specialist.display_name} could not be booked",
+                       context={"series": series, "specialist": specialist,
+                                "skips": [{"day": s.occurrence_date, "reason": s.reason} for s in skips]})
+
+
+def load_builders() -> None:
+    """Import the modules that register builders elsewhere (none yet besides this one)."""

@@ -1,0 +1,83 @@
+"""Reminders before sessions: which bookings are owed one, and the signed one-click opt-out.
+
+`reminders_queue` runs every 15 minutes (rq-scheduler, or the in-process scheduler without
+Redis): every active booking starting within REMINDER_HOURS gets one `booking_reminder` outbox
+row per party who has reminders on; the dedup key makes it exactly once per booking and person."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from portal import clock
+from portal.extensions import db
+from portal.models import ACTIVE_STATUSES, Booking, Outbox, User
+from portal.services.audit import audit_record
+from portal.services.outbox import outbox_add
+
+SALT = "reminder-opt-out"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def opt_out_token(user: User) -> str:
+    return _serializer().dumps(str(user.id))
+
+
+def reminders_opt_out(*, token: str) -> User | None:
+    """Turn reminders off for the user the token names; None for a bad token."""
+    try:
+        user_id = uuid.UUID(_serializer().loads(token))
+    except (BadSignature, ValueError, TypeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None:
+        return None
+    reminders_set(actor=user, user=user, enabled=False)
+    return user
+
+
+def reminders_set(*, actor: User | None, user: User, enabled: bool) -> User:
+    if user.reminders_enabled != enabled:
+        user.reminders_enabled = enabled
+        db.session.flush()
+        audit_record(actor=actor, action="reminders_changed", entity_type="user", entity_id=user.id,
+                     old_values={"reminders_enabled": not enabled}, new_values={"reminders_enabled": enabled})
+    return user
+
+
+def reminder_key(booking_id, user_id) -> str:
+    return f"booking_reminder:{booking_id}:{user_id}"
+
+
+def reminders_queue(*, now=None) -> int:
+    """Write the reminders now due; returns how many it wrote. Flushes; the caller commits."""
+    now = now or clock.now()
+    hours = current_app.config.get("REMINDER_HOURS", 24)
+    bookings = db.session.scalars(sa.select(Booking).where(
+        Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > now,
+        Booking.starts_at <= now + timedelta(hours=hours))).all()
+    if not bookings:
+        return 0
+    wanted = {reminder_key(b.id, uid): (b, uid) for b in bookings for uid in (b.patient_id, b.specialist_id)}
+    keys = list(wanted)
+    done = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start:start + 1000]
+        done |= set(db.session.scalars(sa.select(Outbox.dedup_key).where(Outbox.dedup_key.in_(chunk))))
+    written = 0
+    for key, (booking, user_id) in wanted.items():
+        if key in done:
+            continue
+        user = db.session.get(User, user_id)
+        if user is None or not user.reminders_enabled or not user.is_active:
+            continue
+        if outbox_add(recipient=user, template="booking_reminder", about={"booking_id": booking.id},
+                      dedup_key=key):
+            written += 1
+    return written
