@@ -1,14 +1,9 @@
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.domain.passwords import MAX_LENGTH, MIN_LENGTH
-
-
-def timezone_choices() -> list[str]:
-    return sorted(available_timezones())
+from portal.auth.forms import PASSWORD_HELP, timezone_choices
+from portal.domain.passwords import MAX_LENGTH
 
 
 class AccountForm(FlaskForm):
@@ -23,8 +18,7 @@ class AccountForm(FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
-                                 description=f"At least {MIN_LENGTH} characters; not your e-mail; "
-                                             "not a common password.")
+                                 description=PASSWORD_HELP)
 
 
 class TokenForm(FlaskForm):

@@ -19,10 +19,16 @@ from portal.web.rendering import render_page
 @bp.route("/users")
 @roles_required(Role.ADMIN)
 def users_list():
+    return users_page()
+
+
+def users_page(invite=None):
+    from portal.admin.invitations import invite_form
+
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
     results = users_search(actor=current_user, query=query, role=role, page=request.args.get("page"))
     return render_page("admin/users.html", block="user_results", users=results.items, total=results.total,
-                       results=results, q=query, role=role, roles=ROLES)
+                       results=results, q=query, role=role, roles=ROLES, invite=invite or invite_form())
 
 
 def _row_or_redirect(user, error: str | None = None):

@@ -69,6 +69,9 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise NotFound("No such specialist.")
     if patient.role != Role.PATIENT:
         raise Forbidden("Only patients can be booked.")
+    if patient.email_confirmed_at is None:
+        raise Forbidden("Confirm your e-mail address before booking: open the link we sent you, "
+                        "or ask for a new one.", code="EMAIL_NOT_CONFIRMED")
     ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at)
     booking = Booking(
         patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
