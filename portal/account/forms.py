@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.auth.forms import PASSWORD_HELP, timezone_choices
@@ -9,6 +9,7 @@ from portal.domain.passwords import MAX_LENGTH
 class AccountForm(FlaskForm):
     display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     timezone = SelectField("Time zone", choices=[])
+    reminders_enabled = BooleanField("E-mail me a reminder before each session")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -22,7 +22,8 @@ from portal.web.rendering import render_page
 
 def _settings_page(account_form=None, password_form=None):
     account_form = account_form or AccountForm(
-        formdata=None, display_name=current_user.display_name, timezone=current_user.timezone)
+        formdata=None, display_name=current_user.display_name, timezone=current_user.timezone,
+        reminders_enabled=current_user.reminders_enabled)
     return render_page("account/settings.html", account_form=account_form,
                        password_form=password_form or PasswordChangeForm(formdata=None))
 
@@ -51,8 +52,10 @@ def settings_save():
         flash("Your account is saved.", "success")
         return redirect(url_for("account.settings"))
 
-    return submit_form(lambda: account_update(user=current_user, display_name=form.display_name.data,
-                                              timezone=form.timezone.data),
+    user = current_user._get_current_object()
+    return submit_form(lambda: account_update(user=user, display_name=form.display_name.data,
+                                              timezone=form.timezone.data,
+                                              reminders_enabled=form.reminders_enabled.data),
                        done=done, refused=lambda error: _settings_page(account_form=_with_field_errors(form, error)))
 
 

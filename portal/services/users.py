@@ -130,8 +130,8 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     return password_set(user=user, password=new_password)
 
 
-def account_update(*, user: User, display_name: str, timezone: str) -> User:
-    """The owner's name and time zone."""
+def account_update(*, user: User, display_name: str, timezone: str, reminders_enabled: bool | None = None) -> User:
+    """The owner's name, time zone and (when given) whether reminder e-mails come."""
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 120:
         raise ServiceError("Enter your name (up to 120 characters).", fields={"display_name": "Enter your name."})
@@ -141,6 +141,10 @@ def account_update(*, user: User, display_name: str, timezone: str) -> User:
     db.session.flush()
     audit_record(actor=user, action="account_updated", entity_type="user", entity_id=user.id,
                  old_values=old, new_values={"timezone": timezone})
+    if reminders_enabled is not None:
+        from portal.services.reminders import reminders_set
+
+        reminders_set(actor=user, user=user, enabled=reminders_enabled)
     return user
 
 

@@ -16,12 +16,17 @@ def test_the_account_page_saves_name_and_time_zone(client, users, login_as):
     login_as(users["patient"])
     page = client.get("/account")
     assert page.status_code == 200 and users["patient"].email in page.text
+    assert '<input checked id="reminders_enabled"' in page.text
     response = client.post("/account", data={"display_name": "Patricia One", "timezone": "Europe/Lisbon"})
-    assert response.status_code == 302
+    assert response.status_code == 302  # the reminder box left unticked: reminders off
     page = client.get("/account")
     assert "Your account is saved." in page.text and 'value="Patricia One"' in page.text
     db.session.refresh(users["patient"])
-    assert users["patient"].timezone == "Europe/Lisbon"
+    assert (users["patient"].timezone, users["patient"].reminders_enabled) == ("Europe/Lisbon", False)
+    client.post("/account", data={"display_name": "Patricia One", "timezone": "Europe/Lisbon",
+                                  "reminders_enabled": "y"})
+    db.session.refresh(users["patient"])
+    assert users["patient"].reminders_enabled is True
 
 
 def test_an_unknown_time_zone_is_a_form_error(client, users, login_as):
