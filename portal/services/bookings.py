@@ -56,6 +56,13 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     return ends_at, rate
 
 
+def require_confirmed_address(patient: User) -> None:
+    """Self-service patients browse at once but book only once their address is confirmed."""
+    if patient.email_confirmed_at is None:
+        raise Forbidden("Confirm your e-mail address before booking: open the link we sent you, "
+                        "or ask for a new one.", code="EMAIL_NOT_CONFIRMED")
+
+
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
                    recurring_booking_id: uuid.UUID | None = None) -> Booking:
     """Book `patient` with a specialist at `starts_at` (aware), under every rule.
@@ -69,9 +76,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise NotFound("No such specialist.")
     if patient.role != Role.PATIENT:
         raise Forbidden("Only patients can be booked.")
-    if patient.email_confirmed_at is None:
-        raise Forbidden("Confirm your e-mail address before booking: open the link we sent you, "
-                        "or ask for a new one.", code="EMAIL_NOT_CONFIRMED")
+    require_confirmed_address(patient)
     ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at)
     booking = Booking(
         patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,

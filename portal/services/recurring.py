@@ -53,8 +53,9 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                      start_date: date, end_date: date | None = None,
                      time_of_day: time | None = None) -> RecurringBooking:
     """A new series; its first occurrence must be a bookable slot right now."""
-    from portal.services.bookings import SlotUnavailable, booking_check
+    from portal.services.bookings import SlotUnavailable, booking_check, require_confirmed_address
 
+    require_confirmed_address(patient)
     if frequency not in FREQUENCIES:
         raise ServiceError("Unknown frequency.", fields={"frequency": "weekly, biweekly or monthly."})
     _check_dates(start_date, end_date)

@@ -204,3 +204,17 @@ def test_only_admins_invite(client, users, login_as):
     assert response.status_code == 403 and user_named("x@example.test") is None
 
 
+
+
+def test_an_unconfirmed_patient_cannot_start_a_recurring_series(app, client, users):
+    from datetime import date
+
+    from portal.services import Forbidden
+    from portal.services.recurring import recurring_create
+
+    signup(client)
+    patient = user_named("new@example.test")
+    with pytest.raises(Forbidden) as refused:
+        recurring_create(actor=patient, patient=patient, specialist_id=users["specialist"].id,
+                         frequency="weekly", start_date=date(2030, 1, 7))
+    assert refused.value.code == "EMAIL_NOT_CONFIRMED"
