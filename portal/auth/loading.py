@@ -1,16 +1,20 @@
 """How a request finds its user: the session cookie, or a bearer token for the API."""
 from __future__ import annotations
 
+import logging
 import uuid
 from urllib.parse import urlsplit
 
 from flask import Flask, make_response, redirect, request, session, url_for
 from flask_login import login_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.users import api_token_user
 from portal.web.errors import json_error, wants_json
+
+log = logging.getLogger(__name__)
 
 
 def configure_login(app: Flask) -> None:
@@ -38,7 +42,7 @@ def configure_login(app: Flask) -> None:
             return None
         user = api_token_user(token.strip())
         if user is not None and db.session.dirty:
-            db.session.commit()  # last_used_at, before the request's own work begins
+            _note_token_use()
         return user
 
     @login_manager.unauthorized_handler
@@ -52,6 +56,16 @@ def configure_login(app: Flask) -> None:
             back = (current.path + (f"?{current.query}" if current.query else "")) or "/"
             return make_response("", 401, {"HX-Redirect": url_for("auth.login", next=back)})
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _note_token_use() -> None:
+    """Commit last_used_at before the request's own work begins. Best effort: a busy database
+    (SQLite refuses a second writer at once) loses one note, never the request."""
+    try:
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.info("api token last_used_at not written: the database was busy")
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
