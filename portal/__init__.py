@@ -95,6 +95,7 @@ def configure_extensions(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
+    from portal.account import bp as account_bp
     from portal.admin.blueprint import bp as admin_bp
     from portal.api import configure_api
     from portal.auth.blueprint import bp as auth_bp
@@ -105,7 +106,8 @@ def configure_blueprints(app: Flask) -> None:
     from portal.recurring.blueprint import bp as recurring_bp
     from portal.specialist.blueprint import bp as specialist_bp
 
-    for bp in (auth_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp, recurring_bp, mail_bp):
+    for bp in (auth_bp, account_bp, bookings_bp, patient_bp, specialist_bp, admin_bp, feeds_bp, recurring_bp,
+               mail_bp):
         app.register_blueprint(bp)
     configure_api(app)
 

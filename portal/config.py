@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -91,6 +92,7 @@ class Config:
         self.RATELIMIT_HEADERS_ENABLED = True
         # Reverse proxies in front of the app that set X-Forwarded-For (0: none).
         self.PROXY_HOPS = _env_int("PROXY_HOPS", 0)
+        # Failed sign-ins only: per (account, address) pair, and per address whatever the account.
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
         # Every state-changing request, per user (and per API token; per address when signed out).
         self.WRITE_RATE_LIMIT = os.environ.get("WRITE_RATE_LIMIT", "60 per minute")
@@ -98,6 +100,9 @@ class Config:
         self.BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10 per 10 minutes")
         # The furthest ahead any specialist's booking window may reach.
         self.MAX_BOOKING_AHEAD_DAYS = _env_int("MAX_BOOKING_AHEAD_DAYS", 365)
+        self.LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per 5 minutes")
+        self.ALLOW_SIGNUP = os.environ.get("ALLOW_SIGNUP", "1").strip().lower() not in ("0", "false", "no", "off")
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=30)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production"

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLUEPRINT_PACKAGES = ("admin", "patient", "specialist", "bookings", "recurring", "feeds", "auth", "packages")
+BLUEPRINT_PACKAGES = ("admin", "patient", "specialist", "bookings", "recurring", "feeds", "auth", "packages", "account")
 
 
 def interface_modules() -> list[Path]:

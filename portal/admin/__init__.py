@@ -1,5 +1,14 @@
 """Admin and ops pages: the overview, audit log, cancellations, packages, users and the ops page."""
-from portal.admin import audit, cancellations, operations, outbox, packages, users, views  # noqa: F401
+from portal.admin import (  # noqa: F401
+    audit,
+    cancellations,
+    invitations,
+    operations,
+    outbox,
+    packages,
+    users,
+    views,
+)
 from portal.admin.blueprint import bp
 
 __all__ = ["bp"]

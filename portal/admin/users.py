@@ -4,12 +4,15 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from portal import policies
 from portal.admin.blueprint import bp
+from portal.admin.forms import invite_form
 from portal.extensions import db, htmx
-from portal.models import ROLES, Role, User
+from portal.models import ROLES, Role, User, utcnow
 from portal.policies import roles_required
-from portal.selectors.users import users_search
-from portal.services.user_admin import user_set_active, user_set_role
+from portal.selectors.users import api_tokens_of, users_search
+from portal.services.user_admin import user_set_active, user_set_role, user_sign_out_everywhere
+from portal.services.users import api_token_revoke
 from portal.web.forms import submit_form
 from portal.web.rendering import render_page
 
@@ -17,10 +20,14 @@ from portal.web.rendering import render_page
 @bp.route("/users")
 @roles_required(Role.ADMIN)
 def users_list():
+    return users_page()
+
+
+def users_page(invite=None):
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
     results = users_search(actor=current_user, query=query, role=role, page=request.args.get("page"))
     return render_page("admin/users.html", block="user_results", users=results.items, total=results.total,
-                       results=results, q=query, role=role, roles=ROLES)
+                       results=results, q=query, role=role, roles=ROLES, invite=invite or invite_form())
 
 
 def _row_or_redirect(user, error: str | None = None):
@@ -48,3 +55,35 @@ def users_set_role(user_id):
 @roles_required(Role.ADMIN)
 def users_set_active(user_id):
     return _apply(user_set_active, user_id, active=request.form.get("active") == "1")
+
+
+@bp.route("/users/<uuid:user_id>")
+@roles_required(Role.ADMIN)
+def users_detail(user_id):
+    user = policies.load(User, user_id, current_user)
+    return render_page("admin/user_detail.html", u=user, tokens=api_tokens_of(actor=current_user, user=user),
+                       now_utc=utcnow(), revoke_endpoint="admin.users_token_revoke",
+                       revoke_args={"user_id": user.id})
+
+
+def _back_to_detail(user_id, message: str):
+    def done(_result):
+        flash(message, "success")
+        return redirect(url_for("admin.users_detail", user_id=user_id))
+    return done
+
+
+@bp.route("/users/<uuid:user_id>/sign-out-everywhere", methods=["POST"])
+@roles_required(Role.ADMIN)
+def users_sign_out_everywhere(user_id):
+    return submit_form(lambda: user_sign_out_everywhere(actor=current_user, user_id=user_id),
+                       done=_back_to_detail(user_id, "Every session of this account has ended."),
+                       refused=lambda error: _row_or_redirect(None, error.message), reraise=(403, 404))
+
+
+@bp.route("/users/<uuid:user_id>/tokens/<uuid:token_id>/revoke", methods=["POST"])
+@roles_required(Role.ADMIN)
+def users_token_revoke(user_id, token_id):
+    return submit_form(lambda: api_token_revoke(token_id=token_id, actor=current_user),
+                       done=_back_to_detail(user_id, "The token is revoked."),
+                       refused=lambda error: _row_or_redirect(None, error.message), reraise=(403, 404))

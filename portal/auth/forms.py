@@ -1,9 +1,40 @@
+from zoneinfo import available_timezones
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
+
+from portal.domain.passwords import MAX_LENGTH, MIN_LENGTH
+
+PASSWORD_HELP = f"At least {MIN_LENGTH} characters; not your e-mail address; not a common password."
+
+
+def timezone_choices() -> list[str]:
+    return sorted(available_timezones())
 
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device")
+
+
+class SignupForm(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             description=PASSWORD_HELP)
+    timezone = SelectField("Time zone", choices=[], description="Times in the portal are shown in this zone.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+
+class EmailOnlyForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             description=PASSWORD_HELP)

@@ -1,15 +1,20 @@
 """How a request finds its user: the session cookie, or a bearer token for the API."""
 from __future__ import annotations
 
+import logging
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, make_response, redirect, request, url_for
+from flask import Flask, make_response, redirect, request, session, url_for
+from flask_login import login_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.users import api_token_user
 from portal.web.errors import json_error, wants_json
+
+log = logging.getLogger(__name__)
 
 
 def configure_login(app: Flask) -> None:
@@ -17,12 +22,17 @@ def configure_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(alternative_id: str):
+        """`<user id>:<session version>` (User.get_id): a cookie from before the version was
+        bumped (sign-out, new password, deactivation, "sign out everywhere") loads nobody."""
+        user_id, _, version = (alternative_id or "").partition(":")
         try:
             user = db.session.get(User, uuid.UUID(user_id))
         except ValueError:
             return None
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or version != str(user.session_version):
+            return None
+        return user
 
     @login_manager.request_loader
     def load_user_from_bearer(req):
@@ -30,7 +40,10 @@ def configure_login(app: Flask) -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        return api_token_user(token.strip())
+        user = api_token_user(token.strip())
+        if user is not None and db.session.dirty:
+            _note_token_use()
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -43,3 +56,19 @@ def configure_login(app: Flask) -> None:
             back = (current.path + (f"?{current.query}" if current.query else "")) or "/"
             return make_response("", 401, {"HX-Redirect": url_for("auth.login", next=back)})
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _note_token_use() -> None:
+    """Commit last_used_at before the request's own work begins. Best effort: a busy database
+    (SQLite refuses a second writer at once) loses one note, never the request."""
+    try:
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.info("api token last_used_at not written: the database was busy")
+
+
+def start_session(user: User, *, remember: bool = False) -> None:
+    """A fresh session: nothing from before (not even the CSRF secret) is carried over."""
+    session.clear()
+    login_user(user, remember=remember)

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from portal.auth.blueprint import bp
 from portal.auth.forms import LoginForm
-from portal.extensions import db, limiter
+from portal.auth.loading import start_session
+from portal.auth.throttle import login_failed, login_wait_seconds
+from portal.extensions import db
 from portal.models import Role
 from portal.services.audit import audit_failure, audit_record
-from portal.services.users import normalize_email, user_authenticate, user_by_email
+from portal.services.users import user_authenticate, user_by_email, user_end_sessions
+from portal.web.errors import error_page
 from portal.web.rendering import render_page
 
 DASHBOARDS = {
@@ -36,28 +40,30 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _account_key() -> str:
-    return "login-account:" + normalize_email(request.form.get("email", ""))
+def _too_many_attempts(wait: int):
+    minutes = max(1, math.ceil(wait / 60))
+    message = (f"Too many failed sign-ins from this address. Try again in {minutes} minute"
+               f"{'' if minutes == 1 else 's'}.")
+    page, status = error_page(429, message)
+    return page, status, {"Retry-After": str(wait)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, key_func=_account_key, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(dashboard_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
+        wait = login_wait_seconds(form.email.data)
+        if wait:
+            return _too_many_attempts(wait)
         user = user_authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            start_session(user, remember=form.remember.data)
             audit_record(actor=user, action="login", entity_type="user", entity_id=user.id)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or dashboard_url(user))
+        login_failed(form.email.data)
         _audit_refused_login(form.email.data)
         form.password.errors.append("E-mail or password is not right.")
     status = 400 if request.method == "POST" else 200
@@ -74,7 +80,11 @@ def _audit_refused_login(email: str) -> None:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Bumping the version ends this session everywhere it was copied, and the remember-me cookie.
+    user_end_sessions(user=current_user, reason="sign_out")
+    db.session.commit()
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

@@ -35,17 +35,46 @@ def users_create(email, password, role, display_name, timezone):
 @users_cli.command("token")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True)
-def users_token(email, name):
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None,
+              help="Days until the token stops working (default: never).")
+def users_token(email, name, expires_days):
     """Print a new API token for the user, alone on the last line."""
-    from portal.services.users import api_token_create, user_by_email
+    from portal.services.users import api_token_create
+
+    user = _user_or_fail(email)
+    try:
+        token = api_token_create(user=user, name=name, expires_days=expires_days)
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Token for {user.email} (shown once):")
+    click.echo(token)
+
+
+@users_cli.command("revoke-token")
+@click.argument("email")
+@click.option("--name", default=None, help="Revoke the user's live tokens with this name.")
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every live token of the user.")
+def users_revoke_token(email, name, revoke_all):
+    """Revoke a user's API tokens, by name or all of them."""
+    from portal.services.users import api_tokens_revoke_named
+
+    if (name is None) == (not revoke_all):
+        raise click.UsageError("Give exactly one of --name N or --all.")
+    user = _user_or_fail(email)
+    count = api_tokens_revoke_named(user=user, name=None if revoke_all else name)
+    db.session.commit()
+    click.echo(f"Revoked {count} token{'' if count == 1 else 's'} of {user.email}.")
+
+
+def _user_or_fail(email: str):
+    from portal.services.users import user_by_email
 
     user = user_by_email(email)
     if user is None:
         raise click.ClickException(f"No user with e-mail {email}.")
-    token = api_token_create(user=user, name=name)
-    db.session.commit()
-    click.echo(f"Token for {user.email} (shown once):")
-    click.echo(token)
+    return user
 
 
 @click.command("seed-demo")

@@ -38,6 +38,10 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     # Bumped to revoke every calendar feed link handed out so far.
     calendar_feed_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    # Part of the id in every session and remember-me cookie: bumping it ends them all.
+    session_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    # None until the owner follows the confirmation link (self-service sign-up only).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Reminder e-mails before sessions; the account page and a signed link in each reminder turn them off.
     reminders_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -59,7 +63,12 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """Flask-Login's alternative id: a cookie names the session version it was issued under."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -145,6 +154,7 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 
 from portal import policies
-from portal.models import ROLES, User
+from portal.extensions import db
+from portal.models import ROLES, ApiToken, User
 from portal.selectors.pagination import paginate
 
 PAGE_SIZE = 25
@@ -22,3 +23,10 @@ def users_search(*, actor: User, query: str = "", role: str | None = None, page:
         where.append(User.role == role)
     return paginate(sa.select(User).where(*where).order_by(User.display_name, User.id),
                     page=page, per_page=per_page)
+
+
+def api_tokens_of(*, actor: User, user: User) -> list[ApiToken]:
+    """`user`'s tokens that the actor may see (their own, or anyone's for an admin), newest first."""
+    return list(db.session.scalars(
+        sa.select(ApiToken).where(policies.visible(ApiToken, actor), ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)))

@@ -59,6 +59,13 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     return ends_at, rate
 
 
+def require_confirmed_address(patient: User) -> None:
+    """Self-service patients browse at once but book only once their address is confirmed."""
+    if patient.email_confirmed_at is None:
+        raise Forbidden("Confirm your e-mail address before booking: open the link we sent you, "
+                        "or ask for a new one.", code="EMAIL_NOT_CONFIRMED")
+
+
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
                    recurring_booking_id: uuid.UUID | None = None, override_rules: bool = False,
                    use_package: bool = True) -> Booking:
@@ -83,6 +90,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise Forbidden("Only patients can be booked.")
     if override_rules and not may_override(actor):
         raise Forbidden("Only admins may override a specialist's booking rules.")
+    require_confirmed_address(patient)
     now = clock.now()
     ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at, now=now)
     overridden = booking_rules_enforce(rules=booking_rules_of(specialist.id), patient_id=patient.id,

@@ -153,8 +153,9 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
     Its start date must lie within the specialist's booking window (409
     OUTSIDE_BOOKING_WINDOW); occurrences that would start inside their minimum
     notice are recorded as skipped (TOO_SHORT_NOTICE) and the series starts after them."""
-    from portal.services.bookings import SlotUnavailable, booking_check
+    from portal.services.bookings import SlotUnavailable, booking_check, require_confirmed_address
 
+    require_confirmed_address(patient)
     if frequency not in FREQUENCIES:
         raise ServiceError("Unknown frequency.", fields={"frequency": "weekly, biweekly or monthly."})
     _check_dates(start_date, end_date)

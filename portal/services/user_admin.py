@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.models import ROLES, Role, SpecialistProfile, User
 from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
+from portal.services.users import user_end_sessions
 
 
 def _load_user(actor, user_id) -> User:
@@ -39,6 +40,13 @@ def user_set_role(*, actor: User, user_id, role: str) -> User:
     return user
 
 
+def user_sign_out_everywhere(*, actor: User, user_id) -> User:
+    """An administrator ends every session and remember-me cookie of an account."""
+    user = _load_user(actor, user_id)
+    user_end_sessions(user=user, actor=actor)
+    return user
+
+
 def user_set_active(*, actor: User, user_id, active: bool) -> User:
     """Deactivate or reactivate an account."""
     user = _load_user(actor, user_id)
@@ -47,6 +55,8 @@ def user_set_active(*, actor: User, user_id, active: bool) -> User:
     if user.is_active == active:
         return user
     user.is_active = active
+    if not active:
+        user_end_sessions(user=user, actor=actor, reason="deactivated")
     db.session.flush()
     audit_record(actor=actor, action="user_activated" if active else "user_deactivated",
                  entity_type="user", entity_id=user.id,

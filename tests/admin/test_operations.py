@@ -103,7 +103,7 @@ def redis_app(database_url, instance_dir, _app):
 def _sign_in(app, user_id):
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = f"{user_id}:1"  # a new account's session version
         session["_fresh"] = True
     return client
 

@@ -103,8 +103,8 @@ def test_next_never_leaves_the_portal(client, users, target):
     assert response.headers["Location"] == "/patient/"
 
 
-def test_login_is_limited_per_address(app, client, make_user, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+def test_failures_are_limited_per_address(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_RATE_LIMIT", "3 per minute")
     for n in range(3):
         assert post_login(client, f"someone{n}@example.test", "wrong-password").status_code == 400
     response = post_login(client, "fourth@example.test", "wrong-password")
@@ -114,16 +114,32 @@ def test_login_is_limited_per_address(app, client, make_user, monkeypatch):
     assert other_address.status_code == 400
 
 
-def test_login_is_limited_per_account_across_addresses(app, client, users, monkeypatch):
+def test_eleven_successful_sign_ins_from_one_address_all_succeed(app, make_user, monkeypatch):
+    """A clinic's colleagues share one address: successes never count."""
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_RATE_LIMIT", "3 per minute")
+    colleagues = [make_user("specialist") for _ in range(11)]
+    for colleague in colleagues:
+        browser = app.test_client()
+        response = post_login(browser, colleague.email, environ_base={"REMOTE_ADDR": "10.0.2.1"})
+        assert response.status_code == 302 and response.headers["Location"] == "/specialist/"
+
+
+def test_a_locked_pair_does_not_lock_the_account_from_another_address(app, client, users, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
     email = users["patient"].email
-    for n in range(3):
-        response = post_login(client, email, "wrong-password", environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})
-        assert response.status_code == 400
-    # Even the right password from a fresh address waits: the account is the target.
-    response = post_login(client, email.upper(), environ_base={"REMOTE_ADDR": "10.0.1.99"})
-    assert_rate_limited_page(response)
+    attacker = {"REMOTE_ADDR": "10.0.1.1"}
+    for _ in range(3):
+        assert post_login(client, email, "wrong-password", environ_base=attacker).status_code == 400
+    # The pair is locked, even for the right password...
+    assert_rate_limited_page(post_login(client, email.upper(), environ_base=attacker))
     assert client.get("/patient/").status_code == 302
+    # ...but the patient, from her own address, signs in at once.
+    response = post_login(app.test_client(), email, environ_base={"REMOTE_ADDR": "10.0.1.2"})
+    assert response.status_code == 302 and response.headers["Location"] == "/patient/"
+    # And the attacker's address may still sign in to another account it has not failed with.
+    response = post_login(app.test_client(), users["specialist"].email, environ_base=attacker)
+    assert response.status_code == 302
 
 
 def test_showing_the_login_page_is_not_limited(app, client, monkeypatch):
@@ -136,3 +152,6 @@ def assert_rate_limited_page(response):
     assert "Too many attempts" in response.text
     assert 'class="topbar"' in response.text  # in the portal's layout
     assert response.headers["Content-Security-Policy"]
+    wait = int(response.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    assert "Try again in 1 minute." in response.text

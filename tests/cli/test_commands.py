@@ -100,3 +100,41 @@ def test_seed_demo_fills_a_realistic_clinic_and_twice_changes_nothing(runner):
     assert past >= 1 and upcoming >= 1
     for role in ("patient", "specialist", "admin", "ops"):
         assert user_by_email(f"{role}@demo.clinic").role == role
+
+
+def _cli_token(runner, email, *options):
+    result = runner.invoke(args=["users", "token", email, *options])
+    assert result.exit_code == 0, result.output
+    return result.output.rstrip("\n").splitlines()[-1]
+
+
+def test_users_token_expires_days_sets_the_expiry(runner, client, users):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.models import ApiToken, utcnow
+
+    token = _cli_token(runner, users["patient"].email, "--name", "nightly", "--expires-days", "7")
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "nightly"))
+    assert abs(row.expires_at - (utcnow() + timedelta(days=7))) < timedelta(minutes=5)
+    assert runner.invoke(args=["users", "token", users["patient"].email, "--expires-days", "0"]).exit_code != 0
+
+
+def test_users_revoke_token_by_name_and_all(runner, client, users):
+    email = users["patient"].email
+    nightly, other, third = (_cli_token(runner, email, "--name", n) for n in ("nightly", "other", "third"))
+    result = runner.invoke(args=["users", "revoke-token", email, "--name", "nightly"])
+    assert result.exit_code == 0 and "Revoked 1 token of" in result.output
+
+    def status(token):
+        return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert (status(nightly), status(other), status(third)) == (401, 200, 200)
+    result = runner.invoke(args=["users", "revoke-token", email, "--all"])
+    assert result.exit_code == 0 and "Revoked 2 tokens" in result.output
+    assert (status(other), status(third)) == (401, 401)
+    assert runner.invoke(args=["users", "revoke-token", email]).exit_code != 0  # neither --name nor --all
+    assert runner.invoke(args=["users", "revoke-token", "nobody@example.test", "--all"]).exit_code != 0

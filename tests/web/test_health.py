@@ -74,7 +74,7 @@ def test_sentry_events_carry_who_but_not_what(committed_db, sentry_app):
     db.session.commit()
     client = sentry_app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()
     response = client.post("/boom?email=pat@example.test", data={
         "reason": "Panic attacks since the accident", "email": "pat@example.test",
         "password": "hunter2-secret", "notes": "Session note text"})

@@ -1,0 +1,29 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from portal.auth.forms import PASSWORD_HELP, timezone_choices
+from portal.domain.passwords import MAX_LENGTH
+
+
+class AccountForm(FlaskForm):
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    timezone = SelectField("Time zone", choices=[])
+    reminders_enabled = BooleanField("E-mail me a reminder before each session")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                                 description=PASSWORD_HELP)
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)],
+                       description="What the token is for, e.g. the script that uses it.")
+    expires_days = IntegerField("Expires after (days)", validators=[Optional(), NumberRange(1, 3650)],
+                                description="Leave empty for a token that does not expire.")
