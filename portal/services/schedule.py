@@ -176,7 +176,13 @@ def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list
 
 def _flag_note(exception: AvailabilityException) -> str:
     # No reason: the flag is shown to the patient, and why the specialist is away is theirs.
-    return f"Specialist marked {exception.exception_date.isoformat()} unavailable"[:200]
+    day = exception.exception_date.isoformat()
+    if exception.all_day:
+        return f"Specialist marked {day} unavailable"
+    span = f"{exception.start_time:%H:%M}–{exception.end_time:%H:%M}"
+    if exception.is_available:
+        return f"Specialist available only {span} on {day}"
+    return f"Specialist marked {day} {span} unavailable"
 
 
 def _check_resolution(bookings, affected: str, cancel_reason: str | None) -> None:
