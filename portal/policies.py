@@ -177,9 +177,16 @@ class WorkingHoursPolicy(SpecialistOwnedPolicy):
 
 
 class ExceptionPolicy(SpecialistOwnedPolicy):
-    """Spec: specialist manages own, users view (for availability), admin all."""
+    """Spec: specialist manages own, users view (for availability), admin all.
+
+    Why a specialist is away (sick leave, personal) is theirs: everyone else
+    sees only that the time is unavailable (`can_see_exception_reason`)."""
 
     model = AvailabilityException
+
+
+def can_see_exception_reason(user, exception: AvailabilityException) -> bool:
+    return is_admin(user) or (_uid(user) is not None and exception.specialist_id == _uid(user))
 
 
 class PackagePolicy(SpecialistOwnedPolicy):
@@ -275,12 +282,19 @@ class CancellationPolicy(WrittenByServicesPolicy):
         return is_admin(user) or _is_party(user, _booking_for(row))
 
     def create(self, user, row):
-        return self.cancel(user, _booking_for(row)) and row.cancelled_by == _uid(user)
+        booking = _booking_for(row)
+        allowed = self.cancel(user, booking) or self.cancel_for_parties(user, booking)
+        return allowed and row.cancelled_by == _uid(user)
 
     def cancel(self, user, booking: Booking | None) -> bool:
-        """Only the booking's patient or its specialist may cancel it ("Not your
-        booking" even for admins, who oversee but do not act for the parties)."""
+        """The spec's rule (its booking-cancel function): only the booking's patient or
+        its specialist may cancel it."""
         return _is_party(user, booking)
+
+    def cancel_for_parties(self, user, booking: Booking | None) -> bool:
+        """Staff acting on the parties' behalf (a sick specialist's day, a patient's call):
+        an admin may cancel any booking from the portal's pages; the row names the admin."""
+        return booking is not None and is_admin(user)
 
 
 class RecurringPolicy(Policy):
@@ -475,11 +489,13 @@ def can(action: str, user, row: Any) -> bool:
     return bool(getattr(policy_for(type(row)), action)(user, row))
 
 
-def can_cancel(user, booking: Booking) -> bool:
-    """May `user` cancel `booking` (whatever its status or time)?"""
+def can_cancel(user, booking: Booking, *, as_staff: bool = False) -> bool:
+    """May `user` cancel `booking` (whatever its status or time)? With `as_staff`,
+    admins may too (the pages); without it, only the parties (the spec's function)."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return False
-    return POLICIES[BookingCancellation].cancel(user, booking)
+    policy = POLICIES[BookingCancellation]
+    return policy.cancel(user, booking) or (as_staff and policy.cancel_for_parties(user, booking))
 
 
 def as_uuid(value: Any) -> uuid.UUID | None:

@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from portal import clock
 from portal.admin.blueprint import bp
-from portal.extensions import htmx
 from portal.models import AUDIT_STATUSES, AuditLog, Role
 from portal.policies import load, roles_required
 from portal.selectors.audit import (
@@ -27,7 +26,7 @@ from portal.selectors.audit import (
 )
 from portal.services.users import user_by_email
 from portal.web.refusals import note_refusal
-from portal.web.rendering import render_page
+from portal.web.rendering import render_page, wants_fragment
 from portal.web.templating import viewer_zone
 
 FILTER_KEYS = ("action", "actor", "entity_type", "entity_id", "status", "from", "to")
@@ -99,7 +98,7 @@ def audit_log():
     return render_page(
         "admin/audit.html", block="audit_results", rows=rows, next_cursor=next_cursor, cursor=cursor,
         values=values, errors=errors, query=query, names=actor_names(rows), statuses=AUDIT_STATUSES,
-        actions=[] if htmx else audit_actions(),
+        actions=[] if wants_fragment() else audit_actions(),
     )
 
 

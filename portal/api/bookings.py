@@ -35,6 +35,23 @@ class BookingSchema(ma.Schema):
 BookingPageSchema = page_schema(BookingSchema)
 
 
+class CancellationSchema(ma.Schema):
+    """The spec's booking_cancellations row, and who cancelled in the parties' words."""
+
+    id = ma.fields.UUID()
+    cancelled_by = ma.fields.UUID()
+    cancelled_by_role = ma.fields.String(attribute="party",
+                                         metadata={"description": "patient, specialist or staff"})
+    reason = ma.fields.String()
+    cancellation_policy_applied = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+
+
+class BookingDetailSchema(BookingSchema):
+    cancellation = ma.fields.Nested(CancellationSchema, allow_none=True,
+                                    metadata={"description": "Set when the booking was cancelled"})
+
+
 class BookingCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     starts_at = ma.fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
@@ -98,6 +115,7 @@ def create_booking(data):
 
 
 @blp.route("/<uuid:booking_id>", methods=["GET"])
-@blp.response(200, BookingSchema)
+@blp.response(200, BookingDetailSchema)
 def get_booking(booking_id):
+    """One booking the caller may see; a cancelled one says who cancelled, when and why."""
     return policies.load(Booking, booking_id, current_user)

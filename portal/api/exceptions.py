@@ -9,6 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
+from portal import policies
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
@@ -31,7 +32,8 @@ class ExceptionSchema(ma.Schema):
     specialist_id = ma.fields.UUID(load_default=None, metadata={"description": "Defaults to the caller"})
     exception_date = ma.fields.Date(required=True)
     is_available = ma.fields.Boolean(load_default=False)
-    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(EXCEPTION_REASONS))
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(EXCEPTION_REASONS), allow_none=True,
+                              metadata={"description": "null for callers other than the specialist and admins"})
     all_day = ma.fields.Boolean(load_default=True)
     start_time = ma.fields.Time(format="%H:%M", load_default=None, allow_none=True)
     end_time = ma.fields.Time(format="%H:%M", load_default=None, allow_none=True)
@@ -76,6 +78,14 @@ class ExceptionListArgs(PageArgs):
             raise ma.ValidationError("Must not be before 'from'.", "to")
 
 
+def _for_viewer(row) -> dict:
+    """The exception as the caller may see it: its reason only for its specialist and admins."""
+    values = {k: getattr(row, k) for k in ExceptionSchema().fields if hasattr(row, k)}
+    if not policies.can_see_exception_reason(current_user, row):
+        values["reason"] = None
+    return values
+
+
 def _result(row, bookings) -> dict:
     return {**{k: getattr(row, k) for k in ExceptionSchema().fields if hasattr(row, k)},
             "affected_booking_ids": [b.id for b in bookings]}
@@ -85,9 +95,12 @@ def _result(row, bookings) -> dict:
 @blp.arguments(ExceptionListArgs, location="query")
 @blp.response(200, ExceptionPageSchema)
 def list_exceptions(args):
-    return page_of(exceptions_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
-                                  specialist_id=args["specialist_id"], first=args["from_"], last=args["to"],
-                                  is_available=args["is_available"]))
+    """Exceptions, for availability checks. `reason` is null unless the caller is the
+    exception's specialist or an admin: everyone else sees only that the time is unavailable."""
+    results = exceptions_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+                              specialist_id=args["specialist_id"], first=args["from_"], last=args["to"],
+                              is_available=args["is_available"])
+    return page_of(results, [_for_viewer(row) for row in results.items])
 
 
 @blp.route("", methods=["POST"])

@@ -62,6 +62,8 @@ class NoteInSchema(ma.Schema):
 
 class NoteCreateSchema(NoteInSchema):
     booking_id = ma.fields.UUID(required=True)
+    provider_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "The spec's column: the booking's specialist (the caller); optional"})
 
 
 class NoteListArgs(PageArgs):
@@ -86,8 +88,8 @@ def list_notes(args):
 @blp.arguments(NoteCreateSchema)
 @blp.response(201, NoteSchema)
 def create_note(data):
-    booking_id = data.pop("booking_id")
-    note = note_create(actor=current_user, booking_id=booking_id, data=data)
+    booking_id, provider_id = data.pop("booking_id"), data.pop("provider_id")
+    note = note_create(actor=current_user, booking_id=booking_id, data=data, provider_id=provider_id)
     db.session.commit()
     return note
 

@@ -10,6 +10,8 @@ from flask_login import current_user
 from portal import clock
 from portal.api.common import Blueprint, PageArgs, page_of, page_schema
 from portal.extensions import db
+from portal.models import MeetingRecording
+from portal.models.recordings import RECORDING_FORMATS
 from portal.selectors.recordings import recordings_page
 from portal.services import ServiceError
 from portal.services.recordings import (
@@ -18,6 +20,7 @@ from portal.services.recordings import (
     recording_delete,
     recording_link_token,
     recording_load,
+    recording_register,
     recording_update,
 )
 
@@ -66,18 +69,57 @@ def list_recordings(args):
                                   booking_id=args["booking_id"]))
 
 
-@blp.route("", methods=["POST"])
-@blp.arguments(UploadSchema, location="form")
-@blp.arguments(FileSchema, location="files")
-@blp.response(201, RecordingSchema)
-def upload_recording(form, files):
-    """Multipart upload: `file` plus `booking_id`, optional `duration_seconds` and `expires_at`."""
+class RegisterSchema(ma.Schema):
+    """The spec's columns, for a file already stored elsewhere (no upload)."""
+
+    booking_id = ma.fields.UUID(required=True)
+    storage_path = ma.fields.String(required=True, metadata={
+        "description": "The file's key in the configured recordings storage"})
+    file_format = ma.fields.String(required=True, validate=ma.validate.OneOf(RECORDING_FORMATS))
+    storage_size_bytes = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
+    duration_seconds = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
+                                         validate=ma.validate.Range(min=0))
+    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+def _load(schema: ma.Schema, data) -> dict:
+    try:
+        return schema.load(data)
+    except ma.ValidationError as error:
+        fields = {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in error.normalized_messages().items()}
+        raise ServiceError("Some fields are invalid.", fields=fields) from error
+
+
+def _register() -> MeetingRecording:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError("Send a JSON object with the recording's columns.")
+    data = _load(RegisterSchema(), body)
+    return recording_register(actor=current_user, **data)
+
+
+def _upload() -> MeetingRecording:
+    form = _load(UploadSchema(), request.form)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ServiceError("Attach the video as the multipart field 'file'.", fields={"file": "Required."})
-    recording = recording_attach(actor=current_user, booking_id=form["booking_id"], filename=upload.filename,
-                                 stream=upload.stream, duration_seconds=form["duration_seconds"],
-                                 expires_at=form["expires_at"])
+    return recording_attach(actor=current_user, booking_id=form["booking_id"], filename=upload.filename,
+                            stream=upload.stream, duration_seconds=form["duration_seconds"],
+                            expires_at=form["expires_at"])
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {
+    "multipart/form-data": {"schema": {"allOf": [UploadSchema, FileSchema]}},
+    "application/json": {"schema": RegisterSchema}}})
+@blp.response(201, RecordingSchema)
+@blp.alt_response(409, response="DEFAULT_ERROR")  # CONFLICT: that storage_path is already registered
+def upload_recording():
+    """Admins: a multipart upload (`file` plus `booking_id`, optional `duration_seconds` and
+    `expires_at`), or, as JSON, a recording already stored elsewhere with the spec's columns
+    (`booking_id`, `storage_path`, `file_format`, `duration_seconds`, `storage_size_bytes`,
+    `expires_at`)."""
+    recording = _register() if request.is_json else _upload()
     db.session.commit()
     return recording
 

@@ -25,7 +25,7 @@ from portal.services.cancellations import (
 )
 from portal.web.forms import FORM_ERROR, NOT_A_FORM_ERROR
 from portal.web.refusals import note_refusal
-from portal.web.rendering import render_page
+from portal.web.rendering import render_page, wants_fragment
 
 TEMPLATE = "cancellations/cancel.html"
 UNEXPECTED = "Something went wrong on our side and the booking was not cancelled. Please try again."
@@ -33,8 +33,16 @@ UNEXPECTED = "Something went wrong on our side and the booking was not cancelled
 
 @bp.app_template_global("can_cancel")
 def can_cancel_global(booking: Booking) -> bool:
-    """For the cancel button: the viewer is a party and the booking is active and upcoming."""
-    return policies.can_cancel(current_user, booking) and is_cancellable(booking)
+    """For the cancel button: the viewer is a party (or an admin) and the booking is active and upcoming."""
+    return policies.can_cancel(current_user, booking, as_staff=True) and is_cancellable(booking)
+
+
+@bp.app_template_global("cancelled_by_words")
+def cancelled_by_words(cancellation) -> str:
+    """Who cancelled, in the viewer's words: "you", "the patient", "the specialist" or "clinic staff"."""
+    if cancellation.party == "staff":
+        return "clinic staff"
+    return "you" if cancellation.cancelled_by == current_user.id else f"the {cancellation.party}"
 
 
 def _target() -> str:
@@ -62,7 +70,7 @@ def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", sta
 @bp.route("/<uuid:booking_id>/cancel", methods=["GET"])
 def cancel_form(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
-    if not policies.can_cancel(current_user, booking):
+    if not policies.can_cancel(current_user, booking, as_staff=True):
         return _dialog(booking, error="Not your booking: only its patient or specialist can cancel it.",
                        status=403)
     return _dialog(booking)
@@ -80,7 +88,7 @@ def _current(booking: Booking, notice: str | None = None):
     """The booking's row (or the booking page's summary) as it is now, for htmx."""
     if _target() == "page":
         return render_page("bookings/detail.html", "booking_summary", booking=booking, notice=notice)
-    viewer_role = Role.SPECIALIST if current_user.role == Role.SPECIALIST else Role.PATIENT
+    viewer_role = Role.SPECIALIST if booking.specialist_id == current_user.id else Role.PATIENT
     return make_response(render_template("cancellations/_booking_row.html", booking=booking,
                                          viewer_role=viewer_role, notice=notice))
 
@@ -98,7 +106,7 @@ def cancel_closed(booking_id):
     """Closing a dialog that refused: show the booking as it is now (someone else may have
     cancelled it meanwhile)."""
     booking = policies.load(Booking, booking_id, current_user)
-    if not htmx:
+    if not wants_fragment():
         return redirect(url_for("bookings.detail", booking_id=booking.id))
     return _current(booking)
 
@@ -108,7 +116,7 @@ def cancel(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     reason = request.form.get("reason", "")
     try:
-        booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason)
+        booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason, as_staff=True)
     except ServiceError as error:
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)

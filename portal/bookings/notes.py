@@ -24,10 +24,10 @@ from portal.services.notes import (
     note_update,
 )
 from portal.web.forms import NOT_A_FORM_ERROR, submit_form
-from portal.web.rendering import render_page
+from portal.web.rendering import render_page, wants_fragment
 
 TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
-KNOWN_META = ("mood_level", "engagement", "homework_completed")
+KNOWN_META = ("mood_level", "engagement", "homework_completion")
 
 
 @bp.app_template_global("booking_notes")
@@ -64,11 +64,11 @@ def can_amend(note) -> bool:
 def note_form_values(note) -> dict:
     """The edit form's values for a saved note (the inverse of note_form_data)."""
     meta = dict(note.metadata_ or {})
-    homework = meta.pop("homework_completed", None)
+    homework = meta.pop("homework_completion", None)
     values = {field: getattr(note, field) for field in TEXT_FIELDS}
     values["mood_level"] = meta.pop("mood_level", "")
     values["engagement"] = meta.pop("engagement", "")
-    values["homework_completed"] = "" if homework is None else ("yes" if homework else "no")
+    values["homework_completion"] = "" if homework is None else ("yes" if homework else "no")
     values["extra"] = "\n".join(f"{key}: {value}" for key, value in meta.items())
     return values
 
@@ -91,7 +91,7 @@ def note_form_data() -> dict:
 
 
 def _section(booking: Booking, **context):
-    if htmx:
+    if wants_fragment():
         return render_page("notes/_booking_notes.html", "booking_notes", booking=booking,
                            engagement_levels=ENGAGEMENT_LEVELS, **context)
     if context.get("note_errors") or context.get("note_error"):

@@ -68,7 +68,7 @@ def _local_expiry(value: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.strip()).replace(tzinfo=viewer_zone())
     except ValueError as error:
-        raise ServiceError("Enter the expiry as a date and time.", code="VALIDATION_ERROR",
+        raise ServiceError("Enter the expiry as a date and time.", code="INVALID_REQUEST",
                            fields={"expires_at": "Not a date and time."}) from error
 
 

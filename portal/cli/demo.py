@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from portal.cli.demo_features import Cast, seed_features
 from portal.extensions import db
 from portal.models import (
     AvailabilityException,
@@ -57,7 +58,8 @@ def seed_demo_data(today: date | None = None) -> bool:
     if user_by_email("admin@demo.clinic") is not None:
         return False
     today = today or date.today()
-    user_create(email="admin@demo.clinic", password=DEMO_PASSWORD, role=Role.ADMIN, display_name="Alex Admin")
+    admin = user_create(email="admin@demo.clinic", password=DEMO_PASSWORD, role=Role.ADMIN,
+                        display_name="Alex Admin")
     user_create(email="ops@demo.clinic", password=DEMO_PASSWORD, role=Role.OPS, display_name="Olu Ops")
     specialists = [_seed_specialist(today, *row) for row in SPECIALISTS]
     patients = [
@@ -66,6 +68,7 @@ def seed_demo_data(today: date | None = None) -> bool:
     ]
     _seed_bookings(today, specialists, patients)
     db.session.flush()
+    seed_features(today, Cast(admin=admin, specialists=specialists, patients=patients))
     return True
 
 

@@ -46,6 +46,12 @@ class Booking(db.Model):
     specialist_user: Mapped[User] = relationship(
         primaryjoin="Booking.specialist_id == User.id", foreign_keys=[specialist_id], viewonly=True
     )
+    # Who cancelled, when and why: read by both parties' pages and the API (the policies
+    # decide who may load the booking; its cancellation goes with it).
+    cancellation: Mapped[BookingCancellation | None] = relationship(
+        "BookingCancellation", uselist=False, viewonly=True,
+        primaryjoin="Booking.id == BookingCancellation.booking_id",
+    )
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status"),
@@ -97,6 +103,13 @@ class BookingCancellation(db.Model):
     __table_args__ = (
         sa.CheckConstraint("cancellation_policy_applied = 'no_refund'", name="policy"),
     )
+
+    @property
+    def party(self) -> str:
+        """"patient", "specialist", or "staff" (an admin cancelled on the parties' behalf)."""
+        if self.cancelled_by == self.booking.patient_id:
+            return "patient"
+        return "specialist" if self.cancelled_by == self.booking.specialist_id else "staff"
 
 
 class RecurringBooking(db.Model):

@@ -41,6 +41,8 @@ class AvailabilityException(db.Model):
             "(NOT all_day AND start_time IS NOT NULL AND end_time IS NOT NULL AND start_time < end_time)",
             name="time_range",
         ),
+        # "Available only" narrows a day to a range; all day it would open all 24 hours.
+        sa.CheckConstraint("NOT (is_available AND all_day)", name="available_needs_range"),
         # PostgreSQL cannot index "future dates" with CURRENT_DATE (not immutable);
         # the availability checks read unavailable rows per specialist and date range.
         sa.Index(

@@ -24,7 +24,8 @@ def bookings_for_dashboard(*, user, limit: int = 20) -> tuple[list[Booking], lis
     base = (
         sa.select(Booking)
         .where(visible(Booking, user))
-        .options(joinedload(Booking.patient), joinedload(Booking.specialist_user))
+        .options(joinedload(Booking.patient), joinedload(Booking.specialist_user),
+                 joinedload(Booking.cancellation))
     )
     upcoming = db.session.scalars(
         base.where(Booking.ends_at > now).order_by(Booking.starts_at).limit(limit)

@@ -19,8 +19,17 @@ from portal.models import ACTIVE_STATUSES, AvailabilityException, Booking
 class CalendarDay:
     day: date
     in_month: bool
-    bookings: list = field(default_factory=list)
+    bookings: list = field(default_factory=list)  # pending and confirmed
+    history: list = field(default_factory=list)  # completed and cancelled, shown apart
     exceptions: list = field(default_factory=list)
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for b in self.history if b.status == "completed")
+
+    @property
+    def cancelled(self) -> int:
+        return sum(1 for b in self.history if b.status == "cancelled")
 
     @property
     def state(self) -> str:
@@ -39,13 +48,14 @@ def month_calendar(*, specialist_id: uuid.UUID, zone: ZoneInfo, first_of_month: 
     first, last = weeks[0][0], weeks[-1][-1]
     days = {d: CalendarDay(d, d.month == first_of_month.month) for week in weeks for d in week}
     rows = db.session.execute(
-        sa.select(Booking.starts_at, Booking.ends_at, Booking.attention_reason).where(
-            Booking.specialist_id == specialist_id, Booking.status.in_(ACTIVE_STATUSES),
+        sa.select(Booking.starts_at, Booking.ends_at, Booking.attention_reason, Booking.status).where(
+            Booking.specialist_id == specialist_id,
             Booking.starts_at >= local_at(first, time(0), zone), Booking.starts_at < day_end(last, zone),
         ).order_by(Booking.starts_at)
     )
     for row in rows:
-        days[row.starts_at.astimezone(zone).date()].bookings.append(row)
+        day = days[row.starts_at.astimezone(zone).date()]
+        (day.bookings if row.status in ACTIVE_STATUSES else day.history).append(row)
     for exception in exceptions_on(specialist_id, first, last):
         days[exception.exception_date].exceptions.append(exception)
     return [[days[d] for d in week] for week in weeks]
@@ -61,9 +71,10 @@ def exceptions_on(specialist_id: uuid.UUID, first: date, last: date) -> list[Ava
 
 
 def day_bookings(*, specialist_id: uuid.UUID, zone: ZoneInfo, day: date) -> list[Booking]:
+    """Every session that day, whatever its status (the page styles history apart)."""
     return list(db.session.scalars(
-        sa.select(Booking).options(joinedload(Booking.patient)).where(
-            Booking.specialist_id == specialist_id, Booking.status.in_(ACTIVE_STATUSES),
+        sa.select(Booking).options(joinedload(Booking.patient), joinedload(Booking.cancellation)).where(
+            Booking.specialist_id == specialist_id,
             Booking.starts_at >= local_at(day, time(0), zone), Booking.starts_at < day_end(day, zone),
         ).order_by(Booking.starts_at)
     ))

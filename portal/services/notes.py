@@ -37,6 +37,12 @@ def note_is_locked(note: SessionNote, now: datetime | None = None) -> bool:
     return (now or clock.now()) >= note_locks_at(note)
 
 
+# The spec's key for "did the patient do the homework"; the portal first wrote
+# homework_completed (migration 0016 renamed the stored ones, input still accepts it).
+HOMEWORK_KEY = "homework_completion"
+LEGACY_HOMEWORK_KEY = "homework_completed"
+
+
 def _clean_metadata(raw: Any, errors: dict) -> dict:
     """Known keys checked (mood 1-10, engagement, homework yes/no); other keys kept as given."""
     if raw is None:
@@ -57,14 +63,17 @@ def _clean_metadata(raw: Any, errors: dict) -> dict:
             clean["mood_level"] = mood_int
     if "engagement" in clean and clean["engagement"] not in ENGAGEMENT_LEVELS:
         errors["engagement"] = "Engagement is low, medium or high."
-    if "homework_completed" in clean:
-        value = clean["homework_completed"]
+    if LEGACY_HOMEWORK_KEY in clean:  # clients written before the spec's name: same meaning
+        clean.setdefault(HOMEWORK_KEY, clean[LEGACY_HOMEWORK_KEY])
+        del clean[LEGACY_HOMEWORK_KEY]
+    if HOMEWORK_KEY in clean:
+        value = clean[HOMEWORK_KEY]
         if isinstance(value, str) and value.lower() in ("yes", "true", "1", "no", "false", "0"):
             value = value.lower() in ("yes", "true", "1")
         if not isinstance(value, bool):
-            errors["homework_completed"] = "Homework completed is yes or no."
+            errors[HOMEWORK_KEY] = "Homework completion is yes or no."
         else:
-            clean["homework_completed"] = value
+            clean[HOMEWORK_KEY] = value
     return clean
 
 
@@ -88,7 +97,7 @@ def note_validate(data: dict, *, partial: bool = False) -> dict:
     elif partial and "notes" in clean and not clean["notes"]:
         errors["notes"] = "The notes cannot be empty."
     if errors:
-        raise ServiceError("Please correct the highlighted fields.", code="VALIDATION_ERROR", fields=errors)
+        raise ServiceError("Please correct the highlighted fields.", code="INVALID_REQUEST", fields=errors)
     return clean
 
 
@@ -101,9 +110,22 @@ def note_load(*, actor, note_id: Any) -> SessionNote:
     return load_visible(SessionNote, note_id, actor, "note")
 
 
-def note_create(*, actor, booking_id: Any, data: dict) -> SessionNote:
-    """A note by the booking's specialist about one of their own bookings."""
+def _check_provider(actor, booking: Booking, provider_id: Any) -> None:
+    """The spec's column, when a client names it: the booking's specialist, who is the writer."""
+    if provider_id is None:
+        return
+    if policies.as_uuid(provider_id) != booking.specialist_id:
+        raise ServiceError("provider_id must be the booking's specialist.",
+                           fields={"provider_id": "Not this booking's specialist."})
+    if booking.specialist_id != actor.id:
+        raise Forbidden("Only the booking's specialist writes its notes.")
+
+
+def note_create(*, actor, booking_id: Any, data: dict, provider_id: Any = None) -> SessionNote:
+    """A note by the booking's specialist about one of their own bookings. `provider_id`
+    (the spec's column) is optional: when given it must be that specialist, the caller."""
     booking = load_visible(Booking, booking_id, actor, "booking", fields={"booking_id": "Unknown booking."})
+    _check_provider(actor, booking, provider_id)
     note = SessionNote(booking_id=booking.id, provider_id=actor.id)
     note.booking = booking
     if not policies.can("create", actor, note):
@@ -142,9 +164,9 @@ def amendment_add(*, actor, note_id: Any, text: Any) -> SessionNoteAmendment:
     """Append to a note (locked or not); amendments are never changed afterwards."""
     note = note_load(actor=actor, note_id=note_id)
     if not isinstance(text, str) or not text.strip():
-        raise ServiceError("Write the amendment.", code="VALIDATION_ERROR", fields={"text": "Required."})
+        raise ServiceError("Write the amendment.", code="INVALID_REQUEST", fields={"text": "Required."})
     if len(text) > MAX_TEXT:
-        raise ServiceError("Too long.", code="VALIDATION_ERROR",
+        raise ServiceError("Too long.", code="INVALID_REQUEST",
                            fields={"text": f"Keep it under {MAX_TEXT} characters."})
     amendment = SessionNoteAmendment(note_id=note.id, author_id=actor.id, text=text.strip())
     set_committed_value(amendment, "note", note)  # checked before it joins the session

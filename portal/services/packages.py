@@ -135,7 +135,7 @@ def package_validate(data: dict, *, partial: bool = False) -> dict:
         else:
             clean["is_active"] = data["is_active"]
     if errors:
-        raise ServiceError("Please correct the highlighted fields.", code="VALIDATION_ERROR", fields=errors)
+        raise ServiceError("Please correct the highlighted fields.", code="INVALID_REQUEST", fields=errors)
     return clean
 
 
@@ -149,7 +149,7 @@ def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPac
     if not policies.can("create", actor, package):
         raise Forbidden("You may only create packages for yourself.")
     if db.session.get(SpecialistProfile, specialist_id) is None:
-        raise ServiceError("Choose a specialist.", code="VALIDATION_ERROR",
+        raise ServiceError("Choose a specialist.", code="INVALID_REQUEST",
                            fields={"specialist_id": "Unknown specialist."})
     for key, value in package_validate(data).items():
         setattr(package, key, value)

@@ -21,7 +21,7 @@ from portal import clock, policies
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording, RecordingAccessCode
 from portal.models.recordings import RECORDING_FORMATS
-from portal.services import Forbidden, NotFound, ServiceError, load_visible
+from portal.services import Conflict, Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
 from portal.services.recording_crypto import (
     ChunkReader,
@@ -69,10 +69,10 @@ def _check_details(duration_seconds: Any, expires_at: datetime | None) -> int | 
         except ValueError:
             duration = -1
         if duration < 0 or duration > 7 * 24 * 3600:
-            raise ServiceError("Duration is a whole number of seconds.", code="VALIDATION_ERROR",
+            raise ServiceError("Duration is a whole number of seconds.", code="INVALID_REQUEST",
                                fields={"duration_seconds": "Enter whole seconds (0 or more)."})
     if expires_at is not None and expires_at.tzinfo is None:
-        raise ServiceError("Expiry needs a time zone.", code="VALIDATION_ERROR",
+        raise ServiceError("Expiry needs a time zone.", code="INVALID_REQUEST",
                            fields={"expires_at": "Give a time zone."})
     if expires_at is not None and expires_at <= clock.now():
         raise ServiceError("The expiry must be in the future.", code="VALIDATION_ERROR",
@@ -140,6 +140,64 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
         raise
     remove_unless_committed(db.session(), storage, key)
     log.info("recording %s attached to booking %s (%s bytes, encrypted)", recording.id, booking.id, size)
+    return recording
+
+
+STORAGE_PATH_MAX = 500
+
+
+def _clean_storage_path(value: Any) -> str:
+    """A key inside the configured storage: relative, no '..', no backslashes."""
+    path = value.strip() if isinstance(value, str) else ""
+    parts = path.split("/")
+    if not path or len(path) > STORAGE_PATH_MAX or path.startswith("/") or "\\" in path \
+            or any(part in ("", ".", "..") for part in parts) or any(ord(c) < 32 for c in path):
+        raise ServiceError("storage_path must be a relative key inside the recordings storage.",
+                           fields={"storage_path": f"A relative path without '..', at most {STORAGE_PATH_MAX} "
+                                                   "characters."})
+    return path
+
+
+def _clean_registration(values: dict) -> dict:
+    errors = {}
+    file_format = str(values.get("file_format") or "").lower()
+    if file_format not in RECORDING_FORMATS:
+        errors["file_format"] = "One of " + ", ".join(RECORDING_FORMATS) + "."
+    size = values.get("storage_size_bytes")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63:
+        errors["storage_size_bytes"] = "A whole number of bytes (0 or more)."
+    if errors:
+        raise ServiceError("Some fields are invalid.", fields=errors)
+    return {"file_format": file_format, "storage_size_bytes": size}
+
+
+def recording_register(*, actor, booking_id: Any, storage_path: Any, file_format: Any,
+                       storage_size_bytes: Any, duration_seconds: Any = None,
+                       expires_at: datetime | None = None) -> MeetingRecording:
+    """Record a file already stored elsewhere (the spec's columns, no upload): admins only.
+    `storage_path` is its key in the configured recordings storage, where playback and the
+    expiry clean-up look for it. The same key cannot be registered twice (CONFLICT)."""
+    booking = load_visible(Booking, booking_id, actor, "booking", fields={"booking_id": "Unknown booking."})
+    recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
+    if not policies.can("create", actor, recording):
+        raise Forbidden("Only administrators register recordings.")
+    path = _clean_storage_path(storage_path)
+    clean = _clean_registration({"file_format": file_format, "storage_size_bytes": storage_size_bytes})
+    duration = _check_details(duration_seconds, expires_at)
+    if db.session.scalar(sa.select(MeetingRecording.id).where(MeetingRecording.storage_path == path)):
+        raise Conflict("A recording is already registered at that storage_path.",
+                       fields={"storage_path": "Already registered."})
+    recording.storage_path, recording.duration_seconds, recording.expires_at = path, duration, expires_at
+    recording.file_format, recording.storage_size_bytes = clean["file_format"], clean["storage_size_bytes"]
+    recording.is_encrypted = False  # the portal did not write it, so it cannot vouch for it
+    db.session.add(recording)
+    db.session.flush()
+    audit_record(actor=actor, action="recording_registered", entity_type="meeting_recording",
+                 entity_id=recording.id, new_values={
+                     "booking_id": booking.id, "file_format": recording.file_format,
+                     "storage_size_bytes": recording.storage_size_bytes, "duration_seconds": duration,
+                     "expires_at": expires_at})
+    log.info("recording %s registered for booking %s", recording.id, booking.id)
     return recording
 
 

@@ -38,6 +38,8 @@ from portal.services.audit import audit_record
 log = logging.getLogger(__name__)
 
 AFFECTED_CHOICES = ("keep", "cancel")
+AVAILABLE_ONLY_NEEDS_RANGE = ("“Available only” needs a time range: give the hours you are available "
+                              "that day (an all-day “available only” would open all 24 hours).")
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,10 @@ class ExceptionInput:
 def _validate_exception(data: ExceptionInput) -> ExceptionInput:
     if data.reason not in EXCEPTION_REASONS:
         raise ServiceError("Pick a reason from the list.", fields={"reason": "Unknown reason."})
+    if data.all_day and data.is_available:  # would open all 24 hours of the day
+        raise ServiceError(AVAILABLE_ONLY_NEEDS_RANGE,
+                           fields={"all_day": "Must be false when is_available is true.",
+                                   "start_time": "Required when is_available is true."})
     if data.all_day:
         return ExceptionInput(data.exception_date, data.reason, data.is_available, True, None, None)
     if data.start_time is None or data.end_time is None:
@@ -161,7 +167,7 @@ def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list
         from portal.services.cancellations import booking_cancel  # it audits through services.schedule
 
         for booking in bookings:
-            booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason)
+            booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason, as_staff=True)
         return
     for booking in bookings:
         booking.attention_reason = _flag_note(exception)
@@ -169,7 +175,14 @@ def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list
 
 
 def _flag_note(exception: AvailabilityException) -> str:
-    return f"Specialist marked {exception.exception_date.isoformat()} unavailable ({exception.reason})"[:200]
+    # No reason: the flag is shown to the patient, and why the specialist is away is theirs.
+    day = exception.exception_date.isoformat()
+    if exception.all_day:
+        return f"Specialist marked {day} unavailable"
+    span = f"{exception.start_time:%H:%M}–{exception.end_time:%H:%M}"
+    if exception.is_available:
+        return f"Specialist available only {span} on {day}"
+    return f"Specialist marked {day} {span} unavailable"
 
 
 def _check_resolution(bookings, affected: str, cancel_reason: str | None) -> None:

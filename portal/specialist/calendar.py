@@ -14,7 +14,12 @@ from portal.models import EXCEPTION_REASONS
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
 from portal.selectors.schedule import affected_bookings
 from portal.services import ServiceError
-from portal.services.schedule import ExceptionInput, exception_create, exception_delete
+from portal.services.schedule import (
+    AVAILABLE_ONLY_NEEDS_RANGE,
+    ExceptionInput,
+    exception_create,
+    exception_delete,
+)
 from portal.specialist.blueprint import bp
 from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
@@ -82,9 +87,13 @@ def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:
         else:
             if end <= start:
                 errors["end_time"] = "The end must be after the start."
+    is_available = form.get("kind") == "available_only"
+    if is_available and all_day:
+        errors["kind"] = AVAILABLE_ONLY_NEEDS_RANGE
+    if day < clock.today(specialist_zone(current_user).key):
+        errors["form"] = "This day has passed: no time can be blocked on it."
     if errors:
         return None, errors
-    is_available = form.get("kind") == "available_only"
     return ExceptionInput(day, reason, is_available, all_day, start, end), {}
 
 

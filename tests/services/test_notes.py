@@ -15,7 +15,7 @@ WRITTEN = datetime(2030, 3, 4, 12, 0, tzinfo=UTC)
 SECRET = "Patient disclosed a panic attack on the train"
 BODY = {"notes": SECRET, "follow_up_actions": "Breathing exercise daily",
         "next_session_recommendation": "Weekly", "metadata": {"mood_level": 6, "engagement": "high",
-                                                              "homework_completed": True, "sleep": "better"}}
+                                                              "homework_completion": True, "sleep": "better"}}
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_who_reads_a_note(client, users, note, api_headers, role, status):
     assert [item["id"] for item in listed["items"]] == ([str(note.id)] if status == 200 else [])
     if status == 200:
         assert response.get_json()["metadata"] == {"mood_level": 6, "engagement": "high",
-                                                   "homework_completed": True, "sleep": "better"}
+                                                   "homework_completion": True, "sleep": "better"}
 
 
 @pytest.mark.parametrize("role, status", [
@@ -116,7 +116,7 @@ def test_only_the_author_amends(client, users, note, api_headers, role, status):
 @pytest.mark.parametrize("change, field", [
     ({"notes": ""}, "notes"), ({"metadata": {"mood_level": 11}}, "mood_level"),
     ({"metadata": {"mood_level": "high"}}, "mood_level"), ({"metadata": {"engagement": "wild"}}, "engagement"),
-    ({"metadata": {"homework_completed": "maybe"}}, "homework_completed"), ({"metadata": [1]}, "metadata"),
+    ({"metadata": {"homework_completion": "maybe"}}, "homework_completion"), ({"metadata": [1]}, "metadata"),
     ({"notes": 5}, "notes"),
 ])
 def test_invalid_note_is_refused_with_the_field(client, users, booking, api_headers, change, field):
@@ -177,14 +177,14 @@ def test_page_write_edit_lock_and_amend(client, users, booking, login_as):
         empty = client.post(f"/bookings/{booking.id}/notes", data={"notes": " "}, headers=htmx)
         assert "Write what happened in the session." in empty.get_data(as_text=True)
         saved = client.post(f"/bookings/{booking.id}/notes", headers=htmx, data={
-            "notes": "Calmer today", "mood_level": "7", "engagement": "medium", "homework_completed": "no",
+            "notes": "Calmer today", "mood_level": "7", "engagement": "medium", "homework_completion": "no",
             "extra": "sleep: 6 hours\nnot a pair"})
         html = saved.get_data(as_text=True)
         assert "Calmer today" in html and "7/10" in html and "Not done" in html and "6 hours" in html
         assert "Editable until" in html
     note = db.session.scalar(sa.select(SessionNote))
     assert note.metadata_ == {"sleep": "6 hours", "mood_level": 7, "engagement": "medium",
-                              "homework_completed": False}
+                              "homework_completion": False}
     with clock.frozen(WRITTEN + timedelta(hours=25)):
         locked = client.post(f"/bookings/notes/{note.id}", data={"notes": "rewrite"}, headers=htmx)
         html = locked.get_data(as_text=True)

@@ -118,7 +118,7 @@ def test_validation_errors_name_the_field(client, users, api_headers, field, val
                            headers=api_headers(users["specialist"]))
     assert response.status_code == 400
     body = response.get_json()
-    assert body["error"] == "VALIDATION_ERROR" and field in body["fields"]
+    assert body["error"] == "INVALID_REQUEST" and field in body["fields"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingPackage)) == 0
 
 

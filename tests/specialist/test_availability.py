@@ -86,7 +86,8 @@ def test_removing_an_exception_clears_the_flags_it_no_longer_explains(client, us
     assert "Exception removed" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Booking, early.id).attention_reason is None      # back inside working time
-    assert "training" in db.session.get(Booking, late.id).attention_reason  # the part-day block still covers it
+    # the part-day block still covers it (named by its hours: its reason is the specialist's own)
+    assert "10:00–12:00" in db.session.get(Booking, late.id).attention_reason
     audit = db.session.query(AuditLog).filter_by(action="availability_exception_deleted").one()
     assert audit.new_values == {"cleared_bookings": [str(early.id)]}
     page = client.get("/specialist/calendar/day/2030-01-07").get_data(as_text=True)

@@ -1,0 +1,83 @@
+"""Migration 0016's data steps: all-day "available only" rows and the homework key."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from portal.extensions import db
+from portal.models import AuditLog, AvailabilityException, Booking, SessionNote
+from portal.services.users import user_create
+from tests.models.test_migrations import scratch_app  # noqa: F401 (the fixture)
+
+DAY = date(2030, 1, 7)
+
+
+def _rows_before_0016():
+    specialist = user_create(email="s@mig.test", password="correct-horse-battery", role="specialist")
+    patient = user_create(email="p@mig.test", password="correct-horse-battery", role="patient")
+    start = datetime(2030, 1, 7, 10, tzinfo=UTC)
+    booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=start,
+                      ends_at=start + timedelta(hours=1), status="completed", price=Decimal("10"), currency="USD")
+    open_all_day = AvailabilityException(specialist_id=specialist.id, exception_date=DAY, reason="other",
+                                         is_available=True, all_day=True)
+    ranged = AvailabilityException(specialist_id=specialist.id, exception_date=DAY + timedelta(days=1),
+                                   reason="other", is_available=True, all_day=False,
+                                   start_time=time(10), end_time=time(12))
+    db.session.add_all([booking, open_all_day, ranged])
+    db.session.flush()
+    notes = [SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="a",
+                         metadata_={"homework_completed": True, "sleep": "ok"}),
+             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4})]
+    db.session.add_all(notes)
+    db.session.commit()
+    return open_all_day.id, ranged.id, [n.id for n in notes]
+
+
+def _metadata(note_ids) -> list[dict]:
+    db.session.expire_all()
+    return [db.session.get(SessionNote, i).metadata_ for i in note_ids]
+
+
+@pytest.fixture
+def scratch_session(scratch_app):  # noqa: F811
+    """db.session on the scratch database (the `app` fixture bound it to the session's database)."""
+    saved = db.session
+    with scratch_app.app_context():
+        db.session = db._make_scoped_session({})
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = saved
+
+
+def test_0016_removes_all_day_available_only_rows_and_renames_the_homework_key(scratch_session):
+    upgrade(revision="0014_accounts")  # the revision 0016 follows
+    open_id, ranged_id, note_ids = _rows_before_0016()
+    db.session.remove()
+    upgrade(revision="0016_people_see")
+    assert db.session.get(AvailabilityException, open_id) is None
+    assert db.session.get(AvailabilityException, ranged_id) is not None
+    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "availability_exception_removed"))
+    assert audit.entity_id == str(open_id) and audit.actor_id is None
+    assert audit.old_values["exception_date"] == "2030-01-07" and audit.old_values["all_day"] is True
+    assert _metadata(note_ids) == [{"homework_completion": True, "sleep": "ok"}, {"mood_level": 4}]
+    specialist_id = db.session.get(AvailabilityException, ranged_id).specialist_id
+    db.session.add(AvailabilityException(specialist_id=specialist_id, exception_date=DAY, reason="other",
+                                         is_available=True, all_day=True))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.remove()
+
+    downgrade(revision="0014_accounts")  # back to what 0016 follows
+    assert _metadata(note_ids) == [{"homework_completed": True, "sleep": "ok"}, {"mood_level": 4}]
+    db.session.add(AvailabilityException(specialist_id=specialist_id, exception_date=DAY, reason="other",
+                                         is_available=True, all_day=True))
+    db.session.commit()  # the constraint is gone again
+    db.session.remove()
+    upgrade()
