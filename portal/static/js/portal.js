@@ -26,8 +26,12 @@
     fields.forEach(function (field, index) {
       var control = field.querySelector("input:not([type=hidden]), select, textarea");
       var message = field.querySelector(".error");
-      if (!control || !message) return;
-      if (!message.id) message.id = (control.id || "field-" + index) + "-error";
+      // Fields the server already tied (the field macro) are left as they are.
+      if (!control || !message || control.hasAttribute("aria-invalid")) return;
+      if (!message.id) {
+        var id = (control.id || "field-" + index) + "-error";
+        message.id = document.getElementById(id) ? id + "-message" : id;
+      }
       var described = (control.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
       if (described.indexOf(message.id) < 0) described.push(message.id);
       control.setAttribute("aria-describedby", described.join(" "));
