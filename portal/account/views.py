@@ -16,7 +16,7 @@ from portal.services.users import (
     password_change,
     user_end_sessions,
 )
-from portal.web.forms import form_error, submit_form
+from portal.web.forms import form_error, submit_form, with_field_errors
 from portal.web.rendering import render_page
 
 
@@ -26,15 +26,6 @@ def _settings_page(account_form=None, password_form=None):
         reminders_enabled=current_user.reminders_enabled)
     return render_page("account/settings.html", account_form=account_form,
                        password_form=password_form or PasswordChangeForm(formdata=None))
-
-
-def _with_field_errors(form, error):
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-    if not any(name in form for name in error.fields):
-        form.form_errors.append(error.message)
-    return form
 
 
 @bp.route("", methods=["GET"])
@@ -56,7 +47,7 @@ def settings_save():
     return submit_form(lambda: account_update(user=user, display_name=form.display_name.data,
                                               timezone=form.timezone.data,
                                               reminders_enabled=form.reminders_enabled.data),
-                       done=done, refused=lambda error: _settings_page(account_form=_with_field_errors(form, error)))
+                       done=done, refused=lambda error: _settings_page(account_form=with_field_errors(form, error)))
 
 
 @bp.route("/password", methods=["POST"])
@@ -73,7 +64,7 @@ def password_save():
     user = current_user._get_current_object()
     return submit_form(lambda: password_change(user=user, current_password=form.current_password.data,
                                                new_password=form.new_password.data),
-                       done=done, refused=lambda error: _settings_page(password_form=_with_field_errors(form, error)))
+                       done=done, refused=lambda error: _settings_page(password_form=with_field_errors(form, error)))
 
 
 @bp.route("/sign-out-everywhere", methods=["POST"])
@@ -107,7 +98,7 @@ def tokens_create():
     response = submit_form(
         lambda: api_token_create(user=current_user, name=form.name.data, expires_days=form.expires_days.data),
         done=lambda token: _tokens_page(new_token=token),
-        refused=lambda error: _tokens_page(_with_field_errors(form, error)))
+        refused=lambda error: _tokens_page(with_field_errors(form, error)))
     response.headers["Cache-Control"] = "no-store"
     return response
 

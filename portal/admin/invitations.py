@@ -13,7 +13,7 @@ from portal.admin.users import users_page
 from portal.models import Role
 from portal.policies import roles_required
 from portal.services.accounts import account_invite
-from portal.web.forms import submit_form
+from portal.web.forms import submit_form, with_field_errors
 
 
 @bp.route("/users/invite", methods=["POST"])
@@ -30,12 +30,7 @@ def users_invite():
         return redirect(url_for("admin.users_list"))
 
     def refused(error):
-        for name, message in error.fields.items():
-            if name in form:
-                form[name].errors = [*form[name].errors, message]
-        if not any(name in form for name in error.fields):
-            form.form_errors.append(error.message)
-        return users_page(invite=form)
+        return users_page(invite=with_field_errors(form, error))
 
     return submit_form(lambda: account_invite(actor=current_user, email=form.email.data,
                                               display_name=form.display_name.data, role=form.role.data,

@@ -18,19 +18,10 @@ from portal.services.accounts import (
     password_reset,
     password_reset_request,
 )
-from portal.web.forms import form_error, submit_form
+from portal.web.forms import form_error, submit_form, with_field_errors
 from portal.web.rendering import render_page
 
 SENT = "If an account can be made or exists for {email}, we have sent a link there. Check your inbox."
-
-
-def _with_field_errors(form, error):
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-    if not any(name in form for name in error.fields):
-        form.form_errors.append(error.message)
-    return form
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -50,7 +41,7 @@ def signup():
                                display_name=form.display_name.data, timezone=form.timezone.data),
         done=lambda _user: render_page("auth/link_sent.html", heading="Check your inbox", email=form.email.data,
                                        signup=True),
-        refused=lambda error: render_page("auth/signup.html", form=_with_field_errors(form, error)))
+        refused=lambda error: render_page("auth/signup.html", form=with_field_errors(form, error)))
 
 
 @bp.route("/confirm/<token>")
@@ -86,7 +77,7 @@ def forgot_password():
     return submit_form(lambda: password_reset_request(email=form.email.data),
                        done=lambda _r: render_page("auth/link_sent.html", heading="Check your inbox",
                                                    email=form.email.data, signup=False),
-                       refused=lambda error: render_page("auth/forgot.html", form=_with_field_errors(form, error)))
+                       refused=lambda error: render_page("auth/forgot.html", form=with_field_errors(form, error)))
 
 
 def _new_password_page(purpose: str, token: str, action, done_message: str, *, sign_in: bool):
@@ -112,7 +103,7 @@ def _new_password_page(purpose: str, token: str, action, done_message: str, *, s
         return redirect(url_for("auth.login"))
 
     return submit_form(lambda: action(user=user, password=form.password.data), done=done,
-                       refused=lambda error: render_page(template, form=_with_field_errors(form, error), **context))
+                       refused=lambda error: render_page(template, form=with_field_errors(form, error), **context))
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])

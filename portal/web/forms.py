@@ -47,3 +47,14 @@ def submit_form(action: Callable[[], T], *, done: Callable[[T], Response],
         return form_error(refused(error))
     db.session.commit()
     return done(result)
+
+
+def with_field_errors(form, error: ServiceError):
+    """`form` showing a refusal: each field the service named gets its message, and a refusal that
+    names none of the form's fields is shown above the form."""
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+    if not any(name in form for name in error.fields):
+        form.form_errors.append(error.message)
+    return form
