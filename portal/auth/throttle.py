@@ -27,8 +27,11 @@ def _checks(email: str) -> list[tuple]:
 
 
 def login_wait_seconds(email: str) -> int:
-    """Seconds until this address may try this account again; 0 when it may now."""
+    """Seconds until this address may try this account again; 0 when it may now (or when
+    RATELIMIT_ENABLED is off)."""
     wait = 0
+    if not limiter.enabled:
+        return 0
     for item, *keys in _checks(email):
         if not limiter.limiter.test(item, *keys):
             reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
@@ -37,6 +40,8 @@ def login_wait_seconds(email: str) -> int:
 
 
 def login_failed(email: str) -> None:
+    if not limiter.enabled:
+        return
     for item, *keys in _checks(email):
         limiter.limiter.hit(item, *keys)
 

@@ -37,7 +37,9 @@ def over_limit(setting: str, scope: str, *keys: str) -> int | None:
     """Count this request against `setting` for each key; the seconds to wait when any is over.
 
     When the storage cannot be reached the request goes through (logged): an outage of the
-    counters must not stop every write in the clinic."""
+    counters must not stop every write in the clinic. With RATELIMIT_ENABLED off, nothing is counted."""
+    if not limiter.enabled:
+        return None
     strategy = limiter.limiter
     try:
         for item in parse_many(current_app.config[setting]):

@@ -138,3 +138,18 @@ def test_bookings_have_their_own_tighter_limit_per_patient(app, client, users, a
     other = api_headers(users["other_patient"])
     assert post_booking(client, other, specialist, MONDAY.replace(hour=14)).status_code == 201
     assert put_rules(client, specialist, api_headers(specialist)).status_code == 200  # other writes go on
+
+
+def test_with_rate_limiting_turned_off_writes_and_sign_ins_are_not_counted(app, client, users, api_headers,
+                                                                          monkeypatch):
+    """RATELIMIT_ENABLED=false is Flask-Limiter's own switch: nothing is counted, nothing breaks."""
+    from portal.extensions import limiter
+
+    monkeypatch.setitem(app.config, "WRITE_RATE_LIMIT", "1 per minute")
+    monkeypatch.setattr(limiter, "enabled", False)
+    specialist = users["specialist"]
+    headers = api_headers(specialist)
+    assert [put_rules(client, specialist, headers).status_code for _ in range(3)] == [200, 200, 200]
+    wrong = [client.post("/login", data={"email": specialist.email, "password": "wrong"}).status_code
+             for _ in range(12)]
+    assert 429 not in wrong and 500 not in wrong
