@@ -66,9 +66,9 @@ SELECT gen_random_uuid(), md5('s' || i)::uuid, :run_date, i % 200 = 1, 'vacation
 FROM generate_series(0, :specialists - 1) AS i WHERE i % 200 < 2;
 
 INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
-                   calendar_feed_version, created_at, updated_at)
+                   calendar_feed_version, email_confirmed_at, created_at, updated_at)
 SELECT md5('p' || i)::uuid, 'p' || i || '@bench.test', 'p' || i || '@bench.test', 'x', 'patient',
-       'Patient ' || i, 'UTC', true, 1, now(), now()
+       'Patient ' || i, 'UTC', true, 1, now(), now(), now()
 FROM generate_series(0, :patients - 1) AS i;
 
 -- Series i: specialist i % S at local hour 8 + i / S; patient i % P (P = 5 S, so a
