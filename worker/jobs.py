@@ -64,14 +64,17 @@ def cleanup_recordings_job() -> dict:
 
 
 def expire_enrolments_job(today: str | None = None) -> dict:
-    """Package enrolments past expires_on become expired (portal.services.enrolments)."""
+    """Package enrolments past expires_on become expired, and those about to expire with sessions left
+    get their e-mail notice (portal.services.enrolments)."""
     from portal.extensions import db
-    from portal.services.enrolments import enrolments_expire
+    from portal.services.enrolments import enrolments_expire, enrolments_send_expiry_notices
 
     with app_context(), recorded("package-enrolments-expiry"):
-        expired = enrolments_expire(today=date.fromisoformat(today) if today else None)
+        day = date.fromisoformat(today) if today else None
+        expired = enrolments_expire(today=day)
+        notices = enrolments_send_expiry_notices(today=day)
         db.session.commit()
-        return {"expired": expired}
+        return {"expired": expired, "expiry_notices": notices}
 
 
 def deliver_outbox_job(ids: list[str] | None = None) -> dict:

@@ -31,7 +31,7 @@ SCHEDULE = (
     ScheduledJob("recordings-cleanup", "0 3 * * *", CLEANUP_RECORDINGS,
                  "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
     ScheduledJob("package-enrolments-expiry", "10 0 * * *", EXPIRE_ENROLMENTS,
-                 "Mark package enrolments expired after their last valid day (daily, 00:10 UTC)"),
+                 "Expire package enrolments after their last day; e-mail a notice 7 days ahead (daily, 00:10 UTC)"),
     ScheduledJob("booking-reminders", "*/15 * * * *", QUEUE_REMINDERS,
                  "Write the reminders due before upcoming sessions (every 15 minutes)"),
     # With Redis each committed message is also enqueued at once; this sweep takes the retries.

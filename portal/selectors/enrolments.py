@@ -49,6 +49,16 @@ def expires_soon(enrolment: PackageEnrolment, today: date | None = None) -> bool
             and enrolment.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS))
 
 
+def enrolments_due_expiry_notice(*, today: date) -> list[PackageEnrolment]:
+    """Active enrolments with sessions left that end within the warning window and have had no notice."""
+    return list(db.session.scalars(
+        sa.select(PackageEnrolment).where(
+            PackageEnrolment.status == "active", PackageEnrolment.expiry_notice_at.is_(None),
+            PackageEnrolment.credits_used < PackageEnrolment.credits_total,
+            PackageEnrolment.expires_on.between(today, today + timedelta(days=EXPIRY_WARNING_DAYS)))
+        .order_by(PackageEnrolment.expires_on, PackageEnrolment.id)))
+
+
 def patient_names(patient_ids: set) -> dict[uuid.UUID, str]:
     """Display names of the patients of enrolments the viewer already may see."""
     if not patient_ids:

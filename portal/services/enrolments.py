@@ -17,14 +17,15 @@ import sqlalchemy as sa
 from portal import clock, policies
 from portal.extensions import db
 from portal.models import BookingPackage, PackageEnrolment, Role, User
+from portal.selectors.enrolments import enrolments_due_expiry_notice
 from portal.services import Conflict, Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
+from portal.services.outbox import outbox_add
 
 log = logging.getLogger(__name__)
 
 PENDING, ACTIVE, EXPIRED, CANCELLED = "pending_payment", "active", "expired", "cancelled"
 REFERENCE_MAX = 120
-NOTICE_DAYS = 7
 
 
 class EnrolmentStateError(Conflict):
@@ -187,3 +188,20 @@ def enrolments_expire(*, today: date | None = None) -> int:
                      new_values={"count": expired, "before": today})
     log.info("package enrolments expired before %s: %s", today, expired)
     return expired
+
+
+def enrolments_send_expiry_notices(*, today: date | None = None) -> int:
+    """Owe each patient one e-mail when an enrolment with sessions left is about to expire.
+
+    Marking `expiry_notice_at` in the same transaction as the outbox row (whose dedup key is the
+    enrolment's) keeps a second run, or a second worker, from writing it again."""
+    today = today or clock.today()
+    due = enrolments_due_expiry_notice(today=today)
+    for enrolment in due:
+        patient = db.session.get(User, enrolment.patient_id)
+        outbox_add(recipient=patient, template="package_expiring", about={"enrolment_id": str(enrolment.id)},
+                   dedup_key=f"package-expiring:{enrolment.id}")
+        enrolment.expiry_notice_at = clock.now()
+    db.session.flush()
+    log.info("package expiry notices written for %s: %s", today, len(due))
+    return len(due)

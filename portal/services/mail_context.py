@@ -37,8 +37,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from portal import clock
 from portal.extensions import db
-from portal.models import Booking, BookingCancellation, RecurringBooking, RecurringOccurrenceSkip, User
+from portal.models import (
+    Booking,
+    BookingCancellation,
+    PackageEnrolment,
+    RecurringBooking,
+    RecurringOccurrenceSkip,
+    User,
+)
 
 
 class MailObsolete(Exception):
@@ -240,6 +248,21 @@ def series_skips(*, recipient: User, about: dict) -> MailContent:
     return MailContent(subject=f"Some sessions with {specialist.display_name} could not be booked",
                        context={"series": series, "specialist": specialist,
                                 "skips": [{"day": s.occurrence_date, "reason": s.reason} for s in skips]})
+
+
+@mail_context("package_expiring")
+def package_expiring(*, recipient: User, about: dict) -> MailContent:
+    enrolment = db.session.get(PackageEnrolment, _uuid(about, "enrolment_id"))
+    if enrolment is None or enrolment.status != "active" or enrolment.credits_remaining < 1:
+        raise MailObsolete("the enrolment has no sessions left to lose")
+    if enrolment.expires_on is None or enrolment.expires_on < clock.today():
+        raise MailObsolete("the enrolment has already expired")
+    specialist = db.session.get(User, enrolment.specialist_id)
+    last_day = enrolment.expires_on
+    return MailContent(
+        subject=f"Your package with {specialist.display_name} expires on {last_day.day} {last_day:%B}",
+        context={"enrolment": enrolment, "specialist": specialist,
+                 "last_day": f"{last_day:%A} {last_day.day} {last_day:%B %Y}"})
 
 
 def load_builders() -> None:

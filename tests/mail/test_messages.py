@@ -156,3 +156,62 @@ def test_the_mailbox_shows_kept_messages_as_rendered_to_admins_and_ops(app, user
     body = login_as(users["admin"]).get(f"/admin/outbox/{message.id}/body.html")
     assert "sandbox" in body.headers["Content-Security-Policy"] and "<html" in body.get_data(as_text=True)
     assert login_as(users["patient"]).get("/admin/outbox").status_code == 403
+
+
+def test_a_package_about_to_expire_with_sessions_left_is_announced_once(app, users, smtp_server):
+    from decimal import Decimal
+
+    from portal.models import BookingPackage, PackageEnrolment
+    from portal.services.enrolments import enrolment_mark_paid, enrolment_take
+    from worker.jobs import expire_enrolments_job
+
+    package = BookingPackage(specialist_id=users["specialist"].id, name="Four-session block", session_count=4,
+                             price=Decimal("320.00"), currency="USD", valid_for_days=30)
+    spent = BookingPackage(specialist_id=users["specialist"].id, name="Single", session_count=1,
+                           price=Decimal("90.00"), currency="USD", valid_for_days=30)
+    db.session.add_all([package, spent])
+    db.session.flush()
+    with clock.frozen(datetime(2027, 3, 1, 8, tzinfo=UTC)):
+        enrolments = [enrolment_take(actor=users["patient"], package_id=p.id) for p in (package, spent)]
+        for enrolment in enrolments:
+            enrolment_mark_paid(actor=users["admin"], enrolment_id=enrolment.id, reference="BANK-1")
+    enrolments[1].credits_used = 1  # nothing left to lose: no notice
+    db.session.commit()
+    assert enrolments[0].expires_on == date(2027, 3, 31)
+
+    assert expire_enrolments_job("2027-03-23") == {"expired": 0, "expiry_notices": 0}  # eight days ahead
+    assert expire_enrolments_job("2027-03-24") == {"expired": 0, "expiry_notices": 1}
+    assert expire_enrolments_job("2027-03-25") == {"expired": 0, "expiry_notices": 0}  # once only
+    assert [(r.recipient_id, r.about) for r in rows("package_expiring")] == [
+        (users["patient"].id, {"enrolment_id": str(enrolments[0].id)})]
+    assert db.session.get(PackageEnrolment, enrolments[0].id).expiry_notice_at is not None
+
+    with clock.frozen(datetime(2027, 3, 24, 0, 11, tzinfo=UTC)):
+        assert outbox_deliver() == {"sent": 1}
+    (mail,) = smtp_server.messages(users["patient"].email)
+    assert mail["Subject"] == "Your package with Spec One expires on 31 March"
+    text = parts(mail)["text/plain"]
+    assert "can be used until Wednesday 31 March 2027" in text
+    assert "You have 4 sessions left in it. Sessions not booked by then are lost." in text
+    assert f"/patient/specialists/{users['specialist'].id}" in text
+    assert "4 sessions left" in parts(mail)["text/html"]
+
+
+def test_an_expiry_notice_for_a_package_used_up_meanwhile_is_dropped(app, users, smtp_server):
+    from decimal import Decimal
+
+    from portal.models import BookingPackage
+    from portal.services.enrolments import enrolment_mark_paid, enrolment_take, enrolments_send_expiry_notices
+
+    package = BookingPackage(specialist_id=users["specialist"].id, name="Pair", session_count=2,
+                             price=Decimal("150.00"), currency="USD", valid_for_days=5)
+    db.session.add(package)
+    db.session.flush()
+    with clock.frozen(datetime(2027, 3, 1, 8, tzinfo=UTC)):
+        enrolment = enrolment_take(actor=users["patient"], package_id=package.id)
+        enrolment_mark_paid(actor=users["admin"], enrolment_id=enrolment.id, reference="BANK-2")
+        assert enrolments_send_expiry_notices() == 1  # five days' validity: within the week at once
+        enrolment.credits_used = 2  # both booked before the mail went out
+        db.session.commit()
+        assert outbox_deliver() == {"dropped": 1}
+    assert smtp_server.messages(users["patient"].email) == []
