@@ -2,6 +2,7 @@
 /slots under the rules, and the rate limits on the API's writes."""
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from portal import clock
 from portal.extensions import db
 from portal.models import AuditLog, Booking
+from tests.conftest import DEFAULT_PASSWORD
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 NOW = MONDAY - timedelta(days=1)
@@ -153,3 +155,53 @@ def test_with_rate_limiting_turned_off_writes_and_sign_ins_are_not_counted(app, 
     wrong = [client.post("/login", data={"email": specialist.email, "password": "wrong"}).status_code
              for _ in range(12)]
     assert 429 not in wrong and 500 not in wrong
+
+
+def test_a_users_tokens_share_the_users_count_and_each_token_is_counted_too(app, client, users, api_headers,
+                                                                             monkeypatch):
+    from limits import parse
+
+    from portal.extensions import limiter
+
+    monkeypatch.setitem(app.config, "WRITE_RATE_LIMIT", "3 per minute")
+    specialist = users["specialist"]
+    laptop, script = api_headers(specialist), api_headers(specialist)
+    assert [put_rules(client, specialist, laptop).status_code for _ in range(2)] == [200, 200]
+    assert put_rules(client, specialist, script).status_code == 200
+    assert put_rules(client, specialist, script).status_code == 429  # a second token is no way round the limit
+    assert put_rules(client, specialist, laptop).status_code == 429
+    token_key = "token:" + hashlib.sha256(script["Authorization"].split()[1].encode()).hexdigest()[:32]
+    remaining = limiter.limiter.get_window_stats(parse("3 per minute"), "write", token_key).remaining
+    assert remaining == 2  # its own count holds the one write it made (the refused one was not counted)
+
+
+@pytest.fixture
+def counters_unreachable(monkeypatch):
+    """The rate limiter's storage pointed at a Redis that is not there (a closed port on 127.0.0.1)."""
+    import socket
+
+    from limits.storage import storage_from_string
+
+    from portal.extensions import limiter
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = storage_from_string(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.2, socket_timeout=0.2)
+    monkeypatch.setattr(limiter, "_limiter", type(limiter.limiter)(dead))
+    monkeypatch.setattr(limiter, "_in_memory_fallback_enabled", False)
+
+
+def test_when_the_counters_are_unreachable_writes_and_sign_ins_go_through(app, client, users, api_headers,
+                                                                          monkeypatch, counters_unreachable, caplog):
+    monkeypatch.setitem(app.config, "WRITE_RATE_LIMIT", "1 per minute")
+    specialist = users["specialist"]
+    headers = api_headers(specialist)
+    assert [put_rules(client, specialist, headers).status_code for _ in range(3)] == [200, 200, 200]
+    assert post_booking(client, api_headers(users["patient"]), specialist, MONDAY.replace(hour=10)).status_code == 201
+    wrong = client.post("/login", data={"email": specialist.email, "password": "wrong"})
+    assert wrong.status_code == 400 and b"E-mail or password is not right." in wrong.data
+    right = client.post("/login", data={"email": users["patient"].email, "password": DEFAULT_PASSWORD})
+    assert right.status_code == 302
+    assert "rate-limit storage unavailable" in caplog.text
+    assert specialist.email not in caplog.text
