@@ -143,14 +143,18 @@ def get_series(series_id):
 @blp.response(200, RecurringChangeSchema)
 def update_series(data, series_id):
     series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    change = service.SeriesChange(series)
     if "end_date" in data:
-        service.recurring_set_end_date(actor=current_user, series=series, end_date=data["end_date"])
+        change = service.recurring_set_end_date(actor=current_user, series=series, end_date=data["end_date"])
     name = data.get("action")
     if "is_active" in data:
         name = "resume" if data["is_active"] else "pause"
     action = {"pause": service.recurring_pause, "resume": service.recurring_resume,
               "end": service.recurring_end}.get(name)
-    change = action(actor=current_user, series=series) if action else service.SeriesChange(series)
+    if action:
+        acted = action(actor=current_user, series=series)
+        acted.cancelled = change.cancelled + acted.cancelled
+        change = acted
     db.session.commit()
     return _change(change)
 

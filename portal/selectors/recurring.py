@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, Booking, RecurringBooking, RecurringOccurrenceSkip
+from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, RecurringBooking, RecurringOccurrenceSkip
 from portal.policies import visible
 from portal.selectors.pagination import paginate
 
@@ -50,6 +50,24 @@ def upcoming_of_series(*, series_id: uuid.UUID, from_date: date | None = None) -
     if from_date is not None:
         query = query.where(Booking.occurrence_date >= from_date)
     return list(db.session.scalars(query.order_by(Booking.starts_at)))
+
+
+def occurrences_cancelled_before(*, series_id: uuid.UUID, moment: datetime, from_date: date) -> list[date]:
+    """Occurrence dates (on or after `from_date`) whose last booking was cancelled before `moment` and
+    that hold no active booking or skip now: the sessions cancelled one by one before a pause."""
+    in_series = (Booking.recurring_booking_id == series_id, Booking.occurrence_date.is_not(None))
+    taken = sa.union(
+        sa.select(Booking.occurrence_date).where(*in_series, Booking.status.in_(ACTIVE_STATUSES)),
+        sa.select(RecurringOccurrenceSkip.occurrence_date).where(
+            RecurringOccurrenceSkip.recurring_booking_id == series_id))
+    query = (sa.select(Booking.occurrence_date)
+             .join(BookingCancellation, BookingCancellation.booking_id == Booking.id)
+             .where(*in_series, Booking.status == "cancelled", Booking.occurrence_date >= from_date,
+                    Booking.occurrence_date.not_in(taken))
+             .group_by(Booking.occurrence_date)
+             .having(sa.func.max(BookingCancellation.created_at) < moment)
+             .order_by(Booking.occurrence_date))
+    return list(db.session.scalars(query))
 
 
 def upcoming_counts(*, series_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -40,7 +40,7 @@ from portal.domain.recurrence import (
 from portal.extensions import db
 from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, Role, User
 from portal.selectors.booking_rules import booking_rules_of
-from portal.selectors.recurring import upcoming_of_series
+from portal.selectors.recurring import occurrences_cancelled_before, upcoming_of_series
 from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
@@ -50,6 +50,8 @@ from portal.services.recurring_dispatch import dispatch, run
 
 PAUSE_REASON = "Recurring series paused"
 END_REASON = "Recurring series ended"
+END_DATE_REASON = "Recurring series' end date moved earlier"
+CANCELLED_ALONE = "Cancelled on its own before the pause"
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +231,9 @@ def recurring_pause(*, actor: User, series: RecurringBooking) -> SeriesChange:
         raise Conflict("This series has ended.")
     if series.paused_at:
         return SeriesChange(series)
+    paused_at = clock.now()  # before the cancellations: resuming tells them from ones made earlier
     cancelled = _cancel_upcoming(actor, series, PAUSE_REASON)
-    _update(actor, series, "recurring_booking_paused", {"paused_at": clock.now()})
+    _update(actor, series, "recurring_booking_paused", {"paused_at": paused_at})
     return SeriesChange(series, cancelled=cancelled)
 
 
@@ -243,6 +246,7 @@ def recurring_resume(*, actor: User, series: RecurringBooking) -> SeriesChange:
     if not series.paused_at:
         return SeriesChange(series)
     index, next_date = _first_ahead(series, clock.now())
+    _keep_cancelled_alone(series, from_date=next_date)
     values = {"paused_at": None, "next_occurrence_index": index, "next_booking_date": next_date}
     if series.end_date and next_date > series.end_date:
         values["is_active"] = False
@@ -251,6 +255,15 @@ def recurring_resume(*, actor: User, series: RecurringBooking) -> SeriesChange:
     if series.is_active:
         series_mail(series, event="resumed")
     return change
+
+
+def _keep_cancelled_alone(series: RecurringBooking, *, from_date: date) -> None:
+    """Resuming books again what the pause cancelled, not a session someone had cancelled on its
+    own before: such occurrences are recorded as skipped, which the booking run leaves alone."""
+    for day in occurrences_cancelled_before(series_id=series.id, moment=series.paused_at, from_date=from_date):
+        db.session.add(RecurringOccurrenceSkip(recurring_booking_id=series.id, occurrence_date=day,
+                                               reason=CANCELLED_ALONE))
+    db.session.flush()
 
 
 def _first_ahead(series: RecurringBooking, now: datetime) -> tuple[int, date]:
@@ -303,14 +316,17 @@ def recurring_cancel_following(*, actor: User, series: RecurringBooking, from_da
     return SeriesChange(series, cancelled=cancelled)
 
 
-def recurring_set_end_date(*, actor: User, series: RecurringBooking,
-                           end_date: date | None) -> RecurringBooking:
+def recurring_set_end_date(*, actor: User, series: RecurringBooking, end_date: date | None) -> SeriesChange:
+    """Set (or clear) the last date; sessions already booked after a new, earlier end are cancelled."""
     _require("update", actor, series)
     _check_dates(series.start_date, end_date)
     values: dict = {"end_date": end_date}
     if end_date and series.next_booking_date and series.next_booking_date > end_date:
         values["is_active"] = False
-    return _update(actor, series, "recurring_booking_updated", values)
+    cancelled = (_cancel_upcoming(actor, series, END_DATE_REASON, from_date=end_date + timedelta(days=1))
+                 if end_date else [])
+    _update(actor, series, "recurring_booking_updated", values)
+    return SeriesChange(series, cancelled=cancelled)
 
 
 def recurring_delete(*, actor: User, series: RecurringBooking) -> None:

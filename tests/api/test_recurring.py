@@ -103,8 +103,14 @@ def test_pause_resume_end_and_end_date(call, users, series):
     assert [b["occurrence_date"] for b in resumed["booked"]] == ["2027-01-18", "2027-01-25", "2027-02-01",
                                                                  "2027-02-08"]
     assert resumed["next_booking_date"] == "2027-02-15"
-    changed = call("PATCH", one, users["admin"], json={"end_date": "2027-01-05"}).get_json()
+    # An end date before the booked sessions cancels them, which only the patient or specialist may do.
+    refused = call("PATCH", one, users["admin"], json={"end_date": "2027-01-05"})
+    assert refused.status_code == 403 and "4 booked session(s) would be cancelled" in refused.get_json()["message"]
+    assert call("GET", one, users["patient"]).get_json()["end_date"] is None
+    changed = call("PATCH", one, users["patient"], json={"end_date": "2027-01-05"}).get_json()
     assert changed["end_date"] == "2027-01-05" and changed["status"] == "ended"  # nothing left to book
+    assert [b["occurrence_date"] for b in changed["cancelled"]] == ["2027-01-18", "2027-01-25", "2027-02-01",
+                                                                    "2027-02-08"]
     assert call("PATCH", one, users["patient"], json={"action": "resume"}).status_code == 409
     assert call("PATCH", one, users["patient"], json={"action": "end"}).get_json()["status"] == "ended"
 

@@ -332,6 +332,43 @@ def test_a_single_occurrence_can_be_cancelled_alone_and_the_series_carries_on(us
     assert db.session.get(RecurringBooking, change.series.id).is_active
 
 
+def test_resume_does_not_book_again_a_session_cancelled_on_its_own_before_the_pause(users, make_specialist):
+    change = create(users["patient"], make_specialist(hours=EVERY_DAY))
+    with clock.frozen(datetime(2027, 1, 2, tzinfo=UTC)):
+        booking_cancel(actor=users["patient"], booking_id=change.booked[2].id, reason="Holiday")  # 18 January
+        db.session.commit()
+    with clock.frozen(datetime(2027, 1, 5, tzinfo=UTC)):
+        service.recurring_pause(actor=users["patient"], series=change.series)
+        db.session.commit()
+    for pause_again in (False, True):
+        with clock.frozen(datetime(2027, 1, 6, tzinfo=UTC)):
+            if pause_again:  # a second pause and resume: what the first resume booked comes back again
+                service.recurring_pause(actor=users["patient"], series=change.series)
+                db.session.commit()
+            resumed = service.recurring_resume(actor=users["patient"], series=change.series)
+            db.session.commit()
+        assert days(resumed.booked) == [date(2027, 1, 11), date(2027, 1, 25), date(2027, 2, 1)]
+        assert [s.occurrence_date for s in db.session.scalars(sa.select(RecurringOccurrenceSkip).where(
+            RecurringOccurrenceSkip.recurring_booking_id == change.series.id))] == [date(2027, 1, 18)]
+    assert days(bookings_of(change.series.id, status="confirmed")) == [
+        MONDAY, date(2027, 1, 11), date(2027, 1, 25), date(2027, 2, 1)]
+
+
+def test_moving_the_end_date_earlier_cancels_the_sessions_booked_after_it(client, users, make_specialist,
+                                                                         api_headers):
+    change = create(users["patient"], make_specialist(hours=EVERY_DAY))
+    with clock.frozen(datetime(2027, 1, 2, tzinfo=UTC)):
+        response = client.patch(f"/api/v1/recurring-bookings/{change.series.id}", json={"end_date": "2027-01-12"},
+                                 headers=api_headers(users["patient"]))
+    assert response.status_code == 200
+    assert sorted(b["occurrence_date"] for b in response.get_json()["cancelled"]) == ["2027-01-18", "2027-01-25"]
+    assert days(bookings_of(change.series.id, status="confirmed")) == [MONDAY, date(2027, 1, 11)]
+    cancelled = bookings_of(change.series.id, status="cancelled")
+    assert {(r.reason, r.cancelled_by) for r in cancellations_of(cancelled)} == {
+        (service.END_DATE_REASON, users["patient"].id)}
+    assert run(date(2027, 1, 12), datetime(2027, 1, 12, 2, tzinfo=UTC))["count"] == 0
+
+
 @pytest.mark.parametrize("affected", ["keep", "cancel"])
 def test_a_new_exception_over_booked_occurrences_keeps_them_flagged_or_cancels_them(
         users, make_specialist, affected):
