@@ -135,6 +135,12 @@ def _busy(column, ids: set, start: datetime, end: datetime) -> dict[uuid.UUID, l
     return busy
 
 
+def skipped_days(series_id: uuid.UUID) -> set[date]:
+    """The occurrence dates recorded as skipped for one series (not booked again when it books ahead)."""
+    return set(db.session.scalars(sa.select(RecurringOccurrenceSkip.occurrence_date).where(
+        RecurringOccurrenceSkip.recurring_booking_id == series_id)))
+
+
 def _already_done(series_ids: set, first: date, last: date) -> set[tuple[uuid.UUID, date]]:
     """Occurrences already booked (actively: a cancelled one may be booked again when a
     paused series resumes) or skipped (a defence against overlapping runs; on PostgreSQL

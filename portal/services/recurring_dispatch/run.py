@@ -57,7 +57,8 @@ def book_series(series_id: uuid.UUID, *, run_date: date | None = None) -> Plan:
     until = horizon_end(run_date or portal_today())
     now = clock.now()
     batch = reads.due_series(until, only=series_id)
-    plan = _plan(batch, until, now, RunCache(until)) if batch else Plan()
+    # Occurrences recorded as skipped (e.g. a session cancelled on its own before a pause) stay so.
+    plan = _plan(batch, until, now, RunCache(until), leave_out=reads.skipped_days(series_id)) if batch else Plan()
     _write(plan, now)
     db.session.flush()
     return plan
@@ -153,9 +154,12 @@ def _retry_one_by_one(series_ids: list[uuid.UUID], until: date, now: datetime, c
     return total
 
 
-def _plan(batch: list[planning.Series], until: date, now: datetime, cache: RunCache) -> Plan:
+def _plan(batch: list[planning.Series], until: date, now: datetime, cache: RunCache,
+          leave_out: set[date] = frozenset()) -> Plan:
     """Read what the batch's rules need, then plan it (the planning itself reads nothing)."""
     dues = [planning.due_occurrences(series, until) for series in batch]
+    for due in dues if leave_out else ():
+        due.occurrences = [occ for occ in due.occurrences if occ.day not in leave_out]
     occurrences = [occ for due in dues for occ in due.occurrences]
     reads.load_rules(cache, occurrences)
     others = reads.other_bookings(occurrences, cache) if occurrences and not is_postgres() else None
