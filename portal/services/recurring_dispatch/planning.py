@@ -137,9 +137,9 @@ def _overlaps(intervals: list, start: datetime, end: datetime) -> bool:
 
 
 class OtherBookings:
-    """SQLite only (PostgreSQL's constraints do this as the rows go in): the
-    active bookings a batch could overlap, the occurrences already done, and
-    the bookings the batch adds."""
+    """The active bookings a batch could overlap, the occurrences already done, and
+    the bookings the batch adds: on SQLite while planning; on PostgreSQL (whose
+    trigger checks the rows as they go in) only once the trigger has refused a batch."""
 
     def __init__(self, of_specialist: dict[uuid.UUID, list], of_patient: dict[uuid.UUID, list],
                  done: set[tuple[uuid.UUID, date]]):
@@ -148,15 +148,21 @@ class OtherBookings:
         self.done = done
 
     def clash(self, series: Series, starts_at: datetime, ends_at: datetime) -> str | None:
-        if _overlaps(self.of_specialist[series.specialist_id], starts_at, ends_at):
+        return self.clash_of(series.specialist_id, series.user_id, starts_at, ends_at)
+
+    def clash_of(self, specialist_id, patient_id, starts_at: datetime, ends_at: datetime) -> str | None:
+        if _overlaps(self.of_specialist.get(specialist_id, ()), starts_at, ends_at):
             return SLOT_TAKEN
-        if _overlaps(self.of_patient[series.user_id], starts_at, ends_at):
+        if _overlaps(self.of_patient.get(patient_id, ()), starts_at, ends_at):
             return PATIENT_BUSY
         return None
 
     def add(self, series: Series, starts_at: datetime, ends_at: datetime) -> None:
-        self.of_specialist[series.specialist_id].append((starts_at, ends_at))
-        self.of_patient[series.user_id].append((starts_at, ends_at))
+        self.add_of(series.specialist_id, series.user_id, starts_at, ends_at)
+
+    def add_of(self, specialist_id, patient_id, starts_at: datetime, ends_at: datetime) -> None:
+        self.of_specialist.setdefault(specialist_id, []).append((starts_at, ends_at))
+        self.of_patient.setdefault(patient_id, []).append((starts_at, ends_at))
 
 
 class UpcomingLimits:
