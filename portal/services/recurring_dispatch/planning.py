@@ -230,30 +230,43 @@ def _check(cache: RunCache, occ: Occurrence, now: datetime):
 
 
 def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, now: datetime,
-               limits: UpcomingLimits | None = None) -> Plan:
+               limits: UpcomingLimits | None = None, checked: list | None = None) -> Plan:
     """Book or skip each due occurrence, then advance each series past them.
 
     `cache` must hold the rules of every occurrence; `others` is None where
     the database checks overlaps itself; `limits` (None: not checked) holds the
-    upcoming counts and limits of every pair."""
+    upcoming counts and limits of every pair. `checked` (only where `others` is
+    None) is check_batch's answer for these dues, worked out before the pairs
+    were locked: what is left to do here is the limits, in the same order."""
     plan = Plan()
-    plan.new_ids = _new_ids(sum(len(due.occurrences) for due in dues))
+    if checked is None and others is None:
+        checked = check_batch(dues, cache, now)
+    if checked is None:
+        plan.new_ids = _new_ids(sum(len(due.occurrences) for due in dues))
     advances = plan.advances
-    for due in dues:
+    for n, due in enumerate(dues):
         series = due.series
-        for occ in due.occurrences:
-            if others is not None and (series.id, occ.day) in others.done:
-                continue
-            reason, rate, ends_at = _check(cache, occ, now)
-            if reason is None and others is not None:
-                reason = others.clash(series, occ.starts_at, ends_at)
-            if reason is None and limits is not None and not limits.take(series):
-                reason = LIMIT_REACHED
-            if reason:
-                plan.skip(series.id, occ.day, reason, now)
-                continue
-            _book(plan, occ, rate, now)
-            if others is not None:
+        if checked is not None:
+            for occ, reason, booking in checked[n]:
+                if reason is None and limits is not None and not limits.take(series):
+                    reason = LIMIT_REACHED
+                if reason:
+                    plan.skip(series.id, occ.day, reason, now)
+                else:
+                    plan.bookings.append(booking)
+        else:
+            for occ in due.occurrences:
+                if (series.id, occ.day) in others.done:
+                    continue
+                reason, rate, ends_at = _check(cache, occ, now)
+                if reason is None:
+                    reason = others.clash(series, occ.starts_at, ends_at)
+                if reason is None and limits is not None and not limits.take(series):
+                    reason = LIMIT_REACHED
+                if reason:
+                    plan.skip(series.id, occ.day, reason, now)
+                    continue
+                _book(plan, occ, rate, now)
                 others.add(series, occ.starts_at, ends_at)
         advances.append({
             "id": series.id, "next_occurrence_index": due.next_index, "next_booking_date": due.next_day,
@@ -261,6 +274,25 @@ def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, n
             "is_active": not (series.end_date and due.next_day > series.end_date),
         })
     return plan
+
+
+def check_batch(dues: list[Due], cache: RunCache, now: datetime) -> list[list[tuple]]:
+    """The day's rules for every occurrence, each due's as (occurrence, reason, booking row):
+    the reason None with the row it would book, or the reason and None. Pure, so the
+    dispatcher runs it before it locks the batch's pairs (their counts come after)."""
+    rows = Plan(new_ids=_new_ids(sum(len(due.occurrences) for due in dues)))
+    checked = []
+    for due in dues:
+        outcomes = []
+        for occ in due.occurrences:
+            reason, rate, _ = _check(cache, occ, now)
+            if reason:
+                outcomes.append((occ, reason, None))
+            else:
+                _book(rows, occ, rate, now)
+                outcomes.append((occ, None, rows.bookings[-1]))
+        checked.append(outcomes)
+    return checked
 
 
 def _book(plan: Plan, occ: Occurrence, rate, now: datetime) -> None:

@@ -177,8 +177,11 @@ def _plan(batch: list[planning.Series], until: date, now: datetime, cache: RunCa
     occurrences = [occ for due in dues for occ in due.occurrences]
     reads.load_rules(cache, occurrences)
     others = reads.other_bookings(occurrences, cache) if occurrences and not is_postgres() else None
+    # The rules first, then the pairs' locks and counts: the lock is held until the batch commits,
+    # and a second dispatcher worker waits for it, so as little as possible happens under it.
+    checked = planning.check_batch(dues, cache, now) if others is None else None
     limits = reads.upcoming_limits(occurrences, now) if occurrences else None
-    return planning.plan_batch(dues, cache, others, now, limits)
+    return planning.plan_batch(dues, cache, others, now, limits, checked)
 
 
 def _write(plan: Plan, now: datetime) -> None:
