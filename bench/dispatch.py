@@ -7,17 +7,20 @@ vacations and partial-day overrides), each with an occurrence entering the
 booking horizon (RECURRING_HORIZON_DAYS, 28) on the run date, beside 10*N
 existing bookings in a scratch database made from DATABASE_URL, copies it, then times
 1. one dispatcher run end to end (every occurrence's rules checked),
-2. on the fresh copy, the same writes as bare SQL with no rules: one
+2. on a fresh copy, the same writes as bare SQL with no rules: one
    INSERT ... SELECT of the bookings, one of their history rows, one UPDATE
-   of the series, and
-3. --create times (default 200) creating a weekly series through the service
+   of the series (the database's overlap guarantee still checks every row),
+3. the same bare SQL on a third copy whose overlap guarantee was dropped
+   first (no exclusion constraint, no overlap trigger: B-tree indexes only),
+   the spec's "bare writes" floor, and
+4. --create times (default 200) creating a weekly series through the service
    (recurring_create: the first session checked, then its 4 occurrences in the
    28-day horizon checked and booked, committed), beside the dispatched data.
 The dispatcher books DISPATCHER_WORKERS slices of the series at once (--workers
 to change it; 1 is a single connection). Both scratch databases are dropped
 afterwards. The last line printed is JSON:
 {"series", "workers", "dispatch_s", "bookings_per_s", "bare_sql_s", "ratio",
- "create_n", "create_p50_ms", "create_p95_ms", "create_booked"}.
+ "bare_unguarded_s", "ratio_unguarded", "create_n", "create_p50_ms", "create_p95_ms", "create_booked"}.
 """
 from __future__ import annotations
 
@@ -229,6 +232,24 @@ def _time_bare_sql(url: sa.engine.URL) -> float:
     return elapsed
 
 
+def _drop_overlap_guards(url: sa.engine.URL) -> list[str]:
+    """Remove every overlap guarantee from the bookings of this copy: exclusion
+    constraints and the overlap triggers (whatever the migrations made them)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        constraints = list(conn.execute(sa.text(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'bookings'::regclass AND contype = 'x'")).scalars())
+        triggers = list(conn.execute(sa.text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'bookings'::regclass AND NOT tgisinternal "
+            "AND tgname LIKE '%overlap%'")).scalars())
+        for name in constraints:
+            conn.execute(sa.text(f'ALTER TABLE bookings DROP CONSTRAINT "{name}"'))
+        for name in triggers:
+            conn.execute(sa.text(f'DROP TRIGGER "{name}" ON bookings'))
+    engine.dispose()
+    return constraints + triggers
+
+
 def _time_creation(app, series: int, count: int) -> dict:
     """`count` weekly series created through the service, one transaction each, on the day after the
     run date at 18:00 (free: the seeded series sit on the run date's weekday, 08:00-17:00)."""
@@ -295,17 +316,24 @@ def main() -> None:
         _seed(sa.engine.make_url(dispatch_url), args.series)
         # The bare SQL gets a copy of the same data, taken before the dispatcher writes.
         template = sa.engine.make_url(dispatch_url).database
-        with scratch_database(raw, "bench_bare", template=template, keep=keep) as bare_url:
+        with scratch_database(raw, "bench_bare", template=template, keep=keep) as bare_url, \
+                scratch_database(raw, "bench_none", template=template, keep=keep) as none_url:
             print(f"seeded {args.series} series in {timer.perf_counter() - started:.1f} s", file=sys.stderr)
+            dropped = _drop_overlap_guards(sa.engine.make_url(none_url))
+            print(f"unguarded copy: dropped {', '.join(dropped) or 'nothing'}", file=sys.stderr)
             dispatched = _time_dispatcher(app)
             print(f"dispatcher: {dispatched}", file=sys.stderr)
             bare = _time_bare_sql(sa.engine.make_url(bare_url))
+            print(f"bare SQL, guarded: {bare:.2f} s", file=sys.stderr)
+            unguarded = _time_bare_sql(sa.engine.make_url(none_url))
+            print(f"bare SQL, unguarded: {unguarded:.2f} s", file=sys.stderr)
         created = _time_creation(app, args.series, args.create) if args.create else {}
         print(f"creation: {created}", file=sys.stderr)
     elapsed = dispatched["elapsed"]
     print(json.dumps({"series": args.series, "workers": workers, "dispatch_s": round(elapsed, 3),
                       "bookings_per_s": round(dispatched["count"] / elapsed, 1),
                       "bare_sql_s": round(bare, 3), "ratio": round(elapsed / bare, 3),
+                      "bare_unguarded_s": round(unguarded, 3), "ratio_unguarded": round(elapsed / unguarded, 3),
                       "create_n": created.get("n"), "create_p50_ms": created.get("p50_ms"),
                       "create_p95_ms": created.get("p95_ms"), "create_booked": created.get("booked")}))
 

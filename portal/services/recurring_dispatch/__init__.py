@@ -15,10 +15,11 @@ round trips:
   specialist's hours or inside an exception) are checked in Python with the
   pure `availability.day_windows`, computed once per specialist and day;
 - overlaps with other bookings are checked by the database as the rows go in:
-  on PostgreSQL the bookings' exclusion constraints refuse an overlapping row
-  (INSERT ... ON CONFLICT DO NOTHING), and the few refused rows are then
-  classified in one query; SQLite, which has only triggers that abort, gets
-  the overlaps checked in Python against the bookings loaded for the batch;
+  on PostgreSQL the bookings' overlap trigger (migration 0020) checks the whole
+  statement and refuses it if one row clashes; only then are the batch's
+  parties locked, its rows classified in one query, and the clean ones
+  inserted, the others skipped with their reason. SQLite, whose triggers abort
+  too, gets the overlaps checked in Python against the bookings loaded for the batch;
 - an occurrence that breaks a rule, or whose start has passed (a catch-up
   after missed runs), is recorded as a RecurringOccurrenceSkip with its
   reason, and the series moves on to the next occurrence;

@@ -1,13 +1,16 @@
 """Which due occurrences a batch books and which it skips, and why: pure code over rows already loaded."""
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, SKIP_REASONS, BookingRules, limit_refusal
-from portal.domain.intervals import HoursRange, day_windows, interval_fits
+from portal.domain.intervals import HoursRange, day_windows
 from portal.domain.recurrence import occurrence_date, occurrence_start
 
 MISSED = "Missed: the session time had already passed"
@@ -61,6 +64,7 @@ class Plan:
     skips: list[dict] = field(default_factory=list)
     advances: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    new_ids: Iterator[uuid.UUID] | None = field(default=None, repr=False)  # ids for the bookings, made at once
 
     def skip(self, series_id: uuid.UUID, day: date, reason: str, now: datetime) -> None:
         self.skips.append({"id": uuid.uuid4(), "recurring_booking_id": series_id, "occurrence_date": day,
@@ -74,6 +78,10 @@ class Plan:
             advance["last_generated_date"] = last_booked.get(advance["id"], advance["last_generated_date"])
 
 
+# The UTC start of a local date and time: many series share a few (day, time, zone)s, and a zone conversion is slow.
+_start = lru_cache(maxsize=65536)(occurrence_start)
+
+
 def due_occurrences(series: Series, until: date) -> Due:
     """The series' occurrences from its next one up to `until` (the run's horizon end)."""
     found, index = [], series.index
@@ -81,7 +89,7 @@ def due_occurrences(series: Series, until: date) -> Due:
         day = occurrence_date(series.start_date, series.frequency, index)
         if day > until or (series.end_date and day > series.end_date):
             return Due(series, found, index, day)
-        found.append(Occurrence(series, day, occurrence_start(day, series.time_of_day, series.zone)))
+        found.append(Occurrence(series, day, _start(day, series.time_of_day, series.zone)))
         index += 1
 
 
@@ -123,10 +131,17 @@ class RunCache:
 
     def rate_on(self, specialist_id: uuid.UUID, day: date):
         """Rates come newest first: the first one in effect on `day` is current."""
+        return self.day_of(specialist_id, day)[0]
+
+    def day_of(self, specialist_id: uuid.UUID, day: date) -> tuple:
+        """(rate on `day` or None, its session length, the day's working windows), worked out
+        once per specialist and day: the planning's one lookup per occurrence."""
         key = (specialist_id, day)
-        if key not in self._rate_on:
-            self._rate_on[key] = next((r for r in self.rates[specialist_id] if r.effective_from <= day), None)
-        return self._rate_on[key]
+        found = self._rate_on.get(key)
+        if found is None:
+            rate = next((r for r in self.rates[specialist_id] if r.effective_from <= day), None)
+            found = self._rate_on[key] = (rate, rate and minutes(rate.duration_minutes), self.windows[key])
+        return found
 
     def longest_session(self) -> timedelta:
         return minutes(max((r.duration_minutes for rs in self.rates.values() for r in rs), default=0))
@@ -137,9 +152,9 @@ def _overlaps(intervals: list, start: datetime, end: datetime) -> bool:
 
 
 class OtherBookings:
-    """SQLite only (PostgreSQL's constraints do this as the rows go in): the
-    active bookings a batch could overlap, the occurrences already done, and
-    the bookings the batch adds."""
+    """The active bookings a batch could overlap, the occurrences already done, and
+    the bookings the batch adds: on SQLite while planning; on PostgreSQL (whose
+    trigger checks the rows as they go in) only once the trigger has refused a batch."""
 
     def __init__(self, of_specialist: dict[uuid.UUID, list], of_patient: dict[uuid.UUID, list],
                  done: set[tuple[uuid.UUID, date]]):
@@ -148,15 +163,21 @@ class OtherBookings:
         self.done = done
 
     def clash(self, series: Series, starts_at: datetime, ends_at: datetime) -> str | None:
-        if _overlaps(self.of_specialist[series.specialist_id], starts_at, ends_at):
+        return self.clash_of(series.specialist_id, series.user_id, starts_at, ends_at)
+
+    def clash_of(self, specialist_id, patient_id, starts_at: datetime, ends_at: datetime) -> str | None:
+        if _overlaps(self.of_specialist.get(specialist_id, ()), starts_at, ends_at):
             return SLOT_TAKEN
-        if _overlaps(self.of_patient[series.user_id], starts_at, ends_at):
+        if _overlaps(self.of_patient.get(patient_id, ()), starts_at, ends_at):
             return PATIENT_BUSY
         return None
 
     def add(self, series: Series, starts_at: datetime, ends_at: datetime) -> None:
-        self.of_specialist[series.specialist_id].append((starts_at, ends_at))
-        self.of_patient[series.user_id].append((starts_at, ends_at))
+        self.add_of(series.specialist_id, series.user_id, starts_at, ends_at)
+
+    def add_of(self, specialist_id, patient_id, starts_at: datetime, ends_at: datetime) -> None:
+        self.of_specialist.setdefault(specialist_id, []).append((starts_at, ends_at))
+        self.of_patient.setdefault(patient_id, []).append((starts_at, ends_at))
 
 
 class UpcomingLimits:
@@ -175,74 +196,120 @@ class UpcomingLimits:
         pair = (series.user_id, series.specialist_id)
         self.counts[pair] = self.counts.get(pair, 0) + 1
 
+    def take(self, series: Series) -> bool:
+        """`reached`, then `add` if not, with one lookup of the pair: False when the limit is reached."""
+        pair = (series.user_id, series.specialist_id)
+        count = self.counts.get(pair, 0)
+        if limit_refusal(self.rules[series.specialist_id], count) is not None:
+            return False
+        self.counts[pair] = count + 1
+        return True
+
 
 def check(cache: RunCache, occ: Occurrence, now: datetime):
     """(None, rate) when the day's rules allow the occurrence, else (reason, None)."""
+    reason, rate, _ = _check(cache, occ, now)
+    return reason, rate
+
+
+def _check(cache: RunCache, occ: Occurrence, now: datetime):
+    """(None, rate, ends_at) when the day's rules allow the occurrence, else (reason, None, None)."""
     series = occ.series
-    if occ.starts_at <= now:
-        return MISSED, None
-    rate = cache.rate_on(series.specialist_id, occ.day)
+    starts_at = occ.starts_at
+    if starts_at <= now:
+        return MISSED, None, None
+    rate, length, windows = cache.day_of(series.specialist_id, occ.day)
     if rate is None:
-        return NO_RATE, None
-    ends_at = occ.starts_at + minutes(rate.duration_minutes)
-    if not series.specialist_active or not interval_fits(cache.windows[(series.specialist_id, occ.day)],
-                                                         occ.starts_at, ends_at):
-        return UNAVAILABLE, None
-    return None, rate
+        return NO_RATE, None, None
+    ends_at = starts_at + length
+    if series.specialist_active:
+        for start, end in windows:  # interval_fits, inlined: this runs once per occurrence
+            if start <= starts_at and ends_at <= end:
+                return None, rate, ends_at
+    return UNAVAILABLE, None, None
 
 
 def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, now: datetime,
-               limits: UpcomingLimits | None = None) -> Plan:
+               limits: UpcomingLimits | None = None, checked: list | None = None) -> Plan:
     """Book or skip each due occurrence, then advance each series past them.
 
     `cache` must hold the rules of every occurrence; `others` is None where
     the database checks overlaps itself; `limits` (None: not checked) holds the
-    upcoming counts and limits of every pair."""
+    upcoming counts and limits of every pair. `checked` (only where `others` is
+    None) is check_batch's answer for these dues, worked out before the pairs
+    were locked: what is left to do here is the limits, in the same order."""
     plan = Plan()
-    for due in dues:
-        for occ in due.occurrences:
-            _plan_occurrence(plan, occ, cache, others, now, limits)
-        plan.advances.append(_advance(due))
+    if checked is None and others is None:
+        checked = check_batch(dues, cache, now)
+    if checked is None:
+        plan.new_ids = _new_ids(sum(len(due.occurrences) for due in dues))
+    advances = plan.advances
+    for n, due in enumerate(dues):
+        series = due.series
+        if checked is not None:
+            for occ, reason, booking in checked[n]:
+                if reason is None and limits is not None and not limits.take(series):
+                    reason = LIMIT_REACHED
+                if reason:
+                    plan.skip(series.id, occ.day, reason, now)
+                else:
+                    plan.bookings.append(booking)
+        else:
+            for occ in due.occurrences:
+                if (series.id, occ.day) in others.done:
+                    continue
+                reason, rate, ends_at = _check(cache, occ, now)
+                if reason is None:
+                    reason = others.clash(series, occ.starts_at, ends_at)
+                if reason is None and limits is not None and not limits.take(series):
+                    reason = LIMIT_REACHED
+                if reason:
+                    plan.skip(series.id, occ.day, reason, now)
+                    continue
+                _book(plan, occ, rate, now)
+                others.add(series, occ.starts_at, ends_at)
+        advances.append({
+            "id": series.id, "next_occurrence_index": due.next_index, "next_booking_date": due.next_day,
+            "last_generated_date": series.last_generated_date,
+            "is_active": not (series.end_date and due.next_day > series.end_date),
+        })
     return plan
 
 
-def _plan_occurrence(plan: Plan, occ: Occurrence, cache: RunCache, others: OtherBookings | None,
-                     now: datetime, limits: UpcomingLimits | None = None) -> None:
-    series = occ.series
-    if others is not None and (series.id, occ.day) in others.done:
-        return
-    reason, rate = check(cache, occ, now)
-    if reason is None and others is not None:
-        reason = others.clash(series, occ.starts_at, occ.starts_at + minutes(rate.duration_minutes))
-    if reason is None and limits is not None and limits.reached(series):
-        reason = LIMIT_REACHED
-    if reason:
-        plan.skip(series.id, occ.day, reason, now)
-        return
-    _book(plan, occ, rate, now)
-    if limits is not None:
-        limits.add(series)
-    if others is not None:
-        others.add(series, occ.starts_at, plan.bookings[-1]["ends_at"])
-
-
-def _advance(due: Due) -> dict:
-    series = due.series
-    return {
-        "id": series.id, "next_occurrence_index": due.next_index, "next_booking_date": due.next_day,
-        "last_generated_date": series.last_generated_date,
-        "is_active": not (series.end_date and due.next_day > series.end_date),
-    }
+def check_batch(dues: list[Due], cache: RunCache, now: datetime) -> list[list[tuple]]:
+    """The day's rules for every occurrence, each due's as (occurrence, reason, booking row):
+    the reason None with the row it would book, or the reason and None. Pure, so the
+    dispatcher runs it before it locks the batch's pairs (their counts come after)."""
+    rows = Plan(new_ids=_new_ids(sum(len(due.occurrences) for due in dues)))
+    checked = []
+    for due in dues:
+        outcomes = []
+        for occ in due.occurrences:
+            reason, rate, _ = _check(cache, occ, now)
+            if reason:
+                outcomes.append((occ, reason, None))
+            else:
+                _book(rows, occ, rate, now)
+                outcomes.append((occ, None, rows.bookings[-1]))
+        checked.append(outcomes)
+    return checked
 
 
 def _book(plan: Plan, occ: Occurrence, rate, now: datetime) -> None:
     series = occ.series
     plan.bookings.append({
-        "id": uuid.uuid4(), "patient_id": series.user_id, "specialist_id": series.specialist_id,
-        "starts_at": occ.starts_at, "ends_at": occ.starts_at + minutes(rate.duration_minutes),
-        "status": "confirmed", "price": rate.price, "currency": rate.currency,
-        "recurring_booking_id": series.id, "occurrence_date": occ.day, "created_at": now, "updated_at": now,
+        "id": next(plan.new_ids) if plan.new_ids else uuid.uuid4(), "patient_id": series.user_id,
+        "specialist_id": series.specialist_id, "starts_at": occ.starts_at,
+        "ends_at": occ.starts_at + timedelta(minutes=rate.duration_minutes), "status": "confirmed",
+        "price": rate.price, "currency": rate.currency, "recurring_booking_id": series.id,
+        "occurrence_date": occ.day, "created_at": now, "updated_at": now,
     })
+
+
+def _new_ids(count: int):
+    """`count` random (version 4) UUIDs from one read of the system's randomness, not one read each."""
+    randomness = os.urandom(16 * count)
+    return (uuid.UUID(bytes=randomness[i:i + 16], version=4) for i in range(0, 16 * count, 16))
 
 
 @dataclass

@@ -4,11 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking
 from portal.services.bulk import pg_array, pg_type
-from portal.services.recurring_dispatch.planning import PATIENT_BUSY, SLOT_TAKEN, Plan
+from portal.services.recurring_dispatch.planning import PATIENT_BUSY, SLOT_TAKEN, OtherBookings, Plan
+
+EXCLUSION_VIOLATION = "23P01"  # what the bookings' overlap trigger raises (migration 0020)
 
 _BOOKING_COLUMNS = ("id", "patient_id", "specialist_id", "starts_at", "ends_at", "price", "currency",
                     "recurring_booking_id", "occurrence_date")
@@ -26,9 +29,11 @@ _INSERT_BOOKINGS = sa.text(f"""
         INSERT INTO booking_status_history (id, booking_id, from_status, to_status, created_at)
         SELECT gen_random_uuid(), id, NULL, 'confirmed', created_at FROM inserted
     )
-    SELECT id FROM inserted
+    SELECT count(*) FROM inserted
 """)
+_WHICH_WENT_IN = sa.text("SELECT id FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))")
 
+# Bounded like the trigger's own check: no active booking lasts more than a day (migration 0020).
 _WHY_REFUSED = sa.text("""
     SELECT c.n,
            EXISTS (SELECT 1 FROM bookings b
@@ -36,11 +41,16 @@ _WHY_REFUSED = sa.text("""
                      AND b.status IN :active) AS booked,
            EXISTS (SELECT 1 FROM bookings b
                    WHERE b.specialist_id = c.specialist AND b.status IN :active
-                     AND tstzrange(b.starts_at, b.ends_at, '[)') && tstzrange(c.s, c.e, '[)')) AS taken
+                     AND b.starts_at < c.e AND b.ends_at > c.s AND b.starts_at > c.s - interval '1 day') AS taken,
+           EXISTS (SELECT 1 FROM bookings b
+                   WHERE b.patient_id = c.patient AND b.status IN :active
+                     AND b.starts_at < c.e AND b.ends_at > c.s AND b.starts_at > c.s - interval '1 day') AS busy
     FROM unnest(CAST(:series AS uuid[]), CAST(:days AS date[]), CAST(:specialists AS uuid[]),
-                CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
-         WITH ORDINALITY AS c(series, day, specialist, s, e, n)
+                CAST(:patients AS uuid[]), CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+         WITH ORDINALITY AS c(series, day, specialist, patient, s, e, n)
 """).bindparams(sa.bindparam("active", value=list(ACTIVE_STATUSES), expanding=True))
+
+_LOCK_PARTIES = sa.text("SELECT bookings_overlap_lock(CAST(:specialists AS uuid[]), CAST(:patients AS uuid[]))")
 
 _UPDATE_SERIES = sa.text(
     "UPDATE recurring_bookings AS r SET next_occurrence_index = v.idx, "
@@ -54,34 +64,75 @@ _UPDATE_SERIES = sa.text(
 def insert_bookings_unless_they_clash(plan: Plan, now: datetime) -> None:
     """Insert the bookings and their history in one statement.
 
-    The exclusion constraints check every row against the bookings already
-    there and those inserted before it; a row they refuse (or one whose
-    occurrence is already booked) is left out rather than failing the batch,
-    then given its reason here."""
+    The overlap trigger checks every row against the active bookings, those of
+    this batch included, and refuses the whole statement if one clashes (the
+    rare case: the planning knew only the rules). Then the batch's parties are
+    locked, so nobody can book them until this transaction ends, the rows are
+    classified in one query (and against each other, in plan order, as the
+    database would have taken them), and only the clean ones go in; a clashing
+    row becomes a skip with its reason. A row whose occurrence is booked already
+    (by a run that overlapped this one) is left out by ON CONFLICT and dropped."""
     if not plan.bookings:
         return
-    arrays = {name: pg_array(b[name] for b in plan.bookings) for name in _BOOKING_COLUMNS}
-    inserted = set(db.session.scalars(_INSERT_BOOKINGS, {"now": now, **arrays}))
-    refused = [b for b in plan.bookings if b["id"] not in inserted]
-    if refused:
+    try:
+        with db.session.begin_nested():
+            inserted = _insert(plan.bookings, now)
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
+            raise
+        inserted = _insert_the_clean_ones(plan, now)
+    if len(inserted) < len(plan.bookings):
         plan.bookings = [b for b in plan.bookings if b["id"] in inserted]
-        for booking, reason in why_refused(refused):
-            if reason:
-                plan.skip(booking["recurring_booking_id"], booking["occurrence_date"], reason, now)
 
 
-def why_refused(refused: list[dict]) -> list[tuple[dict, str | None]]:
-    """The reason each refused booking was refused; None when its occurrence
-    was booked already (by a run that overlapped this one)."""
+def _insert(bookings: list[dict], now: datetime) -> set:
+    """The ids inserted: all of them, unless ON CONFLICT left some out (then one more query).
+    Counting, not RETURNING the ids, spares fetching a row per booking."""
+    if not bookings:
+        return set()
+    arrays = {name: pg_array(b[name] for b in bookings) for name in _BOOKING_COLUMNS}
+    count = db.session.scalar(_INSERT_BOOKINGS, {"now": now, **arrays})
+    if count == len(bookings):
+        return {b["id"] for b in bookings}
+    return set(db.session.scalars(_WHICH_WENT_IN, {"ids": arrays["id"]}))
+
+
+def _insert_the_clean_ones(plan: Plan, now: datetime) -> set:
+    db.session.execute(_LOCK_PARTIES, {"specialists": pg_array({b["specialist_id"] for b in plan.bookings}),
+                                       "patients": pg_array({b["patient_id"] for b in plan.bookings})}).all()
+    clean = []
+    taken = OtherBookings({}, {}, set())
+    for booking, reason in why_refused(plan.bookings):
+        if reason is None:  # booked already
+            continue
+        if reason == _CLEAR:
+            reason = taken.clash_of(booking["specialist_id"], booking["patient_id"],
+                                    booking["starts_at"], booking["ends_at"])
+        if reason:
+            plan.skip(booking["recurring_booking_id"], booking["occurrence_date"], reason, now)
+            continue
+        taken.add_of(booking["specialist_id"], booking["patient_id"], booking["starts_at"], booking["ends_at"])
+        clean.append(booking)
+    return _insert(clean, now)
+
+
+_CLEAR = ""
+
+
+def why_refused(bookings: list[dict]) -> list[tuple[dict, str | None]]:
+    """Each booking's clash with the active bookings in the database: None when its
+    occurrence is booked already, SLOT_TAKEN or PATIENT_BUSY, or _CLEAR (none)."""
     rows = db.session.execute(_WHY_REFUSED, {
-        "series": pg_array(b["recurring_booking_id"] for b in refused),
-        "days": pg_array(b["occurrence_date"] for b in refused),
-        "specialists": pg_array(b["specialist_id"] for b in refused),
-        "starts": pg_array(b["starts_at"] for b in refused),
-        "ends": pg_array(b["ends_at"] for b in refused),
+        "series": pg_array(b["recurring_booking_id"] for b in bookings),
+        "days": pg_array(b["occurrence_date"] for b in bookings),
+        "specialists": pg_array(b["specialist_id"] for b in bookings),
+        "patients": pg_array(b["patient_id"] for b in bookings),
+        "starts": pg_array(b["starts_at"] for b in bookings),
+        "ends": pg_array(b["ends_at"] for b in bookings),
     })
-    reasons = {n: None if booked else SLOT_TAKEN if taken else PATIENT_BUSY for n, booked, taken in rows}
-    return [(booking, reasons[n]) for n, booking in enumerate(refused, start=1)]
+    reasons = {n: None if booked else SLOT_TAKEN if taken else PATIENT_BUSY if busy else _CLEAR
+               for n, booked, taken, busy in rows}
+    return [(booking, reasons[n]) for n, booking in enumerate(bookings, start=1)]
 
 
 def update_series(advances: list[dict], now: datetime) -> None:

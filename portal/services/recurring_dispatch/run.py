@@ -1,9 +1,11 @@
 """The dispatcher's run: slices of the series on threads, batches in transactions, failed batches retried one by one."""
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -41,13 +43,29 @@ def dispatch(*, run_date: date | None = None, actor=None) -> dict:
     until = horizon_end(run_date)
     now = clock.now()
     workers = current_app.config.get("DISPATCHER_WORKERS", 2)
-    if workers > 1 and _can_use_threads():
-        parts = _in_parallel(_id_ranges(workers), until, now)
-    else:
-        parts = [_dispatch_range(None, None, until, now)]
+    with _without_cycle_collection():
+        if workers > 1 and _can_use_threads():
+            parts = _in_parallel(_id_ranges(workers), until, now)
+        else:
+            parts = [_dispatch_range(None, None, until, now)]
     booked = [booking_id for part_booked, _ in parts for booking_id in part_booked]
     errors = [error for _, part_errors in parts for error in part_errors]
     return _finish(actor, run_date, booked, errors)
+
+
+@contextmanager
+def _without_cycle_collection():
+    """No cyclic garbage collection during a run: a batch allocates tens of thousands of
+    rows, which kept triggering full collections over the whole app's heap (half of the
+    run's Python time at 20,000 series). The rows are freed by reference counting anyway;
+    the collector is back on (as it was) when the run ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def book_series(series_id: uuid.UUID, *, run_date: date | None = None) -> Plan:
@@ -163,8 +181,11 @@ def _plan(batch: list[planning.Series], until: date, now: datetime, cache: RunCa
     occurrences = [occ for due in dues for occ in due.occurrences]
     reads.load_rules(cache, occurrences)
     others = reads.other_bookings(occurrences, cache) if occurrences and not is_postgres() else None
+    # The rules first, then the pairs' locks and counts: the lock is held until the batch commits,
+    # and a second dispatcher worker waits for it, so as little as possible happens under it.
+    checked = planning.check_batch(dues, cache, now) if others is None else None
     limits = reads.upcoming_limits(occurrences, now) if occurrences else None
-    return planning.plan_batch(dues, cache, others, now, limits)
+    return planning.plan_batch(dues, cache, others, now, limits, checked)
 
 
 def _write(plan: Plan, now: datetime) -> None:
