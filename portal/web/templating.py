@@ -20,7 +20,10 @@ def viewer_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def local_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+LOCAL_DATETIME_FORMAT = "%a %d %b %Y, %H:%M"
+
+
+def local_datetime(value: datetime | None, fmt: str = LOCAL_DATETIME_FORMAT) -> str:
     if value is None:
         return ""
     return value.astimezone(viewer_zone()).strftime(fmt)
