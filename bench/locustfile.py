@@ -140,7 +140,8 @@ class Patient(Member):
         if len(self.booked) < 2:
             return self.book()
         booking = self.booked.pop(random.randrange(len(self.booked)))
-        ok, _, _ = self.post(f"/bookings/{booking}/cancel", "patient: cancel", {"reason": "Something came up at work.", "target": "row"})
+        ok, _, _ = self.post(f"/bookings/{booking}/cancel", "patient: cancel",
+                             {"reason": "Something came up at work.", "target": "row"})
         if ok:
             ledger("cancelled", booking)
 
