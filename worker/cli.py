@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import configure_mappers
 
 from portal.jobs.queue import redis_connection
 
@@ -35,6 +36,12 @@ def rq_worker(burst, queue_name):
     connection = _connection()
     queue = Queue(queue_name or current_app.config["RQ_QUEUE"], connection=connection)
     db.engine.dispose()  # each forked job opens its own database connections
+    # Each job runs in a fork of this process and inherits what it has set up: configure the ORM's
+    # mappers and compile the e-mail templates once here, not in every job (an outbox delivery took
+    # about 100 ms in a cold fork, 30 ms in a warmed one).
+    configure_mappers()
+    for name in current_app.jinja_env.list_templates(filter_func=lambda name: name.startswith("mail/")):
+        current_app.jinja_env.get_template(name)
     Worker([queue], connection=connection).work(burst=burst)
 
 

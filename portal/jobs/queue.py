@@ -6,6 +6,7 @@ only: RQ's scheduling never fires there; the embedded default runs the schedule 
 its own instead (portal.jobs.embedded, started by `make run`)."""
 from __future__ import annotations
 
+import functools
 import logging
 
 import redis
@@ -23,6 +24,14 @@ def redis_connection(url: str | None = None) -> redis.Redis | None:
     url = url if url is not None else current_app.config.get("REDIS_URL")
     if not url:
         return None
+    return _client(url)
+
+
+@functools.lru_cache(maxsize=8)
+def _client(url: str) -> redis.Redis:
+    """One client (and connection pool) per URL and process, not a new TCP connection and handshake
+    for every request that enqueues or reads a job. redis-py's pool notices a fork (gunicorn, RQ's
+    work horses) and opens fresh connections in the child."""
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 

@@ -22,7 +22,7 @@ from portal.services.schedule import (
 )
 from portal.specialist.blueprint import bp
 from portal.web.forms import form_error, submit_form
-from portal.web.rendering import render_page
+from portal.web.rendering import render_page, wants_fragment
 
 TEMPLATE = "specialist/calendar.html"
 REASON_LABELS = {"vacation": "Vacation", "sick_leave": "Sick leave", "personal": "Personal",
@@ -44,11 +44,12 @@ def _parse_month(value: str | None, fallback: date) -> date:
 
 
 def _context(*, month: date, day: date | None, form: dict | None = None, errors: dict | None = None,
-             affected: list | None = None, notice: str | None = None) -> dict:
+             affected: list | None = None, notice: str | None = None, with_month: bool = True) -> dict:
+    """The calendar's context; without `with_month`, no month grid (htmx swapping only the day panel)."""
     zone = specialist_zone(current_user)
     context = {
         "month": month, "prev_month": shift_month(month, -1), "next_month": shift_month(month, 1),
-        "weeks": month_calendar(specialist_id=current_user.id, zone=zone, first_of_month=month),
+        "weeks": month_calendar(specialist_id=current_user.id, zone=zone, first_of_month=month) if with_month else [],
         "today": clock.today(zone.key), "selected": day, "reasons": REASON_LABELS,
         "form": form or {}, "errors": errors or {}, "affected": affected or [], "notice": notice,
     }
@@ -69,7 +70,9 @@ def calendar():
 @bp.route("/calendar/day/<day>")
 def calendar_day(day):
     selected = _parse_day(day)
-    return render_page(TEMPLATE, "day_panel", **_context(month=selected.replace(day=1), day=selected))
+    # The month grid (its bookings and exceptions) is read only for a whole page, not for htmx's day panel.
+    return render_page(TEMPLATE, "day_panel", **_context(month=selected.replace(day=1), day=selected,
+                                                         with_month=not wants_fragment()))
 
 
 def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, request, url_for
 from flask_login import current_user
+from jinja2 import pass_context
 
 from portal import policies
 from portal.models import Role
@@ -20,7 +21,10 @@ def viewer_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def local_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+LOCAL_DATETIME_FORMAT = "%a %d %b %Y, %H:%M"
+
+
+def local_datetime(value: datetime | None, fmt: str = LOCAL_DATETIME_FORMAT) -> str:
     if value is None:
         return ""
     return value.astimezone(viewer_zone()).strftime(fmt)
@@ -28,6 +32,25 @@ def local_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> s
 
 def local_time(value: datetime | None) -> str:
     return local_datetime(value, "%H:%M")
+
+
+def _context_zone(context) -> ZoneInfo:
+    """The viewer's zone as the page's context already holds it (inject_viewer), rather than through
+    current_user for every time on the page; a macro imported without context falls back."""
+    name = context.get("viewer_timezone")
+    if not name:
+        return viewer_zone()
+    return ZoneInfo(name)  # zoneinfo keeps one instance per name
+
+
+@pass_context
+def _local_datetime_filter(context, value: datetime | None, fmt: str = LOCAL_DATETIME_FORMAT) -> str:
+    return "" if value is None else value.astimezone(_context_zone(context)).strftime(fmt)
+
+
+@pass_context
+def _local_time_filter(context, value: datetime | None) -> str:
+    return _local_datetime_filter(context, value, "%H:%M")
 
 
 def money(amount: Decimal | float | None, currency: str = "") -> str:
@@ -53,7 +76,7 @@ def configure_jinja(app: Flask) -> None:
     from portal.selectors.enrolments import expires_soon
 
     app.jinja_env.globals["enrolment_expires_soon"] = expires_soon
-    app.jinja_env.filters.update(local_datetime=local_datetime, local_time=local_time, money=money)
+    app.jinja_env.filters.update(local_datetime=_local_datetime_filter, local_time=_local_time_filter, money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -1,0 +1,351 @@
+"""A clinic's Monday morning: the portal served the production way, under a mixed population.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/postgres python bench/load.py [--users 16] [--seconds 60]
+
+Makes a scratch PostgreSQL database beside DATABASE_URL, migrates it and seeds a clinic (the demo
+clinic, plus --specialists specialists with weekday hours and two weeks of bookings, --patients
+patients and 20,000 audit rows), then starts gunicorn (2 workers per core, bench/load_app.py: the
+portal as wsgi.py builds it plus one bench-only bare fragment route) and an RQ worker on REDIS_URL
+(default redis://127.0.0.1:6379/14; a queue of its own), and runs locust headless
+(bench/locustfile.py) on 127.0.0.1:
+
+1. --bare-seconds (15) of --users users requesting the bare fragment (a few rows, one query): the
+   ceiling of this server, app and load generator on this machine now;
+2. --seconds (60) of --users users: patients searching specialists, opening slot lists, booking and
+   cancelling; specialists opening the calendar and day panels and blocking time; admins paging the
+   audit log; one ops user running the dispatcher once and following its job.
+
+Then it stops the server and the worker and checks the database: no overlapping active bookings per
+specialist or per patient, every booking a patient was told was made exists (and is cancelled when
+the patient was told so). It prints per page type the requests per second, p50/p95/p99 and errors,
+and drops the database (also on Ctrl-C or a failure). The last line is JSON:
+{"rps", "p95_ms", "errors", "bare_rps", "ratio"}; ratio = rps / bare_rps. It exits 1 on any error.
+
+The per-patient write and booking limits are raised for the run (a closed loop without think time
+books far faster than a person); they are still counted in Redis on every write.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "demo-password"  # the demo accounts' password; the seeded ones share its hash
+POPULATION = ["Patient", "Specialist", "Admin", "Ops"]
+
+SEED = """
+INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
+                   calendar_feed_version, email_confirmed_at, created_at, updated_at)
+SELECT md5('ls' || i)::uuid, 'ls' || i || '@load.test', 'ls' || i || '@load.test', :hash, 'specialist',
+       (ARRAY['Dr. Load', 'Load Physio', 'Load Nutrition', 'Load Sleep Coach'])[i % 4 + 1] || ' ' || i,
+       (ARRAY['Europe/Berlin', 'Europe/London', 'America/New_York', 'UTC'])[i % 4 + 1], true, 1, now(), now(), now()
+FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_profiles (id, title, bio, created_at)
+SELECT md5('ls' || i)::uuid,
+       (ARRAY['Clinical psychologist', 'Physiotherapist', 'Nutritionist', 'Sleep coach'])[i % 4 + 1],
+       'Seeded for the load test.', now()
+FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_rates (id, specialist_id, duration_minutes, price, currency, effective_from, created_at)
+SELECT gen_random_uuid(), md5('ls' || i)::uuid, (ARRAY[50, 45, 60, 30])[i % 4 + 1], 60 + i % 40, 'USD',
+       DATE '2000-01-01', now()
+FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, end_time)
+SELECT gen_random_uuid(), md5('ls' || i)::uuid, d, TIME '08:00', TIME '17:00'
+FROM generate_series(0, :specialists - 1) AS i, generate_series(0, 4) AS d;
+
+INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
+                   calendar_feed_version, email_confirmed_at, created_at, updated_at)
+SELECT md5('lp' || i)::uuid, 'lp' || i || '@load.test', 'lp' || i || '@load.test', :hash, 'patient',
+       'Load Patient ' || i, (ARRAY['Europe/London', 'Europe/Berlin', 'America/Sao_Paulo', 'UTC'])[i % 4 + 1],
+       true, 1, now(), now(), now()
+FROM generate_series(0, :patients - 1) AS i;
+
+-- One booking a day for 14 days per seeded specialist, a different hour per specialist and a
+-- different patient per (specialist, day), so nobody is double-booked.
+INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
+                      created_at, updated_at)
+SELECT gen_random_uuid(), md5('lp' || ((i + :specialists * d) % :patients))::uuid, md5('ls' || i)::uuid,
+       (CURRENT_DATE + d + make_time(9 + i % 6, 0, 0)) AT TIME ZONE 'UTC',
+       (CURRENT_DATE + d + make_time(9 + i % 6, 30, 0)) AT TIME ZONE 'UTC',
+       'confirmed', 60, 'USD', now(), now()
+FROM generate_series(0, :specialists - 1) AS i, generate_series(1, 14) AS d;
+
+INSERT INTO audit_logs (id, actor_id, action, entity_type, entity_id, old_values, new_values, status, created_at)
+SELECT gen_random_uuid(), md5('lp' || (n % :patients))::uuid,
+       (ARRAY['booking_created', 'booking_cancelled', 'login', 'note_created'])[1 + n % 4],
+       (ARRAY['booking', 'booking', 'user', 'session_note'])[1 + n % 4], 'e-' || n,
+       jsonb_build_object('status', 'confirmed'), jsonb_build_object('status', 'cancelled'),
+       'success', now() - make_interval(secs => n * 30)
+FROM generate_series(1, 20000) AS n;
+"""
+
+OVERLAPS = """
+SELECT count(*) FROM bookings a JOIN bookings b
+  ON a.{party} = b.{party} AND a.id < b.id
+ AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at
+WHERE a.status IN ('pending', 'confirmed') AND b.status IN ('pending', 'confirmed')
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def migrate_and_seed(url: str, instance: str, specialists: int, patients: int) -> dict:
+    """The schema, the demo clinic and the seeded crowd; return the cast for the locustfile."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.cli.demo import seed_demo_data
+    from portal.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "bench-load",
+                      "RATELIMIT_STORAGE_URI": "memory://"}, instance_path=instance)
+    with app.app_context():
+        upgrade()
+        seed_demo_data(date.today())
+        db.session.commit()
+        password_hash = db.session.scalar(
+            sa.text("SELECT password_hash FROM users WHERE email = 'patient@demo.clinic'"))
+        for statement in SEED.split(";\n"):
+            if "INSERT" in statement:
+                db.session.execute(sa.text(statement), {"hash": password_hash, "specialists": specialists,
+                                                        "patients": patients})
+        db.session.commit()
+        specialist_ids = [str(i) for i in db.session.scalars(sa.text(
+            "SELECT id FROM users WHERE role = 'specialist' AND is_active ORDER BY email"))]
+        db.engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
+    return {
+        "password": PASSWORD,
+        "patients": ["patient@demo.clinic"] + [f"lp{i}@load.test" for i in range(patients)],
+        "specialists": ["specialist@demo.clinic"] + [f"ls{i}@load.test" for i in range(specialists)],
+        "admins": ["admin@demo.clinic"], "ops": ["ops@demo.clinic"], "specialist_ids": specialist_ids,
+    }
+
+
+class Services:
+    """gunicorn and the RQ worker, each in a process group of its own, stopped whatever happens."""
+
+    def __init__(self, env: dict, workers: int, port: int, logs: Path) -> None:
+        self.env, self.workers, self.port, self.logs = env, workers, port, logs
+        self.processes: list[subprocess.Popen] = []
+
+    def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        with open(self.logs / f"{name}.log", "w") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        self._start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b",
+                                 f"127.0.0.1:{self.port}", "bench.load_app:app"])
+        self._start("worker", [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker"])
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                raise RuntimeError(f"gunicorn did not come up; see {self.logs}/gunicorn.log")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+
+def run_locust(env: dict, port: int, users: int, seconds: int, classes: list[str], csv_prefix: Path,
+               logs: Path) -> list[dict]:
+    argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}",
+            "--csv", str(csv_prefix), "--only-summary", "--stop-timeout", "10", "--exit-code-on-error", "0",
+            *classes]
+    with open(logs / f"{csv_prefix.name}.log", "w") as log:
+        subprocess.run(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True,
+                       timeout=seconds + 120)
+    with open(f"{csv_prefix}_stats.csv") as stats:
+        rows = list(csv.DictReader(stats))
+    # An exception inside a user (a page that did not hold what it should) is an error too.
+    with open(f"{csv_prefix}_exceptions.csv") as exceptions:
+        for row in csv.DictReader(exceptions):
+            rows.append({"Name": "exception", "Request Count": "0", "Requests/s": "0", "50%": "", "95%": "",
+                         "99%": "", "Failure Count": row["Count"]})
+            print(f"exception in the load: {row['Message']} ({row['Count']}x)", file=sys.stderr)
+    return rows
+
+
+def wait_for_dispatcher(redis_url: str, ledger: Path, timeout: float = 60) -> str:
+    """The dispatcher job the ops user queued, once the worker is done with it (a short run may end
+    before the ops user saw it finish): "finished", "failed", or why there is none."""
+    from redis import Redis
+    from rq.job import Job
+
+    lines = [line.split() for line in ledger.read_text().splitlines()] if ledger.exists() else []
+    job_id = next((fields[1] for fields in lines if fields[0] == "dispatch"), None)
+    if job_id is None:
+        return "never queued"
+    connection = Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    status = "unknown"
+    while time.monotonic() < deadline:
+        status = str(Job.fetch(job_id, connection=connection).get_status(refresh=True))
+        if status.rsplit(".", 1)[-1].lower() in ("finished", "failed", "stopped", "canceled"):
+            break
+        time.sleep(0.5)
+    connection.close()
+    return status.rsplit(".", 1)[-1].lower()
+
+
+def check_database(url: str, ledger: Path) -> dict:
+    """Double bookings and lost bookings, read from the database after the run."""
+    lines = [line.split() for line in ledger.read_text().splitlines()] if ledger.exists() else []
+    booked = {fields[1] for fields in lines if fields[0] == "booked"}
+    cancelled = {fields[1] for fields in lines if fields[0] == "cancelled"}
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        overlaps = {party: conn.scalar(sa.text(OVERLAPS.format(party=party)))
+                    for party in ("specialist_id", "patient_id")}
+        status = dict(conn.execute(sa.text("SELECT id::text, status FROM bookings WHERE id::text = ANY(:ids)"),
+                                   {"ids": sorted(booked)}).all()) if booked else {}
+    engine.dispose()
+    lost = sorted(booked - status.keys())
+    not_cancelled = sorted(b for b in cancelled if status.get(b) != "cancelled")
+    wrongly_cancelled = sorted(b for b in booked - cancelled if status.get(b) == "cancelled")
+    return {"booked": len(booked), "cancelled": len(cancelled),
+            "refused": sum(1 for fields in lines if fields[0] == "refused"),
+            "unreadable": sum(1 for fields in lines if fields[0] == "unreadable"),
+            "double_booked_specialist": overlaps["specialist_id"], "double_booked_patient": overlaps["patient_id"],
+            "lost": len(lost), "cancel_lost": len(not_cancelled), "wrongly_cancelled": len(wrongly_cancelled)}
+
+
+def _ms(value: str) -> float:
+    return float(value) if value not in ("", "N/A") else 0.0
+
+
+def report(mixed: list[dict], bare: list[dict], checks: dict, seconds: int) -> dict:
+    print(f"{'page':28} {'requests':>8} {'rps':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
+    for row in mixed + bare:
+        if row["Name"] == "Aggregated":
+            continue
+        print(f"{row['Name'][:28]:28} {row['Request Count']:>8} {float(row['Requests/s']):8.1f} "
+              f"{_ms(row['50%']):7.0f} {_ms(row['95%']):7.0f} {_ms(row['99%']):7.0f} {row['Failure Count']:>6}")
+    pages = [r for r in mixed if r["Name"] not in ("Aggregated", "login", "login page")]
+    total = next(r for r in mixed if r["Name"] == "Aggregated")
+    bare_row = next(r for r in bare if r["Name"] == "Aggregated")
+    rps = sum(float(r["Requests/s"]) for r in pages)
+    bare_rps = float(bare_row["Requests/s"])
+    errors = sum(int(r["Failure Count"]) for r in mixed + bare if r["Name"] != "Aggregated")
+    bad = ("double_booked_specialist", "double_booked_patient", "lost", "cancel_lost", "wrongly_cancelled",
+           "unreadable")
+    errors += sum(checks[k] for k in bad) + (checks["dispatcher"] != "finished")
+    print(f"database after the run: {json.dumps(checks)}")
+    print(f"mixed {rps:.1f} req/s over {seconds} s (p95 {_ms(total['95%']):.0f} ms), "
+          f"bare fragment {bare_rps:.1f} req/s; load average now {os.getloadavg()[0]:.2f}")
+    return {"rps": round(rps, 1), "p95_ms": _ms(total["95%"]), "errors": errors, "bare_rps": round(bare_rps, 1),
+            "ratio": round(rps / bare_rps, 3) if bare_rps else 0.0}
+
+
+def _interrupted(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=60, help="length of the mixed phase")
+    parser.add_argument("--bare-seconds", type=int, default=15, help="length of the bare fragment phase")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
+    parser.add_argument("--specialists", type=int, default=40, help="seeded beside the demo clinic's")
+    parser.add_argument("--patients", type=int, default=200, help="seeded beside the demo clinic's")
+    args = parser.parse_args()
+    raw = os.environ.get("DATABASE_URL", "")
+    if not raw.startswith(("postgres://", "postgresql")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there).")
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    # SIGTERM (and so `timeout`) tears down like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupted)
+    from tests.scratch_db import scratch_database
+
+    work = Path(tempfile.mkdtemp(prefix="bench_load_"))
+    services = None
+    try:
+        with scratch_database(raw, "bench_load") as url:
+            started = time.perf_counter()
+            cast = migrate_and_seed(url, str(work / "instance"), args.specialists, args.patients)
+            (work / "cast.json").write_text(json.dumps(cast))
+            print(f"seeded in {time.perf_counter() - started:.1f} s; work files in {work}", file=sys.stderr)
+            port = free_port()
+            env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "TZ": "UTC",
+                   "PORTAL_ENV": "production", "BENCH_INSECURE_COOKIES": "1",
+                   "SECRET_KEY": secrets.token_hex(32),
+                   "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                   "PORTAL_INSTANCE_DIR": str(work / "instance"), "RQ_QUEUE": f"bench_load_{os.getpid()}",
+                   "WRITE_RATE_LIMIT": "100000 per minute", "BOOKING_RATE_LIMIT": "100000 per minute",
+                   "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
+                   "BENCH_LOAD_CAST": str(work / "cast.json"), "BENCH_LOAD_LEDGER": str(work / "ledger.txt")}
+            env.pop("SENTRY_DSN", None)
+            services = Services(env, args.workers, port, work)
+            services.start()
+            print(f"gunicorn ({args.workers} workers) and an RQ worker up on 127.0.0.1:{port}", file=sys.stderr)
+            bare = run_locust(env, port, args.users, args.bare_seconds, ["Bare"], work / "bare", work)
+            mixed = run_locust(env, port, args.users, args.seconds, POPULATION, work / "mixed", work)
+            dispatcher = wait_for_dispatcher(redis_url, work / "ledger.txt")
+            services.stop()
+            checks = {**check_database(url, work / "ledger.txt"), "dispatcher": dispatcher}
+            summary = report(mixed, bare, checks, args.seconds)
+    except KeyboardInterrupt:
+        print("interrupted: stopping the server and the worker, dropping the database", file=sys.stderr)
+        return 130
+    finally:
+        if services is not None:
+            services.stop()
+        if os.environ.get("BENCH_KEEP_FILES"):
+            print(f"work files kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(summary))
+    return 1 if summary["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
