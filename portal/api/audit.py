@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from portal.api.common import Blueprint
+from portal.api.common import Blueprint, BoundedDateTime
 from portal.models import AUDIT_STATUSES, Role
 from portal.policies import is_admin
 from portal.selectors.audit import AuditFilters, audit_page
@@ -20,8 +20,8 @@ class AuditQuery(ma.Schema):
     entity_type = ma.fields.String(validate=ma.validate.Length(max=64))
     entity_id = ma.fields.String(validate=ma.validate.Length(max=64))
     status = ma.fields.String(validate=ma.validate.OneOf(AUDIT_STATUSES))
-    from_ = ma.fields.AwareDateTime(data_key="from", metadata={"description": "Inclusive lower bound."})
-    to = ma.fields.AwareDateTime(metadata={"description": "Exclusive upper bound."})
+    from_ = BoundedDateTime(data_key="from", metadata={"description": "Inclusive lower bound."})
+    to = BoundedDateTime(metadata={"description": "Exclusive upper bound."})
     cursor = ma.fields.String(validate=ma.validate.Length(max=200),
                               metadata={"description": "next_cursor of the previous page."})
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
@@ -29,7 +29,7 @@ class AuditQuery(ma.Schema):
 
 class AuditEntrySchema(ma.Schema):
     id = ma.fields.UUID()
-    created_at = ma.fields.AwareDateTime()
+    created_at = BoundedDateTime()
     actor_id = ma.fields.UUID(allow_none=True)
     action = ma.fields.String()
     entity_type = ma.fields.String()

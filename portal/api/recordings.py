@@ -8,7 +8,7 @@ from flask import request
 from flask_login import current_user
 
 from portal import clock
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDateTime, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
@@ -35,8 +35,8 @@ class RecordingSchema(ma.Schema):
     storage_size_bytes = ma.fields.Integer()
     file_format = ma.fields.String()
     is_encrypted = ma.fields.Boolean()
-    created_at = ma.fields.AwareDateTime()
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = BoundedDateTime()
+    expires_at = BoundedDateTime(allow_none=True)
 
 
 class RecordingListArgs(PageArgs):
@@ -49,7 +49,7 @@ RecordingPageSchema = page_schema(RecordingSchema)
 class UploadSchema(ma.Schema):
     booking_id = ma.fields.UUID(required=True)
     duration_seconds = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
-    expires_at = ma.fields.AwareDateTime(load_default=None)
+    expires_at = BoundedDateTime(load_default=None)
 
 
 class FileSchema(ma.Schema):
@@ -58,7 +58,7 @@ class FileSchema(ma.Schema):
 
 class SignedUrlSchema(ma.Schema):
     url = ma.fields.String()
-    expires_at = ma.fields.AwareDateTime()
+    expires_at = BoundedDateTime()
 
 
 @blp.route("")
@@ -79,7 +79,7 @@ class RegisterSchema(ma.Schema):
     storage_size_bytes = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
     duration_seconds = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
                                          validate=ma.validate.Range(min=0))
-    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = BoundedDateTime(load_default=None, allow_none=True)
 
 
 def _load(schema: ma.Schema, data) -> dict:
@@ -132,7 +132,7 @@ def get_recording(recording_id):
 
 class RecordingPatchSchema(ma.Schema):
     duration_seconds = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    expires_at = BoundedDateTime(allow_none=True)
 
 
 @blp.route("/<uuid:recording_id>", methods=["PATCH"])
