@@ -111,6 +111,8 @@ class PageArgs(ma.Schema):
 
 
 class ErrorSchema(ma.Schema):
+    """Every API error: {"success": false, "error": CODE, "message", "fields": {name: message}}."""
+
     success = ma.fields.Boolean()
     error = ma.fields.String()
     message = ma.fields.String()

@@ -47,13 +47,12 @@ RecordingPageSchema = page_schema(RecordingSchema)
 
 
 class UploadSchema(ma.Schema):
+    """The multipart upload: its form fields and the file (read from request.files)."""
+
     booking_id = ma.fields.UUID(required=True)
     duration_seconds = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
     expires_at = BoundedDateTime(load_default=None)
-
-
-class FileSchema(ma.Schema):
-    file = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
+    file = ma.fields.Raw(load_default=None, metadata={"type": "string", "format": "binary"})
 
 
 class SignedUrlSchema(ma.Schema):
@@ -110,7 +109,7 @@ def _upload() -> MeetingRecording:
 
 @blp.route("", methods=["POST"])
 @blp.doc(requestBody={"required": True, "content": {
-    "multipart/form-data": {"schema": {"allOf": [UploadSchema, FileSchema]}},
+    "multipart/form-data": {"schema": UploadSchema},
     "application/json": {"schema": RegisterSchema}}})
 @blp.response(201, RecordingSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR")  # CONFLICT: that storage_path is already registered
