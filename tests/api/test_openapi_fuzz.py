@@ -3,7 +3,7 @@ documents against the live test server as a patient, a specialist and an admin: 
 a 500, and every documented answer matches its schema (issue 15).
 
 Generated from the document, so a new endpoint is fuzzed without new code. Budget: FUZZ_EXAMPLES
-cases per operation and role (default 4; raise it locally for a longer hunt). schemathesis 4's
+cases per operation and role (default 8; raise it locally for a longer hunt). schemathesis 4's
 pytest loader does not run under pytest 9 here, so this drives its Python API from a plain test."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from tests.conftest import DEFAULT_PASSWORD
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 ROLES = ("patient", "specialist", "admin")
 
 
