@@ -17,9 +17,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 # Maximum lengths, in characters (documented in README, "Input bounds").
-MAX_EMAIL = 254
+MAX_EMAIL = 320  # what the forms and the users table always took
 MAX_NAME = 120
-MAX_SHORT_TEXT = 500         # a search, a reason, a title
+MAX_SHORT_TEXT = 500         # a search, a title, a reference
+MAX_REASON = 1_000           # a cancellation reason
 MAX_LONG_TEXT = 20_000       # note text, amendments, descriptions
 MAX_QUERY_VALUE = 2_000      # any one query-string value
 MAX_METADATA_BYTES = 16 * 1024  # a note's metadata, as JSON
