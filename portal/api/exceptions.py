@@ -10,7 +10,8 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.domain.inputs import MAX_REASON
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
 from portal.selectors.schedule import exceptions_page
@@ -48,7 +49,7 @@ class ExceptionSchema(ma.Schema):
 
 class AffectedArgs(ma.Schema):
     affected = ma.fields.String(load_default="keep", validate=ma.validate.OneOf(AFFECTED_CHOICES))
-    cancel_reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000))
+    cancel_reason = Text(load_default=None, max_length=MAX_REASON, multiline=True)
 
 
 class ExceptionCreateSchema(ExceptionSchema, AffectedArgs):

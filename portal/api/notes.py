@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from portal.api.common import Blueprint, BoundedDateTime, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.extensions import db
 from portal.selectors.notes import notes_visible
 from portal.services.notes import (
@@ -69,7 +69,7 @@ class NoteCreateSchema(NoteInSchema):
 class NoteListArgs(PageArgs):
     booking_id = ma.fields.UUID(load_default=None)
     provider_id = ma.fields.UUID(load_default=None)
-    q = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    q = Text(load_default="", max_length=200)
 
 
 NotePageSchema = page_schema(NoteSchema)

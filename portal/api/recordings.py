@@ -8,7 +8,8 @@ from flask import request
 from flask_login import current_user
 
 from portal import clock
-from portal.api.common import Blueprint, BoundedDateTime, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.domain.inputs import MAX_SHORT_TEXT
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
@@ -72,7 +73,7 @@ class RegisterSchema(ma.Schema):
     """The spec's columns, for a file already stored elsewhere (no upload)."""
 
     booking_id = ma.fields.UUID(required=True)
-    storage_path = ma.fields.String(required=True, metadata={
+    storage_path = Text(required=True, max_length=MAX_SHORT_TEXT, metadata={
         "description": "The file's key in the configured recordings storage"})
     file_format = ma.fields.String(required=True, validate=ma.validate.OneOf(RECORDING_FORMATS))
     storage_size_bytes = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))

@@ -9,7 +9,8 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.domain.inputs import MAX_REASON
 from portal.extensions import db
 from portal.models import RecurringBooking, Role, User
 from portal.selectors.recurring import recurring_page
@@ -63,7 +64,7 @@ class RecurringChangeSchema(RecurringSchema):
 
 class CancelFollowingSchema(ma.Schema):
     from_date = BoundedDate(required=True)
-    reason = ma.fields.String(required=True)
+    reason = Text(required=True, max_length=MAX_REASON, multiline=True)
 
 
 class RecurringCreateSchema(ma.Schema):

@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import clock, policies
-from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, Text, page_of, page_schema
 from portal.domain.intervals import specialist_zone
 from portal.extensions import db
 from portal.models import Role, User
@@ -34,7 +34,7 @@ SpecialistPageSchema = page_schema(SpecialistSchema)
 
 
 class SpecialistQuery(PageArgs):
-    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=120),
+    q = Text(load_default=None, max_length=120,
                          metadata={"description": "Part of the specialist's name"})
 
 
