@@ -1,7 +1,6 @@
 """Pieces every API module uses: the blueprint, pagination, the error shape."""
 from __future__ import annotations
 
-from datetime import UTC
 from decimal import Decimal
 
 import flask_smorest
@@ -10,17 +9,15 @@ from flask_smorest.arguments import FlaskParser
 from flask_sqlalchemy.pagination import Pagination
 
 from portal.domain.inputs import (
-    EARLIEST_DATE,
-    LATEST_DATE,
     MAX_SHORT_TEXT,
+    WINDOW_MESSAGE,
     InputError,
     date_in_window,
+    moment_in_window,
     parse_decimal,
     text_problem,
 )
 from portal.selectors.pagination import MAX_PAGE, MAX_PER_PAGE, paginate
-
-WINDOW_MESSAGE = f"Use a date between {EARLIEST_DATE} and {LATEST_DATE}."
 
 
 class BoundedDate(ma.fields.Date):
@@ -38,12 +35,8 @@ class BoundedDateTime(ma.fields.AwareDateTime):
     """An aware datetime whose date, in its own offset and in UTC, lies inside the window."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            moment = super()._deserialize(value, attr, data, **kwargs)
-            in_window = date_in_window(moment) and date_in_window(moment.astimezone(UTC))
-        except OverflowError:
-            in_window = False
-        if not in_window:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not moment_in_window(moment):
             raise ma.ValidationError(WINDOW_MESSAGE)
         return moment
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 # Maximum lengths, in characters (documented in README, "Input bounds").
@@ -101,6 +101,18 @@ def parse_decimal(value) -> Decimal:
 def date_in_window(value: date) -> bool:
     day = value.date() if isinstance(value, datetime) else value
     return EARLIEST_DATE <= day <= LATEST_DATE
+
+
+def moment_in_window(value: datetime) -> bool:
+    """An aware datetime whose date, in its own offset and in UTC, lies inside the window
+    (9999-12-31T23:00:00-14:00 is past what a datetime can hold once turned into UTC)."""
+    try:
+        return date_in_window(value) and date_in_window(value.astimezone(UTC))
+    except OverflowError:
+        return False
+
+
+WINDOW_MESSAGE = f"Use a date between {EARLIEST_DATE} and {LATEST_DATE}."
 
 
 def clamp_date(value: date) -> date:

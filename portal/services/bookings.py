@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock
+from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
 from portal.domain.intervals import interval_fits, specialist_zone
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
@@ -83,6 +84,8 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     race past the check above; that refusal becomes SlotUnavailable too."""
     if starts_at.tzinfo is None:
         raise ServiceError("starts_at needs a UTC offset.", fields={"starts_at": "Give a UTC offset."})
+    if not moment_in_window(starts_at):
+        raise ServiceError(WINDOW_MESSAGE, fields={"starts_at": WINDOW_MESSAGE})
     specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")

@@ -233,3 +233,30 @@ def test_multipart_fields_with_unknown_names_are_a_400_naming_them(client, users
                            content_type="multipart/form-data",
                            data={"booking_id": str(uuid.uuid4()), "0": "x", "a[b]": "y", "é": "z"})
     assert response.status_code == 400 and response.get_json()["error"] == "INVALID_REQUEST"
+
+
+def test_far_dates_in_page_forms_are_form_errors(client, users, login_as):
+    specialist = users["specialist"]
+    login_as(users["patient"])
+    booked = client.post(f"/patient/specialists/{specialist.id}/book",
+                         data={"starts_at": "9999-12-31T23:00:00-14:00"})
+    assert booked.status_code == 422
+    series = client.post("/recurring/", data={"specialist_id": str(specialist.id), "frequency": "weekly",
+                                              "start_date": "9999-12-31", "end_date": "9999-12-31"})
+    assert series.status_code in (400, 422)
+    login_as(specialist)
+    rate = client.post("/specialist/availability/rates", data={
+        "duration_minutes": "60", "price": "10.00", "currency": "USD", "effective_from": "9999-12-31"})
+    assert rate.status_code == 422 and "Use a date between" in rate.get_data(as_text=True)
+    blocked = client.post("/specialist/calendar/day/9999-12-31/exceptions", data={"reason": "other"})
+    assert blocked.status_code == 404
+
+
+
+def test_a_series_ending_in_9999_is_a_form_error(client, users, login_as):
+    login_as(users["patient"])
+    with clock.frozen(datetime(2030, 1, 6, 12, tzinfo=UTC)):
+        response = client.post("/recurring/", data={
+            "specialist_id": str(users["specialist"].id), "frequency": "weekly", "start_date": "2030-01-07",
+            "end_date": "9999-12-31", "time_of_day": "10:00"})
+    assert response.status_code == 422 and "Use a date between" in response.get_data(as_text=True)
