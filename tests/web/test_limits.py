@@ -260,3 +260,13 @@ def test_a_series_ending_in_9999_is_a_form_error(client, users, login_as):
             "specialist_id": str(users["specialist"].id), "frequency": "weekly", "start_date": "2030-01-07",
             "end_date": "9999-12-31", "time_of_day": "10:00"})
     assert response.status_code == 422 and "Use a date between" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", [b"\xff\xfe", b"\xc3", b'a"b', b"", b"_schema", b"booking_id[]"])
+def test_multipart_parts_with_undecodable_or_odd_names_answer_a_json_400(client, users, api_headers, name):
+    body = (b'--bnd\r\nContent-Disposition: form-data; name="booking_id"\r\n\r\n' + str(uuid.uuid4()).encode()
+            + b'\r\n--bnd\r\nContent-Disposition: form-data; name="' + name + b'"\r\n\r\nx\r\n--bnd--\r\n')
+    response = client.post("/api/v1/meeting-recordings", input_stream=io.BytesIO(body),
+                           content_type="multipart/form-data; boundary=bnd", headers=api_headers(users["admin"]),
+                           environ_overrides={"CONTENT_LENGTH": str(len(body))})
+    assert response.status_code == 400 and response.get_json()["error"] == "INVALID_REQUEST"
