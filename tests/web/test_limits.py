@@ -4,9 +4,11 @@ far dates refused, and no 500 anywhere."""
 from __future__ import annotations
 
 import io
+import struct
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -270,3 +272,22 @@ def test_multipart_parts_with_undecodable_or_odd_names_answer_a_json_400(client,
                            content_type="multipart/form-data; boundary=bnd", headers=api_headers(users["admin"]),
                            environ_overrides={"CONTENT_LENGTH": str(len(body))})
     assert response.status_code == 400 and response.get_json()["error"] == "INVALID_REQUEST"
+
+
+def test_an_mp4_claiming_an_overflowing_duration_is_a_400(app, client, users, api_headers, make_booking):
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    mvhd = bytes([1, 0, 0, 0]) + struct.pack(">QQIQ", 0, 0, 1, 2**63) + b"\x00" * 80
+    video = (box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2") + box(b"mdat", b"\x00" * 5000)
+             + box(b"moov", box(b"mvhd", mvhd)))
+    booking = make_booking(users["patient"], users["specialist"],
+                           datetime.now(UTC).replace(microsecond=0) - timedelta(days=1))
+    response = client.post("/api/v1/meeting-recordings", headers=api_headers(users["admin"]),
+                           content_type="multipart/form-data",
+                           data={"booking_id": str(booking.id), "file": (io.BytesIO(video), "long.mp4")})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "INVALID_REQUEST" and "duration_seconds" in body["fields"]
+    stored = [p for p in Path(app.config["RECORDINGS_DIR"]).rglob("*") if str(booking.id) in p.name]
+    assert stored == []
