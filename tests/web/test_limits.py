@@ -291,3 +291,12 @@ def test_an_mp4_claiming_an_overflowing_duration_is_a_400(app, client, users, ap
     assert body["error"] == "INVALID_REQUEST" and "duration_seconds" in body["fields"]
     stored = [p for p in Path(app.config["RECORDINGS_DIR"]).rglob("*") if str(booking.id) in p.name]
     assert stored == []
+
+
+def test_an_admin_override_stops_at_the_portals_booking_window(app, client, users, api_headers):
+    with clock.frozen(datetime(2030, 1, 6, 12, tzinfo=UTC)):
+        response = client.post("/api/v1/bookings", headers=api_headers(users["admin"]), json={
+            "specialist_id": str(users["specialist"].id), "patient_id": str(users["patient"].id),
+            "starts_at": "2099-01-05T10:00:00+00:00", "override_rules": True})
+    assert response.status_code == 409 and response.get_json()["error"] == "OUTSIDE_BOOKING_WINDOW"
+    assert "starts_at" in response.get_json()["fields"]
