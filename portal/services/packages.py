@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from portal import policies
-from portal.domain.inputs import InputError, parse_decimal, parse_integer
+from portal.domain.inputs import MAX_NAME, InputError, has_control_chars, parse_decimal, parse_integer
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
 from portal.services import Forbidden, ServiceError, load_visible
@@ -51,8 +51,10 @@ def _check_name(data: dict, clean: dict, errors: dict) -> None:
     name = (data["name"] or "").strip() if isinstance(data["name"], str) or data["name"] is None else None
     if not name:
         errors["name"] = "Give the package a name."
-    elif len(name) > 120:
-        errors["name"] = "Keep the name under 120 characters."
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"Keep the name under {MAX_NAME} characters."
+    elif has_control_chars(name):
+        errors["name"] = "Remove the control characters (tabs, line breaks) from the name."
     else:
         clean["name"] = name
 
