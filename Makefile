@@ -70,6 +70,6 @@ lint: venv
 	$(BIN)/ruff check portal worker tests bench migrations
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 	find . -path ./.git -prune -o -type f -name '*.py[co]' -exec rm -f {} +

@@ -28,6 +28,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     ensure_instance_folder(app.config, app.instance_path)
     configure_proxy(app)
     configure_logging(app)
+    configure_limits(app)
     configure_sentry(app)
     configure_extensions(app)
     configure_blueprints(app)
@@ -61,9 +62,19 @@ def configure_proxy(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    from portal.web.monitoring import install_database_error_filter
+
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    install_database_error_filter()
+
+
+def configure_limits(app: Flask) -> None:
+    """Request size limits and the input bounds every request meets (portal.web.limits)."""
+    from portal.web.limits import configure_limits as install_limits
+
+    install_limits(app)
 
 
 def configure_sentry(app: Flask) -> None:

@@ -14,16 +14,18 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
+
 # Whole-number settings and their smallest value, checked whether they come from the
 # environment or from the mapping given to create_app.
 INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
-                    "MAX_CONTENT_LENGTH": 1, "RECORDING_STREAM_TTL": 1, "RECORDING_RETENTION_DAYS": 1,
-                    "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1, "OUTBOX_MAX_TRIES": 1,
-                    "OUTBOX_RETRY_SECONDS": 0}
+                    "MAX_REQUEST_BYTES": 1, "MAX_UPLOAD_BYTES": 1, "RECORDING_STREAM_TTL": 1,
+                    "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1,
+                    "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
-ENV_NAMES = {"MAX_CONTENT_LENGTH": "MAX_UPLOAD_BYTES"}
+ENV_NAMES: dict[str, str] = {}
 
 
 class ConfigError(RuntimeError):
@@ -99,7 +101,7 @@ class Config:
         # Booking creation, per patient booked.
         self.BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10 per 10 minutes")
         # The furthest ahead any specialist's booking window may reach.
-        self.MAX_BOOKING_AHEAD_DAYS = _env_int("MAX_BOOKING_AHEAD_DAYS", 365)
+        self.MAX_BOOKING_AHEAD_DAYS = _env_int("MAX_BOOKING_AHEAD_DAYS", DEFAULT_BOOKING_AHEAD_DAYS)
         self.LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per 5 minutes")
         self.ALLOW_SIGNUP = os.environ.get("ALLOW_SIGNUP", "1").strip().lower() not in ("0", "false", "no", "off")
         self.REMEMBER_COOKIE_DURATION = timedelta(days=30)
@@ -109,7 +111,10 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.WTF_CSRF_TIME_LIMIT = None
-        self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 4 * 1024**3)
+        # Every route's body limit; only the recording upload routes accept MAX_UPLOAD_BYTES
+        # (portal.web.limits answers 413 before the body is read).
+        self.MAX_REQUEST_BYTES = _env_int("MAX_REQUEST_BYTES", 1024 * 1024)
+        self.MAX_UPLOAD_BYTES = _env_int("MAX_UPLOAD_BYTES", 4 * 1024**3)
         # flask-smorest: the OpenAPI document lives beside the API it describes.
         self.API_TITLE = "Clinic portal API"
         self.API_VERSION = "v1"

@@ -16,6 +16,8 @@ RECORDINGS_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
     ("DISPATCHER_WORKERS", "-1", "DISPATCHER_WORKERS must be at least 1"),
     ("RECORDING_LINK_TTL", "abc", "RECORDING_LINK_TTL must be a whole number"),
     ("MAX_UPLOAD_BYTES", "4GB", "MAX_UPLOAD_BYTES must be a whole number"),
+    ("MAX_REQUEST_BYTES", "1MB", "MAX_REQUEST_BYTES must be a whole number"),
+    ("MAX_REQUEST_BYTES", "0", "MAX_REQUEST_BYTES must be at least 1"),
     ("PORTAL_TIMEZONE", "Mars/Olympus", "PORTAL_TIMEZONE must name a time zone"),
     ("RECORDINGS_KEY", "not base64!", "RECORDINGS_KEY must be base64"),
     ("RECORDINGS_KEY", "c2hvcnQ=", "RECORDINGS_KEY must decode to 32 bytes, not 5"),

@@ -3,11 +3,13 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.auth.forms import PASSWORD_HELP, timezone_choices
+from portal.domain.inputs import MAX_NAME
 from portal.domain.passwords import MAX_LENGTH
+from portal.web.validators import SafeText
 
 
 class AccountForm(FlaskForm):
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    display_name = StringField("Name", validators=[DataRequired(), SafeText(MAX_NAME)])
     timezone = SelectField("Time zone", choices=[])
     reminders_enabled = BooleanField("E-mail me a reminder before each session")
 
@@ -23,7 +25,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)],
+    name = StringField("Name", validators=[DataRequired(), SafeText(MAX_NAME)],
                        description="What the token is for, e.g. the script that uses it.")
     expires_days = IntegerField("Expires after (days)", validators=[Optional(), NumberRange(1, 3650)],
                                 description="Leave empty for a token that does not expire.")

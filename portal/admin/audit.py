@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from portal import clock
 from portal.admin.blueprint import bp
+from portal.domain.inputs import date_in_window
 from portal.models import AUDIT_STATUSES, AuditLog, Role
 from portal.policies import load, roles_required
 from portal.selectors.audit import (
@@ -28,6 +29,7 @@ from portal.services.users import user_by_email
 from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page, wants_fragment
 from portal.web.templating import viewer_zone
+from portal.web.validators import DateInWindow
 
 FILTER_KEYS = ("action", "actor", "entity_type", "entity_id", "status", "from", "to")
 CSV_COLUMNS = ("created_at", "id", "action", "status", "actor_id", "entity_type", "entity_id",
@@ -58,10 +60,14 @@ def _parse_day(value: str, key: str, errors: dict) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[key] = "Use a date like 2026-11-25."
         return None
+    if not date_in_window(day):
+        errors[key] = DateInWindow.message
+        return None
+    return day
 
 
 def filters_from_args(args) -> tuple[AuditFilters, dict, dict]:

@@ -18,13 +18,14 @@ from portal.selectors.cancellations import (
 )
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
+from portal.web.validators import DateInWindow
 
 PER_PAGE = 50
 
 
 class CancellationFilterForm(Form):
-    date_from = DateField("Cancelled from", validators=[Optional()])
-    date_to = DateField("Cancelled to", validators=[Optional()])
+    date_from = DateField("Cancelled from", validators=[Optional(), DateInWindow()])
+    date_to = DateField("Cancelled to", validators=[Optional(), DateInWindow()])
     cancelled_by = SelectField("Cancelled by", choices=[
         SelectChoice("", "Anyone"), SelectChoice("patient", "The patient"),
         SelectChoice("specialist", "The specialist")], validators=[Optional()])
@@ -46,7 +47,10 @@ def _filter_form() -> CancellationFilterForm:
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
-    return uuid.UUID(value) if value else None  # only values from the menus get this far
+    try:
+        return uuid.UUID(value) if value and value.strip() else None
+    except ValueError:  # " " passes Optional() without a menu check: no filter
+        return None
 
 
 def _filters(form: CancellationFilterForm) -> CancellationFilters:

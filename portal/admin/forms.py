@@ -4,18 +4,20 @@ from __future__ import annotations
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from portal.auth.forms import timezone_choices
+from portal.domain.inputs import MAX_EMAIL, MAX_NAME
 from portal.models import ROLES, Role
+from portal.web.validators import SafeText
 
 
 class InviteForm(FlaskForm):
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    display_name = StringField("Name", validators=[DataRequired(), SafeText(MAX_NAME)])
+    email = EmailField("E-mail", validators=[DataRequired(), SafeText(MAX_EMAIL)])
     role = SelectField("Role", choices=list(ROLES), default=Role.SPECIALIST.value)
     timezone = SelectField("Time zone", choices=[])
-    title = StringField("Title (specialists)", validators=[Optional(), Length(max=120)],
+    title = StringField("Title (specialists)", validators=[Optional(), SafeText(MAX_NAME)],
                         description="Shown to patients, e.g. \"Physiotherapist\".")
 
     def __init__(self, *args, **kwargs):

@@ -16,6 +16,9 @@ from portal.web.errors import json_error
 
 
 def configure_api(app: Flask) -> None:
+    from portal.api.common import ErrorSchema
+
+    api.ERROR_SCHEMA = ErrorSchema  # document the errors in the shape portal.web.errors answers them
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]

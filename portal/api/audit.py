@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from portal.api.common import Blueprint
+from portal.api.common import Blueprint, BoundedDateTime, Text
 from portal.models import AUDIT_STATUSES, Role
 from portal.policies import is_admin
 from portal.selectors.audit import AuditFilters, audit_page
@@ -15,21 +15,21 @@ blp = Blueprint("api_audit", __name__, url_prefix="/api/v1/audit-logs",
 
 
 class AuditQuery(ma.Schema):
-    action = ma.fields.String(validate=ma.validate.Length(max=64))
+    action = Text(max_length=64)
     actor_id = ma.fields.UUID()
-    entity_type = ma.fields.String(validate=ma.validate.Length(max=64))
-    entity_id = ma.fields.String(validate=ma.validate.Length(max=64))
+    entity_type = Text(max_length=64)
+    entity_id = Text(max_length=64)
     status = ma.fields.String(validate=ma.validate.OneOf(AUDIT_STATUSES))
-    from_ = ma.fields.AwareDateTime(data_key="from", metadata={"description": "Inclusive lower bound."})
-    to = ma.fields.AwareDateTime(metadata={"description": "Exclusive upper bound."})
-    cursor = ma.fields.String(validate=ma.validate.Length(max=200),
+    from_ = BoundedDateTime(data_key="from", metadata={"description": "Inclusive lower bound."})
+    to = BoundedDateTime(metadata={"description": "Exclusive upper bound."})
+    cursor = Text(max_length=200,
                               metadata={"description": "next_cursor of the previous page."})
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
 class AuditEntrySchema(ma.Schema):
     id = ma.fields.UUID()
-    created_at = ma.fields.AwareDateTime()
+    created_at = BoundedDateTime()
     actor_id = ma.fields.UUID(allow_none=True)
     action = ma.fields.String()
     entity_type = ma.fields.String()

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, Role, User
 from portal.selectors.bookings import bookings_page
@@ -20,16 +20,16 @@ class BookingSchema(ma.Schema):
     id = ma.fields.UUID()
     patient_id = ma.fields.UUID()
     specialist_id = ma.fields.UUID()
-    starts_at = ma.fields.AwareDateTime()
-    ends_at = ma.fields.AwareDateTime()
+    starts_at = BoundedDateTime()
+    ends_at = BoundedDateTime()
     status = ma.fields.String()
-    price = ma.fields.Decimal(places=2, as_string=True)
+    price = Money()
     currency = ma.fields.String()
     recurring_booking_id = ma.fields.UUID(allow_none=True)
     package_enrolment_id = ma.fields.UUID(allow_none=True,
                                           metadata={"description": "The enrolment whose credit paid for it"})
     attention_reason = ma.fields.String(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
+    created_at = BoundedDateTime()
 
 
 BookingPageSchema = page_schema(BookingSchema)
@@ -44,7 +44,7 @@ class CancellationSchema(ma.Schema):
                                          metadata={"description": "patient, specialist or staff"})
     reason = ma.fields.String()
     cancellation_policy_applied = ma.fields.String()
-    created_at = ma.fields.AwareDateTime()
+    created_at = BoundedDateTime()
 
 
 class BookingDetailSchema(BookingSchema):
@@ -54,7 +54,7 @@ class BookingDetailSchema(BookingSchema):
 
 class BookingCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
-    starts_at = ma.fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
+    starts_at = BoundedDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     patient_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: book for a patient"})
     override_rules = ma.fields.Boolean(load_default=False, metadata={
         "description": "Admins only: book although the specialist's booking rules refuse (audited)"})
@@ -65,9 +65,9 @@ class BookingCreateSchema(ma.Schema):
 
 class BookingListArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(BOOKING_STATUSES))
-    from_ = ma.fields.Date(data_key="from", load_default=None,
+    from_ = BoundedDate(data_key="from", load_default=None,
                            metadata={"description": "Starts on or after (UTC date)"})
-    to = ma.fields.Date(load_default=None, metadata={"description": "Starts on or before (UTC date)"})
+    to = BoundedDate(load_default=None, metadata={"description": "Starts on or before (UTC date)"})
     specialist_id = ma.fields.UUID(load_default=None)
     recurring_booking_id = ma.fields.UUID(load_default=None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.models import ENROLMENT_STATUSES
 from portal.selectors.enrolments import enrolments_page
@@ -24,15 +24,15 @@ class EnrolmentSchema(ma.Schema):
     credits_total = ma.fields.Integer()
     credits_used = ma.fields.Integer()
     credits_remaining = ma.fields.Integer()
-    price = ma.fields.Decimal(as_string=True, places=2)
+    price = Money()
     currency = ma.fields.String()
-    discount_percentage = ma.fields.Decimal(as_string=True, places=2)
+    discount_percentage = Money()
     validity_days = ma.fields.Integer(allow_none=True)
     payment_reference = ma.fields.String(allow_none=True)
-    paid_at = ma.fields.AwareDateTime(allow_none=True)
-    starts_on = ma.fields.Date(allow_none=True)
-    expires_on = ma.fields.Date(allow_none=True, metadata={"description": "Last day credits can be used"})
-    created_at = ma.fields.AwareDateTime()
+    paid_at = BoundedDateTime(allow_none=True)
+    starts_on = BoundedDate(allow_none=True)
+    expires_on = BoundedDate(allow_none=True, metadata={"description": "Last day credits can be used"})
+    created_at = BoundedDateTime()
 
 
 EnrolmentPageSchema = page_schema(EnrolmentSchema)

@@ -10,7 +10,8 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.domain.inputs import MAX_REASON
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
 from portal.selectors.schedule import exceptions_page
@@ -30,14 +31,14 @@ blp = Blueprint("api_exceptions", __name__, url_prefix="/api/v1/availability-exc
 class ExceptionSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     specialist_id = ma.fields.UUID(load_default=None, metadata={"description": "Defaults to the caller"})
-    exception_date = ma.fields.Date(required=True)
+    exception_date = BoundedDate(required=True)
     is_available = ma.fields.Boolean(load_default=False)
     reason = ma.fields.String(required=True, validate=ma.validate.OneOf(EXCEPTION_REASONS), allow_none=True,
                               metadata={"description": "null for callers other than the specialist and admins"})
     all_day = ma.fields.Boolean(load_default=True)
     start_time = ma.fields.Time(format="%H:%M", load_default=None, allow_none=True)
     end_time = ma.fields.Time(format="%H:%M", load_default=None, allow_none=True)
-    created_at = ma.fields.AwareDateTime(dump_only=True)
+    created_at = BoundedDateTime(dump_only=True)
 
     @ma.validates_schema
     def times_are_sane(self, data, **kwargs):
@@ -48,7 +49,7 @@ class ExceptionSchema(ma.Schema):
 
 class AffectedArgs(ma.Schema):
     affected = ma.fields.String(load_default="keep", validate=ma.validate.OneOf(AFFECTED_CHOICES))
-    cancel_reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000))
+    cancel_reason = Text(load_default=None, max_length=MAX_REASON, multiline=True)
 
 
 class ExceptionCreateSchema(ExceptionSchema, AffectedArgs):
@@ -68,8 +69,8 @@ ExceptionPageSchema = page_schema(ExceptionSchema)
 
 class ExceptionListArgs(PageArgs):
     specialist_id = ma.fields.UUID(load_default=None)
-    from_ = ma.fields.Date(data_key="from", load_default=None)
-    to = ma.fields.Date(load_default=None)
+    from_ = BoundedDate(data_key="from", load_default=None)
+    to = BoundedDate(load_default=None)
     is_available = ma.fields.Boolean(load_default=None)
 
     @ma.validates_schema

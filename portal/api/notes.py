@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.extensions import db
 from portal.selectors.notes import notes_visible
 from portal.services.notes import (
@@ -26,7 +26,7 @@ class AmendmentSchema(ma.Schema):
     note_id = ma.fields.UUID(dump_only=True)
     author_id = ma.fields.UUID(dump_only=True)
     text = ma.fields.String(required=True)
-    created_at = ma.fields.AwareDateTime(dump_only=True)
+    created_at = BoundedDateTime(dump_only=True)
 
 
 class NoteSchema(ma.Schema):
@@ -37,8 +37,8 @@ class NoteSchema(ma.Schema):
     follow_up_actions = ma.fields.String()
     next_session_recommendation = ma.fields.String()
     metadata = ma.fields.Dict(attribute="metadata_")
-    created_at = ma.fields.AwareDateTime(dump_only=True)
-    updated_at = ma.fields.AwareDateTime(dump_only=True)
+    created_at = BoundedDateTime(dump_only=True)
+    updated_at = BoundedDateTime(dump_only=True)
     locked = ma.fields.Method("_locked", dump_only=True)
     locks_at = ma.fields.Method("_locks_at", dump_only=True)
     amendments = ma.fields.List(ma.fields.Nested(AmendmentSchema), dump_only=True)
@@ -69,7 +69,7 @@ class NoteCreateSchema(NoteInSchema):
 class NoteListArgs(PageArgs):
     booking_id = ma.fields.UUID(load_default=None)
     provider_id = ma.fields.UUID(load_default=None)
-    q = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    q = Text(load_default="", max_length=200)
 
 
 NotePageSchema = page_schema(NoteSchema)

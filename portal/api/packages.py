@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDateTime, Money, PageArgs, page_of, page_schema
 from portal.extensions import db
 from portal.selectors.packages import packages_visible, pricing_for
 from portal.services.packages import (
@@ -25,15 +25,15 @@ class PackageSchema(ma.Schema):
     name = ma.fields.String()
     description = ma.fields.String()
     session_count = ma.fields.Integer()
-    price = ma.fields.Decimal(as_string=True, places=2)
+    price = Money()
     currency = ma.fields.String(metadata={"enum": list(CURRENCIES)})
-    discount_percentage = ma.fields.Decimal(as_string=True, places=2)
+    discount_percentage = Money()
     valid_for_days = ma.fields.Integer(allow_none=True)
     is_active = ma.fields.Boolean()
-    price_per_session = ma.fields.Decimal(as_string=True, places=2, dump_only=True)
-    saving_vs_rate = ma.fields.Decimal(as_string=True, places=2, dump_only=True, allow_none=True)
-    created_at = ma.fields.AwareDateTime(dump_only=True)
-    updated_at = ma.fields.AwareDateTime(dump_only=True)
+    price_per_session = Money(dump_only=True)
+    saving_vs_rate = Money(dump_only=True, allow_none=True)
+    created_at = BoundedDateTime(dump_only=True)
+    updated_at = BoundedDateTime(dump_only=True)
 
 
 class PackageInSchema(ma.Schema):

@@ -8,7 +8,8 @@ from flask import request
 from flask_login import current_user
 
 from portal import clock
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.domain.inputs import MAX_SHORT_TEXT
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
@@ -35,8 +36,8 @@ class RecordingSchema(ma.Schema):
     storage_size_bytes = ma.fields.Integer()
     file_format = ma.fields.String()
     is_encrypted = ma.fields.Boolean()
-    created_at = ma.fields.AwareDateTime()
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = BoundedDateTime()
+    expires_at = BoundedDateTime(allow_none=True)
 
 
 class RecordingListArgs(PageArgs):
@@ -47,18 +48,17 @@ RecordingPageSchema = page_schema(RecordingSchema)
 
 
 class UploadSchema(ma.Schema):
+    """The multipart upload: its form fields and the file (read from request.files)."""
+
     booking_id = ma.fields.UUID(required=True)
     duration_seconds = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
-    expires_at = ma.fields.AwareDateTime(load_default=None)
-
-
-class FileSchema(ma.Schema):
-    file = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
+    expires_at = BoundedDateTime(load_default=None)
+    file = ma.fields.Raw(load_default=None, metadata={"type": "string", "format": "binary"})
 
 
 class SignedUrlSchema(ma.Schema):
     url = ma.fields.String()
-    expires_at = ma.fields.AwareDateTime()
+    expires_at = BoundedDateTime()
 
 
 @blp.route("")
@@ -73,13 +73,13 @@ class RegisterSchema(ma.Schema):
     """The spec's columns, for a file already stored elsewhere (no upload)."""
 
     booking_id = ma.fields.UUID(required=True)
-    storage_path = ma.fields.String(required=True, metadata={
+    storage_path = Text(required=True, max_length=MAX_SHORT_TEXT, metadata={
         "description": "The file's key in the configured recordings storage"})
     file_format = ma.fields.String(required=True, validate=ma.validate.OneOf(RECORDING_FORMATS))
     storage_size_bytes = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
     duration_seconds = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
                                          validate=ma.validate.Range(min=0))
-    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = BoundedDateTime(load_default=None, allow_none=True)
 
 
 def _load(schema: ma.Schema, data) -> dict:
@@ -110,7 +110,7 @@ def _upload() -> MeetingRecording:
 
 @blp.route("", methods=["POST"])
 @blp.doc(requestBody={"required": True, "content": {
-    "multipart/form-data": {"schema": {"allOf": [UploadSchema, FileSchema]}},
+    "multipart/form-data": {"schema": UploadSchema},
     "application/json": {"schema": RegisterSchema}}})
 @blp.response(201, RecordingSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR")  # CONFLICT: that storage_path is already registered
@@ -132,7 +132,7 @@ def get_recording(recording_id):
 
 class RecordingPatchSchema(ma.Schema):
     duration_seconds = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    expires_at = BoundedDateTime(allow_none=True)
 
 
 @blp.route("/<uuid:recording_id>", methods=["PATCH"])

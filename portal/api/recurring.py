@@ -9,7 +9,8 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.domain.inputs import MAX_REASON
 from portal.extensions import db
 from portal.models import RecurringBooking, Role, User
 from portal.selectors.recurring import recurring_page
@@ -25,15 +26,15 @@ class RecurringSchema(ma.Schema):
     user_id = ma.fields.UUID()
     specialist_id = ma.fields.UUID()
     frequency = ma.fields.String()
-    start_date = ma.fields.Date()
-    end_date = ma.fields.Date(allow_none=True)
+    start_date = BoundedDate()
+    end_date = BoundedDate(allow_none=True)
     time_of_day = ma.fields.Time(format="%H:%M")
     is_active = ma.fields.Boolean()
     status = ma.fields.Function(service.series_status)
-    paused_at = ma.fields.AwareDateTime(allow_none=True)
-    next_booking_date = ma.fields.Date(allow_none=True)
-    last_generated_date = ma.fields.Date(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
+    paused_at = BoundedDateTime(allow_none=True)
+    next_booking_date = BoundedDate(allow_none=True)
+    last_generated_date = BoundedDate(allow_none=True)
+    created_at = BoundedDateTime()
 
 
 RecurringPageSchema = page_schema(RecurringSchema)
@@ -41,14 +42,14 @@ RecurringPageSchema = page_schema(RecurringSchema)
 
 class SessionSchema(ma.Schema):
     id = ma.fields.UUID()
-    occurrence_date = ma.fields.Date()
-    starts_at = ma.fields.AwareDateTime()
-    ends_at = ma.fields.AwareDateTime()
+    occurrence_date = BoundedDate()
+    starts_at = BoundedDateTime()
+    ends_at = BoundedDateTime()
     status = ma.fields.String()
 
 
 class SkippedSchema(ma.Schema):
-    occurrence_date = ma.fields.Date()
+    occurrence_date = BoundedDate()
     reason = ma.fields.String()
 
 
@@ -62,15 +63,15 @@ class RecurringChangeSchema(RecurringSchema):
 
 
 class CancelFollowingSchema(ma.Schema):
-    from_date = ma.fields.Date(required=True)
-    reason = ma.fields.String(required=True)
+    from_date = BoundedDate(required=True)
+    reason = Text(required=True, max_length=MAX_REASON, multiline=True)
 
 
 class RecurringCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     frequency = ma.fields.String(required=True, validate=ma.validate.OneOf(service.FREQUENCIES))
-    start_date = ma.fields.Date(required=True)
-    end_date = ma.fields.Date(load_default=None, allow_none=True)
+    start_date = BoundedDate(required=True)
+    end_date = BoundedDate(load_default=None, allow_none=True)
     time_of_day = ma.fields.Time(load_default=None, allow_none=True,
                                  metadata={"description": "Local time in the specialist's zone; 10:00 if left out."})
     user_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: the patient to book."})
@@ -78,7 +79,7 @@ class RecurringCreateSchema(ma.Schema):
 
 class RecurringPatchSchema(ma.Schema):
     action = ma.fields.String(validate=ma.validate.OneOf(("pause", "resume", "end")))
-    end_date = ma.fields.Date(allow_none=True)
+    end_date = BoundedDate(allow_none=True)
     is_active = ma.fields.Boolean(metadata={"description": "The spec's column: false pauses, true resumes."})
 
     @ma.validates_schema

@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal import clock, policies
-from portal.api.common import Blueprint, PageArgs, page_of, page_schema
+from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, Text, page_of, page_schema
 from portal.domain.intervals import specialist_zone
 from portal.extensions import db
 from portal.models import Role, User
@@ -34,13 +34,13 @@ SpecialistPageSchema = page_schema(SpecialistSchema)
 
 
 class SpecialistQuery(PageArgs):
-    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=120),
+    q = Text(load_default=None, max_length=120,
                          metadata={"description": "Part of the specialist's name"})
 
 
 class DateRangeArgs(ma.Schema):
-    from_ = ma.fields.Date(data_key="from", required=True)
-    to = ma.fields.Date(required=True)
+    from_ = BoundedDate(data_key="from", required=True)
+    to = BoundedDate(required=True)
 
     @ma.validates_schema
     def range_is_sane(self, data, **kwargs):
@@ -51,8 +51,8 @@ class DateRangeArgs(ma.Schema):
 
 
 class SlotSchema(ma.Schema):
-    starts_at = ma.fields.AwareDateTime()
-    ends_at = ma.fields.AwareDateTime()
+    starts_at = BoundedDateTime()
+    ends_at = BoundedDateTime()
 
 
 class HoursSchema(ma.Schema):
@@ -65,11 +65,10 @@ class HoursSchema(ma.Schema):
 class RateSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     duration_minutes = ma.fields.Integer(required=True, validate=ma.validate.Range(min=5, max=480))
-    price = ma.fields.Decimal(required=True, places=2, as_string=True,
-                              validate=ma.validate.Range(min=0, max=99_999_999))
+    price = Money(required=True, minimum=0, maximum=99_999_999)
     currency = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z]{3}$"))
-    effective_from = ma.fields.Date(required=True)
-    created_at = ma.fields.AwareDateTime(dump_only=True)
+    effective_from = BoundedDate(required=True)
+    created_at = BoundedDateTime(dump_only=True)
 
 
 def _specialist(specialist_id) -> User:

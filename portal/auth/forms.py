@@ -4,7 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.domain.inputs import MAX_EMAIL, MAX_NAME
 from portal.domain.passwords import MAX_LENGTH, MIN_LENGTH
+from portal.web.validators import SafeText
 
 PASSWORD_HELP = f"At least {MIN_LENGTH} characters; not your e-mail address; not a common password."
 
@@ -14,14 +16,14 @@ def timezone_choices() -> list[str]:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    email = EmailField("E-mail", validators=[DataRequired(), SafeText(MAX_EMAIL)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in on this device")
 
 
 class SignupForm(FlaskForm):
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    display_name = StringField("Your name", validators=[DataRequired(), SafeText(MAX_NAME)])
+    email = EmailField("E-mail", validators=[DataRequired(), SafeText(MAX_EMAIL)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
                              description=PASSWORD_HELP)
     timezone = SelectField("Time zone", choices=[], description="Times in the portal are shown in this zone.")
@@ -32,7 +34,7 @@ class SignupForm(FlaskForm):
 
 
 class EmailOnlyForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    email = EmailField("E-mail", validators=[DataRequired(), SafeText(MAX_EMAIL)])
 
 
 class NewPasswordForm(FlaskForm):

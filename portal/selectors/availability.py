@@ -111,7 +111,7 @@ def free_slots(specialist: User, first: date, last: date, *, now: datetime,
     rules = booking_rules_of(specialist.id)
     upcoming = (upcoming_count(patient_id=patient_id, specialist_id=specialist.id, now=now)
                 if patient_id is not None else None)
-    return allowed_slots(slots, rules, now, current_app.config.get("MAX_BOOKING_AHEAD_DAYS", 365), upcoming)
+    return allowed_slots(slots, rules, now, current_app.config["MAX_BOOKING_AHEAD_DAYS"], upcoming)
 
 
 def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,

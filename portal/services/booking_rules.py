@@ -21,6 +21,7 @@ from flask import current_app
 from portal import policies
 from portal.domain import booking_rules as rules_domain
 from portal.domain.booking_rules import BookingRules
+from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
 from portal.extensions import db
 from portal.models import Role, SpecialistProfile, User
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
@@ -42,7 +43,7 @@ class BookingRuleBroken(Conflict):
 
 
 def max_ahead_days() -> int:
-    return current_app.config.get("MAX_BOOKING_AHEAD_DAYS", 365)
+    return current_app.config.get("MAX_BOOKING_AHEAD_DAYS", DEFAULT_BOOKING_AHEAD_DAYS)
 
 
 def lock_bucket(patient_id: uuid.UUID, specialist_id: uuid.UUID) -> int:

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock
+from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
+from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
 from portal.domain.intervals import interval_fits, specialist_zone
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
@@ -17,7 +19,7 @@ from portal.selectors.bookings import booking_clash
 from portal.selectors.specialists import specialist_get
 from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
-from portal.services.booking_rules import booking_rules_enforce, may_override
+from portal.services.booking_rules import BookingRuleBroken, booking_rules_enforce, max_ahead_days, may_override
 from portal.services.enrolments import credit_draw
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     race past the check above; that refusal becomes SlotUnavailable too."""
     if starts_at.tzinfo is None:
         raise ServiceError("starts_at needs a UTC offset.", fields={"starts_at": "Give a UTC offset."})
+    if not moment_in_window(starts_at):
+        raise ServiceError(WINDOW_MESSAGE, fields={"starts_at": WINDOW_MESSAGE})
     specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")
@@ -92,6 +96,10 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise Forbidden("Only admins may override a specialist's booking rules.")
     require_confirmed_address(patient)
     now = clock.now()
+    if override_rules and starts_at > now + timedelta(days=max_ahead_days()):
+        # An admin overrides the specialist's window, never the portal's (MAX_BOOKING_AHEAD_DAYS).
+        message = f"Book at most {max_ahead_days()} days ahead."
+        raise BookingRuleBroken(message, code=OUTSIDE_BOOKING_WINDOW, fields={"starts_at": message})
     ends_at, rate = booking_check(specialist=specialist, patient_id=patient.id, starts_at=starts_at, now=now)
     overridden = booking_rules_enforce(rules=booking_rules_of(specialist.id), patient_id=patient.id,
                                        specialist_id=specialist.id, starts_at=starts_at, now=now,

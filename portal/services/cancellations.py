@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock, policies
+from portal.domain.inputs import MAX_REASON, has_control_chars
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
 from portal.selectors.specialists import late_cancel_notice_hours
@@ -31,7 +32,7 @@ from portal.services.enrolments import credit_return
 
 log = logging.getLogger(__name__)
 
-REASON_MAX_LENGTH = 1000
+REASON_MAX_LENGTH = MAX_REASON
 NO_REFUND = "no_refund"
 HISTORICAL_REASON = "historical_cancellation"
 AUDIT_ACTION = "booking_cancelled"
@@ -117,6 +118,9 @@ def clean_reason(reason) -> str:
     if len(text) > REASON_MAX_LENGTH:
         raise ServiceError(f"The reason must be at most {REASON_MAX_LENGTH:,} characters.",
                            fields={"reason": f"At most {REASON_MAX_LENGTH:,} characters."})
+    if has_control_chars(text, multiline=True):
+        raise ServiceError("The reason holds characters that are not allowed.",
+                           fields={"reason": "Remove the control characters (such as NUL) from this text."})
     return text
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import clock, policies
+from portal.domain.inputs import MAX_LONG_TEXT, metadata_problem, text_problem
 from portal.extensions import db
 from portal.models import Booking, SessionNote, SessionNoteAmendment
 from portal.services import Conflict, Forbidden, ServiceError, load_visible
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 LOCK_AFTER = timedelta(hours=24)
 TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
 ENGAGEMENT_LEVELS = ("low", "medium", "high")
-MAX_TEXT = 20_000
+MAX_TEXT = MAX_LONG_TEXT
 
 
 class NoteLocked(Conflict):
@@ -84,14 +85,17 @@ def note_validate(data: dict, *, partial: bool = False) -> dict:
     for field in TEXT_FIELDS:
         if field in data:
             value = data[field]
-            if value is not None and not isinstance(value, str):
-                errors[field] = "Must be text."
-            elif len(value or "") > MAX_TEXT:
-                errors[field] = f"Keep it under {MAX_TEXT} characters."
+            problem = None if value is None else text_problem(value, max_length=MAX_TEXT, multiline=True)
+            if problem:
+                errors[field] = problem
             else:
                 clean[field] = (value or "").strip()
     if "metadata" in data:
-        clean["metadata_"] = _clean_metadata(data["metadata"], errors)
+        problem = metadata_problem(data["metadata"])
+        if problem:
+            errors["metadata"] = problem
+        else:
+            clean["metadata_"] = _clean_metadata(data["metadata"], errors)
     if not partial and not clean.get("notes"):
         errors["notes"] = "Write what happened in the session."
     elif partial and "notes" in clean and not clean["notes"]:
@@ -165,9 +169,9 @@ def amendment_add(*, actor, note_id: Any, text: Any) -> SessionNoteAmendment:
     note = note_load(actor=actor, note_id=note_id)
     if not isinstance(text, str) or not text.strip():
         raise ServiceError("Write the amendment.", code="INVALID_REQUEST", fields={"text": "Required."})
-    if len(text) > MAX_TEXT:
-        raise ServiceError("Too long.", code="INVALID_REQUEST",
-                           fields={"text": f"Keep it under {MAX_TEXT} characters."})
+    problem = text_problem(text, max_length=MAX_TEXT, multiline=True)
+    if problem:
+        raise ServiceError("Please correct the highlighted fields.", code="INVALID_REQUEST", fields={"text": problem})
     amendment = SessionNoteAmendment(note_id=note.id, author_id=actor.id, text=text.strip())
     set_committed_value(amendment, "note", note)  # checked before it joins the session
     if not policies.can("create", actor, amendment):

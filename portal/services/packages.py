@@ -5,10 +5,11 @@ same transaction."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from portal import policies
+from portal.domain.inputs import MAX_NAME, InputError, has_control_chars, parse_decimal, parse_integer
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
 from portal.services import Forbidden, ServiceError, load_visible
@@ -31,37 +32,29 @@ def _blank(value: Any) -> bool:
 
 def _decimal(value: Any, field: str, errors: dict) -> Decimal | None:
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+        return parse_decimal(value)
+    except InputError:
         errors[field] = "Enter a number."
         return None
-    if not number.is_finite():
-        errors[field] = "Enter a number."
-        return None
-    return number
 
 
 def _integer(value: Any, field: str, errors: dict) -> int | None:
-    if isinstance(value, bool):
-        errors[field] = "Enter a whole number."
-        return None
+    """Digits only: "1e1000000" is refused before int() could spend seconds on it."""
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+        return parse_integer(value)
+    except InputError:
         errors[field] = "Enter a whole number."
         return None
-    if not number.is_finite() or number != number.to_integral_value():
-        errors[field] = "Enter a whole number."
-        return None
-    return int(number)
 
 
 def _check_name(data: dict, clean: dict, errors: dict) -> None:
     name = (data["name"] or "").strip() if isinstance(data["name"], str) or data["name"] is None else None
     if not name:
         errors["name"] = "Give the package a name."
-    elif len(name) > 120:
-        errors["name"] = "Keep the name under 120 characters."
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"Keep the name under {MAX_NAME} characters."
+    elif has_control_chars(name):
+        errors["name"] = "Remove the control characters (tabs, line breaks) from the name."
     else:
         clean["name"] = name
 

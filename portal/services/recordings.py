@@ -18,6 +18,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from portal import clock, policies
+from portal.domain.inputs import MAX_RECORDING_SECONDS, InputError, parse_integer
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording, RecordingAccessCode
 from portal.models.recordings import RECORDING_FORMATS
@@ -60,17 +61,22 @@ def _extension(filename: str | None) -> str:
     return extension
 
 
+def _check_duration(duration: int | None, message: str) -> None:
+    """A duration the column holds and a session can last: 0 to MAX_RECORDING_SECONDS."""
+    if duration is not None and not 0 <= duration <= MAX_RECORDING_SECONDS:
+        raise ServiceError("Duration is a whole number of seconds.", code="INVALID_REQUEST",
+                           fields={"duration_seconds": message})
+
+
 def _check_details(duration_seconds: Any, expires_at: datetime | None) -> int | None:
     if duration_seconds in (None, ""):
         duration = None
     else:
         try:
-            duration = int(str(duration_seconds))
-        except ValueError:
+            duration = parse_integer(duration_seconds)
+        except InputError:
             duration = -1
-        if duration < 0 or duration > 7 * 24 * 3600:
-            raise ServiceError("Duration is a whole number of seconds.", code="INVALID_REQUEST",
-                               fields={"duration_seconds": "Enter whole seconds (0 or more)."})
+        _check_duration(duration, "Enter whole seconds (0 or more).")
     if expires_at is not None and expires_at.tzinfo is None:
         raise ServiceError("Expiry needs a time zone.", code="INVALID_REQUEST",
                            fields={"expires_at": "Give a time zone."})
@@ -206,9 +212,12 @@ def _probe_duration(storage, recording: MeetingRecording, data_key: bytes, exten
     reader = ChunkReader(storage, recording.storage_path, data_key, recording.id, recording.storage_size_bytes)
     read = mp4_duration_seconds if extension in ("mp4", "mov") else ebml_duration_seconds
     try:
-        return read(DecryptingFile(reader), recording.storage_size_bytes)
+        duration = read(DecryptingFile(reader), recording.storage_size_bytes)
     except TamperedRecording:
         return None
+    # A header can claim any duration (2**64 ticks): refused, not an overflow of the column.
+    _check_duration(duration, f"The file's duration is out of range (at most {MAX_RECORDING_SECONDS} seconds).")
+    return duration
 
 
 def recording_update(*, actor, recording_id: Any, changes: dict) -> MeetingRecording:

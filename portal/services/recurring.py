@@ -31,6 +31,7 @@ from portal.domain.booking_rules import (
     refusal_message,
     start_date_refusal,
 )
+from portal.domain.inputs import WINDOW_MESSAGE, date_in_window
 from portal.domain.recurrence import (
     FREQUENCIES,
     first_index_from,
@@ -141,6 +142,9 @@ def _specialist(specialist_id) -> User:
 
 
 def _check_dates(start_date: date, end_date: date | None) -> None:
+    for name, day in (("start_date", start_date), ("end_date", end_date)):
+        if day is not None and not date_in_window(day):  # 9999: the dispatcher could not step past it
+            raise ServiceError(WINDOW_MESSAGE, fields={name: WINDOW_MESSAGE})
     if end_date is not None and end_date < start_date:
         raise ServiceError("The end date is before the start date.",
                            fields={"end_date": "Must be on or after the start date."})

@@ -11,9 +11,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from portal import clock, policies
+from portal.domain.inputs import WINDOW_MESSAGE, InputError, date_in_window, parse_decimal
 from portal.domain.intervals import interval_fits
 from portal.extensions import db
 from portal.models import (
@@ -107,8 +108,8 @@ def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: st
     specialist = _specialist(specialist_id)
     _require("create", actor, SpecialistRate(specialist_id=specialist.id))
     try:
-        price = Decimal(str(price)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as error:
+        price = parse_decimal(price).quantize(Decimal("0.01"))
+    except InputError as error:
         raise ServiceError("Enter a price.", fields={"price": "Not a number."}) from error
     currency = (currency or "").strip().upper()
     errors = {}
@@ -120,6 +121,8 @@ def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: st
         errors["currency"] = "A three-letter code such as USD."
     if effective_from < clock.today(specialist.timezone or "UTC"):
         errors["effective_from"] = "Today or later: past rates are history."
+    elif not date_in_window(effective_from):
+        errors["effective_from"] = WINDOW_MESSAGE
     if errors:
         raise ServiceError("Some fields are invalid.", fields=errors)
     rate = SpecialistRate(specialist_id=specialist.id, duration_minutes=duration_minutes, price=price,
@@ -145,6 +148,8 @@ class ExceptionInput:
 
 
 def _validate_exception(data: ExceptionInput) -> ExceptionInput:
+    if not date_in_window(data.exception_date):
+        raise ServiceError(WINDOW_MESSAGE, fields={"exception_date": WINDOW_MESSAGE})
     if data.reason not in EXCEPTION_REASONS:
         raise ServiceError("Pick a reason from the list.", fields={"reason": "Unknown reason."})
     if data.all_day and data.is_available:  # would open all 24 hours of the day

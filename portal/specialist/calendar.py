@@ -8,6 +8,7 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
+from portal.domain.inputs import date_in_window
 from portal.domain.intervals import specialist_zone
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
@@ -30,17 +31,24 @@ REASON_LABELS = {"vacation": "Vacation", "sick_leave": "Sick leave", "personal":
 
 
 def _parse_day(value: str | None) -> date | None:
+    """A day from the URL: a malformed one, or one outside the input window, is no page (404)."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         abort(404)
+    if day is not None and not date_in_window(day):
+        abort(404)
+    return day
 
 
 def _parse_month(value: str | None, fallback: date) -> date:
     try:
-        return date.fromisoformat(f"{value}-01") if value else fallback.replace(day=1)
+        month = date.fromisoformat(f"{value}-01") if value else fallback.replace(day=1)
     except ValueError:
         abort(404)
+    if not date_in_window(month):
+        abort(404)
+    return month
 
 
 def _context(*, month: date, day: date | None, form: dict | None = None, errors: dict | None = None,

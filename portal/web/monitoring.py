@@ -2,8 +2,10 @@
 what: note text, cancellation reasons, e-mails and passwords are scrubbed."""
 from __future__ import annotations
 
+import logging
 import os
 import re
+import traceback
 
 from flask import Flask
 
@@ -15,6 +17,65 @@ FILTERED = "[Filtered]"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
+# A database error's text quotes the data that failed: PostgreSQL's DETAIL (the failing row,
+# a duplicate key's value), CONTEXT (the JSON being parsed), HINT and WHERE lines, a quoted
+# input value in the first line, and SQLAlchemy's [parameters: ...] when they are not hidden.
+DB_DETAIL = re.compile(r"\n(?:DETAIL|CONTEXT|HINT|WHERE|LINE \d+|QUERY):.*?(?=\n\[SQL: |\n\(Background on |\Z)", re.S)
+DB_PARAMETERS = re.compile(r"\n\[parameters: .*?(?=\n\(Background on |\Z)", re.S)
+DB_QUOTED_INPUT = re.compile(r'(: |Failing row contains )(["(]).*?(?=\n|\Z)')
+
+
+def scrub_database_text(text):
+    """`text` without the data a database error quotes (DETAIL, CONTEXT, the failing row)."""
+    if not isinstance(text, str):
+        return text
+    text = DB_DETAIL.sub("\n[database detail filtered]", text)
+    text = DB_PARAMETERS.sub("\n[parameters filtered]", text)
+    return DB_QUOTED_INPUT.sub(r"\1[Filtered]", text) if _looks_like_database_error(text) else text
+
+
+def _looks_like_database_error(text: str) -> bool:
+    return "[SQL: " in text or "psycopg" in text or "sqlite3" in text or "database detail filtered" in text
+
+
+class DatabaseErrorFilter(logging.Filter):
+    """Strips database error text (DETAIL, CONTEXT, the failing row) from a log record:
+    its message, its arguments and its formatted traceback. Never drops the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_database_scrubbed", False):
+            return True
+        record._database_scrubbed = True
+        record.msg = scrub_database_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub_database_text(a) if isinstance(a, str) else
+                                scrub_database_text(str(a)) if isinstance(a, Exception) else a for a in record.args)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = scrub_database_text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        elif record.exc_text:
+            record.exc_text = scrub_database_text(record.exc_text)
+        return True
+
+
+DATABASE_ERROR_FILTER = DatabaseErrorFilter()
+
+
+def install_database_error_filter() -> None:
+    """Every log record passes the filter as it is made, whichever logger or handler takes it
+    (a filter on one logger would miss records that other loggers propagate to the root)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "scrubs_database_errors", False):
+        return
+
+    def make_record(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        DATABASE_ERROR_FILTER.filter(record)
+        return record
+
+    make_record.scrubs_database_errors = True
+    logging.setLogRecordFactory(make_record)
+
+
 def _scrub(value):
     if isinstance(value, dict):
         return {k: (FILTERED if str(k).lower() in SCRUBBED_KEYS else _scrub(v)) for k, v in value.items()}
@@ -24,7 +85,7 @@ def _scrub(value):
 
 
 def _scrub_text(value):
-    return EMAIL.sub(FILTERED, value) if isinstance(value, str) else value
+    return EMAIL.sub(FILTERED, scrub_database_text(value)) if isinstance(value, str) else value
 
 
 def _scrub_messages(event: dict) -> None:

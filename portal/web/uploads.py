@@ -107,5 +107,16 @@ class EncryptedSpool(io.RawIOBase):
 
 
 class PortalRequest(Request):
+    @property
+    def max_content_length(self) -> int | None:
+        """The route's limit as portal.web.limits decided it (uploads: MAX_UPLOAD_BYTES)."""
+        if self._max_content_length is not None:
+            return self._max_content_length
+        return self.environ.get("portal.max_content_length") or super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         return EncryptedSpool()

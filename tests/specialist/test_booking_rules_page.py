@@ -39,9 +39,11 @@ def test_specialist_sets_the_rules_in_their_own_section(client, users, login_as)
 @pytest.mark.parametrize("field, value, message", [
     ("max_upcoming_per_patient", "0", "Between 1 and 1000."),
     ("min_notice_hours", "two", "A whole number."),
-    ("booking_window_days", "400", "At most 365 days"),
+    ("booking_window_days", "{cap_plus_one}", "At most {cap} days"),
 ])
-def test_bad_rules_show_the_error_at_the_field_with_422(client, users, login_as, field, value, message):
+def test_bad_rules_show_the_error_at_the_field_with_422(app, client, users, login_as, field, value, message):
+    cap = app.config["MAX_BOOKING_AHEAD_DAYS"]  # the portal's limit, whatever its default
+    value, message = value.format(cap_plus_one=cap + 1), message.format(cap=cap)
     specialist = users["specialist"]
     login_as(specialist)
     response = client.post("/specialist/availability/booking-rules", data={**RULES, field: value}, headers=HX)

@@ -1,0 +1,114 @@
+"""Request size and input bounds, checked before any view (or CSRF) reads a body.
+
+- Size: every route accepts MAX_REQUEST_BYTES (1 MB by default); only the recording upload
+  routes accept MAX_UPLOAD_BYTES, streamed into the encrypted spool. A WSGI middleware answers
+  413 from the Content-Length before Flask reads a byte; a body of unknown length (chunked) is
+  cut at the same limit by Werkzeug, which reads `PortalRequest.max_content_length`.
+- Text: no query-string value, form field or JSON string may hold NUL or another control
+  character (tab, newline and carriage return excepted; single-line fields refuse those in
+  their own validators), and no query-string value may be longer than MAX_QUERY_VALUE.
+  PostgreSQL cannot store NUL, and its error would otherwise be a 500.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Flask, request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response
+
+from portal.domain.inputs import MAX_QUERY_VALUE, control_chars_at, has_control_chars
+
+# Endpoints that take a recording as multipart/form-data.
+UPLOAD_ENDPOINTS = frozenset({"api_recordings.upload_recording", "bookings.recording_upload"})
+LIMIT_KEY = "portal.max_content_length"
+API_PREFIXES = ("/api/", "/functions/")
+
+
+def request_limit(app: Flask, environ: dict) -> int:
+    """The largest body this request may send: the upload limit for a multipart upload route."""
+    if "multipart/form-data" in environ.get("CONTENT_TYPE", ""):
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(environ).match(method=environ.get("REQUEST_METHOD"))
+        except (NotFound, RequestRedirect, Exception):  # noqa: B014 -- any routing miss is "not an upload"
+            endpoint = None
+        if endpoint in UPLOAD_ENDPOINTS:
+            return app.config["MAX_UPLOAD_BYTES"]
+    return app.config["MAX_REQUEST_BYTES"]
+
+
+def _too_large(environ: dict, limit: int) -> Response:
+    message = f"The request is too large (at most {limit} bytes here)."
+    if environ.get("PATH_INFO", "").startswith(API_PREFIXES):
+        body = json.dumps({"success": False, "error": "TOO_LARGE", "message": message, "fields": {}})
+        response = Response(body, status=413, mimetype="application/json")
+    else:
+        response = Response(f"<!doctype html><title>Too large</title><h1>Request too large</h1><p>{message}</p>",
+                            status=413, mimetype="text/html")
+    response.headers["Connection"] = "close"  # the unread body is not worth draining
+    return response
+
+
+class RequestSizeLimit:
+    """WSGI middleware: 413 for a declared Content-Length over the route's limit."""
+
+    def __init__(self, app: Flask, wsgi_app) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        limit = request_limit(self.app, environ)
+        environ[LIMIT_KEY] = limit
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return _too_large(environ, limit)(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
+def _query_problem() -> str | None:
+    for name, value in request.args.items(multi=True):
+        if has_control_chars(name) or has_control_chars(value, multiline=True):
+            return name if not has_control_chars(name) else "query"
+        if len(value) > MAX_QUERY_VALUE:
+            return name
+    return None
+
+
+def _body_problem() -> str | None:
+    if request.is_json:
+        return control_chars_at(request.get_json(silent=True))
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            if has_control_chars(name) or has_control_chars(value, multiline=True):
+                return name if not has_control_chars(name) else "form"
+        for name, upload in request.files.items(multi=True):
+            if has_control_chars(name) or has_control_chars(upload.filename or "", multiline=False):
+                return "file" if has_control_chars(name) else name
+    return None
+
+
+def refuse_bad_text():
+    """Before CSRF and every view: 400 naming the field that holds a control character."""
+    from portal.web.errors import error_page, json_error, wants_json
+
+    field = _query_problem()
+    if field is None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        field = _body_problem()
+    if field is None:
+        return None
+    field = field[:100]  # a name is echoed back: keep it short
+    message = "Remove the control characters (such as NUL) from this value, or shorten it."
+    if wants_json():
+        return json_error(400, "INVALID_REQUEST", "Some fields are invalid.", {field: message})
+    return error_page(400, f"The field “{field}” holds characters that are not allowed, or is too long.")
+
+
+def configure_limits(app: Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
+    app.wsgi_app = RequestSizeLimit(app, app.wsgi_app)
+    # First of all before_request functions, so CSRF and the views see clean input only.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_bad_text)
