@@ -86,4 +86,7 @@ def sign_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    # Wait for the next page's load event: htmx wires its links then, and a click before that
+    # (a slow, loaded machine) follows the plain link to the no-JavaScript page instead.
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[type=submit]")
