@@ -71,7 +71,7 @@ class Config:
         self.SENTRY_RELEASE = os.environ.get("SENTRY_RELEASE") or None
         self.PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "UTC")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
-        self.DISPATCHER_WORKERS = _env_int("DISPATCHER_WORKERS", 2)
+        self.DISPATCHER_WORKERS = _env_int("DISPATCHER_WORKERS", 1)
         # How many days ahead a series holds its occurrences booked (0: only the run date's).
         self.RECURRING_HORIZON_DAYS = _env_int("RECURRING_HORIZON_DAYS", 28)
         self.RECORDINGS_DIR = os.environ.get("RECORDINGS_DIR", str(instance / "recordings"))

@@ -42,7 +42,7 @@ def dispatch(*, run_date: date | None = None, actor=None) -> dict:
     run_date = run_date or portal_today()
     until = horizon_end(run_date)
     now = clock.now()
-    workers = current_app.config.get("DISPATCHER_WORKERS", 2)
+    workers = current_app.config.get("DISPATCHER_WORKERS", 1)
     with _without_cycle_collection():
         if workers > 1 and _can_use_threads():
             parts = _in_parallel(_id_ranges(workers), until, now)
