@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from portal import policies
-from portal.domain.inputs import MAX_NAME, InputError, has_control_chars, parse_decimal, parse_integer
+from portal.domain.inputs import (
+    MAX_NAME,
+    InputError,
+    has_control_chars,
+    parse_decimal,
+    parse_integer,
+    text_problem,
+)
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
 from portal.services import Forbidden, ServiceError, load_visible
@@ -24,6 +31,7 @@ CURRENCIES = (
 FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
           "valid_for_days", "is_active")
 CENTS = Decimal("0.01")
+MAX_DESCRIPTION = 5000
 
 
 def _blank(value: Any) -> bool:
@@ -110,7 +118,12 @@ def package_validate(data: dict, *, partial: bool = False) -> dict:
     if "name" in data:
         _check_name(data, clean, errors)
     if "description" in data:
-        clean["description"] = str(data["description"] or "").strip()[:5000]
+        description = "" if data["description"] is None else data["description"]
+        problem = text_problem(description, max_length=MAX_DESCRIPTION, multiline=True)
+        if problem:  # refused, not cut short: the specialist sees what would have been lost
+            errors["description"] = problem
+        else:
+            clean["description"] = description.strip()
     for required in ("session_count", "price"):
         if required in data and _blank(data[required]):
             errors[required] = "Required."

@@ -111,7 +111,8 @@ def test_specialist_cannot_create_for_someone_else(client, users, api_headers):
     ("name", ""), ("name", "   "), ("session_count", 0), ("session_count", "2.5"), ("price", "-1"),
     ("price", "10.005"), ("price", "abc"), ("discount_percentage", 101), ("discount_percentage", -1),
     ("valid_for_days", 0), ("currency", "XYZ"), ("currency", "dollars"), ("price", "NaN"),
-    ("discount_percentage", "12.345"), ("price", "100000000"),
+    ("discount_percentage", "12.345"), ("price", "100000000"), ("description", "x" * 5001),
+    ("description", 42),
 ])
 def test_validation_errors_name_the_field(client, users, api_headers, field, value):
     response = client.post("/api/v1/booking-packages", json={**GOOD, field: value},
@@ -160,6 +161,16 @@ def test_specialist_page_shows_form_errors_and_keeps_values(client, users, login
                            headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert "A package has at least 1 session." in html and 'value="Keep me"' in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingPackage)) == 0
+
+
+def test_a_description_too_long_is_refused_in_the_form_not_cut_short(client, users, login_as):
+    login_as(users["specialist"])
+    long_text = "Four sessions.\n" + "y" * 5000
+    response = client.post("/specialist/packages", data={**GOOD, "description": long_text},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "Keep this under 5000 characters." in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingPackage)) == 0
 
 
