@@ -8,7 +8,6 @@ pytest loader does not run under pytest 9 here, so this drives its Python API fr
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date, time
 
 import hypothesis
@@ -18,11 +17,11 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error, response_schema_conformance
-from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from tests.conftest import DEFAULT_PASSWORD
+from tests.live_server import serving
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 ROLES = ("patient", "specialist", "admin")
@@ -37,14 +36,8 @@ def test_the_openapi_document_validates(client):
 
 @pytest.fixture
 def api_server(committed_db):
-    server = make_server("127.0.0.1", 0, committed_db, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(committed_db) as url:
+        yield url
 
 
 def _committed_tokens() -> dict[str, str]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from portal.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, require_or_skip
+from tests.live_server import serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,14 +38,10 @@ def live_server(committed_db):
     """The test app served on a free loopback port for the length of one test."""
     app = committed_db
     app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
         app.config["WTF_CSRF_ENABLED"] = False
 
 
