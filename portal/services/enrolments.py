@@ -20,7 +20,7 @@ from portal.models import BookingPackage, PackageEnrolment, Role, User
 from portal.selectors.enrolments import enrolments_due_expiry_notice
 from portal.services import Conflict, Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
-from portal.services.outbox import outbox_add
+from portal.services.outbox import outbox_add_many
 
 log = logging.getLogger(__name__)
 
@@ -197,10 +197,10 @@ def enrolments_send_expiry_notices(*, today: date | None = None) -> int:
     enrolment's) keeps a second run, or a second worker, from writing it again."""
     today = today or clock.today()
     due = enrolments_due_expiry_notice(today=today)
+    outbox_add_many([{"recipient_id": enrolment.patient_id, "template": "package_expiring",
+                      "about": {"enrolment_id": str(enrolment.id)}, "dedup_key": f"package-expiring:{enrolment.id}"}
+                     for enrolment in due])
     for enrolment in due:
-        patient = db.session.get(User, enrolment.patient_id)
-        outbox_add(recipient=patient, template="package_expiring", about={"enrolment_id": str(enrolment.id)},
-                   dedup_key=f"package-expiring:{enrolment.id}")
         enrolment.expiry_notice_at = clock.now()
     db.session.flush()
     log.info("package expiry notices written for %s: %s", today, len(due))
