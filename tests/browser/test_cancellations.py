@@ -124,6 +124,7 @@ def test_admin_filters_cancellations_by_who_cancelled(request, patient_with_book
     expect(results).to_contain_text("Patient has a cold")
     expect(results).to_contain_text("Clinic closed for training")
     shot(page, f"admin-list-{device}")
+    page.wait_for_load_state("load")  # htmx wires the filter then; a change before that goes unheard
     page.get_by_label("Cancelled by").select_option("specialist")
     expect(results).not_to_contain_text("Patient has a cold")
     expect(results).to_contain_text("Clinic closed for training")
