@@ -214,6 +214,40 @@ def run_locust(env: dict, port: int, users: int, seconds: int, classes: list[str
     return rows
 
 
+CPU_GROUPS = ("gunicorn", "rq worker", "postgres", "redis", "locust")
+
+
+def _cpu_group(process) -> str | None:
+    name = process.name()
+    if name.startswith("postgres"):
+        return "postgres"
+    if name.startswith("redis"):
+        return "redis"
+    command = " ".join(process.cmdline())
+    if "gunicorn" in command:
+        return "gunicorn"
+    if "rq worker" in command or command.startswith("rq:"):
+        return "rq worker"
+    return "locust" if "locust" in command else None
+
+
+def cpu_by_group() -> dict[str, float]:
+    """CPU seconds used so far by each group of processes, with their reaped children's (RQ's
+    forked work-horses, PostgreSQL's ended backends), and by the whole machine ("machine")."""
+    import psutil
+
+    used = dict.fromkeys(CPU_GROUPS, 0.0)
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            group = _cpu_group(process)
+            if group:
+                times = process.cpu_times()
+                used[group] += times.user + times.system + times.children_user + times.children_system
+    machine = psutil.cpu_times()
+    used["machine"] = machine.user + machine.system + getattr(machine, "nice", 0.0)
+    return used
+
+
 def wait_for_dispatcher(redis_url: str, ledger: Path, timeout: float = 60) -> str:
     """The dispatcher job the ops user queued, once the worker is done with it (a short run may end
     before the ops user saw it finish): "finished", "failed", or why there is none."""
@@ -285,6 +319,14 @@ def report(mixed: list[dict], bare: list[dict], checks: dict, seconds: int) -> d
             "ratio": round(rps / bare_rps, 3) if bare_rps else 0.0}
 
 
+def report_cpu(before: dict, after: dict, mixed: list[dict]) -> None:
+    """Where the mixed phase's CPU went: seconds per group, and milliseconds per request."""
+    requests = sum(int(r["Request Count"]) for r in mixed if r["Name"] == "Aggregated") or 1
+    used = {group: after[group] - before[group] for group in after}
+    print("CPU during the mixed phase: " + ", ".join(
+        f"{group} {seconds:.1f} s ({1000 * seconds / requests:.1f} ms/request)" for group, seconds in used.items()))
+
+
 def _interrupted(*_) -> None:
     raise KeyboardInterrupt
 
@@ -328,11 +370,14 @@ def main() -> int:
             services.start()
             print(f"gunicorn ({args.workers} workers) and an RQ worker up on 127.0.0.1:{port}", file=sys.stderr)
             bare = run_locust(env, port, args.users, args.bare_seconds, ["Bare"], work / "bare", work)
+            cpu_before = cpu_by_group()
             mixed = run_locust(env, port, args.users, args.seconds, POPULATION, work / "mixed", work)
+            cpu_after = cpu_by_group()
             dispatcher = wait_for_dispatcher(redis_url, work / "ledger.txt")
             services.stop()
             checks = {**check_database(url, work / "ledger.txt"), "dispatcher": dispatcher}
             summary = report(mixed, bare, checks, args.seconds)
+            report_cpu(cpu_before, cpu_after, mixed)
     except KeyboardInterrupt:
         print("interrupted: stopping the server and the worker, dropping the database", file=sys.stderr)
         return 130

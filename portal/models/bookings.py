@@ -60,7 +60,10 @@ class Booking(db.Model):
         sa.Index("uq_bookings_occurrence", "recurring_booking_id", "occurrence_date", unique=True,
                  sqlite_where=sa.text(f"status IN {ACTIVE_STATUSES!r}"),
                  postgresql_where=sa.text(f"status IN {ACTIVE_STATUSES!r}")),
-        sa.Index("ix_bookings_patient_starts", "patient_id", "starts_at"),
+        # specialist_id and status ride along: the upcoming counts per (patient, specialist) of
+        # the booking rules read the index alone (migration 0022).
+        sa.Index("ix_bookings_patient_starts", "patient_id", "starts_at",
+                 postgresql_include=["specialist_id", "status"]),
         sa.Index("ix_bookings_specialist_starts", "specialist_id", "starts_at"),
         sa.Index("ix_bookings_recurring", "recurring_booking_id"),
     )

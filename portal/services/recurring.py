@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import clock, policies
 from portal.domain.booking_rules import (
@@ -76,9 +77,13 @@ class SeriesChange:
     cancelled: list[Booking] = field(default_factory=list)
 
 
-def _book_horizon(series: RecurringBooking) -> SeriesChange:
-    plan = run.book_series(series.id)
-    db.session.refresh(series)
+def _book_horizon(series: RecurringBooking, skipped: set[date] | None = None) -> SeriesChange:
+    plan = run.book_series(series.id, skipped=skipped)
+    # The plan wrote the series' advance with SQL of its own; the object takes the same values.
+    for advance in plan.advances:
+        for key in ("next_occurrence_index", "next_booking_date", "last_generated_date", "is_active"):
+            set_committed_value(series, key, advance[key])
+        db.session.expire(series, ["updated_at"])  # read again only if someone asks
     ids = [b["id"] for b in plan.bookings]
     booked = list(db.session.scalars(
         sa.select(Booking).where(Booking.id.in_(ids)).order_by(Booking.starts_at))) if ids else []
@@ -191,7 +196,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,
                              "frequency": frequency, "start_date": start_date, "end_date": end_date,
                              "time_of_day": series.time_of_day})
-    change = _book_horizon(series)
+    change = _book_horizon(series, skipped=set(inside_notice))
     notice = [SkippedOccurrence(day, SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice]
     change.skipped = sorted(notice + change.skipped, key=lambda skip: skip.occurrence_date)
     series_mail(series, event="created")  # after booking: the mail lists the sessions it holds
@@ -200,17 +205,16 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
 
 def series_mail(series: RecurringBooking, *, event: str) -> None:
     """One confirmation per series event ("created", "resumed") to the patient and the specialist,
-    listing its sessions: never one mail per occurrence. In the caller's transaction."""
-    from portal.services.outbox import outbox_add
+    listing its sessions: never one mail per occurrence. In the caller's transaction, written in
+    one statement (creating a series is on a patient's click path)."""
+    from portal.services.outbox import outbox_add_many
 
-    stamp = "" if event == "created" else f":{clock.now().isoformat()}"
-    for user_id in (series.user_id, series.specialist_id):
-        user = db.session.get(User, user_id)
-        if user is not None:
-            outbox_add(recipient=user, template="series_confirmed",
-                       about={"recurring_id": series.id, "resumed": event == "resumed",
-                              "from": clock.now().isoformat()},
-                       dedup_key=f"series_{event}:{series.id}{stamp}:{user_id}")
+    now = clock.now().isoformat()
+    stamp = "" if event == "created" else f":{now}"
+    outbox_add_many([{"recipient_id": user_id, "template": "series_confirmed",
+                      "about": {"recurring_id": series.id, "resumed": event == "resumed", "from": now},
+                      "dedup_key": f"series_{event}:{series.id}{stamp}:{user_id}"}
+                     for user_id in (series.user_id, series.specialist_id)])
 
 
 def _require(action: str, actor: User, series: RecurringBooking) -> None:

@@ -215,8 +215,8 @@ def test_a_failing_series_does_not_stop_the_others(users, make_specialist, make_
     bad = make_series(users["other_patient"], make_specialist(hours=EVERY_DAY))
     real_book = planning._book
 
-    def book_badly(plan, occ, rate, now):  # a row the database refuses (negative price)
-        real_book(plan, occ, rate, now)
+    def book_badly(plan, occ, rate, now, ends_at):  # a row the database refuses (negative price)
+        real_book(plan, occ, rate, now, ends_at)
         if occ.series.id == bad.id:
             plan.bookings[-1]["price"] = -1
 
@@ -328,8 +328,8 @@ def test_parallel_slices_share_the_rules_and_keep_failures_to_one_series(committ
     db.session.commit()
     real_book = planning._book
 
-    def book_badly(plan, occ, rate, now):  # a row the database refuses (negative price)
-        real_book(plan, occ, rate, now)
+    def book_badly(plan, occ, rate, now, ends_at):  # a row the database refuses (negative price)
+        real_book(plan, occ, rate, now, ends_at)
         if occ.series.id == bad:
             plan.bookings[-1]["price"] = -1
 

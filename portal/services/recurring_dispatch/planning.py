@@ -108,6 +108,7 @@ class RunCache:
         self.rates: dict[uuid.UUID, list] = {}
         self.windows: dict[tuple[uuid.UUID, date], list] = {}
         self._rate_on: dict[tuple[uuid.UUID, date], object] = {}
+        self.booking_rules: dict[uuid.UUID, BookingRules] = {}
 
     def specialists_missing(self, occurrences: list[Occurrence]) -> set[uuid.UUID]:
         return {o.series.specialist_id for o in occurrences} - self.hours.keys()
@@ -266,7 +267,7 @@ def plan_batch(dues: list[Due], cache: RunCache, others: OtherBookings | None, n
                 if reason:
                     plan.skip(series.id, occ.day, reason, now)
                     continue
-                _book(plan, occ, rate, now)
+                _book(plan, occ, rate, now, ends_at)
                 others.add(series, occ.starts_at, ends_at)
         advances.append({
             "id": series.id, "next_occurrence_index": due.next_index, "next_booking_date": due.next_day,
@@ -285,22 +286,21 @@ def check_batch(dues: list[Due], cache: RunCache, now: datetime) -> list[list[tu
     for due in dues:
         outcomes = []
         for occ in due.occurrences:
-            reason, rate, _ = _check(cache, occ, now)
+            reason, rate, ends_at = _check(cache, occ, now)
             if reason:
                 outcomes.append((occ, reason, None))
             else:
-                _book(rows, occ, rate, now)
+                _book(rows, occ, rate, now, ends_at)
                 outcomes.append((occ, None, rows.bookings[-1]))
         checked.append(outcomes)
     return checked
 
 
-def _book(plan: Plan, occ: Occurrence, rate, now: datetime) -> None:
+def _book(plan: Plan, occ: Occurrence, rate, now: datetime, ends_at: datetime) -> None:
     series = occ.series
     plan.bookings.append({
         "id": next(plan.new_ids) if plan.new_ids else uuid.uuid4(), "patient_id": series.user_id,
-        "specialist_id": series.specialist_id, "starts_at": occ.starts_at,
-        "ends_at": occ.starts_at + timedelta(minutes=rate.duration_minutes), "status": "confirmed",
+        "specialist_id": series.specialist_id, "starts_at": occ.starts_at, "ends_at": ends_at, "status": "confirmed",
         "price": rate.price, "currency": rate.currency, "recurring_booking_id": series.id,
         "occurrence_date": occ.day, "created_at": now, "updated_at": now,
     })

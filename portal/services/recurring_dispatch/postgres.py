@@ -23,7 +23,7 @@ _INSERT_BOOKINGS = sa.text(f"""
         INSERT INTO bookings ({', '.join(_BOOKING_COLUMNS)}, status, created_at, updated_at)
         SELECT *, 'confirmed', CAST(:now AS timestamptz), CAST(:now AS timestamptz)
         FROM unnest({_ARRAYS})
-        ON CONFLICT DO NOTHING
+        ON CONFLICT (recurring_booking_id, occurrence_date) WHERE status IN {tuple(ACTIVE_STATUSES)!r} DO NOTHING
         RETURNING id, created_at
     ), history AS (
         INSERT INTO booking_status_history (id, booking_id, from_status, to_status, created_at)

@@ -126,15 +126,18 @@ def load_rules(cache: RunCache, occurrences: list[Occurrence]) -> None:
         cache.add_windows(unknown, exceptions_of(specialists, min(days), max(days)))
 
 
-def upcoming_limits(occurrences: list[Occurrence], now: datetime) -> UpcomingLimits:
-    """The pairs' upcoming counts and their specialists' limits, in two queries.
+def upcoming_limits(occurrences: list[Occurrence], now: datetime, cache: RunCache) -> UpcomingLimits:
+    """The pairs' upcoming counts and their specialists' limits (read once a run, kept in `cache`).
 
     On PostgreSQL the pairs are locked first (services/booking_rules.lock_pairs, one
     statement), so a one-off booking for the same pair waits until the batch commits."""
     pairs = {(o.series.user_id, o.series.specialist_id) for o in occurrences}
+    missing = {s for _, s in pairs} - cache.booking_rules.keys()
+    if missing:
+        cache.booking_rules.update(booking_rules_of_many(missing))
     lock_pairs(pairs)
     counts = _upcoming_counts(pairs, now) if is_postgres() else upcoming_counts(pairs, now)
-    return UpcomingLimits(counts, booking_rules_of_many({s for _, s in pairs}))
+    return UpcomingLimits(counts, cache.booking_rules)
 
 
 # selectors.booking_rules.upcoming_counts for thousands of pairs on PostgreSQL: joined to the pairs
@@ -150,10 +153,13 @@ _UPCOMING_COUNTS = sa.text("""
 
 
 def _upcoming_counts(pairs: set, now: datetime) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
-    pairs = list(pairs)
-    counts = {(p, s): n for p, s, n in db.session.execute(_UPCOMING_COUNTS, {
+    """The pairs with upcoming bookings, with their counts (a pair without any is left out).
+
+    In patient order, so the index is read from one end to the other instead of at random
+    (a third faster beside 1M bookings); PostgreSQL orders uuids as their integers."""
+    pairs = sorted(pairs, key=lambda pair: pair[0].int)
+    return {(p, s): n for p, s, n in db.session.execute(_UPCOMING_COUNTS, {
         "patients": pg_array(p for p, _ in pairs), "specialists": pg_array(s for _, s in pairs), "now": now}).all()}
-    return {pair: counts.get(pair, 0) for pair in pairs}
 
 
 def other_bookings(occurrences: list[Occurrence], cache: RunCache) -> OtherBookings:
@@ -210,14 +216,14 @@ def usable_enrolments(bookings: list[dict]) -> list[Credits]:
     their specialists, soonest-expiring first; locked FOR UPDATE on PostgreSQL, so that
     credits drawn at the same time by a patient's own booking are counted, not spent twice."""
     pe = PackageEnrolment
+    pairs = {(b["patient_id"], b["specialist_id"]) for b in bookings}
     query = (
         sa.select(pe.id, pe.patient_id, pe.specialist_id, pe.expires_on, pe.credits_total - pe.credits_used)
-        .where(among(pe.patient_id, {b["patient_id"] for b in bookings}),
-               among(pe.specialist_id, {b["specialist_id"] for b in bookings}),
-               pe.status == "active", pe.credits_used < pe.credits_total)
+        .where(among(pe.patient_id, {p for p, _ in pairs}), pe.status == "active", pe.credits_used < pe.credits_total)
         .order_by(pe.expires_on.is_(None), pe.expires_on, pe.created_at, pe.id)
     )
     if is_postgres():
         query = query.with_for_update(of=pe)
-    pairs = {(b["patient_id"], b["specialist_id"]) for b in bookings}
+    # Only the patients filter in SQL: the pairs are checked here (a second array of every
+    # specialist cost more to build and compare than the few other enrolments it would leave out).
     return [Credits(*row) for row in db.session.execute(query) if (row[1], row[2]) in pairs]

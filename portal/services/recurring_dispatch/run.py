@@ -22,7 +22,11 @@ from portal.services.recurring_dispatch.planning import Plan, RunCache
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 5000
+# Series per batch (one transaction). Each batch pays fixed costs (the pairs' counts, the rules'
+# reads, one overlap check): 20,000 ran a 100,000-series night 18 % faster than 5,000. While a
+# batch is written its pairs and parties are locked, so a patient booking at that moment waits
+# for its commit (about 5 s at 20,000 on a 2-core machine; the run is at night).
+BATCH_SIZE = 20000
 DATABASE_ERROR = "Database error; the series will be retried on the next run"
 _LAST_ID = 2**128 - 1
 
@@ -68,15 +72,20 @@ def _without_cycle_collection():
             gc.enable()
 
 
-def book_series(series_id: uuid.UUID, *, run_date: date | None = None) -> Plan:
+def book_series(series_id: uuid.UUID, *, run_date: date | None = None, skipped: set[date] | None = None) -> Plan:
     """Book one series' horizon now, inside the caller's transaction (flushes, never commits):
     creating or resuming a series holds its sessions at once, through the dispatcher's own rules
-    and statements. The plan's `bookings` are the rows taken, its `skips` the occurrences refused."""
+    and statements. The plan's `bookings` are the rows taken, its `skips` the occurrences refused.
+
+    Occurrences recorded as skipped (e.g. a session cancelled on its own before a pause) stay so:
+    `skipped` names them when the caller knows them all (a series it has just made), else they are read."""
     until = horizon_end(run_date or portal_today())
     now = clock.now()
     batch = reads.due_series(until, only=series_id)
-    # Occurrences recorded as skipped (e.g. a session cancelled on its own before a pause) stay so.
-    plan = _plan(batch, until, now, RunCache(until), leave_out=reads.skipped_days(series_id)) if batch else Plan()
+    if not batch:
+        return Plan()
+    leave_out = reads.skipped_days(series_id) if skipped is None else skipped
+    plan = _plan(batch, until, now, RunCache(until), leave_out=leave_out)
     _write(plan, now)
     db.session.flush()
     return plan
@@ -184,7 +193,7 @@ def _plan(batch: list[planning.Series], until: date, now: datetime, cache: RunCa
     # The rules first, then the pairs' locks and counts: the lock is held until the batch commits,
     # and a second dispatcher worker waits for it, so as little as possible happens under it.
     checked = planning.check_batch(dues, cache, now) if others is None else None
-    limits = reads.upcoming_limits(occurrences, now) if occurrences else None
+    limits = reads.upcoming_limits(occurrences, now, cache) if occurrences else None
     return planning.plan_batch(dues, cache, others, now, limits, checked)
 
 
