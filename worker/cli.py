@@ -28,10 +28,11 @@ def _connection():
 @click.option("--burst", is_flag=True, help="Quit when the queue is empty.")
 @click.option("--queue", "queue_name", default=None, help="Queue name (default: RQ_QUEUE).")
 def rq_worker(burst, queue_name):
-    """Run jobs from the portal's queue."""
-    from rq import Queue, Worker
+    """Run jobs from the portal's queue (e-mail deliveries in this process, other jobs in a fork each)."""
+    from rq import Queue
 
     from portal.extensions import db
+    from worker.rq_worker import PortalWorker
 
     connection = _connection()
     queue = Queue(queue_name or current_app.config["RQ_QUEUE"], connection=connection)
@@ -42,7 +43,7 @@ def rq_worker(burst, queue_name):
     configure_mappers()
     for name in current_app.jinja_env.list_templates(filter_func=lambda name: name.startswith("mail/")):
         current_app.jinja_env.get_template(name)
-    Worker([queue], connection=connection).work(burst=burst)
+    PortalWorker([queue], connection=connection).work(burst=burst)
 
 
 @rq_cli.command("scheduler")

@@ -3,6 +3,7 @@ from portal.models.audit import AUDIT_STATUSES, AuditLog
 from portal.models.bookings import (
     ACTIVE_STATUSES,
     BOOKING_STATUSES,
+    LONGEST_SESSION,
     Booking,
     BookingCancellation,
     BookingStatusHistory,
@@ -28,7 +29,7 @@ from portal.models.users import (
 
 __all__ = [
     "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
-    "OUTBOX_STATUSES", "RECORDING_FORMATS",
+    "LONGEST_SESSION", "OUTBOX_STATUSES", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
     "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",
     "RecordingAccessCode", "RecurringBooking",

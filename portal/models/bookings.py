@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -13,6 +13,9 @@ from portal.models.users import User
 
 BOOKING_STATUSES = ("pending", "confirmed", "cancelled", "completed")
 ACTIVE_STATUSES = ("pending", "confirmed")
+# No active booking lasts longer (rates cap a session at 8 hours; on PostgreSQL the overlap
+# trigger refuses a longer one, migration 0020), so an overlap search may start this far back.
+LONGEST_SESSION = timedelta(days=1)
 
 
 class Booking(db.Model):

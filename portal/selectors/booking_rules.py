@@ -17,9 +17,14 @@ _RULE_COLUMNS = (SpecialistProfile.max_upcoming_per_patient, SpecialistProfile.m
 
 
 def booking_rules_of(specialist_id: uuid.UUID) -> BookingRules:
-    """The specialist's rules (the defaults for one without a profile)."""
-    row = db.session.execute(sa.select(*_RULE_COLUMNS).where(SpecialistProfile.id == specialist_id)).first()
-    return BookingRules(*row) if row else DEFAULT_RULES
+    """The specialist's rules (the defaults for one without a profile).
+
+    From the profile the request has loaded already (specialist_get loads it before
+    every booking), else one query for it."""
+    profile = db.session.get(SpecialistProfile, specialist_id)
+    if profile is None:
+        return DEFAULT_RULES
+    return BookingRules(*(getattr(profile, column.key) for column in _RULE_COLUMNS))
 
 
 def booking_rules_of_many(specialist_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, BookingRules]:

@@ -9,7 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, Booking, utcnow
+from portal.models import ACTIVE_STATUSES, LONGEST_SESSION, Booking, utcnow
 from portal.policies import visible
 from portal.selectors.pagination import paginate
 
@@ -45,7 +45,8 @@ def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at:
         sa.select(Booking.specialist_id, Booking.patient_id).where(
             Booking.status.in_(ACTIVE_STATUSES),
             sa.or_(Booking.specialist_id == specialist_id, Booking.patient_id == patient_id),
-            Booking.starts_at < ends_at, Booking.ends_at > starts_at,
+            # The lower bound lets each party's (owner, starts_at) index read a day, not its history.
+            Booking.starts_at < ends_at, Booking.starts_at > starts_at - LONGEST_SESSION, Booking.ends_at > starts_at,
         ).limit(1)
     ).first()
 

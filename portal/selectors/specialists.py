@@ -20,7 +20,9 @@ def specialist_get(*, specialist_id) -> User | None:
     user = db.session.get(User, key) if key is not None else None
     if user is None or user.role != "specialist" or not user.is_active:
         return None
-    return user if db.session.get(SpecialistProfile, key) is not None else None
+    # Through the relationship, so the user holds the profile and the booking rules read next
+    # (selectors.booking_rules.booking_rules_of) find it in the session instead of asking again.
+    return user if user.specialist_profile is not None else None
 
 
 def specialist_choices(*, limit: int = 500) -> list[tuple]:

@@ -77,8 +77,8 @@ class SeriesChange:
     cancelled: list[Booking] = field(default_factory=list)
 
 
-def _book_horizon(series: RecurringBooking, skipped: set[date] | None = None) -> SeriesChange:
-    plan = run.book_series(series.id, skipped=skipped)
+def _book_horizon(series: RecurringBooking, skipped: set[date] | None = None, rules=None) -> SeriesChange:
+    plan = run.book_series(series.id, skipped=skipped, rules=rules)
     # The plan wrote the series' advance with SQL of its own; the object takes the same values.
     for advance in plan.advances:
         for key in ("next_occurrence_index", "next_booking_date", "last_generated_date", "is_active"):
@@ -196,7 +196,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,
                              "frequency": frequency, "start_date": start_date, "end_date": end_date,
                              "time_of_day": series.time_of_day})
-    change = _book_horizon(series, skipped=set(inside_notice))
+    change = _book_horizon(series, skipped=set(inside_notice), rules=rules)
     notice = [SkippedOccurrence(day, SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice]
     change.skipped = sorted(notice + change.skipped, key=lambda skip: skip.occurrence_date)
     series_mail(series, event="created")  # after booking: the mail lists the sessions it holds

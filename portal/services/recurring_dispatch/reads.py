@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from portal.domain.intervals import HoursRange
 from portal.extensions import db
 from portal.models import (
     ACTIVE_STATUSES,
+    LONGEST_SESSION,
     AvailabilityException,
     Booking,
     PackageEnrolment,
@@ -32,8 +33,6 @@ from portal.services.recurring_dispatch.planning import (
     Series,
     UpcomingLimits,
 )
-
-LONGEST_SESSION = timedelta(days=1)
 
 
 def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | None = None,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import clock
+from portal.domain.booking_rules import BookingRules
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, RecurringBooking, RecurringOccurrenceSkip
 from portal.services.audit import audit_record
@@ -72,20 +73,25 @@ def _without_cycle_collection():
             gc.enable()
 
 
-def book_series(series_id: uuid.UUID, *, run_date: date | None = None, skipped: set[date] | None = None) -> Plan:
+def book_series(series_id: uuid.UUID, *, run_date: date | None = None, skipped: set[date] | None = None,
+                rules: BookingRules | None = None) -> Plan:
     """Book one series' horizon now, inside the caller's transaction (flushes, never commits):
     creating or resuming a series holds its sessions at once, through the dispatcher's own rules
     and statements. The plan's `bookings` are the rows taken, its `skips` the occurrences refused.
 
     Occurrences recorded as skipped (e.g. a session cancelled on its own before a pause) stay so:
-    `skipped` names them when the caller knows them all (a series it has just made), else they are read."""
+    `skipped` names them when the caller knows them all (a series it has just made), else they are read;
+    `rules` are the specialist's booking rules when the caller has them at hand."""
     until = horizon_end(run_date or portal_today())
     now = clock.now()
     batch = reads.due_series(until, only=series_id)
     if not batch:
         return Plan()
     leave_out = reads.skipped_days(series_id) if skipped is None else skipped
-    plan = _plan(batch, until, now, RunCache(until), leave_out=leave_out)
+    cache = RunCache(until)
+    if rules is not None:
+        cache.booking_rules[batch[0].specialist_id] = rules
+    plan = _plan(batch, until, now, cache, leave_out=leave_out)
     _write(plan, now)
     db.session.flush()
     return plan
