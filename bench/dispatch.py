@@ -313,7 +313,7 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=100_000)
     parser.add_argument("--create", type=int, default=200, help="series to create through the service (0: none)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="DISPATCHER_WORKERS for the run (default: the portal's, 2)")
+                        help="DISPATCHER_WORKERS for the run (default: the portal's, 1)")
     args = parser.parse_args()
     raw = os.environ.get("DATABASE_URL", "")
     if not raw.startswith(("postgres://", "postgresql")):

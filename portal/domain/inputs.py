@@ -53,7 +53,7 @@ def text_problem(value, *, max_length: int, multiline: bool = False) -> str | No
     if has_control_chars(value, multiline=multiline):
         return "Remove the control characters (such as NUL) from this text."
     if len(value) > max_length:
-        return f"Keep this under {max_length} characters."
+        return f"Use at most {max_length:,} characters."
     return None
 
 

@@ -41,17 +41,20 @@ def _clash_message(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at
 
 
 def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetime,
-                  now: datetime | None = None) -> tuple[datetime, object]:
-    """The end time and rate of a booking starting at `starts_at`, or SlotUnavailable."""
+                  now: datetime | None = None, day_rules: tuple | None = None) -> tuple[datetime, object]:
+    """The end time and rate of a booking starting at `starts_at`, or SlotUnavailable.
+
+    `day_rules` is the day's (rate, session length, working windows) when the caller has read
+    them already (a new series: recurring_dispatch.run.first_session_rules); else they are read."""
     now = now or clock.now()
     if starts_at <= now:
         raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
     local_day = starts_at.astimezone(specialist_zone(specialist)).date()
-    rate = rate_on(specialist.id, local_day)
+    rate = rate_on(specialist.id, local_day) if day_rules is None else day_rules[0]
     if rate is None:
         raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
     ends_at = starts_at + timedelta(minutes=rate.duration_minutes)
-    windows = windows_between(specialist, local_day, local_day)[local_day]
+    windows = windows_between(specialist, local_day, local_day)[local_day] if day_rules is None else day_rules[2]
     if not interval_fits(windows, starts_at, ends_at):
         raise SlotUnavailable("The specialist is not available at that time.")
     clash = _clash_message(specialist_id=specialist.id, patient_id=patient_id, starts_at=starts_at,

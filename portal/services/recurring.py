@@ -77,8 +77,9 @@ class SeriesChange:
     cancelled: list[Booking] = field(default_factory=list)
 
 
-def _book_horizon(series: RecurringBooking, skipped: set[date] | None = None, rules=None) -> SeriesChange:
-    plan = run.book_series(series.id, skipped=skipped, rules=rules)
+def _book_horizon(series: RecurringBooking, skipped: set[date] | None = None, rules=None, row=None,
+                  cache=None) -> SeriesChange:
+    plan = run.book_series(series.id, skipped=skipped, rules=rules, row=row, cache=cache)
     # The plan wrote the series' advance with SQL of its own; the object takes the same values.
     for advance in plan.advances:
         for key in ("next_occurrence_index", "next_booking_date", "last_generated_date", "is_active"):
@@ -182,8 +183,12 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
     zone = ZoneInfo(specialist.timezone or "UTC")
     inside_notice = _skip_inside_notice(series, rules, zone)
     first = occurrence_start(series.next_booking_date, series.time_of_day, zone)
+    # The first session's day is read once, in the form booking the horizon next needs.
+    series.id = uuid.uuid4()
+    row = run.series_row(series, specialist)
+    cache, first_day = run.first_session_rules(row)
     try:
-        booking_check(specialist=specialist, patient_id=patient.id, starts_at=first)
+        booking_check(specialist=specialist, patient_id=patient.id, starts_at=first, day_rules=first_day)
     except SlotUnavailable as error:
         raise SlotUnavailable(f"The first session cannot be booked: {error.message}", code=error.code,
                               fields={"start_date": error.message}) from error
@@ -196,7 +201,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,
                              "frequency": frequency, "start_date": start_date, "end_date": end_date,
                              "time_of_day": series.time_of_day})
-    change = _book_horizon(series, skipped=set(inside_notice), rules=rules)
+    change = _book_horizon(series, skipped=set(inside_notice), rules=rules, row=row, cache=cache)
     notice = [SkippedOccurrence(day, SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice]
     change.skipped = sorted(notice + change.skipped, key=lambda skip: skip.occurrence_date)
     series_mail(series, event="created")  # after booking: the mail lists the sessions it holds

@@ -170,7 +170,7 @@ def test_a_description_too_long_is_refused_in_the_form_not_cut_short(client, use
     response = client.post("/specialist/packages", data={**GOOD, "description": long_text},
                            headers={"HX-Request": "true"})
     assert response.status_code == 422
-    assert "Keep this under 5000 characters." in response.get_data(as_text=True)
+    assert "Use at most 5,000 characters." in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingPackage)) == 0
 
 

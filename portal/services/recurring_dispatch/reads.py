@@ -63,7 +63,7 @@ def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | N
     zones = _ZONES
     # One fetch of all rows (iterating fetches them one by one), plain tuples, one ZoneInfo per name.
     return [Series(sid, user_id, specialist_id, frequency, start, end, at, index, last,
-                   zones.get(zone) or _zone(zone), bool(active))
+                   zones.get(zone) or zone_named(zone), bool(active))
             for sid, user_id, specialist_id, frequency, start, end, at, index, last, zone, active
             in db.session.execute(query).all()]
 
@@ -71,8 +71,9 @@ def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | N
 _ZONES: dict[str | None, ZoneInfo] = {}
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    return _ZONES.setdefault(name, ZoneInfo(name or "UTC"))
+def zone_named(name: str | None) -> ZoneInfo:
+    """One ZoneInfo per zone name for the whole process (UTC for none)."""
+    return _ZONES.get(name) or _ZONES.setdefault(name, ZoneInfo(name or "UTC"))
 
 
 def hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:

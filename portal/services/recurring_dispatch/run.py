@@ -13,6 +13,7 @@ from flask import current_app
 
 from portal import clock
 from portal.domain.booking_rules import BookingRules
+from portal.domain.recurrence import occurrence_date, occurrence_start
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, RecurringBooking, RecurringOccurrenceSkip
 from portal.services.audit import audit_record
@@ -74,27 +75,51 @@ def _without_cycle_collection():
 
 
 def book_series(series_id: uuid.UUID, *, run_date: date | None = None, skipped: set[date] | None = None,
-                rules: BookingRules | None = None) -> Plan:
+                rules: BookingRules | None = None, row: planning.Series | None = None,
+                cache: RunCache | None = None) -> Plan:
     """Book one series' horizon now, inside the caller's transaction (flushes, never commits):
     creating or resuming a series holds its sessions at once, through the dispatcher's own rules
     and statements. The plan's `bookings` are the rows taken, its `skips` the occurrences refused.
 
     Occurrences recorded as skipped (e.g. a session cancelled on its own before a pause) stay so:
     `skipped` names them when the caller knows them all (a series it has just made), else they are read;
-    `rules` are the specialist's booking rules when the caller has them at hand."""
+    `rules` are the specialist's booking rules when the caller has them at hand. A caller that has
+    just made the series passes its `row` (series_row) and the `cache` of its first session's check
+    (first_session_rules) instead of having them read again."""
     until = horizon_end(run_date or portal_today())
     now = clock.now()
-    batch = reads.due_series(until, only=series_id)
+    if row is not None:
+        batch = [row] if occurrence_date(row.start_date, row.frequency, row.index) <= until else []
+    else:
+        batch = reads.due_series(until, only=series_id)
     if not batch:
         return Plan()
     leave_out = reads.skipped_days(series_id) if skipped is None else skipped
-    cache = RunCache(until)
+    cache = cache or RunCache(until)
     if rules is not None:
         cache.booking_rules[batch[0].specialist_id] = rules
     plan = _plan(batch, until, now, cache, leave_out=leave_out)
     _write(plan, now)
     db.session.flush()
     return plan
+
+
+def series_row(series, specialist) -> planning.Series:
+    """The planning's view of a series the caller holds (one it has just made), read from the
+    objects instead of from the database (a row nobody else can see yet needs no lock)."""
+    return planning.Series(series.id, series.user_id, series.specialist_id, series.frequency, series.start_date,
+                           series.end_date, series.time_of_day, series.next_occurrence_index,
+                           series.last_generated_date, reads.zone_named(specialist.timezone),
+                           bool(specialist.is_active))
+
+
+def first_session_rules(row: planning.Series, *, run_date: date | None = None) -> tuple[RunCache, tuple]:
+    """The rules of the series' next occurrence's day, (rate, session length, working windows), and the
+    cache that holds them, ready for book_series (its hours and rates, the first day's exceptions)."""
+    day = occurrence_date(row.start_date, row.frequency, row.index)
+    cache = RunCache(max(horizon_end(run_date or portal_today()), day))
+    reads.load_rules(cache, [planning.Occurrence(row, day, occurrence_start(day, row.time_of_day, row.zone))])
+    return cache, cache.day_of(row.specialist_id, day)
 
 
 def _can_use_threads() -> bool:
