@@ -88,14 +88,17 @@ def _check_template(template: str) -> None:
         raise ServiceError(f"Unknown mail template {template!r}.") from None
 
 
-def outbox_add_many(rows: list[dict]) -> int:
+def outbox_add_many(rows: list[dict], *, keys_are_new: bool = False) -> int:
     """Bulk form for jobs that write many messages at once (the nightly skip summaries): dicts with
-    recipient_id, template, about, dedup_key. Keys already written are left out. Returns the count."""
+    recipient_id, template, about, dedup_key. Keys already written are left out. Returns the count.
+
+    `keys_are_new` skips looking for them when they name something this transaction has just made
+    (a new series' id): nobody can have written them, and the unique key still stands guard."""
     if not rows:
         return 0
     keys = [row["dedup_key"] for row in rows]
     taken = set()
-    for start in range(0, len(keys), 1000):
+    for start in range(0, 0 if keys_are_new else len(keys), 1000):
         taken |= set(db.session.scalars(sa.select(Outbox.dedup_key).where(
             Outbox.dedup_key.in_(keys[start:start + 1000]))))
     now = clock.now()

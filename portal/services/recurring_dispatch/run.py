@@ -115,10 +115,13 @@ def series_row(series, specialist) -> planning.Series:
 
 def first_session_rules(row: planning.Series, *, run_date: date | None = None) -> tuple[RunCache, tuple]:
     """The rules of the series' next occurrence's day, (rate, session length, working windows), and the
-    cache that holds them, ready for book_series (its hours and rates, the first day's exceptions)."""
+    cache that holds them and those of the rest of its horizon, ready for book_series: the hours,
+    rates and exceptions are read once (three queries) for the check and the booking."""
+    until = horizon_end(run_date or portal_today())
     day = occurrence_date(row.start_date, row.frequency, row.index)
-    cache = RunCache(max(horizon_end(run_date or portal_today()), day))
-    reads.load_rules(cache, [planning.Occurrence(row, day, occurrence_start(day, row.time_of_day, row.zone))])
+    first = planning.Occurrence(row, day, occurrence_start(day, row.time_of_day, row.zone))
+    cache = RunCache(max(until, day))
+    reads.load_rules(cache, [first, *planning.due_occurrences(row, until).occurrences])
     return cache, cache.day_of(row.specialist_id, day)
 
 
