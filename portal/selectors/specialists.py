@@ -17,11 +17,12 @@ def specialist_get(*, specialist_id) -> User | None:
     the strictest of the checks the pages, the API and the services each used
     to make on their own, so that none of them books or shows someone another refuses."""
     key = policies.as_uuid(specialist_id)
-    user = db.session.get(User, key) if key is not None else None
+    # The user and the profile in one query (unless the session holds the user already); the
+    # user holds the profile, so the booking rules read next (selectors.booking_rules.booking_rules_of)
+    # find it in the session instead of asking again.
+    user = db.session.get(User, key, options=[joinedload(User.specialist_profile)]) if key is not None else None
     if user is None or user.role != "specialist" or not user.is_active:
         return None
-    # Through the relationship, so the user holds the profile and the booking rules read next
-    # (selectors.booking_rules.booking_rules_of) find it in the session instead of asking again.
     return user if user.specialist_profile is not None else None
 
 
