@@ -17,6 +17,7 @@ from portal.models import (
     BookingStatusHistory,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    SpecialistRate,
 )
 from portal.services import Conflict, Forbidden, ServiceError, recurring_dispatch
 from portal.services import recurring as service
@@ -113,6 +114,31 @@ def test_a_first_session_that_cannot_be_booked_refuses_the_series(users, make_sp
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RecurringBooking)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_a_first_session_without_a_rate_refuses_the_series_with_the_no_rate_code(users, make_specialist):
+    specialist = make_specialist(hours=EVERY_DAY, rate=False)
+    with pytest.raises(ServiceError) as refused:
+        create(users["patient"], specialist)
+    assert refused.value.code == "NO_RATE" and "no rate" in refused.value.fields["start_date"]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RecurringBooking)) == 0
+
+
+def test_a_series_starting_beyond_the_horizon_is_checked_on_its_first_day_and_holds_nothing_yet(
+        users, make_specialist):
+    """The first session is checked with the rules of its own day, even 60 days ahead, past the
+    28-day horizon: here the only rate takes effect that very day."""
+    specialist = make_specialist(hours=EVERY_DAY, rate=False)
+    start = MONDAY + timedelta(weeks=9)
+    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=45, price=80, currency="EUR",
+                                  effective_from=start))
+    change = create(users["patient"], specialist, start=start)
+    assert change.booked == [] and change.skipped == []
+    assert change.series.next_booking_date == start and change.series.next_occurrence_index == 0
+    assert run(start - timedelta(days=28), NOW + timedelta(weeks=5))["count"] == 1
+    assert [(b.occurrence_date, b.ends_at - b.starts_at) for b in bookings_of(change.series.id)] == [
+        (start, timedelta(minutes=45))]
 
 
 def test_the_dispatcher_keeps_the_horizon_full_and_books_each_occurrence_once(users, make_specialist):
