@@ -146,7 +146,7 @@ def metadata_problem(value) -> str | None:
     except (TypeError, ValueError):
         return "Metadata must be plain JSON."
     if len(encoded.encode()) > MAX_METADATA_BYTES:
-        return f"Keep metadata under {MAX_METADATA_BYTES // 1024} KB."
+        return f"Use at most {MAX_METADATA_BYTES // 1024} KB of metadata."
     if control_chars_at(value):
         return "Remove the control characters (such as NUL) from the metadata."
     return None

@@ -12,7 +12,6 @@ from portal import policies
 from portal.domain.inputs import (
     MAX_NAME,
     InputError,
-    has_control_chars,
     parse_decimal,
     parse_integer,
     text_problem,
@@ -59,10 +58,8 @@ def _check_name(data: dict, clean: dict, errors: dict) -> None:
     name = (data["name"] or "").strip() if isinstance(data["name"], str) or data["name"] is None else None
     if not name:
         errors["name"] = "Give the package a name."
-    elif len(name) > MAX_NAME:
-        errors["name"] = f"Keep the name under {MAX_NAME} characters."
-    elif has_control_chars(name):
-        errors["name"] = "Remove the control characters (tabs, line breaks) from the name."
+    elif problem := text_problem(name, max_length=MAX_NAME):
+        errors["name"] = problem
     else:
         clean["name"] = name
 
