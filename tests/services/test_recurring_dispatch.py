@@ -202,6 +202,24 @@ def test_running_twice_books_each_occurrence_once_and_audits_each_run(users, mak
         (0, 0, "success", None), (1, 0, "success", None)]
 
 
+def test_an_occurrence_booked_already_is_not_booked_again_and_the_batch_goes_on(
+        users, make_specialist, make_series, make_booking):
+    """A series whose next occurrence already holds its active booking (a run that overlapped, a state
+    restored from a backup): the database refuses the batch's first statement, and the careful path
+    leaves that row out and books the rest."""
+    specialist = make_specialist(hours=EVERY_DAY)
+    behind = make_series(users["patient"], specialist)
+    other = make_series(users["other_patient"], make_specialist(hours=EVERY_DAY))
+    held = make_booking(users["patient"], specialist, datetime(2027, 1, 4, 10, tzinfo=UTC),
+                        recurring_booking_id=behind.id, occurrence_date=date(2027, 1, 4))
+    result = run(date(2027, 1, 4))
+    assert (result["count"], result["errors"]) == (1, [])
+    assert [b.id for b in bookings_of(behind)] == [held.id]
+    assert [b.occurrence_date for b in bookings_of(other)] == [date(2027, 1, 4)]
+    db.session.refresh(behind)
+    assert behind.next_booking_date == date(2027, 1, 11)
+
+
 def test_paused_series_are_left_alone(users, make_specialist, make_series):
     specialist = make_specialist(hours=EVERY_DAY)
     series = make_series(users["patient"], specialist)

@@ -12,25 +12,34 @@ from portal.services.bulk import pg_array, pg_type
 from portal.services.recurring_dispatch.planning import PATIENT_BUSY, SLOT_TAKEN, OtherBookings, Plan
 
 EXCLUSION_VIOLATION = "23P01"  # what the bookings' overlap trigger raises (migration 0020)
+UNIQUE_VIOLATION = "23505"
+OCCURRENCE_KEY = "uq_bookings_occurrence"  # one active booking per series occurrence
 
 _BOOKING_COLUMNS = ("id", "patient_id", "specialist_id", "starts_at", "ends_at", "price", "currency",
                     "recurring_booking_id", "occurrence_date")
 
 # Only names and types from the model go into the text; every value is a bound array.
 _ARRAYS = ", ".join(f"CAST(:{name} AS {pg_type(Booking.__table__.c[name])}[])" for name in _BOOKING_COLUMNS)
-_INSERT_BOOKINGS = sa.text(f"""
+_INSERT_TEMPLATE = f"""
     WITH inserted AS (
         INSERT INTO bookings ({', '.join(_BOOKING_COLUMNS)}, status, created_at, updated_at)
         SELECT *, 'confirmed', CAST(:now AS timestamptz), CAST(:now AS timestamptz)
         FROM unnest({_ARRAYS})
-        ON CONFLICT (recurring_booking_id, occurrence_date) WHERE status IN {tuple(ACTIVE_STATUSES)!r} DO NOTHING
+        {{on_conflict}}
         RETURNING id, created_at
     ), history AS (
         INSERT INTO booking_status_history (id, booking_id, from_status, to_status, created_at)
         SELECT gen_random_uuid(), id, NULL, 'confirmed', created_at FROM inserted
     )
     SELECT count(*) FROM inserted
-""")
+"""
+# A batch's first try: every row goes in, or the statement fails (a clash, or an occurrence booked
+# already) and the careful path below takes over. Only that path says ON CONFLICT: it makes every row
+# a speculative insertion (one more index probe and WAL record each), which slowed the insert by 5-10 %.
+_INSERT_BOOKINGS = sa.text(_INSERT_TEMPLATE.format(on_conflict=""))
+_INSERT_BOOKINGS_UNLESS_BOOKED = sa.text(_INSERT_TEMPLATE.format(
+    on_conflict=f"ON CONFLICT (recurring_booking_id, occurrence_date) WHERE status IN {tuple(ACTIVE_STATUSES)!r} "
+                "DO NOTHING"))
 _WHICH_WENT_IN = sa.text("SELECT id FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))")
 
 # Bounded like the trigger's own check: no active booking lasts more than a day (migration 0020).
@@ -71,27 +80,34 @@ def insert_bookings_unless_they_clash(plan: Plan, now: datetime) -> None:
     classified in one query (and against each other, in plan order, as the
     database would have taken them), and only the clean ones go in; a clashing
     row becomes a skip with its reason. A row whose occurrence is booked already
-    (by a run that overlapped this one) is left out by ON CONFLICT and dropped."""
+    (by a run that overlapped this one) fails the first statement too, and is
+    left out by the careful path's ON CONFLICT and dropped."""
     if not plan.bookings:
         return
     try:
         with db.session.begin_nested():
-            inserted = _insert(plan.bookings, now)
+            inserted = _insert(plan.bookings, now, _INSERT_BOOKINGS)
     except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
+        if not _is_a_clash_or_booked_already(error.orig):
             raise
         inserted = _insert_the_clean_ones(plan, now)
     if len(inserted) < len(plan.bookings):
         plan.bookings = [b for b in plan.bookings if b["id"] in inserted]
 
 
-def _insert(bookings: list[dict], now: datetime) -> set:
+def _is_a_clash_or_booked_already(error) -> bool:
+    state = getattr(error, "sqlstate", None)
+    constraint = getattr(getattr(error, "diag", None), "constraint_name", None)
+    return state == EXCLUSION_VIOLATION or (state == UNIQUE_VIOLATION and constraint == OCCURRENCE_KEY)
+
+
+def _insert(bookings: list[dict], now: datetime, statement=_INSERT_BOOKINGS_UNLESS_BOOKED) -> set:
     """The ids inserted: all of them, unless ON CONFLICT left some out (then one more query).
     Counting, not RETURNING the ids, spares fetching a row per booking."""
     if not bookings:
         return set()
     arrays = {name: pg_array(b[name] for b in bookings) for name in _BOOKING_COLUMNS}
-    count = db.session.scalar(_INSERT_BOOKINGS, {"now": now, **arrays})
+    count = db.session.scalar(statement, {"now": now, **arrays})
     if count == len(bookings):
         return {b["id"] for b in bookings}
     return set(db.session.scalars(_WHICH_WENT_IN, {"ids": arrays["id"]}))

@@ -140,15 +140,19 @@ def upcoming_limits(occurrences: list[Occurrence], now: datetime, cache: RunCach
     return UpcomingLimits(counts, cache.booking_rules)
 
 
-# selectors.booking_rules.upcoming_counts for thousands of pairs on PostgreSQL: joined to the pairs
-# (each an index range of the patient's upcoming bookings) instead of `specialist_id = ANY(array)`,
-# which compares every row with every specialist of the batch (300 ms a batch of 5,000).
+# selectors.booking_rules.upcoming_counts for thousands of pairs on PostgreSQL: each pair counted on its
+# own (LATERAL), an index-only range of the patient's upcoming bookings. Instead of `specialist_id =
+# ANY(array)`, which compares every row with every specialist of the batch (300 ms a batch of 5,000),
+# and instead of a join, which the planner, expecting a few matches, made a hash join over every
+# upcoming booking (290 ms a batch of 20,000 pairs beside 1M bookings, against 100 ms this way).
 _UPCOMING_COUNTS = sa.text("""
-    SELECT c.patient, c.specialist, count(*)
+    SELECT c.patient, c.specialist, k.n
     FROM unnest(CAST(:patients AS uuid[]), CAST(:specialists AS uuid[])) AS c(patient, specialist)
-    JOIN bookings b ON b.patient_id = c.patient AND b.specialist_id = c.specialist
-    WHERE b.status IN :active AND b.starts_at > :now
-    GROUP BY c.patient, c.specialist
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM bookings b
+        WHERE b.patient_id = c.patient AND b.specialist_id = c.specialist
+          AND b.status IN :active AND b.starts_at > :now) AS k
+    WHERE k.n > 0
 """).bindparams(sa.bindparam("active", value=list(ACTIVE_STATUSES), expanding=True))
 
 
