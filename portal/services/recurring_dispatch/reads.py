@@ -220,14 +220,18 @@ def usable_enrolments(bookings: list[dict]) -> list[Credits]:
     their specialists, soonest-expiring first; locked FOR UPDATE on PostgreSQL, so that
     credits drawn at the same time by a patient's own booking are counted, not spent twice."""
     pe = PackageEnrolment
-    pairs = {(b["patient_id"], b["specialist_id"]) for b in bookings}
     query = (
         sa.select(pe.id, pe.patient_id, pe.specialist_id, pe.expires_on, pe.credits_total - pe.credits_used)
-        .where(among(pe.patient_id, {p for p, _ in pairs}), pe.status == "active", pe.credits_used < pe.credits_total)
+        .where(among(pe.patient_id, {b["patient_id"] for b in bookings}), pe.status == "active",
+               pe.credits_used < pe.credits_total)
         .order_by(pe.expires_on.is_(None), pe.expires_on, pe.created_at, pe.id)
     )
     if is_postgres():
         query = query.with_for_update(of=pe)
+    rows = db.session.execute(query).all()
+    if not rows:
+        return []
     # Only the patients filter in SQL: the pairs are checked here (a second array of every
     # specialist cost more to build and compare than the few other enrolments it would leave out).
-    return [Credits(*row) for row in db.session.execute(query) if (row[1], row[2]) in pairs]
+    pairs = {(b["patient_id"], b["specialist_id"]) for b in bookings}
+    return [Credits(*row) for row in rows if (row[1], row[2]) in pairs]
