@@ -51,11 +51,16 @@ def lock_bucket(patient_id: uuid.UUID, specialist_id: uuid.UUID) -> int:
     return int.from_bytes(digest, "big") % BUCKETS
 
 
-def lock_pairs(pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> None:
-    """PostgreSQL: hold the (patient, specialist) pairs' locks until the transaction ends.
+def pair_lock_keys(pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> list[int]:
+    return sorted({lock_bucket(p, s) for p, s in pairs})
+
+
+def lock_pairs(pairs: Iterable[tuple[uuid.UUID, uuid.UUID]] = (), *, keys: list[int] | None = None) -> None:
+    """PostgreSQL: hold the (patient, specialist) pairs' locks until the transaction ends
+    (`keys`: their pair_lock_keys, when the caller worked them out beforehand).
 
     Taken in key order in one statement, so two holders of several never deadlock."""
-    keys = sorted({lock_bucket(p, s) for p, s in pairs})
+    keys = pair_lock_keys(pairs) if keys is None else keys
     if keys and is_postgres():
         db.session.execute(_LOCK_MANY, {"cls": LOCK_CLASS, "keys": pg_array(keys)}).all()
 

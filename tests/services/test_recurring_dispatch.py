@@ -17,11 +17,13 @@ from portal.models import (
     Booking,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    SpecialistProfile,
     SpecialistRate,
     WorkingHours,
 )
 from portal.services import recurring_dispatch
 from portal.services.recurring import recurring_dispatch as dispatch
+from portal.services.recurring_dispatch import ahead as dispatch_ahead
 from portal.services.recurring_dispatch import planning
 from portal.services.recurring_dispatch import run as dispatch_run
 from tests.conftest import require_or_skip
@@ -186,6 +188,8 @@ def test_two_series_in_one_batch_never_overlap_each_other(users, make_specialist
     assert result["count"] == 1
     assert len(bookings_of(first)) + len(bookings_of(second)) == 1
     assert result["errors"][0]["error"] == recurring_dispatch.SLOT_TAKEN
+    # Only the series whose session went in counts it as generated.
+    assert sorted([s.last_generated_date for s in (first, second)], key=str) == [date(2027, 1, 4), None]
 
 
 def test_running_twice_books_each_occurrence_once_and_audits_each_run(users, make_specialist, make_series):
@@ -376,3 +380,55 @@ def _booked_series(result) -> set[str]:
     ids = [uuid.UUID(b) for b in result["bookings"]]
     return {str(series_id) for series_id in db.session.scalars(
         sa.select(Booking.recurring_booking_id).where(Booking.id.in_(ids)))}
+
+
+def test_a_series_paused_after_the_read_ahead_is_not_booked(committed_db, monkeypatch):
+    """On PostgreSQL the next batch is read without locks while the one before it is written; a series
+    paused in between is seen when the batch locks its series (its row changed), and left alone."""
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    specialist = _bookable_specialist()
+    paused, kept = (_series_with_id(uuid.uuid4(), specialist, time(hour)) for hour in (9, 11))
+    db.session.commit()
+    real_draft = dispatch_ahead.draft
+
+    def draft_then_pause(*args, **kwargs):
+        drafted = real_draft(*args, **kwargs)
+        with db.engine.begin() as other:  # another user, on another connection, after the read
+            other.execute(sa.update(RecurringBooking).where(RecurringBooking.id == paused.id)
+                          .values(paused_at=datetime(2027, 1, 3, tzinfo=UTC)))
+        return drafted
+
+    monkeypatch.setattr(dispatch_ahead, "draft", draft_then_pause)
+    result = run(date(2027, 1, 4))
+    assert (result["count"], result["errors"]) == (1, [])
+    assert bookings_of(paused) == [] and [b.occurrence_date for b in bookings_of(kept)] == [date(2027, 1, 4)]
+
+
+
+@pytest.mark.parametrize("rule", ["clash", "limit"])
+def test_a_batch_read_ahead_keeps_the_clash_and_limit_rules(committed_db, rule):
+    """The read-ahead plans a batch as if every row went in and every pair were within its limit; a
+    clash refused by the database, or a pair over its limit, is still skipped with its reason, and
+    only the series whose session went in counts it as generated."""
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    specialist = _bookable_specialist()
+    db.session.flush()
+    if rule == "clash":
+        pair = [_series_with_id(uuid.uuid4(), specialist, at) for at in (time(10), time(10, 30))]
+        reason = recurring_dispatch.SLOT_TAKEN
+    else:
+        db.session.get(SpecialistProfile, specialist.id).max_upcoming_per_patient = 1
+        pair = [_series_with_id(uuid.uuid4(), specialist, at) for at in (time(9), time(12))]
+        pair[1].user_id = pair[0].user_id
+        reason = planning.LIMIT_REACHED
+    others = [_series_with_id(uuid.uuid4(), _bookable_specialist(), time(15)) for _ in range(2)]
+    db.session.commit()
+    result = run(date(2027, 1, 4))
+    assert (result["count"], [e["error"] for e in result["errors"]]) == (3, [reason])
+    db.session.expire_all()
+    assert sorted((s.last_generated_date for s in pair), key=str) == [date(2027, 1, 4), None]
+    assert [s.last_generated_date for s in others] == [date(2027, 1, 4)] * 2
+    assert all(s.next_occurrence_index == 1 for s in pair + others)
+    assert sum(len(bookings_of(s)) for s in pair) == 1

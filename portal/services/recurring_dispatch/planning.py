@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -34,6 +35,7 @@ class Series:
     last_generated_date: date | None
     zone: ZoneInfo
     specialist_active: bool
+    version: str | None = None  # the row's xmin when it was read without a lock (PostgreSQL's read-ahead)
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Plan:
     advances: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     new_ids: Iterator[uuid.UUID] | None = field(default=None, repr=False)  # ids for the bookings, made at once
+    prepared: object | None = field(default=None, repr=False)  # its statements' parameters (postgres.prepare)
 
     def skip(self, series_id: uuid.UUID, day: date, reason: str, now: datetime) -> None:
         self.skips.append({"id": uuid.uuid4(), "recurring_booking_id": series_id, "occurrence_date": day,
@@ -73,9 +76,14 @@ class Plan:
 
     def note_last_booked(self) -> None:
         """Only bookings the database took count as generated, so this runs after the insert."""
-        last_booked = {b["recurring_booking_id"]: b["occurrence_date"] for b in self.bookings}
-        for advance in self.advances:
-            advance["last_generated_date"] = last_booked.get(advance["id"], advance["last_generated_date"])
+        for advance, last in zip(self.advances, last_generated_dates(self.advances, self.bookings), strict=True):
+            advance["last_generated_date"] = last
+
+
+def last_generated_dates(advances: list[dict], bookings: list[dict]) -> list[date | None]:
+    """Each advancing series' last generated date once `bookings` are in."""
+    last_booked = {b["recurring_booking_id"]: b["occurrence_date"] for b in bookings}
+    return [last_booked.get(advance["id"], advance["last_generated_date"]) for advance in advances]
 
 
 # The UTC start of a local date and time: many series share a few (day, time, zone)s, and a zone conversion is slow.
@@ -114,10 +122,12 @@ class RunCache:
         return {o.series.specialist_id for o in occurrences} - self.hours.keys()
 
     def add_specialists(self, specialist_ids: set[uuid.UUID], hours: dict, rates: dict) -> None:
-        """`rates` newest first per specialist; a specialist missing from either has none."""
+        """`rates` newest first per specialist; a specialist missing from either has none.
+        Their hours go in last: a specialist whose hours are in is loaded (specialists_missing),
+        also for a second thread sharing the cache."""
         for specialist_id in specialist_ids:
-            self.hours[specialist_id] = hours.get(specialist_id, [])
             self.rates[specialist_id] = rates.get(specialist_id, [])
+            self.hours[specialist_id] = hours.get(specialist_id, [])
 
     def days_missing(self, occurrences: list[Occurrence]) -> list[Occurrence]:
         return [o for o in occurrences if (o.series.specialist_id, o.day) not in self.windows]
@@ -205,6 +215,14 @@ class UpcomingLimits:
             return False
         self.counts[pair] = count + 1
         return True
+
+
+def within_limits(bookings: list[dict], limits: UpcomingLimits) -> bool:
+    """Whether every pair stays within its specialist's max_upcoming_per_patient with all of these
+    bookings: then plan_batch with the limits would book every one of them."""
+    new = Counter((b["patient_id"], b["specialist_id"]) for b in bookings)
+    return all(limit_refusal(limits.rules[pair[1]], limits.counts.get(pair, 0) + n - 1) is None
+               for pair, n in new.items())
 
 
 def check(cache: RunCache, occ: Occurrence, now: datetime):

@@ -1,6 +1,7 @@
 """PostgreSQL's statements for a batch: bookings that leave clashes out, why they clashed, the series' advances."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,7 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking
 from portal.services.bulk import pg_array, pg_type
-from portal.services.recurring_dispatch.planning import PATIENT_BUSY, SLOT_TAKEN, OtherBookings, Plan
+from portal.services.recurring_dispatch.planning import (
+    PATIENT_BUSY,
+    SLOT_TAKEN,
+    OtherBookings,
+    Plan,
+    last_generated_dates,
+)
 
 EXCLUSION_VIOLATION = "23P01"  # what the bookings' overlap trigger raises (migration 0020)
 UNIQUE_VIOLATION = "23505"
@@ -84,9 +91,10 @@ def insert_bookings_unless_they_clash(plan: Plan, now: datetime) -> None:
     left out by the careful path's ON CONFLICT and dropped."""
     if not plan.bookings:
         return
+    prepared = _prepared(plan)
     try:
         with db.session.begin_nested():
-            inserted = _insert(plan.bookings, now, _INSERT_BOOKINGS)
+            inserted = _insert(plan.bookings, now, _INSERT_BOOKINGS, prepared and prepared.insert)
     except IntegrityError as error:
         if not _is_a_clash_or_booked_already(error.orig):
             raise
@@ -101,12 +109,13 @@ def _is_a_clash_or_booked_already(error) -> bool:
     return state == EXCLUSION_VIOLATION or (state == UNIQUE_VIOLATION and constraint == OCCURRENCE_KEY)
 
 
-def _insert(bookings: list[dict], now: datetime, statement=_INSERT_BOOKINGS_UNLESS_BOOKED) -> set:
+def _insert(bookings: list[dict], now: datetime, statement=_INSERT_BOOKINGS_UNLESS_BOOKED,
+            arrays: dict | None = None) -> set:
     """The ids inserted: all of them, unless ON CONFLICT left some out (then one more query).
     Counting, not RETURNING the ids, spares fetching a row per booking."""
     if not bookings:
         return set()
-    arrays = {name: pg_array(b[name] for b in bookings) for name in _BOOKING_COLUMNS}
+    arrays = arrays or _booking_arrays(bookings)
     count = db.session.scalar(statement, {"now": now, **arrays})
     if count == len(bookings):
         return {b["id"] for b in bookings}
@@ -151,12 +160,42 @@ def why_refused(bookings: list[dict]) -> list[tuple[dict, str | None]]:
     return [(booking, reasons[n]) for n, booking in enumerate(bookings, start=1)]
 
 
-def update_series(advances: list[dict], now: datetime) -> None:
+def update_series(plan: Plan, now: datetime) -> None:
     """Move every series of the batch past its planned occurrences in one statement."""
-    db.session.execute(_UPDATE_SERIES, {
-        "now": now, "ids": pg_array(a["id"] for a in advances),
+    prepared = _prepared(plan)
+    arrays = prepared.update if prepared else _advance_arrays(plan.advances, plan.bookings)
+    db.session.execute(_UPDATE_SERIES, {"now": now, **arrays})
+
+
+@dataclass
+class Prepared:
+    """A batch's statement parameters, formatted ahead (while the batch before it is written).
+    They hold while the plan's bookings are still the list they were made from: every one went in."""
+
+    bookings: list[dict]
+    insert: dict[str, str]
+    update: dict[str, str]
+
+
+def prepare(plan: Plan) -> None:
+    plan.prepared = Prepared(plan.bookings, _booking_arrays(plan.bookings) if plan.bookings else {},
+                             _advance_arrays(plan.advances, plan.bookings))
+
+
+def _prepared(plan: Plan) -> Prepared | None:
+    prepared = plan.prepared
+    return prepared if isinstance(prepared, Prepared) and prepared.bookings is plan.bookings else None
+
+
+def _booking_arrays(bookings: list[dict]) -> dict[str, str]:
+    return {name: pg_array(b[name] for b in bookings) for name in _BOOKING_COLUMNS}
+
+
+def _advance_arrays(advances: list[dict], bookings: list[dict]) -> dict[str, str]:
+    return {
+        "ids": pg_array(a["id"] for a in advances),
         "idx": pg_array(a["next_occurrence_index"] for a in advances),
         "next_days": pg_array(a["next_booking_date"] for a in advances),
-        "last_days": pg_array(a["last_generated_date"] for a in advances),
+        "last_days": pg_array(last_generated_dates(advances, bookings)),
         "active": pg_array(a["is_active"] for a in advances),
-    })
+    }

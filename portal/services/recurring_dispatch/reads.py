@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from portal.models import (
     WorkingHours,
 )
 from portal.selectors.booking_rules import booking_rules_of_many, upcoming_counts
-from portal.services.booking_rules import lock_pairs
+from portal.services.booking_rules import lock_pairs, pair_lock_keys
 from portal.services.bulk import among, is_postgres, pg_array
 from portal.services.recurring_dispatch.planning import (
     Credits,
@@ -36,17 +37,21 @@ from portal.services.recurring_dispatch.planning import (
 
 
 def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | None = None,
-               limit: int = 1, only: uuid.UUID | None = None) -> list[Series]:
+               limit: int = 1, only: uuid.UUID | None = None, ids: list[uuid.UUID] | None = None,
+               lock: bool = True) -> list[Series]:
     """Series with an occurrence not yet booked or skipped by `until` (the run's horizon end),
-    with low <= id < high (None: unbounded), in id order.
+    with low <= id < high (None: unbounded), in id order (`only` one, or among `ids`).
 
     On PostgreSQL they are locked FOR UPDATE SKIP LOCKED, so a second
-    dispatcher running at once takes other series instead of waiting."""
+    dispatcher running at once takes other series instead of waiting. Without
+    `lock` (a read-ahead) each row's version comes along, for lock_unchanged."""
     rb = RecurringBooking
+    version = sa.cast(sa.literal_column("recurring_bookings.xmin"), sa.Text) if is_postgres() and not lock \
+        else sa.null()
     query = (
         sa.select(rb.id, rb.user_id, rb.specialist_id, rb.frequency, rb.start_date, rb.end_date,
                   rb.time_of_day, rb.next_occurrence_index, rb.last_generated_date, User.timezone,
-                  User.is_active)
+                  User.is_active, version)
         .join(User, User.id == rb.specialist_id)
         .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= until)
         .order_by(rb.id)
@@ -58,14 +63,36 @@ def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | N
         query = query.where(rb.id < high)
     if only is not None:
         query = query.where(rb.id == only)
-    if is_postgres():
+    if ids is not None:
+        query = query.where(among(rb.id, ids))
+    if is_postgres() and lock:
         query = query.with_for_update(of=rb, skip_locked=True)
     zones = _ZONES
     # One fetch of all rows (iterating fetches them one by one), plain tuples, one ZoneInfo per name.
     return [Series(sid, user_id, specialist_id, frequency, start, end, at, index, last,
-                   zones.get(zone) or zone_named(zone), bool(active))
-            for sid, user_id, specialist_id, frequency, start, end, at, index, last, zone, active
+                   zones.get(zone) or zone_named(zone), bool(active), row_version)
+            for sid, user_id, specialist_id, frequency, start, end, at, index, last, zone, active, row_version
             in db.session.execute(query).all()]
+
+
+# A series row is as it was read ahead while its xmin (the transaction that wrote this version) is
+# the same; a row updated since, or locked by someone else, is left out (and the batch read again).
+_LOCK_UNCHANGED = sa.text("""
+    SELECT r.id FROM recurring_bookings AS r
+    JOIN unnest(CAST(:ids AS uuid[]), CAST(:versions AS xid[])) AS v(id, version)
+      ON r.id = v.id AND r.xmin = v.version
+    FOR UPDATE OF r SKIP LOCKED
+""")
+
+
+def lock_parameters(batch: list[Series]) -> dict[str, str]:
+    return {"ids": pg_array(s.id for s in batch), "versions": pg_array(s.version for s in batch)}
+
+
+def lock_unchanged(parameters: dict[str, str], count: int) -> bool:
+    """PostgreSQL: lock the series read ahead (lock_parameters) as due_series would; False
+    unless all `count` of them are still as they were read, and now locked by this transaction."""
+    return len(db.session.execute(_LOCK_UNCHANGED, parameters).all()) == count
 
 
 _ZONES: dict[str | None, ZoneInfo] = {}
@@ -126,17 +153,38 @@ def load_rules(cache: RunCache, occurrences: list[Occurrence]) -> None:
         cache.add_windows(unknown, exceptions_of(specialists, min(days), max(days)))
 
 
-def upcoming_limits(occurrences: list[Occurrence], now: datetime, cache: RunCache) -> UpcomingLimits:
-    """The pairs' upcoming counts and their specialists' limits (read once a run, kept in `cache`).
+@dataclass
+class Pairs:
+    """A batch's (patient, specialist) pairs, with their lock keys and the counts query's
+    parameters (PostgreSQL), worked out before the lock is taken."""
 
-    On PostgreSQL the pairs are locked first (services/booking_rules.lock_pairs, one
-    statement), so a one-off booking for the same pair waits until the batch commits."""
+    pairs: set[tuple[uuid.UUID, uuid.UUID]]
+    lock_keys: list[int] | None = None
+    count_parameters: dict | None = None
+
+
+def pairs_of(occurrences: list[Occurrence], now: datetime, cache: RunCache) -> Pairs:
+    """The occurrences' pairs; their specialists' booking rules are added to `cache` (read once a run)."""
     pairs = {(o.series.user_id, o.series.specialist_id) for o in occurrences}
     missing = {s for _, s in pairs} - cache.booking_rules.keys()
     if missing:
         cache.booking_rules.update(booking_rules_of_many(missing))
-    lock_pairs(pairs)
-    counts = _upcoming_counts(pairs, now) if is_postgres() else upcoming_counts(pairs, now)
+    if not is_postgres():
+        return Pairs(pairs)
+    return Pairs(pairs, pair_lock_keys(pairs), _pair_arrays(pairs, now))
+
+
+def upcoming_limits(occurrences: list[Occurrence], now: datetime, cache: RunCache,
+                    pairs: Pairs | None = None) -> UpcomingLimits:
+    """The pairs' upcoming counts and their specialists' limits (`pairs`: pairs_of, worked out ahead).
+
+    On PostgreSQL the pairs are locked first (services/booking_rules.lock_pairs, one
+    statement), so a one-off booking for the same pair waits until the batch commits."""
+    pairs = pairs or pairs_of(occurrences, now, cache)
+    if not is_postgres():
+        return UpcomingLimits(upcoming_counts(pairs.pairs, now), cache.booking_rules)
+    lock_pairs(keys=pairs.lock_keys)
+    counts = {(p, s): n for p, s, n in db.session.execute(_UPCOMING_COUNTS, pairs.count_parameters).all()}
     return UpcomingLimits(counts, cache.booking_rules)
 
 
@@ -156,14 +204,13 @@ _UPCOMING_COUNTS = sa.text("""
 """).bindparams(sa.bindparam("active", value=list(ACTIVE_STATUSES), expanding=True))
 
 
-def _upcoming_counts(pairs: set, now: datetime) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
-    """The pairs with upcoming bookings, with their counts (a pair without any is left out).
+def _pair_arrays(pairs: set, now: datetime) -> dict:
+    """_UPCOMING_COUNTS' parameters; it answers the pairs with upcoming bookings only.
 
     In patient order, so the index is read from one end to the other instead of at random
     (a third faster beside 1M bookings); PostgreSQL orders uuids as their integers."""
     pairs = sorted(pairs, key=lambda pair: pair[0].int)
-    return {(p, s): n for p, s, n in db.session.execute(_UPCOMING_COUNTS, {
-        "patients": pg_array(p for p, _ in pairs), "specialists": pg_array(s for _, s in pairs), "now": now}).all()}
+    return {"patients": pg_array(p for p, _ in pairs), "specialists": pg_array(s for _, s in pairs), "now": now}
 
 
 def other_bookings(occurrences: list[Occurrence], cache: RunCache) -> OtherBookings:

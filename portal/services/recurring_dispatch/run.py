@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -19,7 +20,7 @@ from portal.models import Booking, BookingStatusHistory, RecurringBooking, Recur
 from portal.services.audit import audit_record
 from portal.services.bulk import bulk_insert, is_postgres
 from portal.services.outbox import outbox_add_many
-from portal.services.recurring_dispatch import credits, planning, postgres, reads
+from portal.services.recurring_dispatch import ahead, credits, planning, postgres, reads
 from portal.services.recurring_dispatch.planning import Plan, RunCache
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ def _in_parallel(ranges: list, until: date, now: datetime) -> list[tuple[list, l
 
 def _dispatch_range(low, high, until: date, now: datetime) -> tuple[list[str], list[dict]]:
     """The due series with low <= id < high (None: unbounded), batch by batch."""
+    if _can_use_threads():
+        return _dispatch_reading_ahead(low, high, until, now)
     booked: list[str] = []
     errors: list[dict] = []
     cache = RunCache(until)
@@ -163,7 +166,7 @@ def _dispatch_range(low, high, until: date, now: datetime) -> tuple[list[str], l
         batch = reads.due_series(until, low=low, high=high, limit=BATCH_SIZE)
         if not batch:
             break
-        plan = _run_batch(batch, until, now, cache)
+        plan = _run_batch(lambda batch=batch: _plan(batch, until, now, cache), len(batch), now)
         if plan is None:
             plan = _retry_one_by_one([s.id for s in batch], until, now, cache)
         booked += [str(b["id"]) for b in plan.bookings]
@@ -173,6 +176,49 @@ def _dispatch_range(low, high, until: date, now: datetime) -> tuple[list[str], l
         low = uuid.UUID(int=batch[-1].id.int + 1)
     db.session.commit()  # ends the read-only transaction of the last, empty batch query
     return booked, errors
+
+
+def _dispatch_reading_ahead(low, high, until: date, now: datetime) -> tuple[list[str], list[dict]]:
+    """_dispatch_range on PostgreSQL: each batch is read and planned on a second connection and thread
+    while the one before it is written (ahead.py). The two threads share the run's cache: each only
+    adds facts that hold for the whole run."""
+    app = current_app._get_current_object()
+    booked: list[str] = []
+    errors: list[dict] = []
+    cache = RunCache(until)
+
+    def read_ahead(start):
+        with app.app_context():
+            try:
+                return ahead.draft(start, high, until, now, cache, BATCH_SIZE)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(1, thread_name_prefix="dispatch-ahead") as pool:
+        upcoming = pool.submit(read_ahead, low)
+        while True:
+            draft = upcoming.result()
+            if not draft.batch:
+                break
+            last = draft.batch[-1].id.int
+            if last != _LAST_ID:
+                upcoming = pool.submit(read_ahead, uuid.UUID(int=last + 1))
+            plan = _run_batch(lambda draft=draft: _drafted_plan(draft, until, now, cache), len(draft.batch), now)
+            if plan is None:
+                plan = _retry_one_by_one([s.id for s in draft.batch], until, now, cache)
+            booked += [str(b["id"]) for b in plan.bookings]
+            errors += plan.errors
+            if last == _LAST_ID:
+                break
+    return booked, errors
+
+
+def _drafted_plan(draft: ahead.Draft, until: date, now: datetime, cache: RunCache) -> Plan:
+    plan = ahead.locked_plan(draft, now, cache)
+    if plan is None:  # a series changed after the draft read it: read the batch again, locked
+        ids = [s.id for s in draft.batch]
+        plan = _plan(reads.due_series(until, ids=ids, limit=len(ids)), until, now, cache)
+    return plan
 
 
 def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dict:
@@ -185,16 +231,16 @@ def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dic
             "count": len(booked), "bookings": booked, "errors": errors}
 
 
-def _run_batch(batch: list[planning.Series], until: date, now: datetime, cache: RunCache) -> Plan | None:
-    """Plan and write a batch in one transaction; None if the database refused it."""
+def _run_batch(plan_batch: Callable[[], Plan], size: int, now: datetime) -> Plan | None:
+    """Plan and write a batch of `size` series in one transaction; None if the database refused it."""
     try:
-        plan = _plan(batch, until, now, cache)
+        plan = plan_batch()
         _write(plan, now)
         db.session.commit()
         return plan
     except Exception:  # noqa: BLE001 - a database refusal or a bad row: narrow it down below
         db.session.rollback()
-        log.warning("dispatcher batch of %s series failed; retrying them one by one", len(batch))
+        log.warning("dispatcher batch of %s series failed; retrying them one by one", size)
         return None
 
 
@@ -240,7 +286,7 @@ def _write(plan: Plan, now: datetime) -> None:
     bulk_insert(RecurringOccurrenceSkip.__table__, plan.skips, skip_conflicts=is_postgres())
     _owe_skip_summaries(plan, now)
     plan.note_last_booked()
-    _update_series(plan.advances, now)
+    _update_series(plan, now)
 
 
 def _owe_skip_summaries(plan: Plan, now: datetime) -> None:
@@ -268,11 +314,12 @@ def _insert_bookings(plan: Plan, now: datetime) -> None:
          "created_at": now} for b in plan.bookings])
 
 
-def _update_series(advances: list[dict], now: datetime) -> None:
+def _update_series(plan: Plan, now: datetime) -> None:
+    advances = plan.advances
     if not advances:
         return
     if is_postgres():
-        postgres.update_series(advances, now)
+        postgres.update_series(plan, now)
         return
     table = RecurringBooking.__table__
     db.session.execute(
