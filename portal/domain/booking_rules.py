@@ -58,6 +58,12 @@ def limit_refusal(rules: BookingRules, upcoming: int) -> str | None:
     return BOOKING_LIMIT_REACHED if upcoming >= rules.max_upcoming_per_patient else None
 
 
+def limit_headroom(rules: BookingRules, new: int) -> int:
+    """The most active upcoming bookings a patient may already hold with this specialist for `new`
+    more to pass limit_refusal one after the other."""
+    return rules.max_upcoming_per_patient - new
+
+
 def notice_refusal(rules: BookingRules, starts_at: datetime, now: datetime) -> str | None:
     return TOO_SHORT_NOTICE if starts_at < rules.earliest_start(now) else None
 

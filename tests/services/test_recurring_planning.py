@@ -173,3 +173,19 @@ def test_the_last_generated_date_is_the_last_booking_the_database_took():
     untouched = Plan(advances=[{"id": uuid.uuid4(), "last_generated_date": date(2026, 1, 1)}])
     untouched.note_last_booked()
     assert untouched.advances[0]["last_generated_date"] == date(2026, 1, 1)
+
+
+def test_headroom_is_what_a_pair_may_hold_for_all_its_new_bookings_to_pass_the_limit():
+    """The read-ahead's fast check agrees with booking one by one under limit_refusal."""
+    from portal.domain.booking_rules import BookingRules, limit_refusal
+    from portal.services.recurring_dispatch.planning import NO_LIMIT, headroom
+
+    patient, specialist, idle = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    rules = {specialist: BookingRules(max_upcoming_per_patient=3), idle: BookingRules(max_upcoming_per_patient=1)}
+    for new in range(5):
+        bookings = [{"patient_id": patient, "specialist_id": specialist}] * new
+        room, idle_room = headroom([(patient, specialist), (patient, idle)], bookings, rules)
+        assert idle_room == NO_LIMIT  # no new booking with that specialist: nothing to refuse
+        for held in range(6):
+            one_by_one = all(limit_refusal(rules[specialist], held + k) is None for k in range(new))
+            assert (held <= room) == one_by_one

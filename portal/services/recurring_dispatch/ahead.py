@@ -4,7 +4,7 @@ the database's work one after the other; now one batch's Python runs beside the 
 
 The draft is read without locks. In its own transaction the batch then locks its series only if
 each row is still the version read (lock_unchanged), and it plans under the limits again only if a
-pair would go over (within_limits); otherwise the draft, with its statements' parameters formatted
+pair would go over (headroom); otherwise the draft, with its statements' parameters formatted
 ahead, is what it writes."""
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Draft:
     checked: list[list[tuple]]
     plan: Plan  # as if every pair were within its limit, with its statements prepared
     pairs: reads.Pairs | None
+    headroom: list[int]  # per pair (pairs.ordered): the most it may hold for the plan to stand
     lock: dict[str, str]  # lock_unchanged's parameters
 
 
@@ -39,7 +40,8 @@ def draft(low: uuid.UUID | None, high: uuid.UUID | None, until: date, now: datet
     plan = planning.plan_batch(dues, cache, None, now, None, checked)
     postgres.prepare(plan)
     pairs = reads.pairs_of(occurrences, now, cache) if occurrences else None
-    return Draft(batch, dues, occurrences, checked, plan, pairs, reads.lock_parameters(batch))
+    room = planning.headroom(pairs.ordered, plan.bookings, cache.booking_rules) if pairs else []
+    return Draft(batch, dues, occurrences, checked, plan, pairs, room, reads.lock_parameters(batch))
 
 
 def locked_plan(draft: Draft, now: datetime, cache: RunCache) -> Plan | None:
@@ -49,7 +51,9 @@ def locked_plan(draft: Draft, now: datetime, cache: RunCache) -> Plan | None:
         return None
     if not draft.occurrences:
         return draft.plan
-    limits = reads.upcoming_limits(draft.occurrences, now, cache, draft.pairs)
-    if planning.within_limits(draft.plan.bookings, limits):
+    counted = reads.counted_pairs(draft.pairs)
+    room = draft.headroom
+    if min(room) >= 0 and all(count <= room[n] for n, count in counted):
         return draft.plan
+    limits = planning.UpcomingLimits({draft.pairs.ordered[n]: count for n, count in counted}, cache.booking_rules)
     return planning.plan_batch(draft.dues, cache, None, now, limits, draft.checked)

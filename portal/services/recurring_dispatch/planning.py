@@ -10,7 +10,13 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, SKIP_REASONS, BookingRules, limit_refusal
+from portal.domain.booking_rules import (
+    BOOKING_LIMIT_REACHED,
+    SKIP_REASONS,
+    BookingRules,
+    limit_headroom,
+    limit_refusal,
+)
 from portal.domain.intervals import HoursRange, day_windows
 from portal.domain.recurrence import occurrence_date, occurrence_start
 
@@ -217,12 +223,16 @@ class UpcomingLimits:
         return True
 
 
-def within_limits(bookings: list[dict], limits: UpcomingLimits) -> bool:
-    """Whether every pair stays within its specialist's max_upcoming_per_patient with all of these
-    bookings: then plan_batch with the limits would book every one of them."""
+NO_LIMIT = 2**31  # a pair with no new booking: whatever it holds, nothing of this batch is refused
+
+
+def headroom(pairs: list[tuple[uuid.UUID, uuid.UUID]], bookings: list[dict],
+             rules: dict[uuid.UUID, BookingRules]) -> list[int]:
+    """For each pair, the most upcoming bookings it may already hold for all of `bookings` to stay
+    within its specialist's max_upcoming_per_patient: where every pair's count is within its headroom,
+    plan_batch with the limits would book every one of them."""
     new = Counter((b["patient_id"], b["specialist_id"]) for b in bookings)
-    return all(limit_refusal(limits.rules[pair[1]], limits.counts.get(pair, 0) + n - 1) is None
-               for pair, n in new.items())
+    return [limit_headroom(rules[pair[1]], new[pair]) if pair in new else NO_LIMIT for pair in pairs]
 
 
 def check(cache: RunCache, occ: Occurrence, now: datetime):
