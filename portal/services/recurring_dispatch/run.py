@@ -187,15 +187,17 @@ def _dispatch_reading_ahead(low, high, until: date, now: datetime) -> tuple[list
     errors: list[dict] = []
     cache = RunCache(until)
 
-    def read_ahead(start):
+    def read_ahead(start, size=BATCH_SIZE):
         with app.app_context():
             try:
-                return ahead.draft(start, high, until, now, cache, BATCH_SIZE)
+                return ahead.draft(start, high, until, now, cache, size)
             finally:
                 db.session.remove()
 
     with ThreadPoolExecutor(1, thread_name_prefix="dispatch-ahead") as pool:
-        upcoming = pool.submit(read_ahead, low)
+        # Nothing overlaps the first batch's reading and planning, so it is a small one: the
+        # writing starts sooner, and each later batch is planned while the one before is written.
+        upcoming = pool.submit(read_ahead, low, max(BATCH_SIZE // 4, 1))
         while True:
             draft = upcoming.result()
             if not draft.batch:
