@@ -432,3 +432,20 @@ def test_a_batch_read_ahead_keeps_the_clash_and_limit_rules(committed_db, rule):
     assert [s.last_generated_date for s in others] == [date(2027, 1, 4)] * 2
     assert all(s.next_occurrence_index == 1 for s in pair + others)
     assert sum(len(bookings_of(s)) for s in pair) == 1
+
+
+def test_the_read_ahead_books_every_batch_once(committed_db, monkeypatch):
+    """Batches read ahead one after the other (the first a quarter of the rest) book every series once."""
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    monkeypatch.setattr(dispatch_run, "BATCH_SIZE", 4)
+    specialist = _bookable_specialist()
+    series = [_series_with_id(uuid.uuid4(), specialist, time(8 + hour)) for hour in range(10)]
+    db.session.commit()
+    drafted = []
+    real_draft = dispatch_ahead.draft
+    monkeypatch.setattr(dispatch_ahead, "draft", lambda *args: drafted.append(args[-1]) or real_draft(*args))
+    result = run(date(2027, 1, 4))
+    assert drafted == [1, 4, 4, 4, 4]  # 1 + 4 + 4 + 1 series, and a last read that finds none
+    assert (result["count"], result["errors"]) == (10, [])
+    assert all([b.occurrence_date for b in bookings_of(s)] == [date(2027, 1, 4)] for s in series)
