@@ -227,6 +227,17 @@ def _require(action: str, actor: User, series: RecurringBooking) -> None:
         raise Forbidden("You may not change this series.")
 
 
+def _require_locked(actor: User, series: RecurringBooking) -> None:
+    """_require("update"), then hold the series row until the transaction ends, read afresh.
+
+    A booking run holds the rows of the series it is booking until its batch commits; waiting
+    for it here means the sessions read next (to cancel them) include the ones it booked, and a
+    run that starts later skips this series until this change commits (FOR UPDATE SKIP LOCKED)."""
+    _require("update", actor, series)
+    db.session.execute(sa.select(RecurringBooking).where(RecurringBooking.id == series.id).with_for_update()
+                       .execution_options(populate_existing=True)).scalars().one()
+
+
 def _update(actor: User, series: RecurringBooking, action: str, values: dict) -> RecurringBooking:
     old, new = changed_fields(series, values)
     for key, value in values.items():
@@ -239,7 +250,7 @@ def _update(actor: User, series: RecurringBooking, action: str, values: dict) ->
 
 def recurring_pause(*, actor: User, series: RecurringBooking) -> SeriesChange:
     """Pause, cancelling the booked sessions that have not started."""
-    _require("update", actor, series)
+    _require_locked(actor, series)
     if not series.is_active:
         raise Conflict("This series has ended.")
     if series.paused_at:
@@ -253,7 +264,7 @@ def recurring_pause(*, actor: User, series: RecurringBooking) -> SeriesChange:
 def recurring_resume(*, actor: User, series: RecurringBooking) -> SeriesChange:
     """Resume from now: occurrences that fell inside the pause are not booked; those inside
     the horizon are booked at once again."""
-    _require("update", actor, series)
+    _require_locked(actor, series)
     if not series.is_active:
         raise Conflict("This series has ended.")
     if not series.paused_at:
@@ -298,7 +309,7 @@ def series_zone_name(series: RecurringBooking) -> str:
 
 def recurring_end(*, actor: User, series: RecurringBooking) -> SeriesChange:
     """Stop the series for good, cancelling its booked sessions that have not started."""
-    _require("update", actor, series)
+    _require_locked(actor, series)
     if not series.is_active:
         return SeriesChange(series)
     cancelled = _cancel_upcoming(actor, series, END_REASON)
@@ -311,7 +322,7 @@ def recurring_cancel_following(*, actor: User, series: RecurringBooking, from_da
     """"Cancel this and following": end the series before `from_date` and cancel its booked
     occurrences on and after that date (nothing earlier). The reason goes to each
     cancellation row only."""
-    _require("update", actor, series)
+    _require_locked(actor, series)
     reason = clean_reason(reason)
     if not isinstance(from_date, date):
         raise ServiceError("Give the first date to cancel.", fields={"from_date": "Use YYYY-MM-DD."})
@@ -331,7 +342,7 @@ def recurring_cancel_following(*, actor: User, series: RecurringBooking, from_da
 
 def recurring_set_end_date(*, actor: User, series: RecurringBooking, end_date: date | None) -> SeriesChange:
     """Set (or clear) the last date; sessions already booked after a new, earlier end are cancelled."""
-    _require("update", actor, series)
+    _require_locked(actor, series)
     _check_dates(series.start_date, end_date)
     values: dict = {"end_date": end_date}
     if end_date and series.next_booking_date and series.next_booking_date > end_date:

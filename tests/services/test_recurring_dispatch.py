@@ -19,6 +19,7 @@ from portal.models import (
     RecurringOccurrenceSkip,
     SpecialistProfile,
     SpecialistRate,
+    User,
     WorkingHours,
 )
 from portal.services import recurring_dispatch
@@ -449,3 +450,44 @@ def test_the_read_ahead_books_every_batch_once(committed_db, monkeypatch):
     assert drafted == [1, 4, 4, 4, 4]  # 1 + 4 + 4 + 1 series, and a last read that finds none
     assert (result["count"], result["errors"]) == (10, [])
     assert all([b.occurrence_date for b in bookings_of(s)] == [date(2027, 1, 4)] for s in series)
+
+
+def test_a_pause_waits_for_a_booking_run_that_holds_the_series_and_cancels_what_it_booked(committed_db):
+    """A booking run holds its series' rows until its batch commits. A patient pausing one of them
+    meanwhile waits for it, then cancels the session it booked: no paused series keeps a session."""
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    from portal.services.recurring import recurring_pause
+
+    series = _series_with_id(uuid.uuid4(), _bookable_specialist(), time(10))
+    db.session.commit()
+    series_id, patient_id, specialist_id = series.id, series.user_id, series.specialist_id
+    run_connection = db.engine.connect()
+    run_transaction = run_connection.begin()  # as a booking run's batch: lock, book, not yet committed
+    run_connection.execute(sa.select(RecurringBooking.id).where(RecurringBooking.id == series_id).with_for_update())
+    booking_id = uuid.uuid4()
+    run_connection.execute(sa.insert(Booking).values(
+        id=booking_id, patient_id=patient_id, specialist_id=specialist_id, status="confirmed",
+        starts_at=datetime(2027, 1, 11, 10, tzinfo=UTC), ends_at=datetime(2027, 1, 11, 11, tzinfo=UTC),
+        price=100, currency="USD", recurring_booking_id=series_id, occurrence_date=date(2027, 1, 11)))
+    outcome = []
+
+    def pause():
+        with committed_db.app_context(), clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
+            patient = db.session.get(User, patient_id)
+            change = recurring_pause(actor=patient, series=db.session.get(RecurringBooking, series_id))
+            outcome.append([b.id for b in change.cancelled])
+            db.session.commit()
+            db.session.remove()
+
+    pausing = threading.Thread(target=pause)
+    pausing.start()
+    pausing.join(timeout=1)
+    assert pausing.is_alive()  # waiting for the run's batch
+    run_transaction.commit()
+    run_connection.close()
+    pausing.join(timeout=10)
+    assert outcome == [[booking_id]]
+    db.session.expire_all()
+    assert db.session.get(Booking, booking_id).status == "cancelled"
+    assert db.session.get(RecurringBooking, series_id).paused_at is not None
