@@ -406,7 +406,6 @@ def test_a_series_paused_after_the_read_ahead_is_not_booked(committed_db, monkey
     assert bookings_of(paused) == [] and [b.occurrence_date for b in bookings_of(kept)] == [date(2027, 1, 4)]
 
 
-
 @pytest.mark.parametrize("rule", ["clash", "limit"])
 def test_a_batch_read_ahead_keeps_the_clash_and_limit_rules(committed_db, rule):
     """The read-ahead plans a batch as if every row went in and every pair were within its limit; a
@@ -447,7 +446,7 @@ def test_the_read_ahead_books_every_batch_once(committed_db, monkeypatch):
     real_draft = dispatch_ahead.draft
     monkeypatch.setattr(dispatch_ahead, "draft", lambda *args: drafted.append(args[-1]) or real_draft(*args))
     result = run(date(2027, 1, 4))
-    assert drafted == [1, 4, 4, 4, 4]  # 1 + 4 + 4 + 1 series, and a last read that finds none
+    assert drafted == [1, 4, 4, 4, 4]  # several batches were read ahead: 1 + 4 + 4 + 1, then none
     assert (result["count"], result["errors"]) == (10, [])
     assert all([b.occurrence_date for b in bookings_of(s)] == [date(2027, 1, 4)] for s in series)
 
@@ -462,14 +461,7 @@ def test_a_pause_waits_for_a_booking_run_that_holds_the_series_and_cancels_what_
     series = _series_with_id(uuid.uuid4(), _bookable_specialist(), time(10))
     db.session.commit()
     series_id, patient_id, specialist_id = series.id, series.user_id, series.specialist_id
-    run_connection = db.engine.connect()
-    run_transaction = run_connection.begin()  # as a booking run's batch: lock, book, not yet committed
-    run_connection.execute(sa.select(RecurringBooking.id).where(RecurringBooking.id == series_id).with_for_update())
     booking_id = uuid.uuid4()
-    run_connection.execute(sa.insert(Booking).values(
-        id=booking_id, patient_id=patient_id, specialist_id=specialist_id, status="confirmed",
-        starts_at=datetime(2027, 1, 11, 10, tzinfo=UTC), ends_at=datetime(2027, 1, 11, 11, tzinfo=UTC),
-        price=100, currency="USD", recurring_booking_id=series_id, occurrence_date=date(2027, 1, 11)))
     outcome = []
 
     def pause():
@@ -481,12 +473,19 @@ def test_a_pause_waits_for_a_booking_run_that_holds_the_series_and_cancels_what_
             db.session.remove()
 
     pausing = threading.Thread(target=pause)
-    pausing.start()
-    pausing.join(timeout=1)
-    assert pausing.is_alive()  # waiting for the run's batch
-    run_transaction.commit()
-    run_connection.close()
+    with db.engine.begin() as run_connection:  # as a booking run's batch: lock, book, not yet committed
+        run_connection.execute(sa.select(RecurringBooking.id).where(RecurringBooking.id == series_id)
+                               .with_for_update())
+        run_connection.execute(sa.insert(Booking).values(
+            id=booking_id, patient_id=patient_id, specialist_id=specialist_id, status="confirmed",
+            starts_at=datetime(2027, 1, 11, 10, tzinfo=UTC), ends_at=datetime(2027, 1, 11, 11, tzinfo=UTC),
+            price=100, currency="USD", recurring_booking_id=series_id, occurrence_date=date(2027, 1, 11)))
+        pausing.start()
+        pausing.join(timeout=1)
+        waited = pausing.is_alive()
+    # the batch committed (or, had the block failed, rolled back): the pause goes on
     pausing.join(timeout=10)
+    assert waited  # the pause waited for the run's batch
     assert outcome == [[booking_id]]
     db.session.expire_all()
     assert db.session.get(Booking, booking_id).status == "cancelled"

@@ -166,9 +166,7 @@ def _dispatch_range(low, high, until: date, now: datetime) -> tuple[list[str], l
         batch = reads.due_series(until, low=low, high=high, limit=BATCH_SIZE)
         if not batch:
             break
-        plan = _run_batch(lambda batch=batch: _plan(batch, until, now, cache), len(batch), now)
-        if plan is None:
-            plan = _retry_one_by_one([s.id for s in batch], until, now, cache)
+        plan = _batch_or_one_by_one(lambda batch=batch: _plan(batch, until, now, cache), batch, until, now, cache)
         booked += [str(b["id"]) for b in plan.bookings]
         errors += plan.errors
         if batch[-1].id.int == _LAST_ID:
@@ -205,9 +203,8 @@ def _dispatch_reading_ahead(low, high, until: date, now: datetime) -> tuple[list
             last = draft.batch[-1].id.int
             if last != _LAST_ID:
                 upcoming = pool.submit(read_ahead, uuid.UUID(int=last + 1))
-            plan = _run_batch(lambda draft=draft: _drafted_plan(draft, until, now, cache), len(draft.batch), now)
-            if plan is None:
-                plan = _retry_one_by_one([s.id for s in draft.batch], until, now, cache)
+            plan = _batch_or_one_by_one(lambda draft=draft: _drafted_plan(draft, until, now, cache), draft.batch,
+                                        until, now, cache)
             booked += [str(b["id"]) for b in plan.bookings]
             errors += plan.errors
             if last == _LAST_ID:
@@ -231,6 +228,13 @@ def _finish(actor, run_date: date, booked: list[str], errors: list[dict]) -> dic
     log.info("dispatcher run for %s: %s bookings, %s errors", run_date, len(booked), len(errors))
     return {"success": True, "message": f"Dispatched {len(booked)} recurring bookings",
             "count": len(booked), "bookings": booked, "errors": errors}
+
+
+def _batch_or_one_by_one(plan_batch: Callable[[], Plan], batch: list[planning.Series], until: date,
+                         now: datetime, cache: RunCache) -> Plan:
+    """The batch in one transaction, or its series one by one if the database refused it."""
+    plan = _run_batch(plan_batch, len(batch), now)
+    return plan if plan is not None else _retry_one_by_one([s.id for s in batch], until, now, cache)
 
 
 def _run_batch(plan_batch: Callable[[], Plan], size: int, now: datetime) -> Plan | None:
