@@ -11,7 +11,10 @@ portal as wsgi.py builds it plus one bench-only bare fragment route) and an RQ w
 
 1. --bare-seconds (15) of --users users requesting the bare fragment (a few rows, one query): the
    ceiling of this server, app and load generator on this machine now;
-2. --seconds (60) of --users users: patients searching specialists, opening slot lists, booking and
+2. --floor-seconds (15) of --users users, each signed in as a patient, requesting their e-mail
+   settings page: the session, the user, the layout and one small form, no other query. The floor
+   of any signed-in page: what the mix could reach if every page cost no more than being signed in;
+3. --seconds (60) of --users users: patients searching specialists, opening slot lists, booking and
    cancelling; specialists opening the calendar and day panels and blocking time; admins paging the
    audit log; one ops user running the dispatcher once and following its job.
 
@@ -19,7 +22,8 @@ Then it stops the server and the worker and checks the database: no overlapping 
 specialist or per patient, every booking a patient was told was made exists (and is cancelled when
 the patient was told so). It prints per page type the requests per second, p50/p95/p99 and errors,
 and drops the database (also on Ctrl-C or a failure). The last line is JSON:
-{"rps", "p95_ms", "errors", "bare_rps", "ratio"}; ratio = rps / bare_rps. It exits 1 on any error.
+{"rps", "p95_ms", "errors", "bare_rps", "ratio", "floor_rps", "floor_ratio"}; ratio = rps / bare_rps,
+floor_ratio = floor_rps / bare_rps. It exits 1 on any error.
 
 The per-patient write and booking limits are raised for the run (a closed loop without think time
 books far faster than a person); they are still counted in Redis on every write.
@@ -299,27 +303,33 @@ def _ms(value: str) -> float:
     return float(value) if value not in ("", "N/A") else 0.0
 
 
-def report(mixed: list[dict], bare: list[dict], checks: dict, seconds: int) -> dict:
+def _page_rps(rows: list[dict]) -> float:
+    """Requests a second to the phase's pages, leaving out each user's sign-in at its start."""
+    return sum(float(r["Requests/s"]) for r in rows if r["Name"] not in ("Aggregated", "login", "login page"))
+
+
+def report(mixed: list[dict], bare: list[dict], floor: list[dict], checks: dict, seconds: int) -> dict:
     print(f"{'page':28} {'requests':>8} {'rps':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
-    for row in mixed + bare:
+    for row in mixed + floor + bare:
         if row["Name"] == "Aggregated":
             continue
         print(f"{row['Name'][:28]:28} {row['Request Count']:>8} {float(row['Requests/s']):8.1f} "
               f"{_ms(row['50%']):7.0f} {_ms(row['95%']):7.0f} {_ms(row['99%']):7.0f} {row['Failure Count']:>6}")
-    pages = [r for r in mixed if r["Name"] not in ("Aggregated", "login", "login page")]
     total = next(r for r in mixed if r["Name"] == "Aggregated")
     bare_row = next(r for r in bare if r["Name"] == "Aggregated")
-    rps = sum(float(r["Requests/s"]) for r in pages)
+    rps, floor_rps = _page_rps(mixed), _page_rps(floor)
     bare_rps = float(bare_row["Requests/s"])
-    errors = sum(int(r["Failure Count"]) for r in mixed + bare if r["Name"] != "Aggregated")
+    errors = sum(int(r["Failure Count"]) for r in mixed + floor + bare if r["Name"] != "Aggregated")
     bad = ("double_booked_specialist", "double_booked_patient", "lost", "cancel_lost", "wrongly_cancelled",
            "unreadable")
     errors += sum(checks[k] for k in bad) + (checks["dispatcher"] != "finished")
     print(f"database after the run: {json.dumps(checks)}")
     print(f"mixed {rps:.1f} req/s over {seconds} s (p95 {_ms(total['95%']):.0f} ms), "
-          f"bare fragment {bare_rps:.1f} req/s; load average now {os.getloadavg()[0]:.2f}")
+          f"signed-in floor {floor_rps:.1f} req/s, bare fragment {bare_rps:.1f} req/s; "
+          f"load average now {os.getloadavg()[0]:.2f}")
     return {"rps": round(rps, 1), "p95_ms": _ms(total["95%"]), "errors": errors, "bare_rps": round(bare_rps, 1),
-            "ratio": round(rps / bare_rps, 3) if bare_rps else 0.0}
+            "ratio": round(rps / bare_rps, 3) if bare_rps else 0.0,
+            "floor_rps": round(floor_rps, 1), "floor_ratio": round(floor_rps / bare_rps, 3) if bare_rps else 0.0}
 
 
 def report_cpu(before: dict, after: dict, mixed: list[dict]) -> None:
@@ -339,6 +349,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=60, help="length of the mixed phase")
     parser.add_argument("--bare-seconds", type=int, default=15, help="length of the bare fragment phase")
+    parser.add_argument("--floor-seconds", type=int, default=15, help="length of the signed-in floor phase")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
     parser.add_argument("--specialists", type=int, default=40, help="seeded beside the demo clinic's")
     parser.add_argument("--patients", type=int, default=200, help="seeded beside the demo clinic's")
@@ -373,13 +384,14 @@ def main() -> int:
             services.start()
             print(f"gunicorn ({args.workers} workers) and an RQ worker up on 127.0.0.1:{port}", file=sys.stderr)
             bare = run_locust(env, port, args.users, args.bare_seconds, ["Bare"], work / "bare", work)
+            floor = run_locust(env, port, args.users, args.floor_seconds, ["Floor"], work / "floor", work)
             cpu_before = cpu_by_group()
             mixed = run_locust(env, port, args.users, args.seconds, POPULATION, work / "mixed", work)
             cpu_after = cpu_by_group()
             dispatcher = wait_for_dispatcher(redis_url, work / "ledger.txt")
             services.stop()
             checks = {**check_database(url, work / "ledger.txt"), "dispatcher": dispatcher}
-            summary = report(mixed, bare, checks, args.seconds)
+            summary = report(mixed, bare, floor, checks, args.seconds)
             report_cpu(cpu_before, cpu_after, mixed)
     except KeyboardInterrupt:
         print("interrupted: stopping the server and the worker, dropping the database", file=sys.stderr)

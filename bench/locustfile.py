@@ -26,7 +26,7 @@ CAST = json.loads(Path(os.environ["BENCH_LOAD_CAST"]).read_text()) if os.environ
 LEDGER = (open(os.environ["BENCH_LOAD_LEDGER"], "a", buffering=1)  # noqa: SIM115 -- open for the whole run
           if os.environ.get("BENCH_LOAD_LEDGER") else None)
 CSRF = re.compile(r'name="csrf_token"[^>]*? value="([^"]+)"')
-SLOT = re.compile(r'data-starts-at="([^"]+)"')
+SLOT = re.compile(r'name="starts_at" value="([^"]+)"')
 BOOKED = re.compile(r'href="/bookings/([0-9a-f-]{36})"')
 UNBLOCK = re.compile(r'action="(/specialist/calendar/exceptions/[0-9a-f-]{36}/delete)"')
 JOB = re.compile(r'/admin/ops/jobs/([0-9a-f-]{36})')
@@ -220,6 +220,17 @@ class Ops(Member):
                 self.job = "done"
             return
         self.get("/admin/ops", "ops: operations")
+
+
+class Floor(Member):
+    """The floor of any signed-in page: a patient's e-mail settings page (the session, the user, the
+    layout and one small form, no other query), on the same server and load generator as the mix."""
+
+    role = "patients"
+
+    @task
+    def floor(self) -> None:
+        self.get("/account/email", "signed-in floor")
 
 
 class Bare(FastHttpUser):

@@ -24,15 +24,15 @@ def test_load_bench_runs_checks_and_cleans_up(postgres_only, redis_url, tmp_path
     env = {**os.environ, "REDIS_URL": redis_url}
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "load.py"), "--users", "4", "--seconds", "3", "--bare-seconds", "2",
-         "--workers", "2", "--specialists", "4", "--patients", "10"],
+         "--floor-seconds", "2", "--workers", "2", "--specialists", "4", "--patients", "10"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output, _ = process.communicate(timeout=180)
 
     assert process.returncode == 0, output
     summary = json.loads(output.strip().splitlines()[-1])
-    assert set(summary) == {"rps", "p95_ms", "errors", "bare_rps", "ratio"}
-    assert summary["errors"] == 0 and summary["rps"] > 0 and summary["bare_rps"] > 0
-    assert "patient: slot list" in output and "bare fragment" in output
+    assert set(summary) == {"rps", "p95_ms", "errors", "bare_rps", "ratio", "floor_rps", "floor_ratio"}
+    assert summary["errors"] == 0 and summary["rps"] > 0 and summary["bare_rps"] > 0 and summary["floor_rps"] > 0
+    assert "patient: slot list" in output and "bare fragment" in output and "signed-in floor" in output
     assert '"double_booked_specialist": 0' in output and '"dispatcher": "finished"' in output
     admin = sa.create_engine(psycopg_url(os.environ["DATABASE_URL"]).set(database="postgres"))
     with admin.connect() as conn:

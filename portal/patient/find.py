@@ -53,11 +53,12 @@ class SlotButton(NamedTuple):
     time: str  # "09:00", the button's text
 
 
-def _slot_days(specialist: User) -> dict:
+def _slot_days(specialist: User, rate) -> dict:
     """Free slots grouped by the patient's local date."""
     zone = viewer_zone()
     days = defaultdict(list)
-    for start, _end in next_free_slots(specialist, now=clock.now(), patient_id=current_user.id, days=SLOT_DAYS):
+    for start, _end in next_free_slots(specialist, now=clock.now(), patient_id=current_user.id, days=SLOT_DAYS,
+                                       rate=rate):
         local = start.astimezone(zone)
         days[local.date()].append(SlotButton(start.isoformat(), local.strftime(LOCAL_DATETIME_FORMAT),
                                              local.strftime("%H:%M")))
@@ -70,11 +71,11 @@ def _pay_singly() -> bool:
 
 
 def _page(specialist: User, *, message=None, error=None, booking=None):
-    today = clock.today(specialist_zone(specialist).key)
-    slot_days = _slot_days(specialist)
+    rate = rate_on(specialist.id, clock.today(specialist_zone(specialist).key))
+    slot_days = _slot_days(specialist, rate) if rate else {}
     return render_page(
-        "patient/specialist.html", "slot_list", specialist=specialist,
-        rate=rate_on(specialist.id, today), packages=active_packages(viewer=current_user, specialist_id=specialist.id),
+        "patient/specialist.html", "slot_list", specialist=specialist, rate=rate,
+        packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=slot_days, message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
         # Only an empty list says why (two more queries): the page shows no note beside free slots.
         limit_note=None if slot_days else _limit_note(specialist),

@@ -115,11 +115,13 @@ def free_slots(specialist: User, first: date, last: date, *, now: datetime,
 
 
 def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,
-                    days: int = 14, limit: int | None = None) -> list[Interval]:
-    """Free slots from today (specialist's zone) for `days` days, at the current rate's length."""
+                    days: int = 14, limit: int | None = None,
+                    rate: SpecialistRate | None = None) -> list[Interval]:
+    """Free slots from today (specialist's zone) for `days` days, at the length of the rate current
+    today (`rate`, when the caller has read it already)."""
     zone = specialist_zone(specialist)
     first = now.astimezone(zone).date()
-    rate = rate_on(specialist.id, first)
+    rate = rate or rate_on(specialist.id, first)
     if rate is None:
         return []
     slots = free_slots(specialist, first, first + timedelta(days=days - 1), now=now,

@@ -34,7 +34,7 @@ def specialist(create_committed_user):
 
 
 def slot(page, hour: int):
-    return page.locator(f'button[data-starts-at="2030-01-07T{hour:02d}:00:00+00:00"]')
+    return page.locator(f'button[value="2030-01-07T{hour:02d}:00:00+00:00"]')
 
 
 def shoot(page, name: str) -> None:

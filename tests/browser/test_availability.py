@@ -30,7 +30,7 @@ def people(create_committed_user):
 
 
 def slot(page, hour: int):
-    return page.locator(f'button[data-starts-at="2030-01-07T{hour:02d}:00:00+00:00"]')
+    return page.locator(f'button[value="2030-01-07T{hour:02d}:00:00+00:00"]')
 
 
 def test_blocking_part_of_a_day_removes_it_from_the_patient_slot_list(page, people):

@@ -31,7 +31,7 @@ def specialist(create_committed_user):
 
 def slot_starts(page) -> list[datetime]:
     return [datetime.fromisoformat(value) for value in
-            page.locator("#slot-list button.slot").evaluate_all("els => els.map(e => e.dataset.startsAt)")]
+            page.locator("#slot-list button.slot").evaluate_all("els => els.map(e => e.value)")]
 
 
 def set_rules(page, **values) -> None:

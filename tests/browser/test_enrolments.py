@@ -44,7 +44,7 @@ def frozen():
 
 def book(page, specialist, starts_at: str) -> None:
     page.goto(f"/patient/specialists/{specialist.id}")
-    page.click(f"button.slot[data-starts-at='{starts_at}']")
+    page.click(f"button.slot[value='{starts_at}']")
     expect(page.locator("#slot-list .flash-success")).to_contain_text("from your package")
 
 
