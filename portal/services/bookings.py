@@ -137,9 +137,8 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
 
 
 def booking_mail(booking: Booking, template: str, recipients) -> None:
-    """Owe each recipient the booking's `template` mail (in the caller's transaction)."""
-    from portal.services.outbox import outbox_add
+    """Owe each recipient the booking's `template` mail (in the caller's transaction, one statement)."""
+    from portal.services.outbox import outbox_add_many
 
-    for user in recipients:
-        outbox_add(recipient=user, template=template, about={"booking_id": booking.id},
-                   dedup_key=f"{template}:{booking.id}:{user.id}")
+    outbox_add_many([{"recipient_id": user.id, "template": template, "about": {"booking_id": booking.id},
+                      "dedup_key": f"{template}:{booking.id}:{user.id}"} for user in recipients])

@@ -11,7 +11,7 @@ Contract for every feature that sends e-mail (stable; other features build on it
    `about` holds ids (JSON values only), never text people wrote: the message is rendered at
    send time from the current rows. `dedup_key` is unique per event (at most 200 characters):
    writing the same key again writes nothing and returns None, so a retried request or job never
-   owes a second mail. The row is flushed, never committed; a rolled-back change sends nothing.
+   owes a second mail. The row is written, never committed; a rolled-back change sends nothing.
 
 2. Add the message type: a template pair `portal/templates/mail/<template>.txt` and
    `portal/templates/mail/<template>.html`, and a context builder registered under the same name
@@ -25,20 +25,16 @@ recording links) never goes into `about` nor into a template: link to the page i
 """
 from __future__ import annotations
 
-import logging
 import uuid
 
-import sqlalchemy as sa
 from flask import current_app
 from jinja2 import TemplateNotFound
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
 from portal.extensions import db
 from portal.models import Outbox, User
 from portal.services import ServiceError
-
-log = logging.getLogger(__name__)
 
 SESSION_KEY = "outbox_new_ids"  # db.session.info: ids written in the open transaction
 
@@ -55,28 +51,17 @@ def _plain(value):
     return str(value)  # dates, decimals: their ISO / plain text
 
 
-def outbox_add(*, recipient: User, template: str, about: dict, dedup_key: str) -> Outbox | None:
-    """Owe `recipient` the message `template` about `about`; None if `dedup_key` was already written.
+def outbox_add(*, recipient: User, template: str, about: dict, dedup_key: str) -> uuid.UUID | None:
+    """Owe `recipient` the message `template` about `about`: the new row's id, or None if
+    `dedup_key` was already written (also by another transaction committing meanwhile).
 
-    Flushes in the caller's transaction (inside a savepoint, so a duplicate key racing in
-    from another transaction leaves the caller's work intact)."""
+    One statement in the caller's transaction, never committed here."""
     _check_template(template)
     if not dedup_key or len(dedup_key) > 200:
         raise ServiceError("dedup_key must be 1-200 characters.")
-    exists = db.session.execute(sa.select(Outbox.id).where(Outbox.dedup_key == dedup_key)).first()
-    if exists is not None:
-        return None
-    row = Outbox(recipient_id=recipient.id, template=template, about=_plain(about), dedup_key=dedup_key,
-                 status="pending", tries=0, next_attempt_at=clock.now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        log.info("outbox: %s already written by another transaction", dedup_key)
-        return None
-    note_new(row.id)
-    return row
+    written = _insert_new([{"recipient_id": recipient.id, "template": template, "about": about,
+                            "dedup_key": dedup_key}])
+    return written[0] if written else None
 
 
 def _check_template(template: str) -> None:
@@ -88,30 +73,31 @@ def _check_template(template: str) -> None:
         raise ServiceError(f"Unknown mail template {template!r}.") from None
 
 
-def outbox_add_many(rows: list[dict], *, keys_are_new: bool = False) -> int:
-    """Bulk form for jobs that write many messages at once (the nightly skip summaries): dicts with
-    recipient_id, template, about, dedup_key. Keys already written are left out. Returns the count.
+def outbox_add_many(rows: list[dict]) -> int:
+    """Bulk form (a booking's parties, a night's notices): dicts with recipient_id, template, about,
+    dedup_key. Keys already written are left out. Returns how many rows were written."""
+    return sum(len(_insert_new(rows[start:start + 1000])) for start in range(0, len(rows), 1000))
 
-    `keys_are_new` skips looking for them when they name something this transaction has just made
-    (a new series' id): nobody can have written them, and the unique key still stands guard."""
+
+def _insert_new(rows: list[dict]) -> list[uuid.UUID]:
+    """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING id, on PostgreSQL and SQLite alike.
+
+    A key another open transaction has just written waits for it, then writes nothing if it
+    committed: no savepoint and no lookup beforehand (a round trip each)."""
     if not rows:
-        return 0
-    keys = [row["dedup_key"] for row in rows]
-    taken = set()
-    for start in range(0, 0 if keys_are_new else len(keys), 1000):
-        taken |= set(db.session.scalars(sa.select(Outbox.dedup_key).where(
-            Outbox.dedup_key.in_(keys[start:start + 1000]))))
+        return []
+    db.session.flush()  # the recipients may be new in this transaction: their rows first
     now = clock.now()
-    fresh = [{"id": uuid.uuid4(), "recipient_id": row["recipient_id"], "template": row["template"],
-              "about": _plain(row["about"]), "dedup_key": row["dedup_key"], "status": "pending", "tries": 0,
-              "next_attempt_at": now, "created_at": now}
-             for row in rows if row["dedup_key"] not in taken]
-    if not fresh:
-        return 0
-    db.session.execute(sa.insert(Outbox.__table__), fresh)  # a few hundred a night at most
-    for row in fresh:
-        note_new(row["id"])
-    return len(fresh)
+    values = [{"id": uuid.uuid4(), "recipient_id": row["recipient_id"], "template": row["template"],
+               "about": _plain(row["about"]), "dedup_key": row["dedup_key"], "status": "pending", "tries": 0,
+               "next_attempt_at": now, "created_at": now} for row in rows]
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(Outbox.__table__).values(values)
+                 .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Outbox.__table__.c.id))
+    written = list(db.session.scalars(statement))
+    for outbox_id in written:
+        note_new(outbox_id)
+    return written
 
 
 def note_new(outbox_id: uuid.UUID) -> None:

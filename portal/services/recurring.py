@@ -219,7 +219,7 @@ def series_mail(series: RecurringBooking, *, event: str) -> None:
     outbox_add_many([{"recipient_id": user_id, "template": "series_confirmed",
                       "about": {"recurring_id": series.id, "resumed": event == "resumed", "from": now},
                       "dedup_key": f"series_{event}:{series.id}{stamp}:{user_id}"}
-                     for user_id in (series.user_id, series.specialist_id)], keys_are_new=event == "created")
+                     for user_id in (series.user_id, series.specialist_id)])
 
 
 def _require(action: str, actor: User, series: RecurringBooking) -> None:

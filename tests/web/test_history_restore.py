@@ -40,7 +40,7 @@ def targets(users, make_booking):
     keep_fixture_rows()
     return {"booking_id": booking.id, "series_id": series.id, "specialist_id": users["specialist"].id,
             "entry_id": entry.id, "job_id": uuid.uuid4(), "day": clock.today().isoformat(),
-            "outbox_id": message.id, "user_id": users["patient"].id, "recording_id": uuid.uuid4(),
+            "outbox_id": message, "user_id": users["patient"].id, "recording_id": uuid.uuid4(),
             "code": "not-a-code", "token": "not-a-token"}
 
 
