@@ -121,9 +121,10 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
     if use_package:
         local_day = starts_at.astimezone(specialist_zone(specialist)).date()
-        booking.package_enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id,
-                                                   day=local_day)
-        db.session.flush()
+        enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id, day=local_day)
+        if enrolment_id is not None:  # assigning None would still write the row again
+            booking.package_enrolment_id = enrolment_id
+            db.session.flush()
     db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status="confirmed",
                                         changed_by=actor.id))
     audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,
