@@ -14,9 +14,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal import clock
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, Booking, Outbox, User
+from portal.models import ACTIVE_STATUSES, Booking, User
 from portal.services.audit import audit_record
-from portal.services.outbox import outbox_add
+from portal.services.outbox import outbox_add_many
 
 SALT = "reminder-opt-out"
 
@@ -61,28 +61,18 @@ def reminder_key(booking_id, user_id) -> str:
 
 
 def reminders_queue(*, now=None) -> int:
-    """Write the reminders now due; returns how many it wrote. Flushes; the caller commits."""
+    """Write the reminders now due; returns how many it wrote. In the caller's transaction.
+
+    One query for the due (booking, recipient) pairs of recipients who want reminders, one
+    statement for the rows: a key written on an earlier run writes nothing again."""
     now = now or clock.now()
     hours = current_app.config.get("REMINDER_HOURS", 24)
-    bookings = db.session.scalars(sa.select(Booking).where(
-        Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > now,
-        Booking.starts_at <= now + timedelta(hours=hours))).all()
-    if not bookings:
-        return 0
-    wanted = {reminder_key(b.id, uid): (b, uid) for b in bookings for uid in (b.patient_id, b.specialist_id)}
-    keys = list(wanted)
-    done = set()
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start:start + 1000]
-        done |= set(db.session.scalars(sa.select(Outbox.dedup_key).where(Outbox.dedup_key.in_(chunk))))
-    written = 0
-    for key, (booking, user_id) in wanted.items():
-        if key in done:
-            continue
-        user = db.session.get(User, user_id)
-        if user is None or not user.reminders_enabled or not user.is_active:
-            continue
-        if outbox_add(recipient=user, template="booking_reminder", about={"booking_id": booking.id},
-                      dedup_key=key):
-            written += 1
-    return written
+    due = db.session.execute(
+        sa.select(Booking.id, User.id)
+        .join(User, sa.or_(User.id == Booking.patient_id, User.id == Booking.specialist_id))
+        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > now,
+               Booking.starts_at <= now + timedelta(hours=hours),
+               User.reminders_enabled.is_(True), User.is_active.is_(True))).all()
+    return outbox_add_many([{"recipient_id": user_id, "template": "booking_reminder",
+                             "about": {"booking_id": booking_id}, "dedup_key": reminder_key(booking_id, user_id)}
+                            for booking_id, user_id in due])

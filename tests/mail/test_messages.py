@@ -42,6 +42,15 @@ def test_reminders_are_written_once_per_booking_and_party(app, users, make_booki
     assert str(cancelled.id) not in whole_text(reminder)
 
 
+def test_a_deactivated_party_is_not_reminded(app, users, make_booking):
+    due = soon(make_booking, users, 10)
+    users["specialist"].is_active = False
+    db.session.flush()
+    assert reminders_queue() == 1
+    assert [(r.recipient_id, r.about["booking_id"]) for r in rows("booking_reminder")] == [
+        (users["patient"].id, str(due.id))]
+
+
 def test_a_reminder_for_a_booking_cancelled_meanwhile_is_dropped(app, users, make_booking, smtp_server):
     booking = soon(make_booking, users, 10)
     reminders_queue()

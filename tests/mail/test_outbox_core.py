@@ -58,11 +58,13 @@ def test_a_key_written_meanwhile_by_another_transaction_writes_nothing_and_keeps
 
     def second_writer():
         with committed_db.app_context():
-            audit_record(actor=None, action="second_writer_change", entity_type="user", entity_id=patient.id)
-            outcome["id"] = outbox_add(recipient=db.session.get(User, patient.id), template="booking_reminder",
-                                       about={"booking_id": "second"}, dedup_key="race-key")
-            db.session.commit()
-            db.session.remove()
+            try:
+                audit_record(actor=None, action="second_writer_change", entity_type="user", entity_id=patient.id)
+                outcome["id"] = outbox_add(recipient=db.session.get(User, patient.id), template="booking_reminder",
+                                           about={"booking_id": "second"}, dedup_key="race-key")
+                db.session.commit()
+            finally:  # its connection goes back to the pool whatever happened
+                db.session.remove()
 
     with db.engine.connect() as first:
         first.execute(sa.insert(Outbox.__table__).values(
