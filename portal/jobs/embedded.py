@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask
-from rq.utils import import_attribute
 
 from portal.jobs.schedule import SCHEDULE, ScheduledJob
 
@@ -76,7 +75,7 @@ class EmbeddedScheduler:
             from portal.extensions import db
 
             try:
-                import_attribute(entry.func)()
+                entry.func()
             except Exception:  # noqa: BLE001 - one failing job must not stop the schedule; the log reaches Sentry
                 log.exception("scheduled job %s failed", entry.id)
             finally:

@@ -260,7 +260,7 @@ def test_cleanup_counts_a_failure_and_carries_on(app, users, booking, monkeypatc
 
 
 def test_cleanup_job_and_cli(app, runner, users, booking):
-    from worker.jobs import cleanup_recordings_job
+    from portal.jobs.tasks import cleanup_recordings_job
 
     attach(users, booking, expires_at=NOW - timedelta(days=1), at=NOW - timedelta(days=3))
     with clock.frozen(NOW):
