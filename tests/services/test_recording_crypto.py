@@ -286,3 +286,35 @@ def test_cleanup_removes_expired_link_codes(client, app, users, booking, api_hea
     with clock.frozen(NOW + timedelta(seconds=app.config["RECORDING_LINK_TTL"] + 1)):
         recordings_cleanup()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecordingAccessCode)) == 0
+
+
+# Objects written by the portal before: their bytes must keep decrypting, whatever the code becomes.
+STORED_BEFORE = [
+    (uuid.UUID("00000000-0000-4000-8000-00000000c0de"), b"Recorded sessions stay readable: 40 b.",
+     "50524331000000107dfac30cc406b7bbf26cd9cebeaec23e68869d999fa81d197db3e47ca018ec5005342650c260bdcb9d3624f9"
+     "91a5e434fcf61b8d74237e293311c90ea8c5cc505e70992b6f778fefe59310d2fae7843431b42b8d601e23ef2cfd40c753dde5af"
+     "13470ff976986485e874bdcdf237cbdf9dcfb9947cf17a7a3bf1",
+     "8f527918c500ff66c8202b4e1628849691d5ea036ee4f24b43edb82540f72e76c7f5827f7e8ad3e4e3c9656dab2484cf10e452a3"
+     "3722cfe0acec94f2"),
+    (uuid.UUID("00000000-0000-4000-8000-00000000beef"), b"one chunk, default size",
+     "5052433100010000a46b108318024391c3aea5bda3ebc9430258c7b5c1600b332110d14807756b7089bc2a36bd89057a47d6e2a5"
+     "78a19430185322",
+     "284bf5612e343d676f85746b2f55e09ab5f9fadde5109bcab928e1fe23d40a7474a8ab33382d70757f6cda8d9a7f576d12633514"
+     "bc2fd6da83c5fc36"),
+]
+
+
+@pytest.mark.parametrize(("recording_id", "video", "stored", "wrapped_key"), STORED_BEFORE)
+def test_recordings_stored_before_still_play(client, app, users, booking, api_headers, backend,
+                                             recording_id, video, stored, wrapped_key):
+    """Three 16-byte chunks (the chunk size is in the header) and one short chunk of the default size."""
+    recording = MeetingRecording(id=recording_id, booking_id=booking.id, storage_path=f"before/{recording_id}.mp4.enc",
+                                 storage_size_bytes=len(video), file_format="mp4", is_encrypted=True,
+                                 encryption_key_id="k67f9644248d3eef", wrapped_data_key=bytes.fromhex(wrapped_key),
+                                 expires_at=NOW + timedelta(days=30))
+    get_storage().save(recording.storage_path, io.BytesIO(bytes.fromhex(stored)))
+    db.session.add(recording)
+    db.session.commit()
+    assert play(client, api_headers, users["patient"], recording).data == video
+    part = play(client, api_headers, users["patient"], recording, Range="bytes=10-20")
+    assert part.status_code == 206 and part.data == video[10:21]
