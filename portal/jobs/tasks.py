@@ -44,7 +44,7 @@ def dispatch_recurring_job(run_date: str | None = None) -> dict:
 
 def cleanup_recordings_job() -> dict:
     """Delete recordings past their expires_at (portal.services.recordings)."""
-    from portal.services.recordings import recordings_cleanup
+    from portal.services.recordings.cleanup import recordings_cleanup
 
     with recorded("recordings-cleanup"):
         result = recordings_cleanup()

@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from portal import clock
 from portal.extensions import db
 from portal.models import AuditLog, MeetingRecording
-from portal.services.recording_crypto import CHUNK_SIZE, HEADER, OVERHEAD, key_id
-from portal.services.recording_storage import get_storage
-from portal.services.recordings import recording_attach
+from portal.services.recordings.crypto import CHUNK_SIZE, HEADER, OVERHEAD
+from portal.services.recordings.keys import key_id
+from portal.services.recordings.storage import get_storage
+from portal.services.recordings.upload import recording_attach
 from tests.conftest import TEST_RECORDINGS_KEY
-from tests.services.test_recording_storage import s3_bucket, s3_server  # noqa: F401 (fixtures)
+from tests.services.recordings.test_storage import s3_bucket, s3_server  # noqa: F401 (fixtures)
 
 NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
@@ -181,7 +182,7 @@ def test_existing_plain_files_are_encrypted_in_place_idempotently(client, app, r
 
 def test_encrypting_resumes_after_a_crash_between_file_and_row(client, app, runner, users, booking,
                                                                api_headers, monkeypatch):
-    import portal.services.recordings as service
+    import portal.services.recordings.maintenance as service
 
     plain = _plain_recording(booking)
     real_verify = service.ChunkReader
@@ -259,7 +260,7 @@ def test_retention_defaults_from_the_session_and_refuses_the_past(client, app, u
 
 
 def test_cleanup_deletes_from_the_backend(app, users, booking, backend):
-    from portal.services.recordings import recordings_cleanup
+    from portal.services.recordings.cleanup import recordings_cleanup
 
     with clock.frozen(NOW - timedelta(days=5)):
         gone = recording_attach(actor=users["admin"], booking_id=booking.id, filename="s.mp4",
@@ -274,7 +275,7 @@ def test_cleanup_deletes_from_the_backend(app, users, booking, backend):
 
 def test_cleanup_removes_expired_link_codes(client, app, users, booking, api_headers):
     from portal.models import RecordingAccessCode
-    from portal.services.recordings import recordings_cleanup
+    from portal.services.recordings.cleanup import recordings_cleanup
 
     recording = attach(users, booking)
     headers = api_headers(users["patient"])
@@ -318,3 +319,22 @@ def test_recordings_stored_before_still_play(client, app, users, booking, api_he
     assert play(client, api_headers, users["patient"], recording).data == video
     part = play(client, api_headers, users["patient"], recording, Range="bytes=10-20")
     assert part.status_code == 206 and part.data == video[10:21]
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE])
+def test_an_upload_spool_gives_back_what_was_written_and_holds_only_ciphertext(size):
+    from portal.services.recordings.crypto import EncryptedSpool
+
+    data = (FTYP + os.urandom(size))[:size]
+    spool = EncryptedSpool()
+    for start in range(0, size, 10_000):  # Werkzeug writes what it has received, in uneven pieces
+        spool.write(data[start:start + 10_000])
+    spool.seek(0)
+    assert spool.read(7) + spool.read() == data
+    spool.seek(0)
+    assert spool.read() == data  # rewound, it reads again
+    spool._file.seek(0)
+    on_disk = spool._file.read()
+    assert len(on_disk) == HEADER + size + max(1, -(-size // CHUNK_SIZE)) * OVERHEAD
+    assert size < 64 or data[:64] not in on_disk
+    spool.close()
