@@ -66,7 +66,7 @@ def _check_details(duration_seconds: Any, expires_at: datetime | None) -> int | 
         raise ServiceError("Expiry needs a time zone.", code="INVALID_REQUEST",
                            fields={"expires_at": "Give a time zone."})
     if expires_at is not None and expires_at <= clock.now():
-        raise ServiceError("The expiry must be in the future.", code="VALIDATION_ERROR",
+        raise ServiceError("The expiry must be in the future.", code="INVALID_REQUEST",
                            fields={"expires_at": "Choose a date and time in the future."})
     return duration
 
@@ -96,7 +96,7 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
         if expires_at <= clock.now():
             raise ServiceError(
                 f"This session's {retention_days()}-day retention period has ended; give a later expiry.",
-                code="VALIDATION_ERROR", fields={"expires_at": "Choose a date and time in the future."})
+                code="INVALID_REQUEST", fields={"expires_at": "Choose a date and time in the future."})
     key = f"sessions/{clock.now():%Y-%m}/booking-{booking.id}-{recording.id}.{extension}.enc"
     keys, data_key = keyring(), new_data_key()
     storage = get_storage()

@@ -252,7 +252,7 @@ def test_retention_defaults_from_the_session_and_refuses_the_past(client, app, u
                                   json={"expires_at": "2032-06-01T00:00:00+00:00"})
     for response in (past, too_old, refused_patch):
         body = response.get_json()
-        assert response.status_code == 400 and body["error"] == "VALIDATION_ERROR" and "expires_at" in body["fields"]
+        assert response.status_code == 400 and body["error"] == "INVALID_REQUEST" and "expires_at" in body["fields"]
     assert extended.status_code == 200 and extended.get_json()["expires_at"].startswith("2031-06-01")
     assert by_patient.status_code == 403
     db.session.expire_all()
