@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from portal.services.recordings.streams import read_full
+
 MAGIC = b"PRC1"
 HEADER = len(MAGIC) + 4
 CHUNK_SIZE = 64 * 1024
@@ -78,14 +80,7 @@ class EncryptingReader:
         self._next = self._read_plain()
 
     def _read_plain(self) -> bytes:
-        parts, wanted = [], self._sealer.chunk_size
-        while wanted:
-            data = self._source.read(wanted)
-            if not data:
-                break
-            parts.append(data)
-            wanted -= len(data)
-        block = b"".join(parts)
+        block = read_full(self._source, self._sealer.chunk_size)
         self.size += len(block)
         if len(self.head) < self._keep:
             self.head += block[:self._keep - len(self.head)]
