@@ -124,10 +124,8 @@ def test_function_takes_today_and_earlier(client, users, api_headers, due_series
 
 
 def test_worker_and_scheduler_need_redis(runner):
-    from portal.jobs.cli import rq_cli
-
-    for command in (["worker", "--burst"], ["scheduler", "--burst"]):
-        result = runner.invoke(rq_cli, args=command)
+    for command in (["rq", "worker", "--burst"], ["rq", "scheduler", "--burst"]):  # the app's own commands
+        result = runner.invoke(args=command)
         assert result.exit_code != 0 and "REDIS_URL is not set" in result.output
 
 
