@@ -1,4 +1,4 @@
-"""Issue 15's examples, each a regression test: request size limits (413 before the body is
+"""Input limits, each a regression test: request size (413 before the body is
 read), control characters refused with the field named, exponent numbers refused at once,
 far dates refused, and no 500 anywhere."""
 from __future__ import annotations
