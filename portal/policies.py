@@ -206,7 +206,7 @@ class PackagePolicy(SpecialistOwnedPolicy):
 
 
 class EnrolmentPolicy(Policy):
-    """Issue 17: the patient sees their own enrolments, the specialist those for
+    """The patient sees their own enrolments, the specialist those for
     their packages, admins all. A patient takes one for themselves; the package's
     specialist or an admin marks it paid (update); none is ever deleted (an
     unpaid one is cancelled, by an admin, in the service)."""
