@@ -14,10 +14,9 @@ from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.selectors.recordings import recordings_of_booking
 from portal.services import ServiceError
-from portal.services.recording_crypto import TamperedRecording
-from portal.services.recordings import (
-    recording_attach,
-    recording_delete,
+from portal.services.recordings.cleanup import recording_delete
+from portal.services.recordings.crypto import TamperedRecording
+from portal.services.recordings.links import (
     recording_from_grant,
     recording_from_token,
     recording_reader,
@@ -27,6 +26,7 @@ from portal.services.recordings import (
     report_tampered,
     stream_ttl,
 )
+from portal.services.recordings.upload import recording_attach
 from portal.web.forms import submit_form
 from portal.web.templating import viewer_zone
 

@@ -1,4 +1,4 @@
-"""flask --app wsgi <command>: the portal's command line (the worker adds `flask rq ...` itself)."""
+"""flask --app wsgi <command>: the portal's command line."""
 from __future__ import annotations
 
 import click
@@ -104,5 +104,6 @@ def extra_commands() -> list:
     from portal.cli.cancellations import backfill_cancellations
     from portal.cli.recordings import cleanup_recordings, recordings_cli
     from portal.cli.recurring import dispatch_recurring
+    from portal.jobs.cli import rq_cli
 
-    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli]
+    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli, rq_cli]

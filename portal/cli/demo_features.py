@@ -194,7 +194,7 @@ def seed_cancellations(today: date, cast: Cast) -> list[Booking]:
 def seed_note_and_recording(cast: Cast, booking: Booking) -> None:
     """A note written after the session (locked 24 hours later), an amendment added
     since, and the session's recording attached through the recordings service."""
-    from portal.services.recordings import recording_attach
+    from portal.services.recordings.upload import recording_attach
 
     specialist = db.session.get(User, booking.specialist_id)
     written = booking.ends_at + timedelta(hours=2)

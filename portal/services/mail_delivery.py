@@ -8,7 +8,7 @@ message, so the row becomes `failed` ("may have arrived") and is only resent whe
 A failed try before hand-over (server down, refused) is retried with backoff, OUTBOX_MAX_TRIES in all.
 
 Unlike most services these functions COMMIT (one short transaction per step), and they are called
-from jobs only (worker.jobs.deliver_outbox_job, the in-process scheduler)."""
+from jobs only (portal.jobs.tasks.deliver_outbox_job, the in-process scheduler)."""
 from __future__ import annotations
 
 import contextlib

@@ -14,11 +14,12 @@ from __future__ import annotations
 from rq import Worker
 from rq.worker import WorkerStatus
 
-from portal.jobs.schedule import DELIVER_OUTBOX
+from portal.jobs.schedule import job_name
+from portal.jobs.tasks import deliver_outbox_job
 
 
 class PortalWorker(Worker):
-    in_process = frozenset({DELIVER_OUTBOX})
+    in_process = frozenset({job_name(deliver_outbox_job)})
 
     def execute_job(self, job, queue):
         from portal.extensions import db

@@ -1,39 +1,30 @@
-"""Recordings encrypted at rest: chunked AES-256-GCM with a data key per recording.
+"""Chunked AES-256-GCM: the one implementation behind stored recordings and upload spools.
 
-Stored layout: an 8-byte header (MAGIC, then the chunk size as 4 bytes), then the
-chunks in order, each
-`nonce (12) || ciphertext || tag (16)`. Every chunk's associated data binds the
+Layout: an 8-byte header (MAGIC, then the chunk size as 4 bytes), then the chunks in order,
+each `nonce (12) || ciphertext || tag (16)`. Every chunk's associated data binds the
 recording id, the chunk's index and whether it is the last one, so chunks cannot be
-swapped, reordered, moved to another recording or cut off the end unnoticed.
-
-The data key is stored on the row wrapped (AES-GCM) by a master key; the row keeps the
-master key's id, so `recordings rotate-key` re-wraps data keys without touching files.
-Master keys come from RECORDINGS_KEY (current) and RECORDINGS_OLD_KEYS (still readable).
+swapped, reordered, moved to another recording or cut off the end unnoticed. Only the
+chunks a byte range needs are read and decrypted, so memory stays at a few chunks
+whatever the file's size.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
+import io
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from portal.services.recordings.streams import read_full
 
 MAGIC = b"PRC1"
 HEADER = len(MAGIC) + 4
 CHUNK_SIZE = 64 * 1024
 NONCE, TAG = 12, 16
 OVERHEAD = NONCE + TAG
-WRAP_LABEL = b"portal-recording-data-key"
-
-
-class ConfigKeyError(ValueError):
-    """A master key setting is not base64 of 32 bytes."""
 
 
 class TamperedRecording(Exception):
@@ -44,80 +35,9 @@ class TamperedRecording(Exception):
         self.recording_id, self.chunk = recording_id, chunk
 
 
-class UnknownKey(Exception):
-    """The row names a master key id the portal was not given."""
-
-
-# ---- master keys --------------------------------------------------------------------------
-
-def parse_key(text: str, name: str = "RECORDINGS_KEY") -> bytes:
-    try:
-        key = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigKeyError(f"{name} must be base64 (32 random bytes), e.g. from "
-                             "`python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'`."
-                             ) from None
-    if len(key) != 32:
-        raise ConfigKeyError(f"{name} must decode to 32 bytes, not {len(key)}.")
-    return key
-
-
-def key_id(key: bytes) -> str:
-    """A stable, non-secret name for a master key (stored on each row)."""
-    return "k" + hashlib.sha256(b"portal-recordings-key-id:" + key).hexdigest()[:15]
-
-
-@dataclass(frozen=True)
-class Keyring:
-    current: bytes
-    old: tuple[bytes, ...] = ()
-
-    @property
-    def current_id(self) -> str:
-        return key_id(self.current)
-
-    def get(self, wanted: str) -> bytes:
-        for key in (self.current, *self.old):
-            if key_id(key) == wanted:
-                return key
-        raise UnknownKey(f"master key {wanted} is not configured (RECORDINGS_KEY / RECORDINGS_OLD_KEYS)")
-
-    @classmethod
-    def from_config(cls, config) -> Keyring:
-        current = parse_key(config["RECORDINGS_KEY"])
-        old = tuple(parse_key(part, "RECORDINGS_OLD_KEYS")
-                    for part in (config.get("RECORDINGS_OLD_KEYS") or "").replace(",", " ").split())
-        return cls(current, old)
-
-
-def development_key(instance: Path) -> str:
-    """The development master key kept under the instance folder (made on first use)."""
-    key_file = instance / "recordings_key"
-    if not key_file.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(base64.b64encode(os.urandom(32)).decode())
-    return key_file.read_text().strip()
-
-
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
-
-def wrap(master: bytes, data_key: bytes, recording_id: uuid.UUID) -> bytes:
-    nonce = os.urandom(NONCE)
-    return nonce + AESGCM(master).encrypt(nonce, data_key, WRAP_LABEL + recording_id.bytes)
-
-
-def unwrap(master: bytes, wrapped: bytes, recording_id: uuid.UUID) -> bytes:
-    try:
-        return AESGCM(master).decrypt(wrapped[:NONCE], wrapped[NONCE:], WRAP_LABEL + recording_id.bytes)
-    except InvalidTag:
-        raise TamperedRecording(recording_id, -1) from None
-
-
-# ---- chunks ---------------------------------------------------------------------------------
 
 def _aad(recording_id: uuid.UUID, index: int, final: bool) -> bytes:
     return b"rec" + recording_id.bytes + index.to_bytes(8, "big") + (b"\x01" if final else b"\x00")
@@ -131,9 +51,20 @@ def is_encrypted_header(head: bytes) -> bool:
     return head[:len(MAGIC)] == MAGIC
 
 
-def stored_size(plain_size: int, chunk_size: int = CHUNK_SIZE) -> int:
-    chunks = max(1, -(-plain_size // chunk_size))
-    return HEADER + plain_size + chunks * OVERHEAD
+class ChunkSealer:
+    """Seals plaintext chunks in order; the caller says which one is the last."""
+
+    def __init__(self, data_key: bytes, recording_id: uuid.UUID, chunk_size: int = CHUNK_SIZE):
+        self._aes, self._id, self.chunk_size, self._index = AESGCM(data_key), recording_id, chunk_size, 0
+
+    def header(self) -> bytes:
+        return header(self.chunk_size)
+
+    def seal(self, plain: bytes, *, final: bool) -> bytes:
+        nonce = os.urandom(NONCE)
+        sealed = nonce + self._aes.encrypt(nonce, plain, _aad(self._id, self._index, final))
+        self._index += 1
+        return sealed
 
 
 class EncryptingReader:
@@ -143,21 +74,13 @@ class EncryptingReader:
 
     def __init__(self, source, data_key: bytes, recording_id: uuid.UUID, *, keep_head: int = 0,
                  chunk_size: int = CHUNK_SIZE):
-        self._source, self._aes, self._id = source, AESGCM(data_key), recording_id
-        self._chunk_size, self._keep = chunk_size, keep_head
+        self._source, self._sealer, self._keep = source, ChunkSealer(data_key, recording_id, chunk_size), keep_head
         self.head, self.size = b"", 0
-        self._index, self._buffer, self._done = 0, bytearray(header(chunk_size)), False
+        self._buffer, self._done = bytearray(self._sealer.header()), False
         self._next = self._read_plain()
 
     def _read_plain(self) -> bytes:
-        parts, wanted = [], self._chunk_size
-        while wanted:
-            data = self._source.read(wanted)
-            if not data:
-                break
-            parts.append(data)
-            wanted -= len(data)
-        block = b"".join(parts)
+        block = read_full(self._source, self._sealer.chunk_size)
         self.size += len(block)
         if len(self.head) < self._keep:
             self.head += block[:self._keep - len(self.head)]
@@ -165,12 +88,9 @@ class EncryptingReader:
 
     def _encrypt_next(self) -> None:
         current = self._next
-        self._next = self._read_plain() if len(current) == self._chunk_size else b""
-        final = not self._next
-        nonce = os.urandom(NONCE)
-        self._buffer += nonce + self._aes.encrypt(nonce, current, _aad(self._id, self._index, final))
-        self._index += 1
-        self._done = final
+        self._next = self._read_plain() if len(current) == self._sealer.chunk_size else b""
+        self._done = not self._next
+        self._buffer += self._sealer.seal(current, final=self._done)
 
     def read(self, size: int = -1) -> bytes:
         while not self._done and (size < 0 or len(self._buffer) < size):
@@ -260,3 +180,89 @@ class DecryptingFile:
         data = self._reader.read_range(self._position, size)
         self._position += len(data)
         return data
+
+
+class EncryptedSpool(io.RawIOBase):
+    """An upload as Werkzeug receives it: write plain bytes (sealed on the way to an unlinked
+    temporary file, under a key that lives in memory only), seek(0), then read them back.
+    No upload is ever written to disk in plain text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._key, self._id = new_data_key(), uuid.uuid4()
+        self._sealer = ChunkSealer(self._key, self._id)
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 -- unlinked at once; closed by close()
+        self._file.write(self._sealer.header())
+        self._pending, self._size = bytearray(), 0
+        self._reader: ChunkReader | None = None  # once written in full
+        self._chunks: Iterator[bytes] = iter(())
+        self._plain = b""
+
+    def writable(self) -> bool:
+        return self._reader is None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._reader is not None:
+            raise io.UnsupportedOperation("the spool is being read")
+        self._pending += data
+        self._size += len(data)
+        size = self._sealer.chunk_size
+        while len(self._pending) > size:  # sealed once more follows: only the last chunk is final
+            self._file.write(self._sealer.seal(bytes(self._pending[:size]), final=False))
+            del self._pending[:size]
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset != 0 or whence != 0:
+            raise io.UnsupportedOperation("the spool rewinds to the start only")
+        if self._reader is None:
+            self._file.write(self._sealer.seal(bytes(self._pending), final=True))
+            self._pending.clear()
+            self._reader = ChunkReader(_FileRanges(self._file), "", self._key, self._id, self._size)
+        self._chunks, self._plain = self._reader.iter_range(0, self._size - 1), b""
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._reader is None:
+            self.seek(0)
+        parts, wanted = [], size
+        while size < 0 or wanted > 0:
+            if not self._plain:
+                self._plain = next(self._chunks, b"")
+                if not self._plain:
+                    break
+            take = self._plain if size < 0 else self._plain[:wanted]
+            self._plain = self._plain[len(take):]
+            parts.append(take)
+            if size >= 0:
+                wanted -= len(take)
+        return b"".join(parts)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class _FileRanges:
+    """A spool's temporary file, read as ChunkReader reads storage."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def read_range(self, _key: str, start: int, length: int) -> bytes:
+        self._handle.seek(start)
+        return self._handle.read(length)

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from portal.services.recording_crypto import CHUNK_SIZE, ChunkReader, EncryptingReader, new_data_key
-from portal.services.recording_storage import LocalStorage, S3Storage, storage_from_setting
+from portal.services.recordings.crypto import CHUNK_SIZE, ChunkReader, EncryptingReader, new_data_key
+from portal.services.recordings.storage import LocalStorage, S3Storage, storage_from_setting
 
 
 def _free_port() -> int:

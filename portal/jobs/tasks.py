@@ -1,28 +1,17 @@
-"""RQ jobs: thin wrappers that open an app context, call a service, commit.
+"""The jobs: thin wrappers that call a service, commit and log.
 
-Jobs take plain values (ids, ISO dates), never ORM objects."""
+Jobs take plain values (ids, ISO dates), never ORM objects. They run inside the app context of
+whoever runs them: `flask rq worker` (its forks inherit the command's context), the in-process
+scheduler, or the request or command that calls one directly when there is no Redis."""
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
 from datetime import date
 
-from flask import current_app, has_app_context
+from flask import current_app
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def app_context():
-    """Reuse the caller's app (in-process mode) or build one (worker process)."""
-    if has_app_context():
-        yield current_app._get_current_object()
-        return
-    from portal import create_app
-
-    app = create_app()
-    with app.app_context():
-        yield app
 
 
 @contextmanager
@@ -47,7 +36,7 @@ def dispatch_recurring_job(run_date: str | None = None) -> dict:
     """The daily recurring-bookings dispatcher (portal.services.recurring)."""
     from portal.services.recurring import recurring_dispatch
 
-    with app_context(), recorded("recurring-dispatch"):
+    with recorded("recurring-dispatch"):
         result = recurring_dispatch(run_date=date.fromisoformat(run_date) if run_date else None)
         log.info("dispatcher: %s bookings, %s errors", result["count"], len(result["errors"]))
         return result
@@ -55,9 +44,9 @@ def dispatch_recurring_job(run_date: str | None = None) -> dict:
 
 def cleanup_recordings_job() -> dict:
     """Delete recordings past their expires_at (portal.services.recordings)."""
-    from portal.services.recordings import recordings_cleanup
+    from portal.services.recordings.cleanup import recordings_cleanup
 
-    with app_context(), recorded("recordings-cleanup"):
+    with recorded("recordings-cleanup"):
         result = recordings_cleanup()
         log.info("recording clean-up: %s", result)
         return result
@@ -69,7 +58,7 @@ def expire_enrolments_job(today: str | None = None) -> dict:
     from portal.extensions import db
     from portal.services.enrolments import enrolments_expire, enrolments_send_expiry_notices
 
-    with app_context(), recorded("package-enrolments-expiry"):
+    with recorded("package-enrolments-expiry"):
         day = date.fromisoformat(today) if today else None
         expired = enrolments_expire(today=day)
         notices = enrolments_send_expiry_notices(today=day)
@@ -83,15 +72,14 @@ def deliver_outbox_job(ids: list[str] | None = None) -> dict:
     from portal.services.job_runs import job_run_record
     from portal.services.mail_delivery import outbox_deliver
 
-    with app_context():
-        if ids is not None:
-            return outbox_deliver(ids=ids)
-        started = clock.now()
-        result = outbox_deliver()
-        if result:  # an idle sweep writes nothing (it runs every few seconds without Redis)
-            job_run_record(job_id="outbox-delivery", runner=_runner(), started_at=started, status="success",
-                           summary=", ".join(f"{count} {outcome}" for outcome, count in sorted(result.items())))
-        return result
+    if ids is not None:
+        return outbox_deliver(ids=ids)
+    started = clock.now()
+    result = outbox_deliver()
+    if result:  # an idle sweep writes nothing (it runs every few seconds without Redis)
+        job_run_record(job_id="outbox-delivery", runner=_runner(), started_at=started, status="success",
+                       summary=", ".join(f"{count} {outcome}" for outcome, count in sorted(result.items())))
+    return result
 
 
 def queue_reminders_job() -> dict:
@@ -99,7 +87,7 @@ def queue_reminders_job() -> dict:
     from portal.extensions import db
     from portal.services.reminders import reminders_queue
 
-    with app_context(), recorded("booking-reminders"):
+    with recorded("booking-reminders"):
         count = reminders_queue()
         db.session.commit()
         log.info("reminders: %s written", count)

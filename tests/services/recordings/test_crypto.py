@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from portal import clock
 from portal.extensions import db
 from portal.models import AuditLog, MeetingRecording
-from portal.services.recording_crypto import CHUNK_SIZE, HEADER, OVERHEAD, key_id
-from portal.services.recording_storage import get_storage
-from portal.services.recordings import recording_attach
+from portal.services.recordings.crypto import CHUNK_SIZE, HEADER, OVERHEAD
+from portal.services.recordings.keys import key_id
+from portal.services.recordings.storage import get_storage
+from portal.services.recordings.upload import recording_attach
 from tests.conftest import TEST_RECORDINGS_KEY
-from tests.services.test_recording_storage import s3_bucket, s3_server  # noqa: F401 (fixtures)
+from tests.services.recordings.test_storage import s3_bucket, s3_server  # noqa: F401 (fixtures)
 
 NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
@@ -181,7 +182,7 @@ def test_existing_plain_files_are_encrypted_in_place_idempotently(client, app, r
 
 def test_encrypting_resumes_after_a_crash_between_file_and_row(client, app, runner, users, booking,
                                                                api_headers, monkeypatch):
-    import portal.services.recordings as service
+    import portal.services.recordings.maintenance as service
 
     plain = _plain_recording(booking)
     real_verify = service.ChunkReader
@@ -251,7 +252,7 @@ def test_retention_defaults_from_the_session_and_refuses_the_past(client, app, u
                                   json={"expires_at": "2032-06-01T00:00:00+00:00"})
     for response in (past, too_old, refused_patch):
         body = response.get_json()
-        assert response.status_code == 400 and body["error"] == "VALIDATION_ERROR" and "expires_at" in body["fields"]
+        assert response.status_code == 400 and body["error"] == "INVALID_REQUEST" and "expires_at" in body["fields"]
     assert extended.status_code == 200 and extended.get_json()["expires_at"].startswith("2031-06-01")
     assert by_patient.status_code == 403
     db.session.expire_all()
@@ -259,7 +260,7 @@ def test_retention_defaults_from_the_session_and_refuses_the_past(client, app, u
 
 
 def test_cleanup_deletes_from_the_backend(app, users, booking, backend):
-    from portal.services.recordings import recordings_cleanup
+    from portal.services.recordings.cleanup import recordings_cleanup
 
     with clock.frozen(NOW - timedelta(days=5)):
         gone = recording_attach(actor=users["admin"], booking_id=booking.id, filename="s.mp4",
@@ -274,7 +275,7 @@ def test_cleanup_deletes_from_the_backend(app, users, booking, backend):
 
 def test_cleanup_removes_expired_link_codes(client, app, users, booking, api_headers):
     from portal.models import RecordingAccessCode
-    from portal.services.recordings import recordings_cleanup
+    from portal.services.recordings.cleanup import recordings_cleanup
 
     recording = attach(users, booking)
     headers = api_headers(users["patient"])
@@ -286,3 +287,54 @@ def test_cleanup_removes_expired_link_codes(client, app, users, booking, api_hea
     with clock.frozen(NOW + timedelta(seconds=app.config["RECORDING_LINK_TTL"] + 1)):
         recordings_cleanup()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecordingAccessCode)) == 0
+
+
+# Objects written by the portal before: their bytes must keep decrypting, whatever the code becomes.
+STORED_BEFORE = [
+    (uuid.UUID("00000000-0000-4000-8000-00000000c0de"), b"Recorded sessions stay readable: 40 b.",
+     "50524331000000107dfac30cc406b7bbf26cd9cebeaec23e68869d999fa81d197db3e47ca018ec5005342650c260bdcb9d3624f9"
+     "91a5e434fcf61b8d74237e293311c90ea8c5cc505e70992b6f778fefe59310d2fae7843431b42b8d601e23ef2cfd40c753dde5af"
+     "13470ff976986485e874bdcdf237cbdf9dcfb9947cf17a7a3bf1",
+     "8f527918c500ff66c8202b4e1628849691d5ea036ee4f24b43edb82540f72e76c7f5827f7e8ad3e4e3c9656dab2484cf10e452a3"
+     "3722cfe0acec94f2"),
+    (uuid.UUID("00000000-0000-4000-8000-00000000beef"), b"one chunk, default size",
+     "5052433100010000a46b108318024391c3aea5bda3ebc9430258c7b5c1600b332110d14807756b7089bc2a36bd89057a47d6e2a5"
+     "78a19430185322",
+     "284bf5612e343d676f85746b2f55e09ab5f9fadde5109bcab928e1fe23d40a7474a8ab33382d70757f6cda8d9a7f576d12633514"
+     "bc2fd6da83c5fc36"),
+]
+
+
+@pytest.mark.parametrize(("recording_id", "video", "stored", "wrapped_key"), STORED_BEFORE)
+def test_recordings_stored_before_still_play(client, app, users, booking, api_headers, backend,
+                                             recording_id, video, stored, wrapped_key):
+    """Three 16-byte chunks (the chunk size is in the header) and one short chunk of the default size."""
+    recording = MeetingRecording(id=recording_id, booking_id=booking.id, storage_path=f"before/{recording_id}.mp4.enc",
+                                 storage_size_bytes=len(video), file_format="mp4", is_encrypted=True,
+                                 encryption_key_id="k67f9644248d3eef", wrapped_data_key=bytes.fromhex(wrapped_key),
+                                 expires_at=NOW + timedelta(days=30))
+    get_storage().save(recording.storage_path, io.BytesIO(bytes.fromhex(stored)))
+    db.session.add(recording)
+    db.session.commit()
+    assert play(client, api_headers, users["patient"], recording).data == video
+    part = play(client, api_headers, users["patient"], recording, Range="bytes=10-20")
+    assert part.status_code == 206 and part.data == video[10:21]
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE])
+def test_an_upload_spool_gives_back_what_was_written_and_holds_only_ciphertext(size):
+    from portal.services.recordings.crypto import EncryptedSpool
+
+    data = (FTYP + os.urandom(size))[:size]
+    spool = EncryptedSpool()
+    for start in range(0, size, 10_000):  # Werkzeug writes what it has received, in uneven pieces
+        spool.write(data[start:start + 10_000])
+    spool.seek(0)
+    assert spool.read(7) + spool.read() == data
+    spool.seek(0)
+    assert spool.read() == data  # rewound, it reads again
+    spool._file.seek(0)
+    on_disk = spool._file.read()
+    assert len(on_disk) == HEADER + size + max(1, -(-size // CHUNK_SIZE)) * OVERHEAD
+    assert size < 64 or data[:64] not in on_disk
+    spool.close()

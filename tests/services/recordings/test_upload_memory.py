@@ -96,7 +96,7 @@ def test_a_200_mb_upload_is_encrypted_as_received_with_bounded_memory(committed_
     recordings_dir = tmp_path / "recordings"
     spool_dir = tmp_path / "spool"
     spool_dir.mkdir()
-    env = {**os.environ, "TMPDIR": str(spool_dir), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "TMPDIR": str(spool_dir), "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, committed_db.config["SQLALCHEMY_DATABASE_URI"], str(recordings_dir),
          TEST_RECORDINGS_KEY, str(tmp_path / "instance"), committed_db.config["SECRET_KEY"]],

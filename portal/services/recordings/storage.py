@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal.services.recordings.streams import read_full
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
@@ -169,17 +171,7 @@ class _Counting:
         self._source, self.size = source, 0
 
     def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            data = self._source.read()
-        else:
-            parts, wanted = [], size
-            while wanted > 0:
-                piece = self._source.read(wanted)
-                if not piece:
-                    break
-                parts.append(piece)
-                wanted -= len(piece)
-            data = b"".join(parts)
+        data = self._source.read() if size is None or size < 0 else read_full(self._source, size)
         self.size += len(data)
         return data
 

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from portal import clock
 from portal.extensions import db
 from portal.models import AuditLog, MeetingRecording
-from portal.services.recordings import recording_attach, recordings_cleanup
+from portal.services.recordings.cleanup import recordings_cleanup
+from portal.services.recordings.upload import recording_attach
 
 NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 40
@@ -239,7 +240,7 @@ def test_cleanup_deletes_expired_files_and_rows_and_survives_missing_files(app, 
 def test_cleanup_counts_a_failure_and_carries_on(app, users, booking, monkeypatch):
     first = attach(users, booking, expires_at=NOW - timedelta(days=2), at=NOW - timedelta(days=3))
     second = attach(users, booking, expires_at=NOW - timedelta(days=1), at=NOW - timedelta(days=3))
-    from portal.services.recording_storage import LocalStorage
+    from portal.services.recordings.storage import LocalStorage
 
     real_delete = LocalStorage.delete
 
@@ -260,7 +261,7 @@ def test_cleanup_counts_a_failure_and_carries_on(app, users, booking, monkeypatc
 
 
 def test_cleanup_job_and_cli(app, runner, users, booking):
-    from worker.jobs import cleanup_recordings_job
+    from portal.jobs.tasks import cleanup_recordings_job
 
     attach(users, booking, expires_at=NOW - timedelta(days=1), at=NOW - timedelta(days=3))
     with clock.frozen(NOW):

@@ -1,4 +1,4 @@
-"""flask --app wsgi rq worker | rq scheduler (registered as a Flask plugin command in pyproject.toml).
+"""flask --app wsgi rq worker | rq scheduler (registered with the app's other commands).
 
     TZ=UTC REDIS_URL=redis://... flask --app wsgi rq worker
     TZ=UTC REDIS_URL=redis://... flask --app wsgi rq scheduler
@@ -8,9 +8,13 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from rq import Queue
 from sqlalchemy.orm import configure_mappers
 
+from portal.extensions import db
 from portal.jobs.queue import redis_connection
+from portal.jobs.schedule import register_schedule
+from portal.jobs.worker import PortalWorker
 
 rq_cli = AppGroup("rq", help="Run the RQ worker and scheduler (they need REDIS_URL).")
 
@@ -29,11 +33,6 @@ def _connection():
 @click.option("--queue", "queue_name", default=None, help="Queue name (default: RQ_QUEUE).")
 def rq_worker(burst, queue_name):
     """Run jobs from the portal's queue (e-mail deliveries in this process, other jobs in a fork each)."""
-    from rq import Queue
-
-    from portal.extensions import db
-    from worker.rq_worker import PortalWorker
-
     connection = _connection()
     queue = Queue(queue_name or current_app.config["RQ_QUEUE"], connection=connection)
     db.engine.dispose()  # each forked job opens its own database connections
@@ -52,8 +51,6 @@ def rq_worker(burst, queue_name):
 def rq_scheduler(burst, interval):
     """Register the schedule (portal.jobs.schedule) and run the scheduler."""
     from rq_scheduler import Scheduler
-
-    from worker.schedule import register_schedule
 
     connection = _connection()
     queue_name = current_app.config["RQ_QUEUE"]

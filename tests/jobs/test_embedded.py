@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from portal.jobs.embedded import EmbeddedScheduler, cron_matches
-from portal.jobs.schedule import SCHEDULE
+from portal.jobs.embedded import EmbeddedScheduler
+from portal.jobs.schedule import SCHEDULE, ScheduledJob
 from portal.services.mail_delivery import outbox_deliver  # noqa: F401 - the job's service exists
 
 
@@ -13,11 +13,14 @@ def at(hour: int, minute: int, day: int = 7) -> datetime:
     return datetime(2026, 12, day, hour, minute, tzinfo=UTC)  # 7 December 2026 is a Monday
 
 
-def test_cron_matching():
-    assert cron_matches("0 2 * * *", at(2, 0)) and not cron_matches("0 2 * * *", at(2, 1))
-    assert cron_matches("*/15 * * * *", at(9, 45)) and not cron_matches("*/15 * * * *", at(9, 50))
-    assert cron_matches("0 3 * * 1", at(3, 0)) and not cron_matches("0 3 * * 1", at(3, 0, day=8))
-    assert cron_matches("0 9-17/4 * * *", at(13, 0)) and not cron_matches("0 9-17/4 * * *", at(12, 0))
+def test_cron_times_fire_in_their_minute_only(app):
+    crons = {"nightly": "0 2 * * *", "quarterly": "*/15 * * * *", "mondays": "0 3 * * 1", "office": "0 9-17/4 * * *"}
+    schedule = tuple(ScheduledJob(name, cron, print, name) for name, cron in crons.items())
+    fired = lambda moment: sorted(job.id for job in EmbeddedScheduler(app, schedule=schedule).due(moment, 0.0))  # noqa: E731
+    assert fired(at(2, 0)) == ["nightly", "quarterly"] and fired(at(2, 1)) == []
+    assert fired(at(9, 45)) == ["quarterly"] and fired(at(9, 50)) == []
+    assert fired(at(3, 0)) == ["mondays", "quarterly"] and fired(at(3, 0, day=8)) == ["quarterly"]
+    assert fired(at(13, 0)) == ["office", "quarterly"] and fired(at(12, 0)) == ["quarterly"]
 
 
 def test_the_scheduler_fires_each_job_at_its_time_and_the_outbox_every_few_seconds(app):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import uuid
 
-import worker.jobs
-from worker.rq_worker import PortalWorker
+from portal.jobs import tasks
+from portal.jobs.worker import PortalWorker
 
 
 def _process_id(*_args) -> int:
@@ -13,17 +13,19 @@ def _process_id(*_args) -> int:
 
 
 def test_deliveries_run_in_the_worker_and_other_jobs_in_a_fork(_app, redis_url, monkeypatch):
-    """The real jobs' names, each answering the process it ran in (a fork inherits the patch)."""
+    """The real jobs, enqueued by name, each answering the process it ran in (a fork inherits the patch)."""
     import redis
     from rq import Queue
 
-    monkeypatch.setattr(worker.jobs, "deliver_outbox_job", _process_id)
-    monkeypatch.setattr(worker.jobs, "queue_reminders_job", _process_id)
     connection = redis.Redis.from_url(redis_url)
     queue = Queue(f"test-worker-{uuid.uuid4().hex[:8]}", connection=connection)
     try:
-        delivery = queue.enqueue("worker.jobs.deliver_outbox_job", ["an-id"])
-        reminders = queue.enqueue("worker.jobs.queue_reminders_job")
+        delivery = queue.enqueue(tasks.deliver_outbox_job, ["an-id"])
+        reminders = queue.enqueue(tasks.queue_reminders_job)
+        assert [job.func_name for job in (delivery, reminders)] == [
+            "portal.jobs.tasks.deliver_outbox_job", "portal.jobs.tasks.queue_reminders_job"]
+        monkeypatch.setattr(tasks, "deliver_outbox_job", _process_id)
+        monkeypatch.setattr(tasks, "queue_reminders_job", _process_id)
         with _app.app_context():
             PortalWorker([queue], connection=connection).work(burst=True)
         assert delivery.return_value(refresh=True) == os.getpid()
