@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
+from portal.errors import Forbidden, NotFound
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking, Role, User
 from portal.selectors.bookings import bookings_page
-from portal.services import Forbidden, NotFound
 from portal.services.bookings import booking_create
 from portal.web.rate_limits import booking_rate_limited, too_many_response
 

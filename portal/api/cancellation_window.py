@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from portal import policies
 from portal.api.common import Blueprint
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import SpecialistProfile
-from portal.services import NotFound
 from portal.services.cancellation_window import late_cancel_window_set
 
 blp = Blueprint("api_late_cancellation", __name__, url_prefix="/api/v1/specialists",

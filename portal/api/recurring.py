@@ -11,10 +11,10 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.domain.inputs import MAX_REASON
+from portal.errors import Forbidden, NotFound
 from portal.extensions import db
 from portal.models import RecurringBooking, Role, User
 from portal.selectors.recurring import recurring_page
-from portal.services import Forbidden, NotFound
 from portal.services import recurring as service
 
 blp = Blueprint("api_recurring", __name__, url_prefix="/api/v1/recurring-bookings",

@@ -9,12 +9,12 @@ from flask_login import current_user
 from portal import clock, policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, Text, page_of, page_schema
 from portal.domain.intervals import specialist_zone
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Role, User
 from portal.selectors.availability import free_slots, rate_on
 from portal.selectors.schedule import rates_of, working_hours_of
 from portal.selectors.specialists import specialist_get, specialists_search
-from portal.services import NotFound
 from portal.services.schedule import HoursInput, rate_add, working_hours_replace
 
 blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",

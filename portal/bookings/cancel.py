@@ -11,9 +11,9 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, Role
-from portal.services import ServiceError
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
     booking_cancel_and_commit,

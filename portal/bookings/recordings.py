@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.selectors.recordings import recordings_of_booking
-from portal.services import ServiceError
 from portal.services.recording_crypto import TamperedRecording
 from portal.services.recordings import (
     recording_attach,

@@ -12,6 +12,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal import policies
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import RecurringBooking, Role
 from portal.recurring.blueprint import bp
@@ -19,7 +20,6 @@ from portal.recurring.forms import SeriesForm
 from portal.selectors.bookings import bookings_of_series
 from portal.selectors.recurring import recurring_list, recurring_skips, upcoming_counts, upcoming_of_series
 from portal.selectors.specialists import specialist_choices
-from portal.services import ServiceError
 from portal.services import recurring as service
 from portal.web.forms import form_error, submit_form
 from portal.web.refusals import note_refusal

@@ -11,13 +11,13 @@ from portal import clock
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
 from portal.domain.intervals import interval_fits, specialist_zone
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
 from portal.selectors.availability import rate_on, windows_between
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.bookings import booking_clash
 from portal.selectors.specialists import specialist_get
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 from portal.services.booking_rules import BookingRuleBroken, booking_rules_enforce, max_ahead_days, may_override
 from portal.services.enrolments import credit_draw

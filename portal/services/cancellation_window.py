@@ -3,9 +3,9 @@ session inside which a cancellation is recorded as late (0: no window)."""
 from __future__ import annotations
 
 from portal import policies
+from portal.errors import Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import SpecialistProfile, User
-from portal.services import Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 
 MAX_HOURS = 720

@@ -23,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import clock, policies
 from portal.domain.inputs import MAX_REASON, has_control_chars
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
 from portal.selectors.specialists import late_cancel_notice_hours
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_failure, audit_record
 from portal.services.enrolments import credit_return
 

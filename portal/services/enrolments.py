@@ -15,10 +15,11 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from portal import clock, policies
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, PackageEnrolment, Role, User
 from portal.selectors.enrolments import enrolments_due_expiry_notice
-from portal.services import Conflict, Forbidden, NotFound, ServiceError, load_visible
+from portal.services import load_visible
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add_many
 

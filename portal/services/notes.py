@@ -13,9 +13,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import clock, policies
 from portal.domain.inputs import MAX_LONG_TEXT, metadata_problem, text_problem
+from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, SessionNote, SessionNoteAmendment
-from portal.services import Conflict, Forbidden, ServiceError, load_visible
+from portal.services import load_visible
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,10 @@ from portal.domain.inputs import (
     parse_integer,
     text_problem,
 )
+from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
-from portal.services import Forbidden, ServiceError, load_visible
+from portal.services import load_visible
 from portal.services.audit import audit_record, changed_fields
 
 # ISO 4217 codes the clinic prices in; a fixed list keeps typos out.

@@ -19,10 +19,11 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from portal import clock, policies
 from portal.domain.inputs import MAX_RECORDING_SECONDS, InputError, parse_integer
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording, RecordingAccessCode
 from portal.models.recordings import RECORDING_FORMATS
-from portal.services import Conflict, Forbidden, NotFound, ServiceError, load_visible
+from portal.services import load_visible
 from portal.services.audit import audit_record
 from portal.services.recording_crypto import (
     ChunkReader,

@@ -39,12 +39,12 @@ from portal.domain.recurrence import (
     occurrence_date,
     occurrence_start,
 )
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, Role, User
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.recurring import occurrences_cancelled_before, upcoming_of_series
 from portal.selectors.specialists import specialist_get
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
 from portal.services.booking_rules import BookingRuleBroken, max_ahead_days
 from portal.services.cancellations import booking_cancel, clean_reason

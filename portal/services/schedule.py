@@ -16,6 +16,7 @@ from decimal import Decimal
 from portal import clock, policies
 from portal.domain.inputs import WINDOW_MESSAGE, InputError, date_in_window, parse_decimal
 from portal.domain.intervals import interval_fits
+from portal.errors import Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import (
     EXCEPTION_REASONS,
@@ -33,7 +34,7 @@ from portal.selectors.schedule import (
     working_hours_of,
 )
 from portal.selectors.specialists import specialist_get
-from portal.services import Forbidden, NotFound, ServiceError, load_visible
+from portal.services import load_visible
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)

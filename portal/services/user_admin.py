@@ -7,9 +7,10 @@ restores all of it; tokens the user wants gone are revoked separately."""
 from __future__ import annotations
 
 from portal import policies
+from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import ROLES, Role, SpecialistProfile, User
-from portal.services import Forbidden, ServiceError, load_visible
+from portal.services import load_visible
 from portal.services.audit import audit_record
 from portal.services.users import user_end_sessions
 

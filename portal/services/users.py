@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.domain.passwords import password_problem
+from portal.errors import Conflict, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import ROLES, ApiToken, Role, SpecialistProfile, User, utcnow
-from portal.services import Conflict, NotFound, ServiceError
 from portal.services.audit import audit_record
 
 # last_used_at is written at most this often per token: a busy client must not write on every call.

@@ -10,11 +10,11 @@ from flask_login import current_user
 from portal import clock
 from portal.domain.inputs import date_in_window
 from portal.domain.intervals import specialist_zone
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
 from portal.selectors.schedule import affected_bookings
-from portal.services import ServiceError
 from portal.services.schedule import (
     AVAILABLE_ONLY_NEEDS_RANGE,
     ExceptionInput,

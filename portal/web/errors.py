@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from portal.services import ServiceError
+from portal.errors import ServiceError
 from portal.web.refusals import note_refusal
 
 log = logging.getLogger(__name__)
