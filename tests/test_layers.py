@@ -1,6 +1,9 @@
 """Selectors read: the pages, the JSON API and the jobs ask portal.selectors
-(or the policies' loaders) for rows and never write a query themselves, so every
-read has one home where it is scoped and can be found."""
+(or the policies' loader) for rows and never write a query themselves, so every
+read has one home where it is scoped and can be found.
+
+Layers only import downwards: services write on top of selectors, policies,
+models and domain rules, and none of those imports a service."""
 from __future__ import annotations
 
 import ast
@@ -54,3 +57,51 @@ def test_no_query_outside_selectors_in_views_api_and_jobs():
     hits = [f"{path.relative_to(ROOT)}:{line}" for path in interface_modules()
             for line in query_lines(path.read_text())]
     assert hits == [], "read through portal.selectors instead"
+
+
+LOWER_LAYERS = ("selectors", "models", "domain", "policies", "errors")
+
+
+def lower_layer_modules() -> list[Path]:
+    """Each lower layer's modules, whether it is a package or one module."""
+    paths = []
+    for layer in LOWER_LAYERS:
+        package = ROOT / "portal" / layer
+        paths.extend(package.rglob("*.py") if package.is_dir() else [package.with_suffix(".py")])
+    return sorted(paths)
+
+
+def _is_services(name: str) -> bool:
+    return name == "portal.services" or name.startswith("portal.services.")
+
+
+def services_import_lines(source: str) -> list[int]:
+    """Lines importing portal.services or a module in it, however spelled."""
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        if any(_is_services(name) for name in names):
+            lines.add(node.lineno)
+    return sorted(lines)
+
+
+def test_the_layer_scan_sees_selectors_models_and_domain():
+    names = {path.relative_to(ROOT).parts[1].removesuffix(".py") for path in lower_layer_modules()}
+    assert names == set(LOWER_LAYERS)
+
+
+def test_the_layer_scan_finds_an_import_of_services():
+    source = ("from portal.services.bulk import among\nfrom portal import services\nimport portal.clock\n"
+              "import portal.services.outbox\nfrom portal.servicesx import y\n")
+    assert services_import_lines(source) == [1, 2, 4]
+
+
+def test_selectors_models_domain_and_policies_never_import_services():
+    hits = [f"{path.relative_to(ROOT)}:{line}" for path in lower_layer_modules()
+            for line in services_import_lines(path.read_text())]
+    assert hits == [], "a lower layer imports a service: move the shared piece down"

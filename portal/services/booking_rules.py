@@ -25,10 +25,10 @@ from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Role, SpecialistProfile, User
+from portal.models.bulk import is_postgres, pg_array
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.specialists import specialist_get
 from portal.services.audit import audit_record
-from portal.services.bulk import is_postgres, pg_array
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.models.bulk import among, is_postgres, pg_array
 from portal.selectors.booking_rules import booking_rules_of_many, upcoming_counts
 from portal.services.booking_rules import lock_pairs, pair_lock_keys
-from portal.services.bulk import among, is_postgres, pg_array
 from portal.services.recurring_dispatch.planning import (
     Credits,
     Occurrence,
