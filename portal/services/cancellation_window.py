@@ -17,7 +17,6 @@ def clean_hours(value) -> int:
     text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
     if not text.isdigit() or int(text) > MAX_HOURS:
         raise ServiceError(f"Give a whole number of hours from 0 to {MAX_HOURS} (0: no window).",
-                           code="VALIDATION_ERROR",
                            fields={"late_cancel_notice_hours": f"A whole number from 0 to {MAX_HOURS}."})
     return int(text)
 

@@ -82,7 +82,7 @@ def enrolment_mark_paid(*, actor: User, enrolment_id, reference) -> PackageEnrol
     text = reference.strip() if isinstance(reference, str) else ""
     if not text or len(text) > REFERENCE_MAX:
         raise ServiceError(f"Give the payment reference (at most {REFERENCE_MAX} characters).",
-                           code="VALIDATION_ERROR", fields={"reference": "A payment reference is required."})
+                           fields={"reference": "A payment reference is required."})
     enrolment = _locked(enrolment_load(actor=actor, enrolment_id=enrolment_id, action="update"))
     if enrolment.status != PENDING:
         raise EnrolmentStateError("Only an enrolment awaiting payment can be marked paid.")
