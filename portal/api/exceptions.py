@@ -15,8 +15,8 @@ from portal.domain.inputs import MAX_REASON
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
-from portal.selectors.schedule import exceptions_page
-from portal.services.schedule import (
+from portal.selectors.hours import exceptions_page
+from portal.services.hours import (
     AFFECTED_CHOICES,
     ExceptionInput,
     exception_create,

@@ -27,6 +27,10 @@ MAX_METADATA_BYTES = 16 * 1024  # a note's metadata, as JSON
 MAX_NUMBER_CHARS = 20        # "99999999.00" and every whole number we hold fit easily
 MAX_RECORDING_SECONDS = 7 * 24 * 3600  # longer than a week is not a session recording
 
+# Money is held in cents, in Numeric(10, 2) columns: the largest price they hold.
+CENTS = Decimal("0.01")
+MAX_PRICE = Decimal("99999999.99")
+
 # Dates a filter or a URL may name; outside them the value is refused (or clamped).
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)

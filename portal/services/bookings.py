@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from portal import clock
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
-from portal.domain.intervals import interval_fits, specialist_zone
+from portal.domain.intervals import interval_fits
+from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
@@ -49,7 +50,7 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     now = now or clock.now()
     if starts_at <= now:
         raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
-    local_day = starts_at.astimezone(specialist_zone(specialist)).date()
+    local_day = starts_at.astimezone(zone_of(specialist)).date()
     rate = rate_on(specialist.id, local_day) if day_rules is None else day_rules[0]
     if rate is None:
         raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
@@ -120,7 +121,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         log.info("booking for specialist %s at %s lost a race", specialist.id, starts_at)
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
     if use_package:
-        local_day = starts_at.astimezone(specialist_zone(specialist)).date()
+        local_day = starts_at.astimezone(zone_of(specialist)).date()
         enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id, day=local_day)
         if enrolment_id is not None:  # assigning None would still write the row again
             booking.package_enrolment_id = enrolment_id

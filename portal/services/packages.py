@@ -10,7 +10,9 @@ from typing import Any
 
 from portal import policies
 from portal.domain.inputs import (
+    CENTS,
     MAX_NAME,
+    MAX_PRICE,
     InputError,
     parse_decimal,
     parse_integer,
@@ -30,7 +32,6 @@ CURRENCIES = (
 )
 FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
           "valid_for_days", "is_active")
-CENTS = Decimal("0.01")
 MAX_DESCRIPTION = 5000
 
 
@@ -86,7 +87,7 @@ def _check_numbers(data: dict, clean: dict, errors: dict) -> None:
         elif count is not None:
             clean["session_count"] = count
     if "price" in data:
-        _check_cents(data["price"], "price", clean, errors, lambda price: 0 <= price < Decimal(100000000),
+        _check_cents(data["price"], "price", clean, errors, lambda price: 0 <= price <= MAX_PRICE,
                      "The price cannot be negative.")
     if "discount_percentage" in data:
         raw = data["discount_percentage"]

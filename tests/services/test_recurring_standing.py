@@ -23,7 +23,7 @@ from portal.models import (
 from portal.services import recurring as service
 from portal.services import recurring_dispatch
 from portal.services.cancellations import booking_cancel
-from portal.services.schedule import ExceptionInput, exception_create
+from portal.services.hours import ExceptionInput, exception_create
 
 EVERY_DAY = {d: [("06:00", "22:00")] for d in range(7)}
 NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)  # a Friday

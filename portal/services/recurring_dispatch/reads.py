@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from portal.domain import zones
 from portal.domain.intervals import HoursRange
 from portal.extensions import db
 from portal.models import (
@@ -100,8 +101,8 @@ _ZONES: dict[str | None, ZoneInfo] = {}
 
 
 def zone_named(name: str | None) -> ZoneInfo:
-    """One ZoneInfo per zone name for the whole process (UTC for none)."""
-    return _ZONES.get(name) or _ZONES.setdefault(name, ZoneInfo(name or "UTC"))
+    """One ZoneInfo per zone name for the whole process (UTC for none or an unknown one)."""
+    return _ZONES.get(name) or _ZONES.setdefault(name, zones.zone_named(name))
 
 
 def hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:

@@ -11,11 +11,11 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal
 
 from portal import clock, policies
-from portal.domain.inputs import WINDOW_MESSAGE, InputError, date_in_window, parse_decimal
+from portal.domain.inputs import CENTS, MAX_PRICE, WINDOW_MESSAGE, InputError, date_in_window, parse_decimal
 from portal.domain.intervals import interval_fits
+from portal.domain.zones import zone_of
 from portal.errors import Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import (
@@ -27,7 +27,7 @@ from portal.models import (
     WorkingHours,
 )
 from portal.selectors.availability import windows_between
-from portal.selectors.schedule import (
+from portal.selectors.hours import (
     affected_bookings,
     bookings_flagged_on,
     exceptions_on_day,
@@ -109,18 +109,18 @@ def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: st
     specialist = _specialist(specialist_id)
     _require("create", actor, SpecialistRate(specialist_id=specialist.id))
     try:
-        price = parse_decimal(price).quantize(Decimal("0.01"))
+        price = parse_decimal(price).quantize(CENTS)
     except InputError as error:
         raise ServiceError("Enter a price.", fields={"price": "Not a number."}) from error
     currency = (currency or "").strip().upper()
     errors = {}
     if not isinstance(duration_minutes, int) or not 5 <= duration_minutes <= 480:
         errors["duration_minutes"] = "Between 5 and 480 minutes."
-    if not price.is_finite() or price < 0 or price >= Decimal(100000000):
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
         errors["price"] = "Zero or more, below 100,000,000."
     if not re.fullmatch(r"[A-Z]{3}", currency):
         errors["currency"] = "A three-letter code such as USD."
-    if effective_from < clock.today(specialist.timezone or "UTC"):
+    if effective_from < clock.today(zone_of(specialist).key):
         errors["effective_from"] = "Today or later: past rates are history."
     elif not date_in_window(effective_from):
         errors["effective_from"] = WINDOW_MESSAGE
@@ -170,7 +170,7 @@ def _validate_exception(data: ExceptionInput) -> ExceptionInput:
 def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list[Booking],
                       affected: str, cancel_reason: str | None) -> None:
     if affected == "cancel":
-        from portal.services.cancellations import booking_cancel  # it audits through services.schedule
+        from portal.services.cancellations import booking_cancel  # it audits through services.hours
 
         for booking in bookings:
             booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason, as_staff=True)
