@@ -4,6 +4,10 @@ The web app's error handlers answer them (portal.web.errors): a page in the
 portal's layout, or the API's JSON error shape."""
 
 
+NOT_FOUND_MESSAGE = "We could not find that page."
+FORBIDDEN_MESSAGE = "You do not have permission to do that."
+
+
 class ServiceError(Exception):
     """A refused action, with a stable code the API returns and a message for people."""
 

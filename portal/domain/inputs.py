@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -154,3 +155,13 @@ def metadata_problem(value) -> str | None:
     if control_chars_at(value):
         return "Remove the control characters (such as NUL) from the metadata."
     return None
+
+
+def as_uuid(value) -> uuid.UUID | None:
+    """`value` as a UUID, or None when it is not one (ids arrive as text from URLs and JSON)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None

@@ -131,7 +131,7 @@ def detail(series_id):
 def change(series_id, action):
     if action not in ACTIONS:
         abort(404)
-    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="update")
     try:
         change = ACTIONS[action](actor=current_user, series=series)
         db.session.commit()
@@ -149,7 +149,7 @@ DONE = {"pause": "The series is paused.", "resume": "The series is running again
 @bp.route("/<uuid:series_id>/cancel-following", methods=["POST"])
 def cancel_following(series_id):
     """Cancel this and following: the series ends before the date, its sessions from then on go."""
-    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="update")
     try:
         from_date = date.fromisoformat(request.form.get("from_date", ""))
     except ValueError:
@@ -170,7 +170,7 @@ def cancel_following(series_id):
 
 @bp.route("/<uuid:series_id>/delete", methods=["POST"])
 def delete(series_id):
-    series = policies.load_for("delete", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="delete")
     service.recurring_delete(actor=current_user, series=series)
     db.session.commit()
     flash("The series was deleted. Sessions already booked stay in your bookings.", "success")

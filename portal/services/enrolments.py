@@ -19,7 +19,6 @@ from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, PackageEnrolment, Role, User
 from portal.selectors.enrolments import enrolments_due_expiry_notice
-from portal.services import load_visible
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add_many
 
@@ -35,9 +34,9 @@ class EnrolmentStateError(Conflict):
 
 def enrolment_take(*, actor: User, package_id) -> PackageEnrolment:
     """The patient takes an active package: its terms copied now, awaiting payment."""
-    key = policies.as_uuid(package_id)
-    package = db.session.get(BookingPackage, key) if key else None
-    if package is None or not package.is_active:
+    package = policies.load(BookingPackage, package_id, actor, missing="No such package.",
+                            fields={"package_id": "Not an active package."})
+    if not package.is_active:
         raise NotFound("No such package.", fields={"package_id": "Not an active package."})
     enrolment = PackageEnrolment(
         package_id=package.id, patient_id=actor.id, specialist_id=package.specialist_id,
@@ -58,10 +57,8 @@ def enrolment_take(*, actor: User, package_id) -> PackageEnrolment:
 
 def enrolment_load(*, actor: User, enrolment_id, action: str = "view") -> PackageEnrolment:
     """The enrolment (NotFound outside the actor's scope, Forbidden for `action` they may not do)."""
-    enrolment = load_visible(PackageEnrolment, enrolment_id, actor, "enrolment")
-    if not policies.can(action, actor, enrolment):
-        raise Forbidden("You may not change this enrolment.")
-    return enrolment
+    return policies.load(PackageEnrolment, enrolment_id, actor, action=action, missing="No such enrolment.",
+                         refused="You may not change this enrolment.")
 
 
 def _locked(enrolment: PackageEnrolment) -> PackageEnrolment:

@@ -34,7 +34,6 @@ from portal.selectors.hours import (
     working_hours_of,
 )
 from portal.selectors.specialists import specialist_get
-from portal.services import load_visible
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -58,9 +57,12 @@ def _specialist(specialist_id) -> User:
     return specialist
 
 
+ONLY_THEIRS = "Only the specialist or an admin may change this."
+
+
 def _require(action: str, actor, row) -> None:
     if not policies.can(action, actor, row):
-        raise Forbidden("Only the specialist or an admin may change this.")
+        raise Forbidden(ONLY_THEIRS)
 
 
 # ---------- weekly hours ----------
@@ -283,6 +285,5 @@ def _clear_flags_that_no_longer_apply(specialist: User, day: date) -> list[Booki
 
 
 def _load_exception(actor, exception_id, action: str) -> AvailabilityException:
-    row = load_visible(AvailabilityException, exception_id, actor, "exception")
-    _require(action, actor, row)
-    return row
+    return policies.load(AvailabilityException, exception_id, actor, action=action, missing="No such exception.",
+                         refused=ONLY_THEIRS)

@@ -21,7 +21,6 @@ from portal.domain.inputs import (
 from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
-from portal.services import load_visible
 from portal.services.audit import audit_record, changed_fields
 
 # ISO 4217 codes the clinic prices in; a fixed list keeps typos out.
@@ -166,10 +165,8 @@ def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPac
 
 
 def package_load(*, actor, package_id: Any, action: str = "view") -> BookingPackage:
-    package = load_visible(BookingPackage, package_id, actor, "package")
-    if not policies.can(action, actor, package):
-        raise Forbidden("You may not change this package.")
-    return package
+    return policies.load(BookingPackage, package_id, actor, action=action, missing="No such package.",
+                         refused="You may not change this package.")
 
 
 def package_update(*, actor, package_id: Any, data: dict) -> BookingPackage:

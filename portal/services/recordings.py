@@ -23,7 +23,6 @@ from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording, RecordingAccessCode
 from portal.models.recordings import RECORDING_FORMATS
-from portal.services import load_visible
 from portal.services.audit import audit_record
 from portal.services.recording_crypto import (
     ChunkReader,
@@ -50,7 +49,7 @@ GRANT_SALT = "meeting-recording-stream"
 
 
 def recording_load(*, actor, recording_id: Any) -> MeetingRecording:
-    return load_visible(MeetingRecording, recording_id, actor, "recording")
+    return policies.load(MeetingRecording, recording_id, actor, missing="No such recording.")
 
 
 def _extension(filename: str | None) -> str:
@@ -105,7 +104,7 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
     """Store an uploaded file, encrypted chunk by chunk as it is read (never whole, never
     in plain text), and record it. `expires_at` defaults to RECORDING_RETENTION_DAYS after
     the session; one in the past is refused."""
-    booking = load_visible(Booking, booking_id, actor, "booking")
+    booking = policies.load(Booking, booking_id, actor, missing="No such booking.")
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators attach recordings.")
@@ -184,7 +183,8 @@ def recording_register(*, actor, booking_id: Any, storage_path: Any, file_format
     """Record a file already stored elsewhere (the spec's columns, no upload): admins only.
     `storage_path` is its key in the configured recordings storage, where playback and the
     expiry clean-up look for it. The same key cannot be registered twice (CONFLICT)."""
-    booking = load_visible(Booking, booking_id, actor, "booking", fields={"booking_id": "Unknown booking."})
+    booking = policies.load(Booking, booking_id, actor, missing="No such booking.",
+                            fields={"booking_id": "Unknown booking."})
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators register recordings.")
