@@ -41,6 +41,20 @@ def query_lines(source: str) -> list[int]:
     return sorted(node.lineno for node in ast.walk(ast.parse(source)) if _is_query(node))
 
 
+def _is_session_get(node: ast.AST) -> bool:
+    """`db.session.get(...)`: a row read by id past the policies' loader (Flask's `session.get`
+    reads the cookie session and is left alone)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"):
+        return False
+    owner = node.func.value
+    return (isinstance(owner, ast.Attribute) and owner.attr == "session" and isinstance(owner.value, ast.Name)
+            and owner.value.id == "db")
+
+
+def session_get_lines(source: str) -> list[int]:
+    return sorted(node.lineno for node in ast.walk(ast.parse(source)) if _is_session_get(node))
+
+
 def test_the_scan_sees_every_interface_package():
     assert all((ROOT / "portal" / package).is_dir() for package in BLUEPRINT_PACKAGES)
     names = {path.relative_to(ROOT).parts[:2] for path in interface_modules()}
@@ -51,6 +65,18 @@ def test_the_scan_finds_a_query():
     source = ("rows = db.session.scalars(sa.select(User))\nusers = User.query.all()\n"
               "n = db.session.query(User).count()\nfirst = select(User)\nq = urlsplit(url).query\n")
     assert query_lines(source) == [1, 2, 3, 4]
+
+
+def test_the_scan_finds_a_row_read_by_id():
+    source = ("row = db.session.get(User, user_id)\nname = request.args.get('q')\nflag = session.get('next')\n"
+              "user = db.session.get(User, key, with_for_update=True)\n")
+    assert session_get_lines(source) == [1, 4]
+
+
+def test_no_row_read_by_id_in_views_api_and_jobs():
+    hits = [f"{path.relative_to(ROOT)}:{line}" for path in interface_modules()
+            for line in session_get_lines(path.read_text())]
+    assert hits == [], "load the row through portal.policies.load (or a selector) instead"
 
 
 def test_no_query_outside_selectors_in_views_api_and_jobs():

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from portal import clock
+from portal import clock, policies
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
 from portal.domain.intervals import interval_fits
@@ -70,6 +70,25 @@ def require_confirmed_address(patient: User) -> None:
     if patient.email_confirmed_at is None:
         raise Forbidden("Confirm your e-mail address before booking: open the link we sent you, "
                         "or ask for a new one.", code="EMAIL_NOT_CONFIRMED")
+
+
+BOOK_FOR_YOURSELF = "Only patients (or admins on their behalf) can book."
+
+
+def booking_patient(*, actor: User, patient_id: uuid.UUID | None = None) -> User:
+    """Whom `actor` books for: themself, or a patient on whose behalf an admin books.
+
+    NotFound for an id that names no patient; Forbidden for anyone else's booking
+    (a patient booking for another, a specialist booking at all)."""
+    patient = actor
+    if patient_id is not None and patient_id != actor.id:
+        patient = policies.load(User, patient_id, actor, missing="No such patient.", refused=BOOK_FOR_YOURSELF,
+                                forbid_unseen=True)
+        if patient.role != Role.PATIENT:
+            raise NotFound("No such patient.")
+    if not policies.can("create", actor, Booking(patient_id=patient.id)):
+        raise Forbidden(BOOK_FOR_YOURSELF)
+    return patient
 
 
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
