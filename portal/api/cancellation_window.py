@@ -1,4 +1,4 @@
-"""/api/v1/specialists/<id>/late-cancellation: a specialist's late-cancellation notice window (issue 17)."""
+"""/api/v1/specialists/<id>/late-cancellation: a specialist's late-cancellation notice window."""
 from __future__ import annotations
 
 import marshmallow as ma

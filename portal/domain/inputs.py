@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-# Maximum lengths, in characters (documented in README, "Input bounds").
+# Maximum lengths, in characters (documented in docs/input-bounds.md).
 MAX_EMAIL = 320  # what the forms and the users table always took
 MAX_NAME = 120
 MAX_SHORT_TEXT = 500         # a search, a title, a reference

@@ -1,4 +1,4 @@
-"""The late-cancellation notice window each specialist sets (issue 17): hours before a
+"""The late-cancellation notice window each specialist sets: hours before a
 session inside which a cancellation is recorded as late (0: no window)."""
 from __future__ import annotations
 

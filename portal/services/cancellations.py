@@ -42,7 +42,7 @@ SUCCESS_MESSAGE = "Booking cancelled successfully. No refund will be processed."
 
 @dataclass(frozen=True)
 class CancelTerms:
-    """What cancelling a booking now means (issue 17): said in the dialog before, and in the answer after."""
+    """What cancelling a booking now means: said in the dialog before, and in the answer after."""
 
     is_late: bool
     notice_hours: int

@@ -1,4 +1,4 @@
-"""Package enrolments (issue 17): a patient takes a package, pays outside the
+"""Package enrolments: a patient takes a package, pays outside the
 portal, and their bookings with that specialist draw its session credits.
 
 credits_used changes only through conditional UPDATEs (`... WHERE credits_used <

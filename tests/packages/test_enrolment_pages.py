@@ -1,4 +1,4 @@
-"""Issue 17 as people see it: taking a package, staff marking it paid, paying singly, the
+"""Packages as people see them: taking a package, staff marking it paid, paying singly, the
 notice window on "Hours and rates", the cancel dialog, and the admin's cancellation list and chart."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 17: taking a package, paying for it, drawing and returning credits, late cancellations, expiry."""
+"""Package enrolments: taking a package, paying for it, drawing and returning credits, late cancellations, expiry."""
 from __future__ import annotations
 
 import uuid

@@ -188,7 +188,7 @@ ZONES = ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Singapore", "Europe/Ber
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_the_nightly_run_books_ahead_in_every_time_zone(users, make_specialist, zone):
-    """The issue's Singapore series: with the horizon, 10:00 local is booked weeks before it comes."""
+    """A 10:00 series east of UTC (Singapore and beyond): the horizon books it weeks before it comes."""
     specialist = make_specialist(timezone=zone, hours=EVERY_DAY)
     start = date(2027, 3, 23)  # Auckland leaves daylight saving on 4 April (southern autumn)
     series = RecurringBooking(user_id=users["patient"].id, specialist_id=specialist.id, frequency="weekly",

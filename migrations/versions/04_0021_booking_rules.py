@@ -4,7 +4,7 @@ Columns on specialist_profiles with the defaults every existing specialist gets
 (8 upcoming sessions per patient, 2 hours' notice, 365 days ahead).
 
 Revision ID: 0021_booking_rules
-Revises: 0002
+Revises: 0018_recording_crypto
 """
 import sqlalchemy as sa
 from alembic import op

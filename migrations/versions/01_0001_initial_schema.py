@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:09:09.677894
 
 """
 import sqlalchemy as sa

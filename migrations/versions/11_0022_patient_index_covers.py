@@ -3,7 +3,7 @@
 A booking rule counts a patient's upcoming active bookings with one specialist: for one
 booking, and for every pair of a dispatcher batch at once (20,000 pairs a batch). With
 the two columns in the index that count is an index-only scan instead of a heap fetch per
-booking: 0.4 s instead of 0.7-0.8 s a batch beside 1M bookings (issue 20). The index is
+booking: 0.4 s instead of 0.7-0.8 s a batch beside 1M bookings. The index is
 rebuilt in the migration's transaction, so writes to bookings wait for it (seconds per
 million rows). SQLite has no INCLUDE; its index stays as it is.
 

@@ -10,7 +10,7 @@ the table; the copy loses migration 0002's overlap triggers, which are made
 again here.
 
 Revision ID: 0012_standing_series
-Revises: 0002
+Revises: 0021_booking_rules
 """
 import sqlalchemy as sa
 from alembic import op

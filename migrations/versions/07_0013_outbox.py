@@ -1,7 +1,7 @@
 """The e-mail outbox, users.reminders_enabled, and job_runs (what the scheduled jobs last did)
 
 Revision ID: 0013_outbox
-Revises: 0002
+Revises: 0017_enrolments
 """
 import sqlalchemy as sa
 from alembic import op

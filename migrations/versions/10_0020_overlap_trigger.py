@@ -1,7 +1,7 @@
 """Bookings' overlap guarantee on PostgreSQL: a statement-level trigger instead of two GiST exclusion constraints.
 
 Every active booking row paid for two GiST exclusion constraints (about 4.6x the
-cost of the bare insert, issue 20). The guarantee now lives in AFTER INSERT and
+cost of the bare insert). The guarantee now lives in AFTER INSERT and
 AFTER UPDATE triggers, FOR EACH STATEMENT, over the statement's transition table:
 
 1. the parties of the rows to check (active rows; on UPDATE only those that

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_accounts"
-down_revision = "0013_outbox"  # chained after i13's outbox (merged into this branch)
+down_revision = "0013_outbox"
 branch_labels = None
 depends_on = None
 

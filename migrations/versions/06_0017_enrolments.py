@@ -9,7 +9,7 @@ On SQLite batch mode copies the bookings table to add a foreign key, which drops
 the overlap triggers of 0002: both directions read them first and put them back.
 
 Revision ID: 0017_enrolments
-Revises: 0002
+Revises: 0012_standing_series
 """
 import sqlalchemy as sa
 from alembic import op

@@ -13,7 +13,7 @@ Downgrade drops the constraint and renames the key back; removed rows are not
 restored (their audit rows say what they were).
 
 Revision ID: 0016_people_see
-Revises: 0002
+Revises: 0014_accounts
 """
 import uuid
 from datetime import UTC, datetime
@@ -42,7 +42,6 @@ audit_logs = sa.table(
     sa.column("entity_type", sa.String), sa.column("entity_id", sa.String), sa.column("old_values", JSON),
     sa.column("new_values", JSON), sa.column("status", sa.String), sa.column("created_at", sa.DateTime(timezone=True)),
 )
-notes = sa.table("session_notes", sa.column("id", sa.Uuid), sa.column("metadata", JSON))
 
 
 def _remove_all_day_available_only(connection) -> None:
@@ -62,12 +61,18 @@ def _remove_all_day_available_only(connection) -> None:
 
 
 def _rename_key(connection, old: str, new: str) -> None:
-    for note_id, meta in connection.execute(sa.select(notes.c.id, notes.c.metadata)).all():
-        if not isinstance(meta, dict) or old not in meta:
-            continue
-        changed = {k: v for k, v in meta.items() if k != old}
-        changed.setdefault(new, meta[old])
-        connection.execute(sa.update(notes).where(notes.c.id == note_id).values(metadata=changed))
+    """One UPDATE over the notes that carry `old`; a note that already has `new` keeps its value."""
+    if connection.dialect.name == "postgresql":
+        statement = """UPDATE session_notes
+            SET metadata = CASE WHEN metadata ? CAST(:new AS text) THEN metadata - CAST(:old AS text)
+                                ELSE (metadata - CAST(:old AS text))
+                                     || jsonb_build_object(CAST(:new AS text), metadata -> CAST(:old AS text)) END
+            WHERE jsonb_typeof(metadata) = 'object' AND metadata ? CAST(:old AS text)"""
+    else:  # SQLite's JSON1: json_insert leaves an existing key alone; json() keeps true a JSON true
+        statement = """UPDATE session_notes
+            SET metadata = json_insert(json_remove(metadata, '$.' || :old), '$.' || :new, json(metadata -> :old))
+            WHERE json_type(metadata) = 'object' AND json_type(metadata, '$.' || :old) IS NOT NULL"""
+    connection.execute(sa.text(statement), {"old": old, "new": new})
 
 
 def upgrade():
