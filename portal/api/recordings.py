@@ -10,11 +10,11 @@ from flask_login import current_user
 from portal import clock
 from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.domain.inputs import MAX_SHORT_TEXT
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
 from portal.selectors.recordings import recordings_page
-from portal.services import ServiceError
 from portal.services.recordings import recording_load
 from portal.services.recordings.cleanup import recording_delete
 from portal.services.recordings.links import link_ttl, recording_link_token

@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.errors import FORBIDDEN_MESSAGE, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.selectors.recordings import recordings_of_booking
-from portal.services import ServiceError
 from portal.services.recordings.cleanup import recording_delete
 from portal.services.recordings.crypto import TamperedRecording
 from portal.services.recordings.links import (
@@ -80,7 +80,8 @@ def _back(booking_id, message: str, category: str):
 @bp.route("/<uuid:booking_id>/recordings", methods=["POST"])
 def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
-    policies.require("create", current_user, MeetingRecording(booking_id=booking.id))
+    if not policies.can("create", current_user, MeetingRecording(booking_id=booking.id)):
+        raise Forbidden(FORBIDDEN_MESSAGE)
     upload = request.files.get("file")
 
     def attach():

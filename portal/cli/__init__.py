@@ -5,9 +5,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import ROLES
-from portal.services import ServiceError
 
 users_cli = AppGroup("users", help="Create accounts and API tokens.")
 

@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 
 from portal import clock
+from portal.domain.zones import zone_of
+from portal.errors import Conflict, NotFound
 from portal.extensions import db
 from portal.models import Outbox, User
-from portal.services import Conflict, NotFound
 from portal.services.audit import audit_record
-from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text, zone_of
+from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text
 
 log = logging.getLogger(__name__)
 

@@ -94,7 +94,7 @@ def test_marking_paid_starts_the_validity(client, api_headers, users, package):
     assert paid(client, api_headers(users["other_specialist"]), enrolment_id).status_code == 404
     blank = paid(client, api_headers(users["admin"]), enrolment_id, reference="  ")
     assert (blank.status_code, blank.get_json()["error"], list(blank.get_json()["fields"])) == (
-        400, "VALIDATION_ERROR", ["reference"])
+        400, "INVALID_REQUEST", ["reference"])
     response = paid(client, api_headers(users["admin"]), enrolment_id)
     assert response.status_code == 200
     body = response.get_json()

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import (
     AuditLog,
@@ -19,10 +20,10 @@ from portal.models import (
     RecurringOccurrenceSkip,
     SpecialistRate,
 )
-from portal.services import Conflict, Forbidden, ServiceError, recurring_dispatch
 from portal.services import recurring as service
+from portal.services import recurring_dispatch
 from portal.services.cancellations import booking_cancel
-from portal.services.schedule import ExceptionInput, exception_create
+from portal.services.hours import ExceptionInput, exception_create
 
 EVERY_DAY = {d: [("06:00", "22:00")] for d in range(7)}
 NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)  # a Friday

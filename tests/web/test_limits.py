@@ -122,7 +122,7 @@ def test_nul_in_note_text_and_details_is_refused_and_never_stored(client, users,
 
 
 def test_note_metadata_over_16_kb_is_refused(client, users, api_headers, make_booking):
-    from portal.services import ServiceError
+    from portal.errors import ServiceError
     from portal.services.notes import note_validate
 
     booking = make_booking(users["patient"], users["specialist"],

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal import policies
 from portal.models import MeetingRecording
-from portal.services import load_visible
 
 
 def recording_load(*, actor, recording_id: Any) -> MeetingRecording:
     """The recording `actor` may see, or NotFound."""
-    return load_visible(MeetingRecording, recording_id, actor, "recording")
+    return policies.load(MeetingRecording, recording_id, actor, missing="No such recording.")

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal import clock, policies
+from portal.errors import Forbidden
 from portal.extensions import db
 from portal.models import MeetingRecording, RecordingAccessCode
-from portal.services import Forbidden
 from portal.services.audit import audit_record
 from portal.services.recordings import recording_load
 from portal.services.recordings.storage import get_storage

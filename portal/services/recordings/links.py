@@ -14,9 +14,9 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from portal import clock, policies
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.models import MeetingRecording, RecordingAccessCode
-from portal.services import NotFound, ServiceError
 from portal.services.audit import audit_record
 from portal.services.recordings import recording_load
 from portal.services.recordings.crypto import ChunkReader

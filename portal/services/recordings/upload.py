@@ -12,10 +12,10 @@ from flask import current_app
 
 from portal import clock, policies
 from portal.domain.inputs import MAX_RECORDING_SECONDS, InputError, parse_integer
+from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
-from portal.services import Conflict, Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 from portal.services.recordings import recording_load
 from portal.services.recordings.crypto import (
@@ -85,7 +85,7 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
     """Store an uploaded file, encrypted chunk by chunk as it is read (never whole, never
     in plain text), and record it. `expires_at` defaults to RECORDING_RETENTION_DAYS after
     the session; one in the past is refused."""
-    booking = load_visible(Booking, booking_id, actor, "booking")
+    booking = policies.load(Booking, booking_id, actor, missing="No such booking.")
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators attach recordings.")
@@ -164,7 +164,8 @@ def recording_register(*, actor, booking_id: Any, storage_path: Any, file_format
     """Record a file already stored elsewhere (the spec's columns, no upload): admins only.
     `storage_path` is its key in the configured recordings storage, where playback and the
     expiry clean-up look for it. The same key cannot be registered twice (CONFLICT)."""
-    booking = load_visible(Booking, booking_id, actor, "booking", fields={"booking_id": "Unknown booking."})
+    booking = policies.load(Booking, booking_id, actor, missing="No such booking.",
+                            fields={"booking_id": "Unknown booking."})
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators register recordings.")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Booking, PackageEnrolment
-from portal.services.bulk import is_postgres, pg_array
+from portal.models.bulk import is_postgres, pg_array
 from portal.services.recurring_dispatch import reads
 from portal.services.recurring_dispatch.planning import Plan, allocate_credits
 

@@ -11,11 +11,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal
 
 from portal import clock, policies
-from portal.domain.inputs import WINDOW_MESSAGE, InputError, date_in_window, parse_decimal
+from portal.domain.inputs import CENTS, MAX_PRICE, WINDOW_MESSAGE, InputError, date_in_window, parse_decimal
 from portal.domain.intervals import interval_fits
+from portal.domain.zones import zone_of
+from portal.errors import Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import (
     EXCEPTION_REASONS,
@@ -26,14 +27,13 @@ from portal.models import (
     WorkingHours,
 )
 from portal.selectors.availability import windows_between
-from portal.selectors.schedule import (
+from portal.selectors.hours import (
     affected_bookings,
     bookings_flagged_on,
     exceptions_on_day,
     working_hours_of,
 )
 from portal.selectors.specialists import specialist_get
-from portal.services import Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,12 @@ def _specialist(specialist_id) -> User:
     return specialist
 
 
+ONLY_THEIRS = "Only the specialist or an admin may change this."
+
+
 def _require(action: str, actor, row) -> None:
     if not policies.can(action, actor, row):
-        raise Forbidden("Only the specialist or an admin may change this.")
+        raise Forbidden(ONLY_THEIRS)
 
 
 # ---------- weekly hours ----------
@@ -108,18 +111,18 @@ def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: st
     specialist = _specialist(specialist_id)
     _require("create", actor, SpecialistRate(specialist_id=specialist.id))
     try:
-        price = parse_decimal(price).quantize(Decimal("0.01"))
+        price = parse_decimal(price).quantize(CENTS)
     except InputError as error:
         raise ServiceError("Enter a price.", fields={"price": "Not a number."}) from error
     currency = (currency or "").strip().upper()
     errors = {}
     if not isinstance(duration_minutes, int) or not 5 <= duration_minutes <= 480:
         errors["duration_minutes"] = "Between 5 and 480 minutes."
-    if not price.is_finite() or price < 0 or price >= Decimal(100000000):
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
         errors["price"] = "Zero or more, below 100,000,000."
     if not re.fullmatch(r"[A-Z]{3}", currency):
         errors["currency"] = "A three-letter code such as USD."
-    if effective_from < clock.today(specialist.timezone or "UTC"):
+    if effective_from < clock.today(zone_of(specialist).key):
         errors["effective_from"] = "Today or later: past rates are history."
     elif not date_in_window(effective_from):
         errors["effective_from"] = WINDOW_MESSAGE
@@ -169,7 +172,7 @@ def _validate_exception(data: ExceptionInput) -> ExceptionInput:
 def _resolve_affected(*, actor, exception: AvailabilityException, bookings: list[Booking],
                       affected: str, cancel_reason: str | None) -> None:
     if affected == "cancel":
-        from portal.services.cancellations import booking_cancel  # it audits through services.schedule
+        from portal.services.cancellations import booking_cancel  # it audits through services.hours
 
         for booking in bookings:
             booking_cancel(actor=actor, booking_id=booking.id, reason=cancel_reason, as_staff=True)
@@ -282,6 +285,5 @@ def _clear_flags_that_no_longer_apply(specialist: User, day: date) -> list[Booki
 
 
 def _load_exception(actor, exception_id, action: str) -> AvailabilityException:
-    row = load_visible(AvailabilityException, exception_id, actor, "exception")
-    _require(action, actor, row)
-    return row
+    return policies.load(AvailabilityException, exception_id, actor, action=action, missing="No such exception.",
+                         refused=ONLY_THEIRS)

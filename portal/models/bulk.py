@@ -1,4 +1,4 @@
-"""Set-based SQL helpers for services that read or write thousands of rows at once.
+"""Set-based SQL helpers for reads and writes of thousands of rows at once.
 
 On PostgreSQL a list travels as one array parameter, built here as text and
 parsed by the server in one go: psycopg adapts Python lists element by

@@ -8,14 +8,15 @@ from flask_login import current_user
 
 from portal import clock, policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, Text, page_of, page_schema
-from portal.domain.intervals import specialist_zone
+from portal.domain.inputs import MAX_PRICE
+from portal.domain.zones import zone_of
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Role, User
 from portal.selectors.availability import free_slots, rate_on
-from portal.selectors.schedule import rates_of, working_hours_of
+from portal.selectors.hours import rates_of, working_hours_of
 from portal.selectors.specialists import specialist_get, specialists_search
-from portal.services import NotFound
-from portal.services.schedule import HoursInput, rate_add, working_hours_replace
+from portal.services.hours import HoursInput, rate_add, working_hours_replace
 
 blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",
                 description="Specialists, free slots, weekly hours and rates")
@@ -65,7 +66,7 @@ class HoursSchema(ma.Schema):
 class RateSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     duration_minutes = ma.fields.Integer(required=True, validate=ma.validate.Range(min=5, max=480))
-    price = Money(required=True, minimum=0, maximum=99_999_999)
+    price = Money(required=True, minimum=0, maximum=MAX_PRICE)
     currency = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z]{3}$"))
     effective_from = BoundedDate(required=True)
     created_at = BoundedDateTime(dump_only=True)
@@ -96,7 +97,7 @@ def slots(args, specialist_id):
     the booking window; for a patient, none at times they are booked elsewhere, and none at
     all once they hold as many upcoming sessions with this specialist as allowed."""
     specialist = _specialist(specialist_id)
-    rate = rate_on(specialist.id, clock.today(specialist_zone(specialist).key))
+    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key))
     if rate is None:
         return []
     patient_id = current_user.id if current_user.role == Role.PATIENT else None

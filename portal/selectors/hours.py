@@ -1,5 +1,5 @@
 """A specialist's weekly hours, rates and date exceptions as rows, and the
-bookings an exception touches (services.schedule changes them)."""
+bookings an exception touches (services.hours changes them)."""
 from __future__ import annotations
 
 import uuid
@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 
 from portal import policies
-from portal.domain.intervals import DateException, day_end, local_at, specialist_zone
+from portal.domain.intervals import DateException, day_end, local_at
+from portal.domain.zones import zone_of
 from portal.extensions import db
 from portal.models import (
     ACTIVE_STATUSES,
@@ -69,7 +70,7 @@ def affected_bookings(*, specialist: User, data: DateException,
 
     A blocking exception affects bookings overlapping its interval; an
     "available only" exception affects that date's bookings outside its range."""
-    zone = specialist_zone(specialist)
+    zone = zone_of(specialist)
     day = data.exception_date
     day_from, day_to = local_at(day, time(0), zone), day_end(day, zone)
     if data.all_day:
@@ -89,7 +90,7 @@ def affected_bookings(*, specialist: User, data: DateException,
 
 def bookings_flagged_on(*, specialist: User, day: date) -> list[Booking]:
     """Active bookings on the specialist's local `day` that carry an attention flag."""
-    zone = specialist_zone(specialist)
+    zone = zone_of(specialist)
     return list(db.session.scalars(sa.select(Booking).where(
         Booking.specialist_id == specialist.id, Booking.status.in_(ACTIVE_STATUSES),
         Booking.attention_reason.is_not(None),
