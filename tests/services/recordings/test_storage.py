@@ -91,6 +91,18 @@ def test_save_read_ranges_and_delete(storage):
     assert storage.delete("sessions/2030-05/a.bin") is False
 
 
+def test_size_is_the_stored_objects_and_tells_a_missing_file_from_a_folder(storage):
+    storage.save("sessions/2030-05/a.bin", io.BytesIO(b"x" * 144))
+    assert storage.size("sessions/2030-05/a.bin") == 144
+    with pytest.raises(FileNotFoundError):
+        storage.size("sessions/2030-05/b.bin")
+    with pytest.raises(IsADirectoryError):
+        storage.size("sessions/2030-05")
+    with pytest.raises(FileNotFoundError) as missing_read:
+        storage.read_range("sessions/2030-05/b.bin", 0, 10)
+    assert isinstance(missing_read.value, OSError)
+
+
 def test_large_objects_are_streamed_in_parts(storage):
     """Bigger than one S3 multipart part: the object is whole once, and only then, saved."""
     total = 2 * S3Storage.PART + 12_345
