@@ -88,6 +88,17 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+def recording_expired(recording: MeetingRecording) -> bool:
+    """Past its expiry: it gets no link and streams no byte, before the clean-up deletes it."""
+    return recording.expires_at is not None and recording.expires_at <= clock.now()
+
+
+def _playable(recording: MeetingRecording) -> MeetingRecording:
+    if recording_expired(recording):
+        raise NotFound("This recording has expired and is no longer available.")
+    return recording
+
+
 def recording_link_token(*, actor, recording: MeetingRecording) -> str:
     """A one-time code naming this recording and this user, valid RECORDING_LINK_TTL
     seconds; the caller must be allowed to view it. Audited (never the code); flushes."""
@@ -111,17 +122,6 @@ def _audit_link(actor, recording: MeetingRecording, *, via: str, expires_at: dat
 class LinkExpired(ServiceError):
     code = "LINK_EXPIRED"
     http_status = 403
-
-
-def recording_expired(recording: MeetingRecording) -> bool:
-    """Past its expiry: it gets no link and streams no byte, before the clean-up deletes it."""
-    return recording.expires_at is not None and recording.expires_at <= clock.now()
-
-
-def _playable(recording: MeetingRecording) -> MeetingRecording:
-    if recording_expired(recording):
-        raise NotFound("This recording has expired and is no longer available.")
-    return recording
 
 
 def recording_from_token(*, actor, token: str) -> MeetingRecording:
