@@ -5,11 +5,13 @@ web machines can play the same recordings. Both store only ciphertext; the
 portal always streams (and decrypts) recordings itself."""
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
 import uuid
 from pathlib import Path
+from stat import S_ISDIR
 from typing import BinaryIO, Protocol
 
 import sqlalchemy as sa
@@ -100,9 +102,15 @@ class LocalStorage:
 
     def size(self, key: str) -> int:
         path = self._path(key)
-        if path.is_dir():
+        try:
+            stat = path.stat()
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):  # no such file can exist
+                raise FileNotFoundError(key) from error
+            raise
+        if S_ISDIR(stat.st_mode):
             raise IsADirectoryError(key)
-        return path.stat().st_size
+        return stat.st_size
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)

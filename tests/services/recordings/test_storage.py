@@ -159,3 +159,10 @@ def test_local_files_are_private(tmp_path):
     storage = LocalStorage(tmp_path / "r")
     storage.save("a/b.bin", io.BytesIO(b"secret"))
     assert (tmp_path / "r" / "a" / "b.bin").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_no_file_can_have_is_missing_not_an_error(storage):
+    storage.save("sessions/a.bin", io.BytesIO(b"x"))
+    for key in ("sessions/a.bin/inside.bin", "sessions/" + "n" * 300 + ".bin"):
+        with pytest.raises(FileNotFoundError):
+            storage.size(key)
