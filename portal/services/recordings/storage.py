@@ -154,6 +154,7 @@ class S3Storage:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key),
                                             Range=f"bytes={start}-{start + length - 1}")
+            return answer["Body"].read()  # a connection lost mid-body is a BotoCoreError too
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("InvalidRange", "416"):
                 return b""
@@ -162,7 +163,6 @@ class S3Storage:
             raise StorageUnavailable(f"{key}: {error}") from error
         except BotoCoreError as error:
             raise StorageUnavailable(f"{key}: {error}") from error
-        return answer["Body"].read()
 
     def head(self, key: str, size: int) -> bytes:
         return self.read_range(key, 0, size)
