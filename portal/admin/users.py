@@ -26,13 +26,13 @@ def users_list():
 def users_page(invite=None):
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
     results = users_search(actor=current_user, query=query, role=role, page=request.args.get("page"))
-    return render_page("admin/users.html", block="user_results", users=results.items, total=results.total,
+    return render_page("admin/users.html", "user_results", users=results.items, total=results.total,
                        results=results, q=query, role=role, roles=ROLES, invite=invite or invite_form())
 
 
 def _row_or_redirect(user, error: str | None = None):
     if htmx:
-        return render_page("admin/users.html", block="user_row", u=user, roles=ROLES, row_error=error)
+        return render_page("admin/users.html", "user_row", u=user, roles=ROLES, row_error=error)
     if error:
         flash(error, "error")
     return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)

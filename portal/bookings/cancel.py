@@ -62,7 +62,7 @@ def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", sta
     problem = _problem(booking)
     terms = None if problem or not policies.can_cancel(current_user, booking) else (
         cancel_terms(actor=current_user, booking=booking))
-    return render_page(TEMPLATE, "cancel_dialog", status=status, booking=booking, error=error,
+    return render_page(TEMPLATE, "cancel_dialog", status, booking=booking, error=error,
                        reason=reason, target=_target(), as_dialog=bool(htmx),
                        reason_max=REASON_MAX_LENGTH, problem=problem, terms=terms)
 

@@ -50,8 +50,8 @@ def _list_context() -> dict:
 
 
 def _render_list(form=None, status: int = 200):
-    return render_page("recurring/list.html", "series_list", form=form if form is not None else _form(),
-                       status=status, **_list_context())
+    return render_page("recurring/list.html", "series_list", status,
+                       form=form if form is not None else _form(), **_list_context())
 
 
 @bp.route("/")
@@ -164,7 +164,7 @@ def cancel_following(series_id):
         note_refusal(error)
         db.session.rollback()
         flash(error.message, "error")
-        return render_page("recurring/detail.html", status=422, **_detail_context(series))
+        return render_page("recurring/detail.html", None, 422, **_detail_context(series))
     return redirect(url_for("recurring.detail", series_id=series.id))
 
 
