@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.domain.inputs import MAX_NAME, MAX_REASON
 from portal.extensions import db
-from portal.models import Booking, BookingPackage, PackageEnrolment, RecurringBooking
+from portal.models import Booking, BookingPackage, PackageEnrolment, RecurringBooking, SessionNote
 from portal.services.enrolments import REFERENCE_MAX
 from tests.conftest import keep_fixture_rows
 
@@ -105,3 +105,37 @@ def test_cancelling_following_sessions_with_bad_text_changes_nothing(client, log
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     db.session.expire_all()
     assert series.end_date is None and db.session.scalars(sa.select(Booking.status)).all() == ["confirmed"]
+
+
+@pytest.fixture
+def past_booking(users, make_booking):
+    return make_booking(users["patient"], users["specialist"], datetime.now(UTC).replace(microsecond=0)
+                        - timedelta(hours=2))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("notes", f"Calmer{NUL}", CONTROL), ("follow_up_actions", "x" * 20_001, "Use at most 20,000 characters"),
+    ("mood_level", f"7{NUL}", CONTROL), ("extra", f"sleep: 6{NUL}", CONTROL),
+])
+def test_a_note_with_bad_text_is_shown_again_with_the_error(client, login_as, users, past_booking, field, value,
+                                                            message):
+    login_as(users["specialist"])
+    data = {"notes": "Calmer today"} | {field: value}
+    response = client.post(f"/bookings/{past_booking.id}/notes", data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and 'name="notes"' in page
+    assert count(SessionNote) == 0
+
+
+def test_editing_a_note_with_bad_text_keeps_it_as_it_was(client, login_as, users, past_booking):
+    from portal.services.notes import note_create
+
+    note = note_create(actor=users["specialist"], booking_id=past_booking.id, data={"notes": "Calmer today"})
+    keep_fixture_rows()
+    login_as(users["specialist"])
+    response = client.post(f"/bookings/notes/{note.id}", data={"notes": f"Worse{NUL}"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422 and CONTROL in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert note.notes == "Calmer today"
