@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from wtforms import StringField, TextAreaField
 
-from portal.domain.inputs import MAX_LONG_TEXT, MAX_METADATA_BYTES, MAX_SHORT_TEXT
+from portal.domain.inputs import MAX_LONG_TEXT, MAX_METADATA_BYTES, MAX_REASON, MAX_SHORT_TEXT
 from portal.web.forms import PortalForm
 from portal.web.validators import SafeText
 
@@ -30,3 +30,10 @@ class NoteForm(PortalForm):
     def values(self) -> dict:
         """What was typed ("" for a missing field), to show the form again."""
         return {field.name: field.data or "" for field in self if field.name != "csrf_token"}
+
+
+class CancelForm(PortalForm):
+    """The cancel dialog: the reason (required and bounded by the service) and where the answer goes."""
+
+    reason = TextAreaField(validators=[SafeText(MAX_REASON, multiline=True)])
+    target = StringField(validators=[SafeText(MAX_SHORT_TEXT)])

@@ -139,3 +139,15 @@ def test_editing_a_note_with_bad_text_keeps_it_as_it_was(client, login_as, users
     assert response.status_code == 422 and CONTROL in response.get_data(as_text=True)
     db.session.expire_all()
     assert note.notes == "Calmer today"
+
+
+@pytest.mark.parametrize("value, message", bad_values(MAX_REASON))
+def test_a_cancel_reason_with_bad_text_is_shown_in_the_dialog(client, login_as, users, make_booking, value, message):
+    booking = make_booking(users["patient"], users["specialist"])
+    login_as(users["patient"])
+    response = client.post(f"/bookings/{booking.id}/cancel", data={"reason": value}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    dialog = response.get_data(as_text=True)
+    assert message in dialog and f"cancel-dialog-{booking.id}" in dialog
+    db.session.expire_all()
+    assert booking.status == "confirmed"
