@@ -151,3 +151,39 @@ def test_a_cancel_reason_with_bad_text_is_shown_in_the_dialog(client, login_as, 
     assert message in dialog and f"cancel-dialog-{booking.id}" in dialog
     db.session.expire_all()
     assert booking.status == "confirmed"
+
+
+@pytest.mark.parametrize("path, data, field, value, message", [
+    ("/specialist/availability/hours", {"day0": "09:00-17:00"}, "day0", "9:00-12:00" + " " * 500,
+     "Use at most 500 characters"),
+    ("/specialist/availability/rates", {"duration_minutes": "60", "price": "80", "currency": "USD",
+                                        "effective_from": "2030-01-01"}, "price", f"80{NUL}", CONTROL),
+    ("/specialist/availability/booking-rules", {"max_upcoming_per_patient": "3", "min_notice_hours": "2",
+                                                "booking_window_days": "60"}, "min_notice_hours", "1" * 21,
+     "Use at most 20 characters"),
+    ("/specialist/availability/late-cancellation", {"late_cancel_notice_hours": "24"}, "late_cancel_notice_hours",
+     f"24{NUL}", CONTROL),
+])
+def test_hours_and_rates_forms_show_bad_text_in_place(client, login_as, users, path, data, field, value, message):
+    from portal.models import SpecialistProfile, SpecialistRate, WorkingHours
+
+    before = (count(WorkingHours), count(SpecialistRate), count(SpecialistProfile))
+    login_as(users["specialist"])
+    response = client.post(path, data=data | {field: value})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert (count(WorkingHours), count(SpecialistRate), count(SpecialistProfile)) == before
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("cancel_reason", f"Ill{NUL}", CONTROL), ("cancel_reason", "x" * (MAX_REASON + 1), "Use at most 1,000 characters"),
+    ("reason", f"training{NUL}", CONTROL),
+])
+def test_blocking_time_with_bad_text_blocks_nothing(client, login_as, users, field, value, message):
+    from portal.models import AvailabilityException
+
+    login_as(users["specialist"])
+    data = {"span": "range", "start_time": "14:00", "end_time": "15:30", "reason": "training", "kind": "unavailable",
+            "affected": "cancel", "cancel_reason": "Ill"} | {field: value}
+    response = client.post("/specialist/calendar/day/2030-01-07/exceptions", data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert count(AvailabilityException) == 0
