@@ -1,19 +1,19 @@
 """Users (admins): search, change a role, deactivate or reactivate."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import policies
 from portal.admin.blueprint import bp
-from portal.admin.forms import invite_form
+from portal.admin.forms import UserChangeForm, invite_form
 from portal.extensions import db, htmx
 from portal.models import ROLES, Role, User, utcnow
 from portal.policies import roles_required
 from portal.selectors.users import api_tokens_of, users_search
 from portal.services.user_admin import user_set_active, user_set_role, user_sign_out_everywhere
 from portal.services.users import api_token_revoke
-from portal.web.forms import submit_form
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page
 
 
@@ -39,22 +39,31 @@ def _row_or_redirect(user, error: str | None = None):
                     else url_for("admin.users_list"))
 
 
-def _apply(change, user_id, **kwargs):
+def _refused(user_id, message: str):
+    return _row_or_redirect(db.session.get(User, user_id) or abort(404), message)
+
+
+def _apply(change, user_id, form: UserChangeForm, **kwargs):
+    if not form.validate():
+        return form_error(_refused(user_id, next(iter(form.error_messages().values()))))
     return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs), done=_row_or_redirect,
-                       refused=lambda error: _row_or_redirect(db.session.get(User, user_id), error.message),
-                       reraise=(404,))
+                       refused=lambda error: _refused(user_id, error.message), reraise=(404,))
 
 
 @bp.route("/users/<uuid:user_id>/role", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def users_set_role(user_id):
-    return _apply(user_set_role, user_id, role=request.form.get("role", ""))
+    form = UserChangeForm()
+    return _apply(user_set_role, user_id, form, role=form.role.data or "")
 
 
 @bp.route("/users/<uuid:user_id>/active", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def users_set_active(user_id):
-    return _apply(user_set_active, user_id, active=request.form.get("active") == "1")
+    form = UserChangeForm()
+    return _apply(user_set_active, user_id, form, active=form.active.data == "1")
 
 
 @bp.route("/users/<uuid:user_id>")

@@ -187,3 +187,22 @@ def test_blocking_time_with_bad_text_blocks_nothing(client, login_as, users, fie
     response = client.post("/specialist/calendar/day/2030-01-07/exceptions", data=data, headers={"HX-Request": "true"})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert count(AvailabilityException) == 0
+
+
+@pytest.mark.parametrize("value, message", bad_values(MAX_NAME))
+def test_a_role_with_bad_text_is_shown_on_the_users_row(client, login_as, users, value, message):
+    login_as(users["admin"])
+    patient = users["patient"]
+    response = client.post(f"/admin/users/{patient.id}/role", data={"role": value}, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert patient.role == "patient"
+
+
+@pytest.mark.parametrize("value, message", bad_values(500))
+def test_a_slot_with_bad_text_books_nothing(client, login_as, users, value, message):
+    login_as(users["patient"])
+    response = client.post(f"/patient/specialists/{users['specialist'].id}/book", data={"starts_at": value},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert count(Booking) == 0
