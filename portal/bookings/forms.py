@@ -27,10 +27,6 @@ class NoteForm(PortalForm):
     homework_completion = _short_text()
     extra = TextAreaField(validators=[SafeText(MAX_METADATA_BYTES, multiline=True)])
 
-    def values(self) -> dict:
-        """What was typed ("" for a missing field), to show the form again."""
-        return {field.name: field.data or "" for field in self if field.name != "csrf_token"}
-
 
 class CancelForm(PortalForm):
     """The cancel dialog: the reason (required and bounded by the service) and where the answer goes."""

@@ -1,6 +1,6 @@
 """The forms of the package panel and of the enrolments section (specialist's and admin's pages).
 
-The panel's templates show plain dicts of values and messages (`form_data`, `error_messages`);
+The panel's templates show plain dicts of values and messages (`values`, `error_messages`);
 the package service checks the values' meaning, these forms the text itself."""
 from __future__ import annotations
 
@@ -21,10 +21,6 @@ class PackageForm(PortalForm):
     currency = StringField(validators=[SafeText(MAX_NUMBER_CHARS)])
     discount_percentage = StringField(validators=[SafeText(MAX_NUMBER_CHARS)])
     valid_for_days = StringField(validators=[SafeText(MAX_NUMBER_CHARS)])
-
-    def form_data(self) -> dict:
-        """The values as typed ("" for a missing one), for the service and the template."""
-        return {field.name: field.data or "" for field in self if field.name != "csrf_token"}
 
 
 class AdminPackageForm(PackageForm):

@@ -28,7 +28,8 @@ FORM_FIELDS = ("name", "description", "session_count", "price", "currency", "dis
 
 
 def _values(form: PackageForm) -> dict:
-    return {key: form[key].data or "" for key in FORM_FIELDS}
+    values = form.values()
+    return {key: values[key] for key in FORM_FIELDS}
 
 
 def render_panel(template: str, packages: list, **context):
@@ -51,8 +52,7 @@ def create(specialist_id: Callable[[], object], page_endpoint: str, rerender, fo
     data = _values(form)
 
     def refused(errors: dict):
-        shown = data | {"specialist_id": form.specialist_id.data or ""} if "specialist_id" in form else data
-        return rerender(create_form=shown, create_errors=errors, create_open=True)
+        return rerender(create_form=form.values(), create_errors=errors, create_open=True)
 
     if not form.validate():
         return form_error(refused(form.error_messages()))

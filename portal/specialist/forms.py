@@ -18,40 +18,34 @@ def _number() -> StringField:
     return StringField(validators=[SafeText(MAX_NUMBER_CHARS)])
 
 
-class TextForm(PortalForm):
-    def values(self) -> dict[str, str]:
-        """The fields posted, as typed (as request.form.to_dict() had them)."""
-        return {field.name: field.data or "" for field in self if field.raw_data and field.name != "csrf_token"}
-
-
-class HoursForm(TextForm):
+class HoursForm(PortalForm):
     """A week of "09:00-12:00, 13:00-17:00" ranges, one field a weekday (day0 is Monday)."""
 
     day0, day1, day2, day3, day4, day5, day6 = (_ranges() for _ in range(7))
 
 
-class RateForm(TextForm):
+class RateForm(PortalForm):
     duration_minutes = _number()
     price = _number()
     currency = _number()
     effective_from = _number()
 
 
-class BookingRulesForm(TextForm):
+class BookingRulesForm(PortalForm):
     max_upcoming_per_patient = _number()
     min_notice_hours = _number()
     booking_window_days = _number()
 
 
-class LateCancelForm(TextForm):
+class LateCancelForm(PortalForm):
     late_cancel_notice_hours = _number()
 
 
-class BlockForm(TextForm):
+class BlockForm(PortalForm):
     """An exception on the calendar's day panel; the cancel reason goes to the affected patients."""
 
     reason = _number()
-    span = _number()
+    span = StringField(default="all_day", validators=[SafeText(MAX_NUMBER_CHARS)])
     start_time = _number()
     end_time = _number()
     kind = _number()

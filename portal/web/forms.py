@@ -81,6 +81,10 @@ class PortalForm(FlaskForm):
                 valid = False
         return valid
 
+    def values(self) -> dict[str, str]:
+        """Each field as typed (its default, else "", when not posted), to show the form again."""
+        return {field.name: field.data or "" for field in self if field.name != "csrf_token"}
+
     def error_messages(self) -> dict[str, str]:
         """The first error of each field, as the pages that render plain dicts show them."""
         return {name: messages[0] for name, messages in self.errors.items() if messages}
