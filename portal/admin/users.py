@@ -1,18 +1,18 @@
 """Users (admins): search, change a role, deactivate or reactivate."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import policies
 from portal.admin.blueprint import bp
 from portal.admin.forms import UserChangeForm, invite_form
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.models import ROLES, Role, User, utcnow
-from portal.policies import roles_required
 from portal.selectors.users import api_tokens_of, users_search
 from portal.services.user_admin import user_set_active, user_set_role, user_sign_out_everywhere
 from portal.services.users import api_token_revoke
+from portal.web.blueprints import roles_required
 from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page
 
@@ -40,7 +40,7 @@ def _row_or_redirect(user, error: str | None = None):
 
 
 def _refused(user_id, message: str):
-    return _row_or_redirect(db.session.get(User, user_id) or abort(404), message)
+    return _row_or_redirect(policies.load(User, user_id, current_user), message)
 
 
 def _apply(change, user_id, form: UserChangeForm, **kwargs):

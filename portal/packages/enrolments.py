@@ -1,4 +1,4 @@
-"""The enrolments section of the admin's and the specialist's package pages (issue 17)."""
+"""The enrolments section of the admin's and the specialist's package pages."""
 from __future__ import annotations
 
 from flask import flash, redirect, url_for

@@ -1,4 +1,4 @@
-"""A patient's packages (issue 17): taking one from a specialist's page, and their enrolments."""
+"""A patient's packages: taking one from a specialist's page, and their enrolments."""
 from __future__ import annotations
 
 from flask import flash, redirect, url_for

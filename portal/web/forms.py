@@ -14,8 +14,8 @@ from flask import Response, make_response
 from flask_wtf import FlaskForm
 
 from portal.domain.inputs import has_control_chars
+from portal.errors import ServiceError
 from portal.extensions import db
-from portal.services import ServiceError
 from portal.web.refusals import note_refusal
 
 T = TypeVar("T")
