@@ -7,16 +7,18 @@
 - Text: no query-string value, form field or JSON string may hold NUL or another control
   character (tab, newline and carriage return excepted; single-line fields refuse those in
   their own validators), and no query-string value may be longer than MAX_QUERY_VALUE.
-  PostgreSQL cannot store NUL, and its error would otherwise be a 500.
+  PostgreSQL cannot store NUL, and its error would otherwise be a 500. A page whose view reads
+  its form through portal.web.forms.PortalForm answers these itself, in the form (422).
 - JSON: a body that is not JSON, nests deeper than MAX_JSON_DEPTH or holds an integer longer than
-  Python converts (4,300 digits) is refused here, whichever view would have read it: parsing it
-  later would raise a RecursionError or a ValueError no view expects.
+  Python converts (4,300 digits) is refused here on every route, PortalForm pages included
+  (Flask-WTF reads a JSON body as form data): parsing it later would raise a RecursionError or
+  a ValueError no view expects.
 """
 from __future__ import annotations
 
 import json
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -33,6 +35,7 @@ from portal.domain.inputs import (
 UPLOAD_ENDPOINTS = frozenset({"api_recordings.upload_recording", "bookings.recording_upload"})
 LIMIT_KEY = "portal.max_content_length"
 API_PREFIXES = ("/api/", "/functions/")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def request_limit(app: Flask, environ: dict) -> int:
@@ -111,9 +114,9 @@ def _json_body():
     return body
 
 
-def _body_problem() -> str | None:
+def _body_problem(json_body) -> str | None:
     if request.is_json:
-        return control_chars_at(_json_body())
+        return control_chars_at(json_body)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):
             if has_control_chars(name) or has_control_chars(value, multiline=True):
@@ -124,18 +127,25 @@ def _body_problem() -> str | None:
     return None
 
 
+def _form_checks_text() -> bool:
+    """The view reads its body through a form that answers bad text in place (portal.web.forms)."""
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "checks_own_text", False)
+
+
 def refuse_bad_text():
     """Before CSRF and every view: 400 naming the field that holds a control character."""
     from portal.web.errors import error_page, json_error, wants_json
 
     field = _query_problem()
     try:
-        if field is None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            field = _body_problem()
+        json_body = _json_body() if request.method in BODY_METHODS and request.is_json else None
     except UnreadableJson as error:
         if wants_json():
             return json_error(400, "INVALID_REQUEST", str(error), {"json": str(error)})
         return error_page(400, str(error))
+    if field is None and request.method in BODY_METHODS and not _form_checks_text():
+        field = _body_problem(json_body)
     if field is None:
         return None
     field = field[:100]  # a name is echoed back: keep it short
