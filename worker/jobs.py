@@ -9,19 +9,23 @@ from datetime import date
 
 from flask import current_app, has_app_context
 
+from portal.models.transactions import intent_to_write
+
 log = logging.getLogger(__name__)
 
 
 @contextmanager
 def app_context():
-    """Reuse the caller's app (in-process mode) or build one (worker process)."""
+    """Reuse the caller's app (in-process mode) or build one (worker process). A job writes: its
+    transactions take SQLite's write lock when they begin."""
     if has_app_context():
-        yield current_app._get_current_object()
+        with intent_to_write():
+            yield current_app._get_current_object()
         return
     from portal import create_app
 
     app = create_app()
-    with app.app_context():
+    with app.app_context(), intent_to_write():
         yield app
 
 
