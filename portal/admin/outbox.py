@@ -6,10 +6,10 @@ from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from portal.admin.blueprint import bp
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import OUTBOX_STATUSES
 from portal.selectors.outbox import outbox_counts, outbox_message, outbox_page
-from portal.services import ServiceError
 from portal.services.mail_delivery import outbox_retry
 from portal.web.rendering import render_page
 

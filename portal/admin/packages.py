@@ -7,11 +7,11 @@ from flask import request
 from flask_login import current_user
 
 from portal.admin.blueprint import bp
+from portal.errors import ServiceError
 from portal.models import BookingPackage, Role
 from portal.packages import enrolments, panel
-from portal.policies import roles_required
 from portal.selectors.packages import packages_all, specialist_names
-from portal.services import ServiceError
+from portal.web.blueprints import roles_required
 from portal.web.forms import form_error
 from portal.web.refusals import note_refusal
 

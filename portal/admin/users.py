@@ -7,12 +7,12 @@ from flask_login import current_user
 from portal import policies
 from portal.admin.blueprint import bp
 from portal.admin.forms import invite_form
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.models import ROLES, Role, User, utcnow
-from portal.policies import roles_required
 from portal.selectors.users import api_tokens_of, users_search
 from portal.services.user_admin import user_set_active, user_set_role, user_sign_out_everywhere
 from portal.services.users import api_token_revoke
+from portal.web.blueprints import roles_required
 from portal.web.forms import submit_form
 from portal.web.rendering import render_page
 
@@ -40,9 +40,11 @@ def _row_or_redirect(user, error: str | None = None):
 
 
 def _apply(change, user_id, **kwargs):
+    def refused(error):
+        return _row_or_redirect(policies.load(User, user_id, current_user), error.message)
+
     return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs), done=_row_or_redirect,
-                       refused=lambda error: _row_or_redirect(db.session.get(User, user_id), error.message),
-                       reraise=(404,))
+                       refused=refused, reraise=(404,))
 
 
 @bp.route("/users/<uuid:user_id>/role", methods=["POST"])

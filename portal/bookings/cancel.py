@@ -11,9 +11,9 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, Role
-from portal.services import ServiceError
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
     booking_cancel_and_commit,
@@ -121,9 +121,9 @@ def cancel(booking_id):
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
         status = error.http_status if error.http_status in NOT_A_FORM_ERROR else FORM_ERROR
-        return _refused(db.session.get(Booking, booking.id), error.message, reason, status)
+        return _refused(policies.load(Booking, booking.id, current_user), error.message, reason, status)
     except Exception as error:  # noqa: BLE001 -- not the user's: report with ids only
         db.session.rollback()
         report_unexpected(error, booking_id=booking.id, user_id=current_user.id)
-        return _refused(db.session.get(Booking, booking.id), UNEXPECTED, reason, status=500)
+        return _refused(policies.load(Booking, booking.id, current_user), UNEXPECTED, reason, status=500)
     return _cancelled(booking)

@@ -9,10 +9,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, SessionNote, SessionNoteAmendment
 from portal.selectors.notes import notes_for_booking
-from portal.services import ServiceError
 from portal.services.notes import (
     ENGAGEMENT_LEVELS,
     amendment_add,

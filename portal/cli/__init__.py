@@ -1,4 +1,4 @@
-"""flask --app wsgi <command>: the portal's command line (the worker adds `flask rq ...` itself)."""
+"""flask --app wsgi <command>: the portal's command line."""
 from __future__ import annotations
 
 import functools
@@ -7,10 +7,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import ROLES
 from portal.models.transactions import intent_to_write
-from portal.services import ServiceError
 
 users_cli = AppGroup("users", help="Create accounts and API tokens.")
 
@@ -126,5 +126,6 @@ def extra_commands() -> list:
     from portal.cli.cancellations import backfill_cancellations
     from portal.cli.recordings import cleanup_recordings, recordings_cli
     from portal.cli.recurring import dispatch_recurring
+    from portal.jobs.cli import rq_cli
 
-    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli]
+    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli, rq_cli]

@@ -1,12 +1,12 @@
-"""The enrolments section of the admin's and the specialist's package pages (issue 17)."""
+"""The enrolments section of the admin's and the specialist's package pages."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.selectors.enrolments import enrolments_page, patient_names
-from portal.services import ServiceError
 from portal.services.enrolments import enrolment_cancel, enrolment_mark_paid
 from portal.web.forms import NOT_A_FORM_ERROR, form_error
 from portal.web.refusals import note_refusal

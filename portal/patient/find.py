@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from portal import clock, policies
 from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
-from portal.domain.intervals import specialist_zone
+from portal.domain.zones import zone_of
 from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
@@ -71,7 +71,7 @@ def _pay_singly() -> bool:
 
 
 def _page(specialist: User, *, message=None, error=None, booking=None):
-    rate = rate_on(specialist.id, clock.today(specialist_zone(specialist).key))
+    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key))
     slot_days = _slot_days(specialist, rate) if rate else {}
     return render_page(
         "patient/specialist.html", "slot_list", specialist=specialist, rate=rate,

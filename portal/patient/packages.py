@@ -1,13 +1,13 @@
-"""A patient's packages (issue 17): taking one from a specialist's page, and their enrolments."""
+"""A patient's packages: taking one from a specialist's page, and their enrolments."""
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_login import current_user
 
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.patient.blueprint import bp
 from portal.selectors.enrolments import enrolments_of_patient
-from portal.services import ServiceError
 from portal.services.enrolments import enrolment_take
 from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page

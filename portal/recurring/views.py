@@ -12,6 +12,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal import policies
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import RecurringBooking, Role
 from portal.recurring.blueprint import bp
@@ -19,7 +20,6 @@ from portal.recurring.forms import SeriesForm
 from portal.selectors.bookings import bookings_of_series
 from portal.selectors.recurring import recurring_list, recurring_skips, upcoming_counts, upcoming_of_series
 from portal.selectors.specialists import specialist_choices
-from portal.services import ServiceError
 from portal.services import recurring as service
 from portal.web.forms import form_error, submit_form
 from portal.web.refusals import note_refusal
@@ -131,7 +131,7 @@ def detail(series_id):
 def change(series_id, action):
     if action not in ACTIONS:
         abort(404)
-    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="update")
     try:
         change = ACTIONS[action](actor=current_user, series=series)
         db.session.commit()
@@ -149,7 +149,7 @@ DONE = {"pause": "The series is paused.", "resume": "The series is running again
 @bp.route("/<uuid:series_id>/cancel-following", methods=["POST"])
 def cancel_following(series_id):
     """Cancel this and following: the series ends before the date, its sessions from then on go."""
-    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="update")
     try:
         from_date = date.fromisoformat(request.form.get("from_date", ""))
     except ValueError:
@@ -170,7 +170,7 @@ def cancel_following(series_id):
 
 @bp.route("/<uuid:series_id>/delete", methods=["POST"])
 def delete(series_id):
-    series = policies.load_for("delete", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="delete")
     service.recurring_delete(actor=current_user, series=series)
     db.session.commit()
     flash("The series was deleted. Sessions already booked stay in your bookings.", "success")

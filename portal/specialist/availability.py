@@ -9,14 +9,14 @@ from flask_login import current_user
 
 from portal import clock
 from portal.domain.booking_rules import LIMITS
-from portal.domain.intervals import specialist_zone
+from portal.domain.zones import zone_of
 from portal.selectors.availability import rate_on
 from portal.selectors.booking_rules import booking_rules_of
-from portal.selectors.schedule import rates_of, working_hours_of
+from portal.selectors.hours import rates_of, working_hours_of
 from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services.booking_rules import booking_rules_update
 from portal.services.cancellation_window import late_cancel_window_set
-from portal.services.schedule import HoursInput, rate_add, working_hours_replace
+from portal.services.hours import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
 from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
@@ -68,7 +68,7 @@ def _rules_section(form: dict | None = None, errors: dict | None = None) -> dict
 
 def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None,
             window_form=None, window_error=None):
-    today = clock.today(specialist_zone(current_user).key)
+    today = clock.today(zone_of(current_user).key)
     current = rate_on(current_user.id, today)
     return render_page(
         TEMPLATE, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},

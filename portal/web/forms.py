@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from flask import Response, make_response
 
+from portal.errors import ServiceError
 from portal.extensions import db
-from portal.services import ServiceError
 from portal.web.refusals import note_refusal
 
 T = TypeVar("T")

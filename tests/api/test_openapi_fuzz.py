@@ -1,6 +1,6 @@
 """The OpenAPI document validates, and a fuzzer (schemathesis) drives every operation it
 documents against the live test server as a patient, a specialist and an admin: no answer is
-a 500, and every documented answer matches its schema (issue 15).
+a 500, and every documented answer matches its schema.
 
 Generated from the document, so a new endpoint is fuzzed without new code. Budget: FUZZ_EXAMPLES
 cases per operation and role (default 8; raise it locally for a longer hunt). schemathesis 4's

@@ -1,4 +1,4 @@
-"""Issue 17 end to end: a patient takes a package, the admin marks it paid, the patient books
+"""Packages end to end: a patient takes a package, the admin marks it paid, the patient books
 twice from it, cancels one late and one early, and sees the right number of sessions left."""
 import os
 from datetime import UTC, date, datetime, time

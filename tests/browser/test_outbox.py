@@ -18,7 +18,7 @@ from tests.browser.conftest import sign_in
 pytestmark = pytest.mark.browser
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
-SHOTS = "/tmp/i13-shots"
+SHOTS = "/tmp/outbox-shots"
 
 
 @pytest.fixture
