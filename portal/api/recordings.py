@@ -19,6 +19,7 @@ from portal.services.recordings import recording_load
 from portal.services.recordings.cleanup import recording_delete
 from portal.services.recordings.links import link_ttl, recording_link_token
 from portal.services.recordings.upload import recording_attach, recording_register, recording_update
+from portal.web.transactions import writes_on_get
 
 blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
                 description="Meeting recordings and their signed, expiring links")
@@ -149,6 +150,7 @@ def delete_recording(recording_id):
 
 
 @blp.route("/<uuid:recording_id>/signed-url")
+@writes_on_get  # the link's one-time code is written
 @blp.response(200, SignedUrlSchema)
 def signed_url(recording_id):
     """A one-time link for the caller only: opened (signed in, before it expires) it sets a

@@ -20,6 +20,7 @@ from portal.services.accounts import (
 )
 from portal.web.forms import form_error, submit_form, with_field_errors
 from portal.web.rendering import render_page
+from portal.web.transactions import writes_on_get
 
 SENT = "If an account can be made or exists for {email}, we have sent a link there. Check your inbox."
 
@@ -45,6 +46,7 @@ def signup():
 
 
 @bp.route("/confirm/<token>")
+@writes_on_get  # the link confirms the address
 def confirm_email(token):
     user = link_user(token, CONFIRM)
     if user is None:

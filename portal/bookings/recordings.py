@@ -29,6 +29,7 @@ from portal.services.recordings.links import (
 from portal.services.recordings.upload import recording_attach
 from portal.web.forms import submit_form
 from portal.web.templating import viewer_zone
+from portal.web.transactions import write_transaction, writes_on_get
 
 log = logging.getLogger(__name__)
 GRANT_COOKIE = "recording_grant"
@@ -116,6 +117,7 @@ def _with_grant(response, recording, grant: str):
 
 
 @bp.route("/recordings/<uuid:recording_id>/watch", endpoint="recording_watch")
+@writes_on_get  # watching is audited
 def recording_watch_page(recording_id):
     """The booking page's player: audited, then the stream cookie and on to the stream."""
     recording, grant = recording_watch(actor=current_user, recording_id=recording_id)
@@ -124,6 +126,7 @@ def recording_watch_page(recording_id):
 
 
 @bp.route("/recordings/open/<code>")
+@writes_on_get  # the link's one-time code is spent
 def recording_open(code):
     """A signed link: its one-time code is spent for a stream cookie, so the address the
     access log keeps opens nothing a second time."""
@@ -157,8 +160,8 @@ def recording_stream(recording_id):
         return Response("This recording cannot be played: its stored file is damaged. The staff have been told.",
                         status=500, mimetype="text/plain")
     if start == 0:
-        recording_stream_started(actor=current_user, recording=recording, start=start)
-        db.session.commit()
+        with write_transaction():  # the stream start is audited; the request only reads otherwise
+            recording_stream_started(actor=current_user, recording=recording, start=start)
 
     def body():
         yield first

@@ -184,20 +184,32 @@ def api_token_create(*, user: User, name: str = "", actor=None, expires_days: in
     return token
 
 
-def api_token_user(token: str) -> User | None:
-    """The active user a live (not revoked, not expired) token belongs to, or None.
-    Notes the use in last_used_at, at most once a minute (the caller commits)."""
+def api_token_find(token: str) -> ApiToken | None:
+    """The live (not revoked, not expired) token row of an active user, or None. Reads only."""
     if not token:
         return None
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    now = utcnow()
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
-    if row.expires_at is not None and row.expires_at <= now:
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
-    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
-        row.last_used_at = now
-    return row.user
+    return row
+
+
+def api_token_use_due(row: ApiToken) -> bool:
+    """Whether the token's last_used_at is older than its resolution (a minute): a busy client
+    must not write on every call."""
+    return row.last_used_at is None or utcnow() - row.last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def api_token_note_use(*, token_id) -> None:
+    """Note a token's use now, unless another request noted it within the resolution meanwhile.
+    Flushes; the caller commits."""
+    now = utcnow()
+    db.session.execute(sa.update(ApiToken).where(
+        ApiToken.id == token_id,
+        sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION),
+    ).values(last_used_at=now))
 
 
 def api_token_revoke(*, token_id, actor) -> ApiToken:
