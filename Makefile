@@ -67,7 +67,7 @@ scheduler: venv
 	TZ=UTC $(FLASK) rq scheduler
 
 lint: venv
-	$(BIN)/ruff check portal worker tests bench migrations
+	$(BIN)/ruff check portal tests bench migrations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

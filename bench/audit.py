@@ -82,6 +82,7 @@ def measure(database_url: str, rows: int) -> dict:
 
     from flask_migrate import upgrade
 
+    from bench.signin import signed_in_client
     from portal import create_app
     from portal.extensions import db
     from portal.services.users import user_create
@@ -92,7 +93,7 @@ def measure(database_url: str, rows: int) -> dict:
                      instance_path=instance)
     with app.app_context():
         upgrade()
-        admin = user_create(email="admin@bench.test", password="bench-password", role="admin")
+        user_create(email="admin@bench.test", password="bench-password", role="admin")
         db.session.commit()
         started = time.perf_counter()
         db.session.execute(sa.text(SEED_USERS))
@@ -104,11 +105,7 @@ def measure(database_url: str, rows: int) -> dict:
             conn.execute(sa.text("ANALYZE users"))
         print(f"seeded {rows:,} audit rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         explain(db, rows)
-        admin_id = admin.id
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(admin_id)
-        session["_fresh"] = True
+    client = signed_in_client(app, "admin@bench.test", "bench-password")
 
     first_url = "/admin/audit?action=booking_cancelled&status=success"
     _, body = timed(client, first_url)  # warm caches and the template

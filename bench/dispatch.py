@@ -195,12 +195,17 @@ def _timed_phases() -> dict[str, float]:
     return totals
 
 
+SETTLE = True  # off for a smoke run (--no-settle), which checks that the bench runs, not its figures
+
+
 def _settle(url: sa.engine.URL, *, vacuum: bool = False) -> None:
     """Start each timing from the same state: PostgreSQL's dirty pages written (CHECKPOINT) and
     the kernel's flushed (sync). Without it the first timing paid for writing out the seed and the
     database copies in the background (its inserts took 17.8 s where a settled run took 11.0 s).
     With `vacuum`, the tables the dispatcher wrote are vacuumed first, as autovacuum would do within
     a minute of the run: otherwise it does so during the timing that follows, on the same 2 cores."""
+    if not SETTLE:
+        return
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         if vacuum:
@@ -320,7 +325,11 @@ def main() -> None:
     parser.add_argument("--create", type=int, default=200, help="series to create through the service (0: none)")
     parser.add_argument("--workers", type=int, default=None,
                         help="DISPATCHER_WORKERS for the run (default: the portal's, 1)")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="skip the CHECKPOINT and sync before each timing (a quick check that the bench runs)")
     args = parser.parse_args()
+    global SETTLE
+    SETTLE = not args.no_settle
     raw = os.environ.get("DATABASE_URL", "")
     if not raw.startswith(("postgres://", "postgresql")):
         sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there).")

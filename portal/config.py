@@ -161,7 +161,7 @@ def validate(config: Mapping) -> None:
 
 
 def _validate_recordings(config: Mapping) -> None:
-    from portal.services.recording_crypto import ConfigKeyError, parse_key
+    from portal.services.recordings.keys import ConfigKeyError, parse_key
 
     try:
         if config.get("RECORDINGS_KEY"):
@@ -183,7 +183,7 @@ def ensure_recordings_key(config: dict, instance_path: str) -> None:
         return
     if config.get("ENV_NAME") == "production":
         raise ConfigError("RECORDINGS_KEY must be set in production (base64 of 32 random bytes).")
-    from portal.services.recording_crypto import development_key
+    from portal.services.recordings.keys import development_key
 
     config["RECORDINGS_KEY"] = development_key(Path(instance_path))
 

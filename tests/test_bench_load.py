@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 def test_load_bench_runs_checks_and_cleans_up(postgres_only, redis_url, tmp_path):
     env = {**os.environ, "REDIS_URL": redis_url}
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "load.py"), "--users", "4", "--seconds", "3", "--bare-seconds", "2",
-         "--floor-seconds", "2", "--workers", "2", "--specialists", "4", "--patients", "10"],
+        [sys.executable, str(ROOT / "bench" / "load.py"), "--users", "4", "--seconds", "3", "--bare-seconds", "4",
+         "--floor-seconds", "4", "--workers", "2", "--specialists", "4", "--patients", "10"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output, _ = process.communicate(timeout=180)
 

@@ -211,7 +211,7 @@ def test_a_deactivated_user_is_treated_as_signed_out(world):
 
 
 def test_loaders_answer_404_outside_scope_and_403_for_visible_rows_one_may_not_change(world):
-    from werkzeug.exceptions import Forbidden, NotFound
+    from portal.errors import Forbidden, NotFound
 
     actors, subject = world
     booking = subject["booking"]
@@ -222,8 +222,24 @@ def test_loaders_answer_404_outside_scope_and_403_for_visible_rows_one_may_not_c
         with pytest.raises(NotFound):
             policies.load(Booking, bad_id, actors[role])
     with pytest.raises(Forbidden):
-        policies.load_for("delete", Booking, booking.id, actors["patient"])
-    assert policies.load_for("update", Booking, booking.id, actors["specialist"]) is booking
+        policies.load(Booking, booking.id, actors["patient"], action="delete")
+    assert policies.load(Booking, booking.id, actors["specialist"], action="update") is booking
+
+
+def test_the_loader_keeps_the_callers_message_field_and_code(world):
+    from portal.errors import Forbidden, NotFound
+
+    actors, subject = world
+    booking = subject["booking"]
+    with pytest.raises(NotFound) as missing:
+        policies.load(Booking, booking.id, actors["other_patient"], missing="No such booking.",
+                      fields={"booking_id": "Unknown booking."})
+    assert (missing.value.message, missing.value.fields) == ("No such booking.", {"booking_id": "Unknown booking."})
+    with pytest.raises(Forbidden) as unseen:
+        policies.load(Booking, booking.id, actors["other_patient"], refused="Not your booking.", forbid_unseen=True)
+    assert (unseen.value.code, unseen.value.message) == ("FORBIDDEN", "Not your booking.")
+    with pytest.raises(NotFound):
+        policies.load(Booking, "00000000-0000-0000-0000-000000000000", actors["admin"], forbid_unseen=True)
 
 
 def test_unknown_actions_are_a_programming_error(world):

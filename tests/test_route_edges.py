@@ -1,6 +1,6 @@
 """Every GET route, built from app.url_map, tried with edge values of its path and query
 parameters (huge, negative, far dates, NUL, wrong types) as each role that may see it:
-no answer is a 500 (issue 15). A new route is covered without new code."""
+no answer is a 500. A new route is covered without new code."""
 from __future__ import annotations
 
 import uuid

@@ -2,7 +2,7 @@
 
 Each route is classified by the `allowed_roles` its blueprint carries (set by
 portal.web.blueprints.role_blueprint, or by hand for auth, bookings and the API)
-and the one its view carries (portal.policies.roles_required). "anonymous" in
+and the one its view carries (portal.web.blueprints.roles_required). "anonymous" in
 allowed_roles marks a public route. A GET route without URL parameters that
 has neither fails test_every_route_is_classified.
 """
@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from portal.policies import ROLES
+from portal.models import ROLES
 
 ANONYMOUS = "anonymous"
 API_PREFIXES = ("/api/", "/functions/")
@@ -51,7 +51,7 @@ def test_every_route_is_classified(app):
                     if rule.endpoint != "static" and route_access(app, rule.endpoint)[0] is None]
     assert unclassified == [], (
         "give these routes' blueprint an `allowed_roles` attribute (portal.web.blueprints.role_blueprint "
-        "does it) or decorate the view with portal.policies.roles_required"
+        "does it) or decorate the view with portal.web.blueprints.roles_required"
     )
 
 

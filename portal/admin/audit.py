@@ -14,7 +14,7 @@ from portal import clock
 from portal.admin.blueprint import bp
 from portal.domain.inputs import date_in_window
 from portal.models import AUDIT_STATUSES, AuditLog, Role
-from portal.policies import load, roles_required
+from portal.policies import load
 from portal.selectors.audit import (
     SYSTEM_ACTOR,
     AuditFilters,
@@ -26,6 +26,7 @@ from portal.selectors.audit import (
     audit_walk,
 )
 from portal.services.users import user_by_email
+from portal.web.blueprints import roles_required
 from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page, wants_fragment
 from portal.web.templating import viewer_zone
@@ -102,7 +103,7 @@ def audit_log():
         cursor = None
     query = {k: v for k, v in values.items() if v}
     return render_page(
-        "admin/audit.html", block="audit_results", rows=rows, next_cursor=next_cursor, cursor=cursor,
+        "admin/audit.html", "audit_results", rows=rows, next_cursor=next_cursor, cursor=cursor,
         values=values, errors=errors, query=query, names=actor_names(rows), statuses=AUDIT_STATUSES,
         actions=[] if wants_fragment() else audit_actions(),
     )

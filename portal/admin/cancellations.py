@@ -10,12 +10,12 @@ from wtforms.validators import Optional
 
 from portal.admin.blueprint import bp
 from portal.models import Role
-from portal.policies import roles_required
 from portal.selectors.cancellations import (
     CancellationFilters,
     cancellations_list,
     people_for_filters,
 )
+from portal.web.blueprints import roles_required
 from portal.web.rendering import render_page
 from portal.web.templating import viewer_zone
 from portal.web.validators import DateInWindow

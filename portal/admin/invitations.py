@@ -11,8 +11,8 @@ from portal.admin.blueprint import bp
 from portal.admin.forms import InviteForm
 from portal.admin.users import users_page
 from portal.models import Role
-from portal.policies import roles_required
 from portal.services.accounts import account_invite
+from portal.web.blueprints import roles_required
 from portal.web.forms import submit_form, with_field_errors
 
 

@@ -9,16 +9,11 @@ from flask_login import current_user
 from portal.admin.blueprint import bp
 from portal.extensions import db
 from portal.jobs.embedded import embedded_scheduler
-from portal.jobs.queue import QueueUnavailable, enqueue
-from portal.jobs.schedule import DISPATCH_RECURRING, SCHEDULE
+from portal.jobs.queue import JobState, QueueUnavailable, enqueue
+from portal.jobs.schedule import SCHEDULE
+from portal.jobs.tasks import dispatch_recurring_job
 from portal.selectors.admin import recent_job_runs
-from portal.selectors.jobs import (
-    JobState,
-    declared_schedule,
-    job_state,
-    job_state_of,
-    registered_schedule,
-)
+from portal.selectors.jobs import declared_schedule, job_state, registered_schedule
 from portal.selectors.outbox import job_runs, outbox_failed
 from portal.services.audit import audit_failure, audit_record
 from portal.web.rendering import render_page
@@ -45,7 +40,7 @@ def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
         else:
             runner = "Nothing: no scheduler runs in this process"
         next_run = registered[entry.id].next_run if entry.id in registered else None
-        rows.append({"id": entry.id, "func": entry.func, "cron": entry.cron, "description": entry.description,
+        rows.append({"id": entry.id, "func": entry.func_name, "cron": entry.cron, "description": entry.description,
                      "runner": runner, "next_run": next_run, "last": last.get(entry.id),
                      "checked": embedded.last_ran.get(entry.id) if embedded and entry.embedded_every else None,
                      "runs": redis_mode and entry.id in registered or (not redis_mode and embedded is not None)})
@@ -65,7 +60,7 @@ def _page(job: JobState | None = None, *, queue_error: str | None = None, status
     redis_mode = bool(current_app.config.get("REDIS_URL"))
     schedule_rows, schedule_how = _schedule_rows(redis_mode)
     return render_page(
-        "admin/ops.html", block="job_status", status=status, job=job, queue_error=queue_error,
+        "admin/ops.html", "job_status", status, job=job, queue_error=queue_error,
         runs=recent_job_runs(limit=20), redis_mode=redis_mode,
         schedule_rows=schedule_rows, schedule_how=schedule_how, failed_mail=outbox_failed(user=current_user, limit=20),
         schedule=registered_schedule() or declared_schedule(),
@@ -82,18 +77,17 @@ def ops_dashboard():
 def ops_dispatch():
     """Enqueue the dispatcher (or, with no Redis configured, run it here and now)."""
     try:
-        job = enqueue(DISPATCH_RECURRING, None, job_timeout=3600)
+        state = enqueue(dispatch_recurring_job, None, job_timeout=3600)
     except QueueUnavailable:
         audit_failure(actor=current_user, action="dispatcher_run_requested", entity_type="job",
                       error="QUEUE_UNAVAILABLE")
         return _page(queue_error=QUEUE_DOWN)  # 200: htmx swaps only 2xx answers
-    state = job_state_of(job)
     if state.status == "failed" and not db.session.is_active:
         db.session.rollback()  # an in-process run that failed inside a flush left it unusable
     audit_record(actor=current_user, action="dispatcher_run_requested", entity_type="job",
-                 entity_id=job.id, new_values={"status": state.status})
+                 entity_id=state.id, new_values={"status": state.status})
     db.session.commit()
-    log.info("dispatcher job %s requested by %s", job.id, current_user.id)
+    log.info("dispatcher job %s requested by %s", state.id, current_user.id)
     return _page(state, status=202 if not state.done else 200)
 
 

@@ -1,9 +1,9 @@
 from portal.admin.blueprint import bp
 from portal.admin.charts import stacked_bars
 from portal.models import Role
-from portal.policies import roles_required
 from portal.selectors.admin import admin_overview_counts
 from portal.selectors.overview import admin_trends
+from portal.web.blueprints import roles_required
 from portal.web.rendering import render_page
 
 

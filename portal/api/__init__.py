@@ -11,7 +11,7 @@ from flask import Flask, request
 from flask_login import current_user
 
 from portal.extensions import api, csrf
-from portal.policies import PUBLIC, SIGNED_IN
+from portal.web.blueprints import PUBLIC, SIGNED_IN
 from portal.web.errors import json_error
 
 

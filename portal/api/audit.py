@@ -5,10 +5,10 @@ import marshmallow as ma
 from flask_login import current_user
 
 from portal.api.common import Blueprint, BoundedDateTime, Text
+from portal.errors import Forbidden
 from portal.models import AUDIT_STATUSES, Role
 from portal.policies import is_admin
 from portal.selectors.audit import AuditFilters, audit_page
-from portal.services import Forbidden
 
 blp = Blueprint("api_audit", __name__, url_prefix="/api/v1/audit-logs",
                 description="The audit trail (admins only)")

@@ -10,13 +10,13 @@ def all_blueprints():
         cancellation_window,
         enrolments,
         exceptions,
+        hours,
         me,
         notes,
         packages,
         recordings,
         recurring,
-        schedule,
     )
 
-    return [me.blp, schedule.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
+    return [me.blp, hours.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
             audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp]

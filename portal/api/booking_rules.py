@@ -7,10 +7,10 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint
 from portal.domain.booking_rules import LIMITS
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import User
 from portal.selectors.specialists import specialist_get
-from portal.services import NotFound
 from portal.services.booking_rules import booking_rules_get, booking_rules_update
 
 blp = Blueprint("api_booking_rules", __name__, url_prefix="/api/v1/specialists",

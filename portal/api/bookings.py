@@ -7,10 +7,9 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
 from portal.extensions import db
-from portal.models import BOOKING_STATUSES, Booking, Role, User
+from portal.models import BOOKING_STATUSES, Booking
 from portal.selectors.bookings import bookings_page
-from portal.services import Forbidden, NotFound
-from portal.services.bookings import booking_create
+from portal.services.bookings import booking_create, booking_patient
 from portal.web.rate_limits import booking_rate_limited, too_many_response
 
 blp = Blueprint("api_bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings")
@@ -97,13 +96,7 @@ def create_booking(data):
     """Book a slot. 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
     409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW when the
     specialist's booking rules refuse it; 429 RATE_LIMITED over BOOKING_RATE_LIMIT."""
-    patient = current_user
-    if data["patient_id"] and data["patient_id"] != current_user.id:
-        patient = db.session.get(User, data["patient_id"])
-        if patient is None or patient.role != Role.PATIENT:
-            raise NotFound("No such patient.")
-    if not policies.can("create", current_user, Booking(patient_id=patient.id)):
-        raise Forbidden("Only patients (or admins on their behalf) can book.")
+    patient = booking_patient(actor=current_user, patient_id=data["patient_id"])
     retry_after = booking_rate_limited(actor=current_user, patient=patient)
     if retry_after:
         return too_many_response(retry_after)

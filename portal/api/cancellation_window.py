@@ -1,4 +1,4 @@
-"""/api/v1/specialists/<id>/late-cancellation: a specialist's late-cancellation notice window (issue 17)."""
+"""/api/v1/specialists/<id>/late-cancellation: a specialist's late-cancellation notice window."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -8,7 +8,6 @@ from portal import policies
 from portal.api.common import Blueprint
 from portal.extensions import db
 from portal.models import SpecialistProfile
-from portal.services import NotFound
 from portal.services.cancellation_window import late_cancel_window_set
 
 blp = Blueprint("api_late_cancellation", __name__, url_prefix="/api/v1/specialists",
@@ -25,10 +24,7 @@ class WindowSchema(ma.Schema):
 @blp.route("/<uuid:specialist_id>/late-cancellation")
 @blp.response(200, WindowSchema)
 def get_window(specialist_id):
-    profile = db.session.get(SpecialistProfile, specialist_id)
-    if profile is None or not policies.can("view", current_user, profile):
-        raise NotFound("No such specialist.")
-    return profile
+    return policies.load(SpecialistProfile, specialist_id, current_user, missing="No such specialist.")
 
 
 @blp.route("/<uuid:specialist_id>/late-cancellation", methods=["PUT"])

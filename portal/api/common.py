@@ -9,6 +9,7 @@ from flask_smorest.arguments import FlaskParser
 from flask_sqlalchemy.pagination import Pagination
 
 from portal.domain.inputs import (
+    CENTS,
     MAX_SHORT_TEXT,
     WINDOW_MESSAGE,
     InputError,
@@ -61,11 +62,11 @@ class Money(ma.fields.Decimal):
             amount = parse_decimal(value)
         except InputError:
             raise ma.ValidationError("Enter an amount such as 100.00.") from None
-        if amount != amount.quantize(Decimal("0.01")):
+        if amount != amount.quantize(CENTS):
             raise ma.ValidationError("Use at most two decimals.")
         if (self.minimum is not None and amount < self.minimum) or (self.maximum is not None and amount > self.maximum):
             raise ma.ValidationError(f"Enter an amount between {self.minimum} and {self.maximum}.")
-        return amount.quantize(Decimal("0.01"))
+        return amount.quantize(CENTS)
 
 
 class Text(ma.fields.String):

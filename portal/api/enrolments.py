@@ -1,4 +1,4 @@
-"""/api/v1/package-enrolments: patients take packages, staff mark them paid (issue 17)."""
+"""/api/v1/package-enrolments: patients take packages, staff mark them paid."""
 from __future__ import annotations
 
 import marshmallow as ma

@@ -12,11 +12,11 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.domain.inputs import MAX_REASON
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import EXCEPTION_REASONS
-from portal.selectors.schedule import exceptions_page
-from portal.services import ServiceError
-from portal.services.schedule import (
+from portal.selectors.hours import exceptions_page
+from portal.services.hours import (
     AFFECTED_CHOICES,
     ExceptionInput,
     exception_create,

@@ -8,8 +8,8 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from portal.api.functions import BookingCancelRequestSchema, FunctionResultSchema, bp, json_body
+from portal.errors import ServiceError
 from portal.extensions import db
-from portal.services import ServiceError
 from portal.services.cancellations import (
     booking_cancel_and_commit,
     booking_cancel_refused,

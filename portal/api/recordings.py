@@ -10,20 +10,15 @@ from flask_login import current_user
 from portal import clock
 from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.domain.inputs import MAX_SHORT_TEXT
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
 from portal.selectors.recordings import recordings_page
-from portal.services import ServiceError
-from portal.services.recordings import (
-    link_ttl,
-    recording_attach,
-    recording_delete,
-    recording_link_token,
-    recording_load,
-    recording_register,
-    recording_update,
-)
+from portal.services.recordings import recording_load
+from portal.services.recordings.cleanup import recording_delete
+from portal.services.recordings.links import link_ttl, recording_link_token
+from portal.services.recordings.upload import recording_attach, recording_register, recording_update
 
 blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
                 description="Meeting recordings and their signed, expiring links")

@@ -11,10 +11,10 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.domain.inputs import MAX_REASON
+from portal.errors import Forbidden, NotFound
 from portal.extensions import db
 from portal.models import RecurringBooking, Role, User
 from portal.selectors.recurring import recurring_page
-from portal.services import Forbidden, NotFound
 from portal.services import recurring as service
 
 blp = Blueprint("api_recurring", __name__, url_prefix="/api/v1/recurring-bookings",
@@ -109,8 +109,9 @@ def _patient_for(user_id) -> User:
         return current_user
     if not policies.is_admin(current_user):
         raise Forbidden("Only admins may create a series for someone else.")
-    patient = db.session.get(User, user_id)
-    if patient is None or patient.role != Role.PATIENT:
+    patient = policies.load(User, user_id, current_user, missing="No such patient.",
+                            fields={"user_id": "No such patient."})
+    if patient.role != Role.PATIENT:
         raise NotFound("No such patient.", fields={"user_id": "No such patient."})
     return patient
 
@@ -143,7 +144,7 @@ def get_series(series_id):
 @blp.arguments(RecurringPatchSchema)
 @blp.response(200, RecurringChangeSchema)
 def update_series(data, series_id):
-    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="update")
     change = service.SeriesChange(series)
     if "end_date" in data:
         change = service.recurring_set_end_date(actor=current_user, series=series, end_date=data["end_date"])
@@ -165,7 +166,7 @@ def update_series(data, series_id):
 @blp.response(200, RecurringChangeSchema)
 def cancel_following(data, series_id):
     """Cancel this and following: end the series before from_date, cancel its sessions from then on."""
-    series = policies.load_for("update", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="update")
     change = service.recurring_cancel_following(actor=current_user, series=series, **data)
     db.session.commit()
     return _change(change)
@@ -174,6 +175,6 @@ def cancel_following(data, series_id):
 @blp.route("/<uuid:series_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_series(series_id):
-    series = policies.load_for("delete", RecurringBooking, series_id, current_user)
+    series = policies.load(RecurringBooking, series_id, current_user, action="delete")
     service.recurring_delete(actor=current_user, series=series)
     db.session.commit()

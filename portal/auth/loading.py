@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from urllib.parse import urlsplit
 
 from flask import Flask, make_response, redirect, request, session, url_for
@@ -11,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
+from portal.selectors.users import user_get
 from portal.services.users import api_token_user
 from portal.web.errors import json_error, wants_json
 
@@ -26,10 +26,7 @@ def configure_login(app: Flask) -> None:
         """`<user id>:<session version>` (User.get_id): a cookie from before the version was
         bumped (sign-out, new password, deactivation, "sign out everywhere") loads nobody."""
         user_id, _, version = (alternative_id or "").partition(":")
-        try:
-            user = db.session.get(User, uuid.UUID(user_id))
-        except ValueError:
-            return None
+        user = user_get(user_id=user_id)
         if user is None or not user.is_active or version != str(user.session_version):
             return None
         return user

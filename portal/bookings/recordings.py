@@ -10,14 +10,13 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.errors import FORBIDDEN_MESSAGE, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.selectors.recordings import recordings_of_booking
-from portal.services import ServiceError
-from portal.services.recording_crypto import TamperedRecording
-from portal.services.recordings import (
-    recording_attach,
-    recording_delete,
+from portal.services.recordings.cleanup import recording_delete
+from portal.services.recordings.crypto import TamperedRecording
+from portal.services.recordings.links import (
     recording_from_grant,
     recording_from_token,
     recording_reader,
@@ -27,6 +26,7 @@ from portal.services.recordings import (
     report_tampered,
     stream_ttl,
 )
+from portal.services.recordings.upload import recording_attach
 from portal.web.forms import submit_form
 from portal.web.templating import viewer_zone
 
@@ -80,7 +80,8 @@ def _back(booking_id, message: str, category: str):
 @bp.route("/<uuid:booking_id>/recordings", methods=["POST"])
 def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
-    policies.require("create", current_user, MeetingRecording(booking_id=booking.id))
+    if not policies.can("create", current_user, MeetingRecording(booking_id=booking.id)):
+        raise Forbidden(FORBIDDEN_MESSAGE)
     upload = request.files.get("file")
 
     def attach():

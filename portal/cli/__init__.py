@@ -1,13 +1,13 @@
-"""flask --app wsgi <command>: the portal's command line (the worker adds `flask rq ...` itself)."""
+"""flask --app wsgi <command>: the portal's command line."""
 from __future__ import annotations
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import ROLES
-from portal.services import ServiceError
 
 users_cli = AppGroup("users", help="Create accounts and API tokens.")
 
@@ -104,5 +104,6 @@ def extra_commands() -> list:
     from portal.cli.cancellations import backfill_cancellations
     from portal.cli.recordings import cleanup_recordings, recordings_cli
     from portal.cli.recurring import dispatch_recurring
+    from portal.jobs.cli import rq_cli
 
-    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli]
+    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli, rq_cli]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from portal.cli.demo_features import Cast, seed_features
+from portal.domain.zones import zone_of
 from portal.extensions import db
 from portal.models import (
     AvailabilityException,
@@ -113,7 +113,7 @@ def _working_start(today: date, offset_days: int, specialist: User) -> datetime 
     )
     if first is None:
         return None
-    local = datetime.combine(day, first.start_time, tzinfo=ZoneInfo(specialist.timezone))
+    local = datetime.combine(day, first.start_time, tzinfo=zone_of(specialist))
     return local.astimezone(UTC)
 
 

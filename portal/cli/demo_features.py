@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from portal.domain.recurrence import occurrence_date
+from portal.domain.zones import zone_of
 from portal.extensions import db
 from portal.models import (
     AuditLog,
@@ -53,7 +53,7 @@ def _rate(specialist: User) -> SpecialistRate:
 
 
 def _at(day: date, local: time, specialist: User) -> datetime:
-    return datetime.combine(day, local, tzinfo=ZoneInfo(specialist.timezone)).astimezone(UTC)
+    return datetime.combine(day, local, tzinfo=zone_of(specialist)).astimezone(UTC)
 
 
 def _booking(patient: User, specialist: User, starts_at: datetime, status: str, **extra) -> Booking | None:
@@ -194,7 +194,7 @@ def seed_cancellations(today: date, cast: Cast) -> list[Booking]:
 def seed_note_and_recording(cast: Cast, booking: Booking) -> None:
     """A note written after the session (locked 24 hours later), an amendment added
     since, and the session's recording attached through the recordings service."""
-    from portal.services.recordings import recording_attach
+    from portal.services.recordings.upload import recording_attach
 
     specialist = db.session.get(User, booking.specialist_id)
     written = booking.ends_at + timedelta(hours=2)

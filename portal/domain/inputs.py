@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-# Maximum lengths, in characters (documented in README, "Input bounds").
+# Maximum lengths, in characters (documented in docs/input-bounds.md).
 MAX_EMAIL = 320  # what the forms and the users table always took
 MAX_NAME = 120
 MAX_SHORT_TEXT = 500         # a search, a title, a reference
@@ -26,6 +27,10 @@ MAX_QUERY_VALUE = 2_000      # any one query-string value
 MAX_METADATA_BYTES = 16 * 1024  # a note's metadata, as JSON
 MAX_NUMBER_CHARS = 20        # "99999999.00" and every whole number we hold fit easily
 MAX_RECORDING_SECONDS = 7 * 24 * 3600  # longer than a week is not a session recording
+
+# Money is held in cents, in Numeric(10, 2) columns: the largest price they hold.
+CENTS = Decimal("0.01")
+MAX_PRICE = Decimal("99999999.99")
 
 # Dates a filter or a URL may name; outside them the value is refused (or clamped).
 EARLIEST_DATE = date(2000, 1, 1)
@@ -150,3 +155,13 @@ def metadata_problem(value) -> str | None:
     if control_chars_at(value):
         return "Remove the control characters (such as NUL) from the metadata."
     return None
+
+
+def as_uuid(value) -> uuid.UUID | None:
+    """`value` as a UUID, or None when it is not one (ids arrive as text from URLs and JSON)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None

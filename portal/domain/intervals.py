@@ -38,10 +38,6 @@ class DateException(Protocol):
     end_time: time | None
 
 
-def specialist_zone(specialist) -> ZoneInfo:
-    return ZoneInfo(specialist.timezone or "UTC")
-
-
 def local_at(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 

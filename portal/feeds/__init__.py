@@ -4,8 +4,8 @@ from flask import Blueprint, Response, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.extensions import db
-from portal.policies import PUBLIC, SIGNED_IN
 from portal.services.calendar_feed import feed_ics, feed_revoke, feed_token, feed_user
+from portal.web.blueprints import PUBLIC, SIGNED_IN
 from portal.web.rendering import render_page
 
 bp = Blueprint("feeds", __name__)

@@ -1,1 +1,3 @@
-"""Background jobs as the web app sees them: the queue it enqueues on (by dotted name) and the schedule it declares."""
+"""Background jobs: the jobs themselves (tasks.py), the queue (queue.py), the schedule (schedule.py),
+the worker class (worker.py), its commands (cli.py), the in-process scheduler of the embedded
+default (embedded.py) and delivery on commit (delivery.py)."""

@@ -13,7 +13,7 @@ from flask import current_app, has_app_context
 from flask_sqlalchemy.session import Session
 
 from portal.jobs.queue import QueueUnavailable, enqueue
-from portal.jobs.schedule import DELIVER_OUTBOX
+from portal.jobs.tasks import deliver_outbox_job
 from portal.services.outbox import SESSION_KEY
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def _after_commit(session) -> None:
     if not ids or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
     try:
-        enqueue(DELIVER_OUTBOX, ids)
+        enqueue(deliver_outbox_job, ids)
     except QueueUnavailable:
         log.warning("outbox: could not enqueue delivery of %s messages; the minute sweep will send them", len(ids))
 

@@ -13,38 +13,14 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from croniter import croniter
 from flask import Flask
-from rq.utils import import_attribute
 
 from portal.jobs.schedule import SCHEDULE, ScheduledJob
 
 log = logging.getLogger(__name__)
 
 _started: dict[str, threading.Thread] = {}
-
-
-def cron_matches(cron: str, moment: datetime) -> bool:
-    """Whether the five-field cron string (UTC; numbers, *, */n, a-b and lists) fires at `moment`'s minute."""
-    fields = cron.split()
-    values = (moment.minute, moment.hour, moment.day, moment.month, (moment.isoweekday() % 7))
-    return all(_field_matches(field, value) for field, value in zip(fields, values, strict=True))
-
-
-def _field_matches(field: str, value: int) -> bool:
-    for part in field.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-        if part == "*":
-            if value % step == 0:
-                return True
-            continue
-        low, _, high = part.partition("-")
-        low_value, high_value = int(low), int(high or low)
-        if low_value <= value <= high_value and (value - low_value) % step == 0:
-            return True
-    return False
 
 
 class EmbeddedScheduler:
@@ -65,7 +41,7 @@ class EmbeddedScheduler:
                 if last is None or monotonic - last >= entry.embedded_every:
                     self._last_every[entry.id] = monotonic
                     jobs.append(entry)
-            elif new_minute and cron_matches(entry.cron, minute):
+            elif new_minute and croniter.match(entry.cron, minute):
                 jobs.append(entry)
         self._last_minute = minute
         return jobs
@@ -76,7 +52,7 @@ class EmbeddedScheduler:
             from portal.extensions import db
 
             try:
-                import_attribute(entry.func)()
+                entry.func()
             except Exception:  # noqa: BLE001 - one failing job must not stop the schedule; the log reaches Sentry
                 log.exception("scheduled job %s failed", entry.id)
             finally:

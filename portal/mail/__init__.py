@@ -4,8 +4,8 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.extensions import csrf, db
-from portal.policies import PUBLIC, SIGNED_IN
 from portal.services.reminders import opt_out_user, reminders_opt_out, reminders_set
+from portal.web.blueprints import PUBLIC, SIGNED_IN
 from portal.web.rendering import render_page
 
 bp = Blueprint("mail", __name__)

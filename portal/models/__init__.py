@@ -10,7 +10,7 @@ from portal.models.bookings import (
     RecurringBooking,
     RecurringOccurrenceSkip,
 )
-from portal.models.calendar import EXCEPTION_REASONS, AvailabilityException
+from portal.models.hours import EXCEPTION_REASONS, AvailabilityException, SpecialistRate, WorkingHours
 from portal.models.jobs import JobRun
 from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.outbox import OUTBOX_STATUSES, Outbox
@@ -22,9 +22,7 @@ from portal.models.users import (
     ApiToken,
     Role,
     SpecialistProfile,
-    SpecialistRate,
     User,
-    WorkingHours,
 )
 
 __all__ = [

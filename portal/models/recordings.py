@@ -26,7 +26,7 @@ class MeetingRecording(db.Model):
     file_format: Mapped[str] = mapped_column(sa.String(8))
     is_encrypted: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     # The recording's own AES-256 data key, wrapped by the master key named by encryption_key_id
-    # (see portal/services/recording_crypto.py). Both are null for a file not yet encrypted.
+    # (see portal/services/recordings/keys.py). Both are null for a file not yet encrypted.
     encryption_key_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True, index=True)
     wrapped_data_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -101,45 +100,6 @@ class SpecialistProfile(db.Model):
         sa.CheckConstraint("min_notice_hours BETWEEN 0 AND 8760", name="min_notice"),
         sa.CheckConstraint("booking_window_days BETWEEN 1 AND 3650", name="booking_window"),
         sa.CheckConstraint("late_cancel_notice_hours BETWEEN 0 AND 720", name="late_cancel_notice"),
-    )
-
-
-class SpecialistRate(db.Model):
-    """A rate becomes current from effective_from; the latest such row wins, history is kept."""
-
-    __tablename__ = "specialist_rates"
-
-    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
-    specialist_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
-    duration_minutes: Mapped[int] = mapped_column(sa.Integer)
-    price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
-    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
-    effective_from: Mapped[datetime] = mapped_column(sa.Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    __table_args__ = (
-        sa.CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration"),
-        sa.CheckConstraint("price >= 0", name="price"),
-        sa.Index("ix_specialist_rates_current", "specialist_id", "effective_from", "created_at"),
-    )
-
-
-class WorkingHours(db.Model):
-    """One range of a weekday (Monday 0), in the specialist's own time zone."""
-
-    __tablename__ = "specialist_working_hours"
-
-    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
-    specialist_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("specialist_profiles.id", ondelete="CASCADE"), index=True
-    )
-    weekday: Mapped[int] = mapped_column(sa.SmallInteger)
-    start_time: Mapped[datetime] = mapped_column(sa.Time)
-    end_time: Mapped[datetime] = mapped_column(sa.Time)
-
-    __table_args__ = (
-        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
-        sa.CheckConstraint("start_time < end_time", name="range"),
     )
 
 

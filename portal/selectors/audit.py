@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import AuditLog, User
-from portal.services import ServiceError
 
 PAGE_SIZE = 50
 SYSTEM_ACTOR = "system"

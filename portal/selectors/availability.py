@@ -21,8 +21,8 @@ from portal.domain.intervals import (
     day_windows,
     merge_intervals,
     slots_in,
-    specialist_zone,
 )
+from portal.domain.zones import zone_of
 from portal.extensions import db
 from portal.models import (
     ACTIVE_STATUSES,
@@ -64,7 +64,7 @@ def exceptions_of(specialist_ids: Iterable[uuid.UUID], first: date, last: date
 
 def windows_between(specialist: User, first: date, last: date) -> dict[date, list[Interval]]:
     """Working windows for each local date from `first` to `last` inclusive."""
-    zone = specialist_zone(specialist)
+    zone = zone_of(specialist)
     hours = hours_of([specialist.id])[specialist.id]
     exceptions = exceptions_of([specialist.id], first, last)
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
@@ -119,7 +119,7 @@ def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | 
                     rate: SpecialistRate | None = None) -> list[Interval]:
     """Free slots from today (specialist's zone) for `days` days, at the length of the rate current
     today (`rate`, when the caller has read it already)."""
-    zone = specialist_zone(specialist)
+    zone = zone_of(specialist)
     first = now.astimezone(zone).date()
     rate = rate or rate_on(specialist.id, first)
     if rate is None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from portal.domain.booking_rules import DEFAULT_RULES, BookingRules
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, SpecialistProfile
-from portal.services.bulk import among
+from portal.models.bulk import among
 
 _RULE_COLUMNS = (SpecialistProfile.max_upcoming_per_patient, SpecialistProfile.min_notice_hours,
                  SpecialistProfile.booking_window_days)

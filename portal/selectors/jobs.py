@@ -9,24 +9,10 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from portal.jobs.queue import QueueUnavailable, redis_connection
+from portal.jobs.queue import JobState, QueueUnavailable, redis_connection
 from portal.jobs.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
-
-FINAL = ("finished", "failed", "stopped", "canceled", "missing")
-
-
-@dataclass
-class JobState:
-    id: str
-    status: str
-    result: dict | None = None
-    error: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in FINAL
 
 
 @dataclass
@@ -88,5 +74,5 @@ def registered_schedule() -> list[ScheduledJob]:
 
 def declared_schedule() -> list[ScheduledJob]:
     """The schedule the portal declares (portal.jobs.schedule), for when Redis holds none."""
-    return [ScheduledJob(id=entry.id, cron=entry.cron, func=entry.func)
+    return [ScheduledJob(id=entry.id, cron=entry.cron, func=entry.func_name)
             for entry in SCHEDULE]

@@ -8,13 +8,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from portal import clock
+from portal.domain.inputs import CENTS
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile, User
 from portal.policies import visible
 from portal.selectors.availability import rate_on
 from portal.selectors.pagination import Pagination, paginate
-
-CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from portal import policies
+from portal.domain.inputs import as_uuid
 from portal.extensions import db
 from portal.models import BookingPackage, Role, SpecialistProfile, User
 from portal.selectors.pagination import Pagination, paginate
@@ -16,7 +17,7 @@ def specialist_get(*, specialist_id) -> User | None:
     Bookable means an active account with the specialist role and a profile:
     the strictest of the checks the pages, the API and the services each used
     to make on their own, so that none of them books or shows someone another refuses."""
-    key = policies.as_uuid(specialist_id)
+    key = as_uuid(specialist_id)
     # The user and the profile in one query (unless the session holds the user already); the
     # user holds the profile, so the booking rules read next (selectors.booking_rules.booking_rules_of)
     # find it in the session instead of asking again.

@@ -5,11 +5,18 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 
 from portal import policies
+from portal.domain.inputs import as_uuid
 from portal.extensions import db
 from portal.models import ROLES, ApiToken, User
 from portal.selectors.pagination import paginate
 
 PAGE_SIZE = 25
+
+
+def user_get(*, user_id) -> User | None:
+    """The account with this id, whoever asks: signing in reads it before anyone is signed in."""
+    key = as_uuid(user_id)
+    return db.session.get(User, key) if key is not None else None
 
 
 def users_search(*, actor: User, query: str = "", role: str | None = None, page: int = 1,

@@ -9,13 +9,10 @@ import secrets
 import time
 
 from portal import clock
+from portal.errors import Conflict, ServiceError
 from portal.extensions import db
 from portal.models import ROLES, Role, User
-from portal.services import (
-    Conflict,
-    ServiceError,
-    account_mail,  # noqa: F401  (registers the message types)
-)
+from portal.services import account_mail  # noqa: F401  (registers the message types)
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add
 from portal.services.users import check_new_password, password_set, user_by_email, user_create

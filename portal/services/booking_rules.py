@@ -22,13 +22,13 @@ from portal import policies
 from portal.domain import booking_rules as rules_domain
 from portal.domain.booking_rules import BookingRules
 from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
+from portal.errors import Conflict, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Role, SpecialistProfile, User
+from portal.models.bulk import is_postgres, pg_array
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.specialists import specialist_get
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
-from portal.services.bulk import is_postgres, pg_array
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,8 @@ def booking_rules_update(*, actor: User, specialist_id, max_upcoming_per_patient
     specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")
-    profile = db.session.get(SpecialistProfile, specialist.id)
-    if not policies.can("update", actor, profile):
-        raise Forbidden("Only the specialist or an admin may change this.")
+    profile = policies.load(SpecialistProfile, specialist.id, actor, action="update", missing="No such specialist.",
+                            refused="Only the specialist or an admin may change this.")
     values = {"max_upcoming_per_patient": max_upcoming_per_patient, "min_notice_hours": min_notice_hours,
               "booking_window_days": booking_window_days}
     errors = rules_domain.rules_errors(values, max_ahead_days())

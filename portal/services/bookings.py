@@ -7,17 +7,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from portal import clock
+from portal import clock, policies
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
-from portal.domain.intervals import interval_fits, specialist_zone
+from portal.domain.intervals import interval_fits
+from portal.domain.zones import zone_of
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
 from portal.selectors.availability import rate_on, windows_between
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.bookings import booking_clash
 from portal.selectors.specialists import specialist_get
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 from portal.services.booking_rules import BookingRuleBroken, booking_rules_enforce, max_ahead_days, may_override
 from portal.services.enrolments import credit_draw
@@ -49,7 +50,7 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     now = now or clock.now()
     if starts_at <= now:
         raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
-    local_day = starts_at.astimezone(specialist_zone(specialist)).date()
+    local_day = starts_at.astimezone(zone_of(specialist)).date()
     rate = rate_on(specialist.id, local_day) if day_rules is None else day_rules[0]
     if rate is None:
         raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
@@ -69,6 +70,25 @@ def require_confirmed_address(patient: User) -> None:
     if patient.email_confirmed_at is None:
         raise Forbidden("Confirm your e-mail address before booking: open the link we sent you, "
                         "or ask for a new one.", code="EMAIL_NOT_CONFIRMED")
+
+
+BOOK_FOR_YOURSELF = "Only patients (or admins on their behalf) can book."
+
+
+def booking_patient(*, actor: User, patient_id: uuid.UUID | None = None) -> User:
+    """Whom `actor` books for: themself, or a patient on whose behalf an admin books.
+
+    NotFound for an id that names no patient; Forbidden for anyone else's booking
+    (a patient booking for another, a specialist booking at all)."""
+    patient = actor
+    if patient_id is not None and patient_id != actor.id:
+        patient = policies.load(User, patient_id, actor, missing="No such patient.", refused=BOOK_FOR_YOURSELF,
+                                forbid_unseen=True)
+        if patient.role != Role.PATIENT:
+            raise NotFound("No such patient.")
+    if not policies.can("create", actor, Booking(patient_id=patient.id)):
+        raise Forbidden(BOOK_FOR_YOURSELF)
+    return patient
 
 
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
@@ -120,7 +140,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         log.info("booking for specialist %s at %s lost a race", specialist.id, starts_at)
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
     if use_package:
-        local_day = starts_at.astimezone(specialist_zone(specialist)).date()
+        local_day = starts_at.astimezone(zone_of(specialist)).date()
         enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id, day=local_day)
         if enrolment_id is not None:  # assigning None would still write the row again
             booking.package_enrolment_id = enrolment_id

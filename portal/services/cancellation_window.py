@@ -1,11 +1,11 @@
-"""The late-cancellation notice window each specialist sets (issue 17): hours before a
+"""The late-cancellation notice window each specialist sets: hours before a
 session inside which a cancellation is recorded as late (0: no window)."""
 from __future__ import annotations
 
 from portal import policies
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import SpecialistProfile, User
-from portal.services import Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record
 
 MAX_HOURS = 720
@@ -17,19 +17,14 @@ def clean_hours(value) -> int:
     text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
     if not text.isdigit() or int(text) > MAX_HOURS:
         raise ServiceError(f"Give a whole number of hours from 0 to {MAX_HOURS} (0: no window).",
-                           code="VALIDATION_ERROR",
                            fields={"late_cancel_notice_hours": f"A whole number from 0 to {MAX_HOURS}."})
     return int(text)
 
 
 def late_cancel_window_set(*, actor: User, specialist_id, hours) -> SpecialistProfile:
     """Set a specialist's notice window (the specialist themself or an admin)."""
-    key = policies.as_uuid(specialist_id)
-    profile = db.session.get(SpecialistProfile, key) if key else None
-    if profile is None or not policies.can("view", actor, profile):
-        raise NotFound("No such specialist.")
-    if not policies.can("update", actor, profile):
-        raise Forbidden("You may only change your own notice window.")
+    profile = policies.load(SpecialistProfile, specialist_id, actor, action="update", missing="No such specialist.",
+                            refused="You may only change your own notice window.")
     value = clean_hours(hours)
     old = profile.late_cancel_notice_hours
     if value != old:

@@ -22,11 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock, policies
-from portal.domain.inputs import MAX_REASON, has_control_chars
+from portal.domain.inputs import MAX_REASON, as_uuid, has_control_chars
+from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
 from portal.selectors.specialists import late_cancel_notice_hours
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_failure, audit_record
 from portal.services.enrolments import credit_return
 
@@ -36,12 +36,13 @@ REASON_MAX_LENGTH = MAX_REASON
 NO_REFUND = "no_refund"
 HISTORICAL_REASON = "historical_cancellation"
 AUDIT_ACTION = "booking_cancelled"
+NOT_YOURS = "Not your booking."
 SUCCESS_MESSAGE = "Booking cancelled successfully. No refund will be processed."
 
 
 @dataclass(frozen=True)
 class CancelTerms:
-    """What cancelling a booking now means (issue 17): said in the dialog before, and in the answer after."""
+    """What cancelling a booking now means: said in the dialog before, and in the answer after."""
 
     is_late: bool
     notice_hours: int
@@ -104,7 +105,7 @@ class BookingInPast(ServiceError):
 
 
 def parse_booking_id(value) -> uuid.UUID:
-    key = policies.as_uuid(value)
+    key = as_uuid(value)
     if key is None:
         raise ServiceError("booking_id must be a UUID.", fields={"booking_id": "Not a valid UUID."})
     return key
@@ -129,23 +130,20 @@ def is_cancellable(booking: Booking, now: datetime | None = None) -> bool:
     return booking.status in ACTIVE_STATUSES and booking.starts_at > (now or clock.now())
 
 
-def _locked_booking(booking_id: uuid.UUID) -> Booking | None:
-    """The booking, its row locked until the transaction ends (PostgreSQL), read fresh."""
-    return db.session.execute(
-        sa.select(Booking).where(Booking.id == booking_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+def _cancellable_booking(actor: User, booking_id: uuid.UUID, as_staff: bool) -> Booking:
+    """The booking, read fresh and its row locked until the transaction ends (PostgreSQL).
 
-
-def _refuse_unless_cancellable(actor: User, booking: Booking | None, as_staff: bool) -> None:
-    if booking is None:
-        raise NotFound("No such booking.")
+    Someone else's booking is FORBIDDEN, as the spec's booking-cancel function answers,
+    whether or not the actor may see it."""
+    booking = policies.load(Booking, booking_id, actor, missing="No such booking.", refused=NOT_YOURS,
+                            forbid_unseen=True, lock=True)
     if not policies.can_cancel(actor, booking, as_staff=as_staff):
-        raise Forbidden("Not your booking.")
+        raise Forbidden(NOT_YOURS)
     if booking.status == "cancelled":
         raise AlreadyCancelled("This booking is already cancelled.")
     if not is_cancellable(booking):
         raise BookingInPast("This session has already started or ended, so it can no longer be cancelled.")
+    return booking
 
 
 def _set_cancelled(booking: Booking) -> None:
@@ -179,8 +177,7 @@ def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False) -
     ALREADY_CANCELLED, BOOKING_IN_PAST. Flushes; the caller commits."""
     key = parse_booking_id(booking_id)
     text = clean_reason(reason)
-    booking = _locked_booking(key)
-    _refuse_unless_cancellable(actor, booking, as_staff)
+    booking = _cancellable_booking(actor, key, as_staff)
     previous = booking.status
     terms = cancel_terms(actor=actor, booking=booking)
     cancellation = BookingCancellation(booking_id=booking.id, cancelled_by=actor.id, reason=text,

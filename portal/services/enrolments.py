@@ -1,4 +1,4 @@
-"""Package enrolments (issue 17): a patient takes a package, pays outside the
+"""Package enrolments: a patient takes a package, pays outside the
 portal, and their bookings with that specialist draw its session credits.
 
 credits_used changes only through conditional UPDATEs (`... WHERE credits_used <
@@ -15,10 +15,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from portal import clock, policies
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, PackageEnrolment, Role, User
 from portal.selectors.enrolments import enrolments_due_expiry_notice
-from portal.services import Conflict, Forbidden, NotFound, ServiceError, load_visible
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add_many
 
@@ -34,9 +34,9 @@ class EnrolmentStateError(Conflict):
 
 def enrolment_take(*, actor: User, package_id) -> PackageEnrolment:
     """The patient takes an active package: its terms copied now, awaiting payment."""
-    key = policies.as_uuid(package_id)
-    package = db.session.get(BookingPackage, key) if key else None
-    if package is None or not package.is_active:
+    package = policies.load(BookingPackage, package_id, actor, missing="No such package.",
+                            fields={"package_id": "Not an active package."})
+    if not package.is_active:
         raise NotFound("No such package.", fields={"package_id": "Not an active package."})
     enrolment = PackageEnrolment(
         package_id=package.id, patient_id=actor.id, specialist_id=package.specialist_id,
@@ -57,10 +57,8 @@ def enrolment_take(*, actor: User, package_id) -> PackageEnrolment:
 
 def enrolment_load(*, actor: User, enrolment_id, action: str = "view") -> PackageEnrolment:
     """The enrolment (NotFound outside the actor's scope, Forbidden for `action` they may not do)."""
-    enrolment = load_visible(PackageEnrolment, enrolment_id, actor, "enrolment")
-    if not policies.can(action, actor, enrolment):
-        raise Forbidden("You may not change this enrolment.")
-    return enrolment
+    return policies.load(PackageEnrolment, enrolment_id, actor, action=action, missing="No such enrolment.",
+                         refused="You may not change this enrolment.")
 
 
 def _locked(enrolment: PackageEnrolment) -> PackageEnrolment:
@@ -81,7 +79,7 @@ def enrolment_mark_paid(*, actor: User, enrolment_id, reference) -> PackageEnrol
     text = reference.strip() if isinstance(reference, str) else ""
     if not text or len(text) > REFERENCE_MAX:
         raise ServiceError(f"Give the payment reference (at most {REFERENCE_MAX} characters).",
-                           code="VALIDATION_ERROR", fields={"reference": "A payment reference is required."})
+                           fields={"reference": "A payment reference is required."})
     enrolment = _locked(enrolment_load(actor=actor, enrolment_id=enrolment_id, action="update"))
     if enrolment.status != PENDING:
         raise EnrolmentStateError("Only an enrolment awaiting payment can be marked paid.")

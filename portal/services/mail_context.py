@@ -32,12 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 
 from portal import clock
+from portal.domain.zones import zone_of
 from portal.extensions import db
 from portal.models import (
     Booking,
@@ -101,13 +101,6 @@ def absolute_url(endpoint: str, **values) -> str:
     base = urlsplit(current_app.config["PORTAL_BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
-
-
-def zone_of(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.timezone or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_text(value: datetime, user: User) -> str:

@@ -8,7 +8,7 @@ message, so the row becomes `failed` ("may have arrived") and is only resent whe
 A failed try before hand-over (server down, refused) is retried with backoff, OUTBOX_MAX_TRIES in all.
 
 Unlike most services these functions COMMIT (one short transaction per step), and they are called
-from jobs only (worker.jobs.deliver_outbox_job, the in-process scheduler)."""
+from jobs only (portal.jobs.tasks.deliver_outbox_job, the in-process scheduler)."""
 from __future__ import annotations
 
 import contextlib
@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 
 from portal import clock
+from portal.domain.zones import zone_of
+from portal.errors import Conflict, NotFound
 from portal.extensions import db
 from portal.models import Outbox, User
-from portal.services import Conflict, NotFound
 from portal.services.audit import audit_record
-from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text, zone_of
+from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text
 
 log = logging.getLogger(__name__)
 

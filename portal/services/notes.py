@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import clock, policies
-from portal.domain.inputs import MAX_LONG_TEXT, metadata_problem, text_problem
+from portal.domain.inputs import MAX_LONG_TEXT, as_uuid, metadata_problem, text_problem
+from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, SessionNote, SessionNoteAmendment
-from portal.services import Conflict, Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -111,14 +111,14 @@ def _filled(note: SessionNote) -> list[str]:
 
 
 def note_load(*, actor, note_id: Any) -> SessionNote:
-    return load_visible(SessionNote, note_id, actor, "note")
+    return policies.load(SessionNote, note_id, actor, missing="No such note.")
 
 
 def _check_provider(actor, booking: Booking, provider_id: Any) -> None:
     """The spec's column, when a client names it: the booking's specialist, who is the writer."""
     if provider_id is None:
         return
-    if policies.as_uuid(provider_id) != booking.specialist_id:
+    if as_uuid(provider_id) != booking.specialist_id:
         raise ServiceError("provider_id must be the booking's specialist.",
                            fields={"provider_id": "Not this booking's specialist."})
     if booking.specialist_id != actor.id:
@@ -128,7 +128,8 @@ def _check_provider(actor, booking: Booking, provider_id: Any) -> None:
 def note_create(*, actor, booking_id: Any, data: dict, provider_id: Any = None) -> SessionNote:
     """A note by the booking's specialist about one of their own bookings. `provider_id`
     (the spec's column) is optional: when given it must be that specialist, the caller."""
-    booking = load_visible(Booking, booking_id, actor, "booking", fields={"booking_id": "Unknown booking."})
+    booking = policies.load(Booking, booking_id, actor, missing="No such booking.",
+                            fields={"booking_id": "Unknown booking."})
     _check_provider(actor, booking, provider_id)
     note = SessionNote(booking_id=booking.id, provider_id=actor.id)
     note.booking = booking

@@ -32,9 +32,9 @@ from jinja2 import TemplateNotFound
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Outbox, User
-from portal.services import ServiceError
 
 SESSION_KEY = "outbox_new_ids"  # db.session.info: ids written in the open transaction
 

@@ -10,15 +10,17 @@ from typing import Any
 
 from portal import policies
 from portal.domain.inputs import (
+    CENTS,
     MAX_NAME,
+    MAX_PRICE,
     InputError,
     parse_decimal,
     parse_integer,
     text_problem,
 )
+from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
-from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record, changed_fields
 
 # ISO 4217 codes the clinic prices in; a fixed list keeps typos out.
@@ -29,7 +31,6 @@ CURRENCIES = (
 )
 FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
           "valid_for_days", "is_active")
-CENTS = Decimal("0.01")
 MAX_DESCRIPTION = 5000
 
 
@@ -85,7 +86,7 @@ def _check_numbers(data: dict, clean: dict, errors: dict) -> None:
         elif count is not None:
             clean["session_count"] = count
     if "price" in data:
-        _check_cents(data["price"], "price", clean, errors, lambda price: 0 <= price < Decimal(100000000),
+        _check_cents(data["price"], "price", clean, errors, lambda price: 0 <= price <= MAX_PRICE,
                      "The price cannot be negative.")
     if "discount_percentage" in data:
         raw = data["discount_percentage"]
@@ -164,10 +165,8 @@ def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPac
 
 
 def package_load(*, actor, package_id: Any, action: str = "view") -> BookingPackage:
-    package = load_visible(BookingPackage, package_id, actor, "package")
-    if not policies.can(action, actor, package):
-        raise Forbidden("You may not change this package.")
-    return package
+    return policies.load(BookingPackage, package_id, actor, action=action, missing="No such package.",
+                         refused="You may not change this package.")
 
 
 def package_update(*, actor, package_id: Any, data: dict) -> BookingPackage:

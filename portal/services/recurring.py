@@ -39,12 +39,13 @@ from portal.domain.recurrence import (
     occurrence_date,
     occurrence_start,
 )
+from portal.domain.zones import zone_of
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, Role, User
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.recurring import occurrences_cancelled_before, upcoming_of_series
 from portal.selectors.specialists import specialist_get
-from portal.services import Conflict, Forbidden, NotFound, ServiceError
 from portal.services.audit import audit_record, changed_fields
 from portal.services.booking_rules import BookingRuleBroken, max_ahead_days
 from portal.services.cancellations import booking_cancel, clean_reason
@@ -115,7 +116,7 @@ def series_status(series: RecurringBooking) -> str:
 def _check_window(rules, specialist: User, start_date: date) -> None:
     """A series' start date lies within the booking window (its later occurrences need not)."""
     limit = max_ahead_days()
-    if start_date_refusal(rules, start_date, clock.today(specialist.timezone or "UTC"), limit):
+    if start_date_refusal(rules, start_date, clock.today(zone_of(specialist).key), limit):
         message = refusal_message(OUTSIDE_BOOKING_WINDOW, rules, limit)
         raise BookingRuleBroken(message, code=OUTSIDE_BOOKING_WINDOW, fields={"start_date": message})
 
@@ -180,7 +181,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
         raise Forbidden("You may not create this series.")
     rules = booking_rules_of(specialist.id)
     _check_window(rules, specialist, start_date)
-    zone = ZoneInfo(specialist.timezone or "UTC")
+    zone = zone_of(specialist)
     inside_notice = _skip_inside_notice(series, rules, zone)
     first = occurrence_start(series.next_booking_date, series.time_of_day, zone)
     # The first session's day is read once, in the form booking the horizon next needs.
@@ -293,18 +294,13 @@ def _keep_cancelled_alone(series: RecurringBooking, *, from_date: date) -> None:
 def _first_ahead(series: RecurringBooking, now: datetime) -> tuple[int, date]:
     """The index and date of the series' first occurrence that starts after `now` (counted from the
     start: the sessions booked ahead were cancelled by the pause and are booked again)."""
-    zone = ZoneInfo(series_zone_name(series))
+    zone = zone_of(db.session.get(User, series.specialist_id))
     index = first_index_from(series.start_date, series.frequency, 0, now.astimezone(zone).date())
     while True:
         day = occurrence_date(series.start_date, series.frequency, index)
         if occurrence_start(day, series.time_of_day, zone) > now:
             return index, day
         index += 1
-
-
-def series_zone_name(series: RecurringBooking) -> str:
-    specialist = db.session.get(User, series.specialist_id)
-    return (specialist.timezone if specialist else None) or "UTC"
 
 
 def recurring_end(*, actor: User, series: RecurringBooking) -> SeriesChange:

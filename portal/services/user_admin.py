@@ -7,15 +7,15 @@ restores all of it; tokens the user wants gone are revoked separately."""
 from __future__ import annotations
 
 from portal import policies
+from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import ROLES, Role, SpecialistProfile, User
-from portal.services import Forbidden, ServiceError, load_visible
 from portal.services.audit import audit_record
 from portal.services.users import user_end_sessions
 
 
 def _load_user(actor, user_id) -> User:
-    user = load_visible(User, user_id, actor, "user")
+    user = policies.load(User, user_id, actor, missing="No such user.")
     if not policies.is_admin(actor) or not policies.can("update", actor, user):
         raise Forbidden("Only administrators manage accounts.")
     return user

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal import policies
 from portal.domain.passwords import password_problem
+from portal.errors import Conflict, ServiceError
 from portal.extensions import db
 from portal.models import ROLES, ApiToken, Role, SpecialistProfile, User, utcnow
-from portal.services import Conflict, NotFound, ServiceError
 from portal.services.audit import audit_record
 
 # last_used_at is written at most this often per token: a busy client must not write on every call.
@@ -201,11 +202,7 @@ def api_token_user(token: str) -> User | None:
 
 def api_token_revoke(*, token_id, actor) -> ApiToken:
     """Revoke a token: its owner's own, or anyone's for an administrator."""
-    from portal import policies
-
-    row = db.session.get(ApiToken, token_id)
-    if row is None or not policies.can("delete", actor, row):
-        raise NotFound("No such token.")
+    row = policies.load(ApiToken, token_id, actor, action="delete", missing="No such token.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit_record(actor=actor, action="api_token_revoked", entity_type="api_token", entity_id=row.id)

@@ -9,20 +9,21 @@ from flask_login import current_user
 
 from portal import clock
 from portal.domain.inputs import date_in_window
-from portal.domain.intervals import specialist_zone
+from portal.domain.zones import zone_of
+from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
 from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
-from portal.selectors.schedule import affected_bookings
-from portal.services import ServiceError
-from portal.services.schedule import (
+from portal.selectors.hours import affected_bookings
+from portal.services.hours import (
     AVAILABLE_ONLY_NEEDS_RANGE,
     ExceptionInput,
     exception_create,
     exception_delete,
 )
 from portal.specialist.blueprint import bp
-from portal.web.forms import form_error, submit_form
+from portal.specialist.forms import BlockForm
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page, wants_fragment
 
 TEMPLATE = "specialist/calendar.html"
@@ -54,7 +55,7 @@ def _parse_month(value: str | None, fallback: date) -> date:
 def _context(*, month: date, day: date | None, form: dict | None = None, errors: dict | None = None,
              affected: list | None = None, notice: str | None = None, with_month: bool = True) -> dict:
     """The calendar's context; without `with_month`, no month grid (htmx swapping only the day panel)."""
-    zone = specialist_zone(current_user)
+    zone = zone_of(current_user)
     context = {
         "month": month, "prev_month": shift_month(month, -1), "next_month": shift_month(month, 1),
         "weeks": month_calendar(specialist_id=current_user.id, zone=zone, first_of_month=month) if with_month else [],
@@ -69,7 +70,7 @@ def _context(*, month: date, day: date | None, form: dict | None = None, errors:
 
 @bp.route("/calendar")
 def calendar():
-    today = clock.today(specialist_zone(current_user).key)
+    today = clock.today(zone_of(current_user).key)
     day = _parse_day(request.args.get("day"))
     month = _parse_month(request.args.get("month"), day or today)
     return render_page(TEMPLATE, "calendar_body", **_context(month=month, day=day))
@@ -101,7 +102,7 @@ def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:
     is_available = form.get("kind") == "available_only"
     if is_available and all_day:
         errors["kind"] = AVAILABLE_ONLY_NEEDS_RANGE
-    if day < clock.today(specialist_zone(current_user).key):
+    if day < clock.today(zone_of(current_user).key):
         errors["form"] = "This day has passed: no time can be blocked on it."
     if errors:
         return None, errors
@@ -109,10 +110,15 @@ def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:
 
 
 @bp.route("/calendar/day/<day>/exceptions", methods=["POST"])
+@checks_own_text
 def calendar_block(day):
     selected = _parse_day(day)
-    form = request.form.to_dict()
-    data, errors = _exception_input(selected, request.form)
+    block_form = BlockForm()
+    form = block_form.values()
+    if not block_form.validate():
+        messages = block_form.error_messages()
+        return form_error(_panel(selected, form=form, errors={**messages, "form": next(iter(messages.values()))}))
+    data, errors = _exception_input(selected, form)
     affected_choice = form.get("affected") or None
     if data is not None and affected_choice is None:
         affected = affected_bookings(specialist=current_user, data=data)

@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from portal.services import ServiceError
+from portal.errors import FORBIDDEN_MESSAGE, NOT_FOUND_MESSAGE, ServiceError
 from portal.web.refusals import note_refusal
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,8 @@ CODES = {
 MESSAGES = {
     400: "The request could not be understood.",
     401: "Sign in to continue.",
-    403: "You do not have permission to do that.",
-    404: "We could not find that page.",
+    403: FORBIDDEN_MESSAGE,
+    404: NOT_FOUND_MESSAGE,
     405: "That method is not allowed here.",
     413: "The upload is too large.",
     429: "Too many attempts. Please wait a few minutes and try again.",

@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 
 from portal.extensions import db
 from portal.jobs.queue import redis_connection
-from portal.policies import PUBLIC
+from portal.web.blueprints import PUBLIC
 
 log = logging.getLogger(__name__)
 

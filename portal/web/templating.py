@@ -3,22 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 
 from portal import policies
+from portal.domain.zones import zone_named, zone_of
 from portal.models import Role
 
 
 def viewer_zone() -> ZoneInfo:
-    name = getattr(current_user, "timezone", None) if current_user else None
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_of(current_user)
 
 
 LOCAL_DATETIME_FORMAT = "%a %d %b %Y, %H:%M"
@@ -40,7 +37,7 @@ def _context_zone(context) -> ZoneInfo:
     name = context.get("viewer_timezone")
     if not name:
         return viewer_zone()
-    return ZoneInfo(name)  # zoneinfo keeps one instance per name
+    return zone_named(name)
 
 
 @pass_context

@@ -214,7 +214,7 @@ def test_only_admins_invite(client, users, login_as):
 def test_an_unconfirmed_patient_cannot_start_a_recurring_series(app, client, users):
     from datetime import date
 
-    from portal.services import Forbidden
+    from portal.errors import Forbidden
     from portal.services.recurring import recurring_create
 
     signup(client)

@@ -1,29 +1,38 @@
-import sys
-import types
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app
+from portal import clock, create_app
 from portal.extensions import db
-from portal.models import AuditLog
+from portal.models import AuditLog, Booking, RecurringBooking, SpecialistRate, WorkingHours
 from tests.conftest import make_test_config
+
+RUN_DAY = date(2030, 1, 7)  # a Monday
 
 
 @pytest.fixture
-def fake_dispatcher(monkeypatch):
-    """Stands in for portal.services.recurring until issue 5's service is merged."""
-    calls = []
+def due_series(committed_db, monkeypatch):
+    """Four weekly series due today, committed: three the dispatcher books, and one with a
+    specialist who has no rate, which it skips. The horizon is today only, so each books once."""
+    from portal.services.users import user_create
 
-    def recurring_dispatch(*, run_date=None):
-        calls.append(run_date)
-        return {"success": True, "message": "Dispatched 3 recurring bookings", "count": 3,
-                "bookings": ["a", "b", "c"], "errors": [{"recurring_id": "r-1", "error": "No rates found"}]}
-
-    module = types.ModuleType("portal.services.recurring")
-    module.recurring_dispatch = recurring_dispatch
-    monkeypatch.setitem(sys.modules, "portal.services.recurring", module)
-    return calls
+    patient = user_create(email="patient@ops.test", password="long-password", role="patient")
+    specialist = user_create(email="specialist@ops.test", password="long-password", role="specialist")
+    unpriced = user_create(email="unpriced@ops.test", password="long-password", role="specialist")
+    db.session.add_all([WorkingHours(specialist_id=who.id, weekday=RUN_DAY.weekday(), start_time=time(9),
+                                     end_time=time(17)) for who in (specialist, unpriced)])
+    db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("100"),
+                                  currency="USD", effective_from=date(2000, 1, 1)))
+    for who, hour in ((specialist, 10), (specialist, 12), (specialist, 14), (unpriced, 10)):
+        db.session.add(RecurringBooking(user_id=patient.id, specialist_id=who.id, frequency="weekly",
+                                        start_date=RUN_DAY, time_of_day=time(hour), is_active=True,
+                                        next_booking_date=RUN_DAY, next_occurrence_index=0))
+    db.session.commit()
+    monkeypatch.setitem(committed_db.config, "RECURRING_HORIZON_DAYS", 0)
+    with clock.frozen(datetime.combine(RUN_DAY, time(6), tzinfo=UTC)):
+        yield
 
 
 @pytest.mark.parametrize("role,status", [("admin", 200), ("ops", 200), ("patient", 403), ("specialist", 403)])
@@ -41,28 +50,29 @@ def test_ops_page_requires_login(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_dispatch_without_redis_runs_in_process_and_shows_the_result(login_as, users, client, fake_dispatcher):
-    login_as(users["ops"])
+def test_dispatch_without_redis_runs_in_process_and_shows_the_result(committed_db, due_series):
+    from portal.services.users import user_create
+
+    ops = user_create(email="ops@inline.test", password="long-password", role="ops")
+    db.session.commit()
+    client = _sign_in(committed_db, ops.id)
     response = client.post("/admin/ops/dispatch", headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="job-status"') and "hx-trigger" not in html
     assert '<span class="job-count">3</span> bookings created, 1 skipped' in html
     assert "No rates found" in html
-    assert fake_dispatcher == [None]
     db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 3
     row = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "dispatcher_run_requested"))
-    assert row.actor_id == users["ops"].id and row.new_values == {"status": "finished"}
+    assert row.actor_id == ops.id and row.new_values == {"status": "finished"}
 
 
 def test_a_failing_job_shows_its_error(login_as, users, client, monkeypatch):
-    module = types.ModuleType("portal.services.recurring")
-
     def recurring_dispatch(*, run_date=None):
         raise RuntimeError("database went away")
 
-    module.recurring_dispatch = recurring_dispatch
-    monkeypatch.setitem(sys.modules, "portal.services.recurring", module)
+    monkeypatch.setattr("portal.services.recurring.recurring_dispatch", recurring_dispatch)
     login_as(users["admin"])
     html = client.post("/admin/ops/dispatch").get_data(as_text=True)
     assert "The dispatcher failed" in html and "RuntimeError: database went away" in html
@@ -153,7 +163,7 @@ def test_queue_dashboard_access_by_role(committed_db, redis_app, redis_url, role
         assert client.post("/admin/queues/requeue/portal", headers={"X-CSRFToken": token}).status_code == 200
 
 
-def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_app, redis_url, fake_dispatcher):
+def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_app, redis_url, due_series):
     from rq import SimpleWorker
 
     from portal.jobs.queue import get_queue
@@ -162,7 +172,7 @@ def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_
     ops = user_create(email="ops@redis.test", password="long-password", role="ops")
     db.session.commit()
     app = redis_app(redis_url)
-    app.config["RQ_QUEUE"] = "issue7-test"
+    app.config.update(RQ_QUEUE="ops-dispatch-test", RECURRING_HORIZON_DAYS=0)
     client = _sign_in(app, ops.id)
     html = client.post("/admin/ops/dispatch", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'hx-trigger="every 1s"' in html and "queued" in html

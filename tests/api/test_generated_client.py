@@ -10,12 +10,12 @@ import sys
 from datetime import date, time, timedelta
 from pathlib import Path
 
+import pytest
 import requests
 
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from tests.conftest import DEFAULT_PASSWORD
-from tests.live_server import serving
 
 PACKAGE = "portal_api_client"
 
@@ -52,43 +52,47 @@ def _committed_people():
     return specialist.id, token
 
 
-def test_a_generated_client_books_and_cancels_through_the_function(committed_db, tmp_path):
-    specialist_id, token = _committed_people()
-    with serving(committed_db) as base_url:
-        client_package = _generate(f"{base_url}/api/v1/openapi.json", tmp_path)
-        from portal_api_client.api.api_bookings import get_api_v1_bookings_booking_id, post_api_v1_bookings
-        from portal_api_client.api.api_specialists import (
-            get_api_v1_specialists,
-            get_api_v1_specialists_specialist_id_slots,
-        )
-        from portal_api_client.api.functions import post_functions_booking_cancel
-        from portal_api_client.models import BookingCancelRequest, BookingCreate, FunctionResult
-
-        api = client_package.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True)
-        with api:
-            listed = get_api_v1_specialists.sync(client=api, q="Generated")
-            assert [s.id for s in listed.items] == [specialist_id]
-
-            start = date.today() + timedelta(days=3)
-            slots = get_api_v1_specialists_specialist_id_slots.sync(specialist_id, client=api, from_=start,
-                                                                    to=start + timedelta(days=6))
-            assert slots, "the specialist works every day from 09:00"
-            booking = post_api_v1_bookings.sync(client=api, body=BookingCreate(specialist_id=specialist_id,
-                                                                               starts_at=slots[0].starts_at))
-            assert booking.status == "confirmed" and booking.starts_at == slots[0].starts_at
-
-            answer = post_functions_booking_cancel.sync(
-                client=api, body=BookingCancelRequest(booking_id=booking.id, reason="Moving house"))
-            assert isinstance(answer, FunctionResult) and answer.success is True
-            assert answer.message.startswith("Booking cancelled successfully")
-
-            again = post_functions_booking_cancel.sync_detailed(
-                client=api, body=BookingCancelRequest(booking_id=booking.id, reason="Twice"))
-            assert again.status_code == 409 and again.parsed.error == "ALREADY_CANCELLED"
-
-            read = get_api_v1_bookings_booking_id.sync(booking.id, client=api)
-            assert read.status == "cancelled"
-            assert read.cancellation.reason == "Moving house"
-    sys.modules.pop(PACKAGE, None)
-    for name in [name for name in sys.modules if name.startswith(PACKAGE + ".")]:
+@pytest.fixture
+def client_package(live_server, tmp_path):
+    """The package generated from the live server's document; forgotten afterwards."""
+    yield _generate(f"{live_server}/api/v1/openapi.json", tmp_path)
+    for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
         sys.modules.pop(name)
+
+
+def test_a_generated_client_books_and_cancels_through_the_function(live_server, client_package):
+    specialist_id, token = _committed_people()
+    base_url = live_server
+    from portal_api_client.api.api_bookings import get_api_v1_bookings_booking_id, post_api_v1_bookings
+    from portal_api_client.api.api_specialists import (
+        get_api_v1_specialists,
+        get_api_v1_specialists_specialist_id_slots,
+    )
+    from portal_api_client.api.functions import post_functions_booking_cancel
+    from portal_api_client.models import BookingCancelRequest, BookingCreate, FunctionResult
+
+    api = client_package.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True)
+    with api:
+        listed = get_api_v1_specialists.sync(client=api, q="Generated")
+        assert [s.id for s in listed.items] == [specialist_id]
+
+        start = date.today() + timedelta(days=3)
+        slots = get_api_v1_specialists_specialist_id_slots.sync(specialist_id, client=api, from_=start,
+                                                                to=start + timedelta(days=6))
+        assert slots, "the specialist works every day from 09:00"
+        booking = post_api_v1_bookings.sync(client=api, body=BookingCreate(specialist_id=specialist_id,
+                                                                           starts_at=slots[0].starts_at))
+        assert booking.status == "confirmed" and booking.starts_at == slots[0].starts_at
+
+        answer = post_functions_booking_cancel.sync(
+            client=api, body=BookingCancelRequest(booking_id=booking.id, reason="Moving house"))
+        assert isinstance(answer, FunctionResult) and answer.success is True
+        assert answer.message.startswith("Booking cancelled successfully")
+
+        again = post_functions_booking_cancel.sync_detailed(
+            client=api, body=BookingCancelRequest(booking_id=booking.id, reason="Twice"))
+        assert again.status_code == 409 and again.parsed.error == "ALREADY_CANCELLED"
+
+        read = get_api_v1_bookings_booking_id.sync(booking.id, client=api)
+        assert read.status == "cancelled"
+        assert read.cancellation.reason == "Moving house"

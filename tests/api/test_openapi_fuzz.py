@@ -1,7 +1,7 @@
 """The OpenAPI document validates, and a fuzzer (schemathesis) drives every operation it
-documents against the live test server as a patient, a specialist, an admin and ops: no answer
-is a 500, and every documented answer matches its schema. The spec's two functions are in the
-document, so they are fuzzed with the rest.
+documents against the live test server (gunicorn) as a patient, a specialist, an admin and ops: no
+answer is a 500, and every documented answer matches its schema. The spec's two functions are in
+the document, so they are fuzzed with the rest.
 
 Generated from the document, so a new endpoint is fuzzed without new code. Budget: FUZZ_EXAMPLES
 cases per operation and role (default 8; raise it locally for a longer hunt). schemathesis 4's
@@ -22,7 +22,6 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from tests.conftest import DEFAULT_PASSWORD
-from tests.live_server import serving
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 ROLES = ("patient", "specialist", "admin", "ops")
@@ -35,14 +34,8 @@ def test_the_openapi_document_validates(client):
     assert price["type"] == "string" and "maximum" not in price  # it was maximum: "99999999.00"
 
 
-@pytest.fixture
-def api_server(committed_db):
-    with serving(committed_db) as url:
-        yield url
-
-
 def _committed_tokens() -> dict[str, str]:
-    """A patient, a specialist with hours and a rate, an admin; a token each."""
+    """A patient, a specialist with hours and a rate, an admin, an ops user; a token each."""
     from portal.services.users import api_token_create, user_create
 
     tokens = {}
@@ -80,16 +73,16 @@ def _fuzz_operation(operation, base_url: str, headers: dict, session: requests.S
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_fuzzer_finds_no_server_error_or_schema_mismatch(api_server, role):
+def test_the_fuzzer_finds_no_server_error_or_schema_mismatch(live_server, role):
     tokens = _committed_tokens()
     headers = {"Authorization": f"Bearer {tokens[role]}"}
-    schema = schemathesis.openapi.from_url(f"{api_server}/api/v1/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json")
     failures, operations = [], 0
     with requests.Session() as session:
         for result in schema.get_all_operations():
             operation = result.ok()
             operations += 1
-            found = _fuzz_operation(operation, api_server, headers, session)
+            found = _fuzz_operation(operation, live_server, headers, session)
             if found:
                 failures.append(found)
     assert operations >= 40, "the document lists fewer operations than the API has"

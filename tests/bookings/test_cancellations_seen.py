@@ -65,7 +65,7 @@ def test_an_active_booking_has_no_cancellation_in_the_api(client, users, api_hea
 
 def test_admin_blocking_a_sick_specialists_day_cancels_the_affected_bookings(client, users, api_headers,
                                                                               make_booking):
-    """The issue's case: 403 "Not your booking" before; now cancelled by staff, in the admin's name."""
+    """An admin's exception over a sick specialist's day cancels their bookings as staff, in the admin's name."""
     with clock.frozen(MONDAY - timedelta(days=1)):
         booking = make_booking(users["patient"], users["specialist"], MONDAY.replace(hour=10))
         response = client.post("/api/v1/availability-exceptions", headers=api_headers(users["admin"]), json={

@@ -17,7 +17,7 @@ from tests.browser.conftest import sign_in
 pytestmark = pytest.mark.browser
 
 VIDEO = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + os.urandom(200_000)
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/i18-shots"))
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/recordings-shots"))
 
 FETCH = """async ([url, range]) => {
   const response = await fetch(url, {headers: range ? {Range: range} : {}});

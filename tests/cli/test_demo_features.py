@@ -65,11 +65,11 @@ def test_a_locked_note_with_an_amendment_and_a_recording_that_plays(demo, client
     assert recording.booking_id == note.booking_id and recording.file_format == "webm"
     stored = Path(app.config["RECORDINGS_DIR"]) / recording.storage_path
     assert stored.is_file() and 1000 < stored.stat().st_size < 20000  # a few KB
-    # stored encrypted (issue 18): not WebM on disk, WebM once the portal decrypts it
+    # stored encrypted: not WebM on disk, WebM once the portal decrypts it
     assert recording.is_encrypted and stored.read_bytes()[:4] != b"\x1a\x45\xdf\xa3"
-    from portal.services.recording_crypto import ChunkReader
-    from portal.services.recording_storage import get_storage
-    from portal.services.recordings import data_key_of
+    from portal.services.recordings.crypto import ChunkReader
+    from portal.services.recordings.keys import data_key_of
+    from portal.services.recordings.storage import get_storage
 
     plain = ChunkReader(get_storage(), recording.storage_path, data_key_of(recording), recording.id,
                         recording.storage_size_bytes).read_range(0, 64)

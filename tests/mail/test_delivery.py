@@ -9,12 +9,12 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.extensions import db
+from portal.jobs.tasks import deliver_outbox_job
 from portal.models import Outbox
 from portal.services.bookings import booking_create
 from portal.services.cancellations import booking_cancel
 from portal.services.mail_delivery import outbox_deliver
 from tests.mail.conftest import free_port, parts, whole_text
-from worker.jobs import deliver_outbox_job
 
 SECRET_REASON = "Severe migraine and anxiety medication change"
 

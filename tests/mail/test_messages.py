@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.extensions import db
+from portal.jobs.tasks import queue_reminders_job
 from portal.models import Booking, Outbox, RecurringBooking, WorkingHours
 from portal.services.cancellations import booking_cancel
 from portal.services.mail_delivery import outbox_deliver
 from portal.services.recurring import recurring_create, recurring_dispatch, recurring_pause, recurring_resume
 from portal.services.reminders import reminders_queue
 from tests.mail.conftest import parts, whole_text
-from worker.jobs import queue_reminders_job
 
 
 def rows(template: str) -> list[Outbox]:
@@ -170,9 +170,9 @@ def test_the_mailbox_shows_kept_messages_as_rendered_to_admins_and_ops(app, user
 def test_a_package_about_to_expire_with_sessions_left_is_announced_once(app, users, smtp_server):
     from decimal import Decimal
 
+    from portal.jobs.tasks import expire_enrolments_job
     from portal.models import BookingPackage, PackageEnrolment
     from portal.services.enrolments import enrolment_mark_paid, enrolment_take
-    from worker.jobs import expire_enrolments_job
 
     package = BookingPackage(specialist_id=users["specialist"].id, name="Four-session block", session_count=4,
                              price=Decimal("320.00"), currency="USD", valid_for_days=30)

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import AuditLog, Outbox, User
-from portal.services import ServiceError
 from portal.services.mail_context import BUILDERS
 from portal.services.outbox import outbox_add
 from tests.conftest import require_or_skip

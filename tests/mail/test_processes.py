@@ -80,7 +80,7 @@ def test_a_real_rq_worker_delivers_a_committed_booking(committed_db, people, red
                        starts_at=next_weekday_at(10))
         db.session.commit()  # the commit enqueues the delivery: the request never talks to SMTP
         queue = Queue(queue_name, connection=connection)
-        assert [job.func_name for job in queue.jobs] == ["worker.jobs.deliver_outbox_job"]
+        assert [job.func_name for job in queue.jobs] == ["portal.jobs.tasks.deliver_outbox_job"]
         assert smtp_server.messages() == [] and statuses() == ["pending", "pending"]
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"], cwd=ROOT,
                        env=child_env(app, REDIS_URL=redis_url, RQ_QUEUE=queue_name, SMTP_URL=smtp_server.url),

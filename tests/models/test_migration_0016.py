@@ -31,7 +31,9 @@ def _rows_before_0016():
     db.session.flush()
     notes = [SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="a",
                          metadata_={"homework_completed": True, "sleep": "ok"}),
-             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4})]
+             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4}),
+             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="c",
+                         metadata_={"homework_completed": False, "homework_completion": True})]
     db.session.add_all(notes)
     db.session.commit()
     return open_all_day.id, ranged.id, [n.id for n in notes]
@@ -65,7 +67,9 @@ def test_0016_removes_all_day_available_only_rows_and_renames_the_homework_key(s
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "availability_exception_removed"))
     assert audit.entity_id == str(open_id) and audit.actor_id is None
     assert audit.old_values["exception_date"] == "2030-01-07" and audit.old_values["all_day"] is True
-    assert _metadata(note_ids) == [{"homework_completion": True, "sleep": "ok"}, {"mood_level": 4}]
+    renamed = _metadata(note_ids)
+    assert renamed == [{"homework_completion": True, "sleep": "ok"}, {"mood_level": 4}, {"homework_completion": True}]
+    assert renamed[0]["homework_completion"] is True  # still a JSON boolean, not 1
     specialist_id = db.session.get(AvailabilityException, ranged_id).specialist_id
     db.session.add(AvailabilityException(specialist_id=specialist_id, exception_date=DAY, reason="other",
                                          is_available=True, all_day=True))
@@ -75,7 +79,8 @@ def test_0016_removes_all_day_available_only_rows_and_renames_the_homework_key(s
     db.session.remove()
 
     downgrade(revision="0014_accounts")  # back to what 0016 follows
-    assert _metadata(note_ids) == [{"homework_completed": True, "sleep": "ok"}, {"mood_level": 4}]
+    assert _metadata(note_ids) == [{"homework_completed": True, "sleep": "ok"}, {"mood_level": 4},
+                                   {"homework_completed": True}]
     db.session.add(AvailabilityException(specialist_id=specialist_id, exception_date=DAY, reason="other",
                                          is_available=True, all_day=True))
     db.session.commit()  # the constraint is gone again

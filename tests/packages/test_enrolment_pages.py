@@ -1,4 +1,4 @@
-"""Issue 17 as people see it: taking a package, staff marking it paid, paying singly, the
+"""Packages as people see them: taking a package, staff marking it paid, paying singly, the
 notice window on "Hours and rates", the cancel dialog, and the admin's cancellation list and chart."""
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_the_notice_window_is_set_on_hours_and_rates_and_through_the_api(client,
     assert client.put(url, json={"late_cancel_notice_hours": 6},
                       headers=api_headers(users["other_specialist"])).status_code == 403
     refused = client.put(url, json={"late_cancel_notice_hours": 1000}, headers=api_headers(specialist))
-    assert (refused.status_code, refused.get_json()["error"]) == (400, "VALIDATION_ERROR")
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "INVALID_REQUEST")
     ok = client.put(url, json={"late_cancel_notice_hours": 12}, headers=api_headers(users["admin"]))
     assert ok.get_json() == {"specialist_id": str(specialist.id), "late_cancel_notice_hours": 12}
 

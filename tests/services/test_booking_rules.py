@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal.errors import Forbidden
 from portal.extensions import db
 from portal.models import AuditLog, Booking, RecurringBooking, RecurringOccurrenceSkip, SpecialistProfile
 from portal.selectors.availability import free_slots, next_free_slots
-from portal.services import Forbidden
 from portal.services.booking_rules import BookingRuleBroken
 from portal.services.bookings import booking_create
 from portal.services.recurring import recurring_create

@@ -1,4 +1,4 @@
-"""Issue 17 under load: recurring occurrences draw credits set-based, and two bookings at once
+"""Package credits under load: recurring occurrences draw credits set-based, and two bookings at once
 never spend the last credit twice (PostgreSQL, real commits, threads)."""
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_two_bookings_at_once_never_spend_the_last_credit_twice(committed_db):
     patient, specialist = _committed_people()
     last = enrolment(patient, specialist, credits=3, used=2)
     racers = 12
-    # room for every racer under the specialist's upcoming limit (issue 21): only the credit is contested
+    # room for every racer under the specialist's upcoming limit: only the credit is contested
     db.session.get(SpecialistProfile, specialist.id).max_upcoming_per_patient = racers + 1
     tokens = [api_token_create(user=patient, name=f"race-{i}") for i in range(racers)]
     specialist_id, last_id = str(specialist.id), last.id

@@ -1,4 +1,4 @@
-"""Issue 17: taking a package, paying for it, drawing and returning credits, late cancellations, expiry."""
+"""Package enrolments: taking a package, paying for it, drawing and returning credits, late cancellations, expiry."""
 from __future__ import annotations
 
 import uuid
@@ -94,7 +94,7 @@ def test_marking_paid_starts_the_validity(client, api_headers, users, package):
     assert paid(client, api_headers(users["other_specialist"]), enrolment_id).status_code == 404
     blank = paid(client, api_headers(users["admin"]), enrolment_id, reference="  ")
     assert (blank.status_code, blank.get_json()["error"], list(blank.get_json()["fields"])) == (
-        400, "VALIDATION_ERROR", ["reference"])
+        400, "INVALID_REQUEST", ["reference"])
     response = paid(client, api_headers(users["admin"]), enrolment_id)
     assert response.status_code == 200
     body = response.get_json()
@@ -222,11 +222,11 @@ def test_a_booking_refused_for_its_slot_spends_no_credit(client, api_headers, us
 
 def test_the_scheduled_job_runs_the_expiry(client, api_headers, users, active):
     from portal.jobs.queue import enqueue
-    from portal.jobs.schedule import EXPIRE_ENROLMENTS, SCHEDULE
+    from portal.jobs.schedule import SCHEDULE
 
-    assert "package-enrolments-expiry" in {entry.id for entry in SCHEDULE}
-    job = enqueue(EXPIRE_ENROLMENTS, "2027-04-01")
-    assert job.is_finished and job.return_value() == {"expired": 1, "expiry_notices": 0}
+    expiry = {entry.id: entry.func for entry in SCHEDULE}["package-enrolments-expiry"]
+    job = enqueue(expiry, "2027-04-01")
+    assert job.status == "finished" and job.result == {"expired": 1, "expiry_notices": 0}
     assert enrolment_json(client, api_headers(users["patient"]), active)["status"] == "expired"
 
 

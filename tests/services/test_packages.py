@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import AuditLog, BookingPackage
 from portal.selectors.packages import packages_active_for
-from portal.services import Forbidden, ServiceError
 from portal.services.packages import package_create
 
 GOOD = {"name": "Four weeks", "session_count": 4, "price": "320.00", "currency": "USD",
@@ -227,7 +227,7 @@ def test_patient_specialist_page_lists_only_active_packages_with_pricing(client,
     ("discount_percentage", "12.345", "Use at most two decimals."), ("price", "abc", "Enter a number."),
 ])
 def test_money_fields_say_what_is_wrong(field, value, message):
-    from portal.services import ServiceError
+    from portal.errors import ServiceError
     from portal.services.packages import package_validate
 
     with pytest.raises(ServiceError) as refused:

@@ -124,20 +124,18 @@ def test_function_takes_today_and_earlier(client, users, api_headers, due_series
 
 
 def test_worker_and_scheduler_need_redis(runner):
-    from worker.cli import rq_cli
-
-    for command in (["worker", "--burst"], ["scheduler", "--burst"]):
-        result = runner.invoke(rq_cli, args=command)
+    for command in (["rq", "worker", "--burst"], ["rq", "scheduler", "--burst"]):  # the app's own commands
+        result = runner.invoke(args=command)
         assert result.exit_code != 0 and "REDIS_URL is not set" in result.output
 
 
 def test_the_job_runs_in_process_without_redis(app, due_series):
     from portal.jobs.queue import enqueue
-    from portal.jobs.schedule import DISPATCH_RECURRING
+    from portal.jobs.tasks import dispatch_recurring_job
 
     with clock.frozen(datetime(2027, 1, 4, 2, tzinfo=UTC)):
-        job = enqueue(DISPATCH_RECURRING, "2027-01-04")
-    assert job.is_finished and job.return_value()["count"] == 1
+        job = enqueue(dispatch_recurring_job, "2027-01-04")
+    assert job.status == "finished" and job.result["count"] == 1
 
 
 @pytest.fixture
@@ -162,8 +160,7 @@ def scheduler_on_redis(redis_url, app):
 
 
 def test_scheduler_registers_each_job_once_however_often_it_starts(scheduler_on_redis):
-    from portal.jobs.schedule import SCHEDULE
-    from worker.schedule import register_schedule, scheduled_jobs
+    from portal.jobs.schedule import SCHEDULE, register_schedule, scheduled_jobs
 
     scheduler, queue = scheduler_on_redis
     register_schedule(scheduler, queue.name)
@@ -176,7 +173,7 @@ def test_scheduler_registers_each_job_once_however_often_it_starts(scheduler_on_
 def test_a_real_worker_runs_the_scheduled_dispatch(scheduler_on_redis, due_series):
     from rq import SimpleWorker
 
-    from worker.schedule import register_schedule
+    from portal.jobs.schedule import register_schedule
 
     scheduler, queue = scheduler_on_redis
     register_schedule(scheduler, queue.name)

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import (
     AuditLog,
@@ -19,10 +20,10 @@ from portal.models import (
     RecurringOccurrenceSkip,
     SpecialistRate,
 )
-from portal.services import Conflict, Forbidden, ServiceError, recurring_dispatch
 from portal.services import recurring as service
+from portal.services import recurring_dispatch
 from portal.services.cancellations import booking_cancel
-from portal.services.schedule import ExceptionInput, exception_create
+from portal.services.hours import ExceptionInput, exception_create
 
 EVERY_DAY = {d: [("06:00", "22:00")] for d in range(7)}
 NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)  # a Friday
@@ -187,7 +188,7 @@ ZONES = ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Singapore", "Europe/Ber
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_the_nightly_run_books_ahead_in_every_time_zone(users, make_specialist, zone):
-    """The issue's Singapore series: with the horizon, 10:00 local is booked weeks before it comes."""
+    """A 10:00 series east of UTC (Singapore and beyond): the horizon books it weeks before it comes."""
     specialist = make_specialist(timezone=zone, hours=EVERY_DAY)
     start = date(2027, 3, 23)  # Auckland leaves daylight saving on 4 April (southern autumn)
     series = RecurringBooking(user_id=users["patient"].id, specialist_id=specialist.id, frequency="weekly",

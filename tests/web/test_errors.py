@@ -5,7 +5,7 @@ import pytest
 from werkzeug.exceptions import Conflict
 
 from portal import create_app
-from portal.services import ServiceError
+from portal.errors import ServiceError
 from tests.conftest import make_test_config
 
 

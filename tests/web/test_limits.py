@@ -1,4 +1,4 @@
-"""Issue 15's examples, each a regression test: request size limits (413 before the body is
+"""Input limits, each a regression test: request size (413 before the body is
 read), control characters refused with the field named, exponent numbers refused at once,
 far dates refused, and no 500 anywhere."""
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_a_chunked_body_is_cut_at_the_limit(app, client, users, api_headers):
 
 @pytest.mark.parametrize("field", ["session_count", "valid_for_days"])
 def test_exponent_numbers_in_packages_are_refused_at_once(client, users, api_headers, login_as, field):
-    """The DoS: int(Decimal("1e1000000")) took seconds; now a 400 (API) or a form error (page) at once."""
+    """int(Decimal("1e1000000")) takes seconds (a DoS): refused at once, a 400 (API) or a form error (page)."""
     good = {"name": "Four", "session_count": 4, "price": "320.00", "currency": "USD", "valid_for_days": 30}
     started = time.monotonic()
     response = client.post("/api/v1/booking-packages", json={**good, field: BIG},
@@ -122,7 +122,7 @@ def test_nul_in_note_text_and_details_is_refused_and_never_stored(client, users,
 
 
 def test_note_metadata_over_16_kb_is_refused(client, users, api_headers, make_booking):
-    from portal.services import ServiceError
+    from portal.errors import ServiceError
     from portal.services.notes import note_validate
 
     booking = make_booking(users["patient"], users["specialist"],

@@ -1,5 +1,5 @@
 """Database error text (DETAIL, CONTEXT, the failing row) never reaches the logs or Sentry:
-PostgreSQL quotes the data that failed, and `hide_parameters` does not cover it (issue 15)."""
+PostgreSQL quotes the data that failed, and `hide_parameters` does not cover it."""
 from __future__ import annotations
 
 import logging

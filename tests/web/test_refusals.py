@@ -46,7 +46,7 @@ def test_reads_that_find_nothing_are_not_audited(client, users, login_as):
 def test_raising_records_nothing_and_the_handler_notes_each_refusal_once(app):
     from flask import g
 
-    from portal.services import ServiceError
+    from portal.errors import ServiceError
     from portal.web.refusals import note_refusal
 
     with app.test_request_context("/", method="POST"):

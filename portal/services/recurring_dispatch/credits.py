@@ -1,4 +1,4 @@
-"""Package credits for a batch's new bookings (issue 17), in a fixed number of statements:
+"""Package credits for a batch's new bookings, in a fixed number of statements:
 one read of the usable enrolments (locked on PostgreSQL), the allocation in Python, one
 UPDATE of the bookings and one of the enrolments, whatever the batch's size."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Booking, PackageEnrolment
-from portal.services.bulk import is_postgres, pg_array
+from portal.models.bulk import is_postgres, pg_array
 from portal.services.recurring_dispatch import reads
 from portal.services.recurring_dispatch.planning import Plan, allocate_credits
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking
-from portal.services.bulk import pg_array, pg_type
+from portal.models.bulk import pg_array, pg_type
 from portal.services.recurring_dispatch.planning import (
     PATIENT_BUSY,
     SLOT_TAKEN,

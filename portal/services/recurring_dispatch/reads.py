@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from portal.domain import zones
 from portal.domain.intervals import HoursRange
 from portal.extensions import db
 from portal.models import (
@@ -23,9 +24,9 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.models.bulk import among, is_postgres, pg_array
 from portal.selectors.booking_rules import booking_rules_of_many, upcoming_counts
 from portal.services.booking_rules import lock_pairs, pair_lock_keys
-from portal.services.bulk import among, is_postgres, pg_array
 from portal.services.recurring_dispatch.planning import (
     Credits,
     Occurrence,
@@ -100,8 +101,8 @@ _ZONES: dict[str | None, ZoneInfo] = {}
 
 
 def zone_named(name: str | None) -> ZoneInfo:
-    """One ZoneInfo per zone name for the whole process (UTC for none)."""
-    return _ZONES.get(name) or _ZONES.setdefault(name, ZoneInfo(name or "UTC"))
+    """One ZoneInfo per zone name for the whole process (UTC for none or an unknown one)."""
+    return _ZONES.get(name) or _ZONES.setdefault(name, zones.zone_named(name))
 
 
 def hours_of(specialist_ids: set) -> dict[uuid.UUID, list[HoursRange]]:

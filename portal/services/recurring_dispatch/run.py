@@ -17,8 +17,8 @@ from portal.domain.booking_rules import BookingRules
 from portal.domain.recurrence import occurrence_date, occurrence_start
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, RecurringBooking, RecurringOccurrenceSkip
+from portal.models.bulk import bulk_insert, is_postgres
 from portal.services.audit import audit_record
-from portal.services.bulk import bulk_insert, is_postgres
 from portal.services.outbox import outbox_add_many
 from portal.services.recurring_dispatch import ahead, credits, planning, postgres, reads
 from portal.services.recurring_dispatch.planning import Plan, RunCache

@@ -1,0 +1,91 @@
+"""Who may see and change each row: the portal's version of the spec's RLS.
+
+- `visible(Model, user)` is a WHERE clause that scopes a query to the rows
+  the user may see (lists, searches, counts);
+- `can(action, user, row)` answers yes or no for one row (templates use it
+  to show or hide a button).
+
+Actions are "view", "create", "update" and "delete". For "create" the row is
+the unsaved object, so the rule can look at what it is attached to. Each table's
+rules are a Policy (portal.policies.people, .bookings and .records).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.models import Booking, BookingCancellation, BookingPackage
+from portal.policies.base import Policy
+from portal.policies.bookings import (
+    BookingPolicy,
+    BookingStatusHistoryPolicy,
+    CancellationPolicy,
+    EnrolmentPolicy,
+    PackagePolicy,
+    RecurringPolicy,
+    RecurringSkipPolicy,
+)
+from portal.policies.people import (
+    ApiTokenPolicy,
+    ExceptionPolicy,
+    RatePolicy,
+    SpecialistProfilePolicy,
+    UserPolicy,
+    WorkingHoursPolicy,
+)
+from portal.policies.records import (
+    AmendmentPolicy,
+    AuditLogPolicy,
+    JobRunPolicy,
+    OutboxPolicy,
+    RecordingAccessCodePolicy,
+    RecordingPolicy,
+    SessionNotePolicy,
+)
+
+ACTIONS = ("view", "create", "update", "delete")
+
+POLICIES: dict[type, Policy] = {
+    policy.model: policy
+    for policy in (
+        UserPolicy(), SpecialistProfilePolicy(), RatePolicy(), WorkingHoursPolicy(),
+        ExceptionPolicy(), PackagePolicy(), EnrolmentPolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
+        CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
+        AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
+        OutboxPolicy(), JobRunPolicy(),
+    )
+}
+
+
+def policy_for(model: type) -> Policy:
+    return POLICIES[model]
+
+
+def _signed_in(user) -> bool:
+    return getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
+
+
+def visible(model: type, user) -> sa.ColumnElement:
+    """WHERE clause limiting a query on `model` to what `user` may see."""
+    policy = policy_for(model)
+    if not _signed_in(user) and model is not BookingPackage:
+        return sa.false()  # anonymous and deactivated users see nothing but active packages
+    return policy.visible(user if _signed_in(user) else None)
+
+
+def can(action: str, user, row: Any) -> bool:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not _signed_in(user):
+        return action == "view" and isinstance(row, BookingPackage) and row.is_active
+    return bool(getattr(policy_for(type(row)), action)(user, row))
+
+
+def can_cancel(user, booking: Booking, *, as_staff: bool = False) -> bool:
+    """May `user` cancel `booking` (whatever its status or time)? With `as_staff`,
+    admins may too (the pages); without it, only the parties (the spec's function)."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    policy = POLICIES[BookingCancellation]
+    return policy.cancel(user, booking) or (as_staff and policy.cancel_for_parties(user, booking))

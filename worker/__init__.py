@@ -1,1 +1,0 @@
-"""Background work: RQ jobs (jobs.py), the queue (queue.py), the schedule (schedule.py)."""
