@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.bookings.forms import RecordingUploadForm
 from portal.errors import FORBIDDEN_MESSAGE, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
@@ -27,7 +28,7 @@ from portal.services.recordings.links import (
     stream_ttl,
 )
 from portal.services.recordings.upload import recording_attach
-from portal.web.forms import submit_form
+from portal.web.forms import checks_own_text, submit_form
 from portal.web.templating import viewer_zone
 from portal.web.transactions import write_transaction, writes_on_get
 
@@ -79,18 +80,23 @@ def _back(booking_id, message: str, category: str):
 
 
 @bp.route("/<uuid:booking_id>/recordings", methods=["POST"])
+@checks_own_text
 def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     if not policies.can("create", current_user, MeetingRecording(booking_id=booking.id)):
         raise Forbidden(FORBIDDEN_MESSAGE)
     upload = request.files.get("file")
+    form = RecordingUploadForm()
+    if not form.validate():
+        field, message = next(iter(form.error_messages().items()))
+        return _back(booking.id, f"{form[field].label.text}: {message}", "error")
 
     def attach():
         if upload is None or not upload.filename:
             raise ServiceError("Choose a file to upload.", fields={"file": "Required."})
         return recording_attach(actor=current_user, booking_id=booking.id, filename=upload.filename,
-                                stream=upload.stream, duration_seconds=request.form.get("duration_seconds"),
-                                expires_at=_local_expiry(request.form.get("expires_at", "")))
+                                stream=upload.stream, duration_seconds=form.duration_seconds.data or None,
+                                expires_at=_local_expiry(form.expires_at.data or ""))
 
     # The form sits on the booking page: both outcomes go back there with a message.
     return submit_form(attach, done=lambda _: _back(booking.id, "Recording attached.", "success"),
