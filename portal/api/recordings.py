@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import marshmallow as ma
-from flask import request
+from flask import redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
 from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.bookings.recordings import MIMETYPES, recording_stream_response
 from portal.domain.inputs import MAX_SHORT_TEXT
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -17,7 +18,13 @@ from portal.models.recordings import RECORDING_FORMATS
 from portal.selectors.recordings import recordings_page
 from portal.services.recordings import recording_load
 from portal.services.recordings.cleanup import recording_delete
-from portal.services.recordings.links import link_ttl, recording_link_token
+from portal.services.recordings.links import (
+    link_ttl,
+    recording_from_grant,
+    recording_from_token,
+    recording_link_token,
+    recording_stream_grant,
+)
 from portal.services.recordings.upload import recording_attach, recording_register, recording_update
 
 blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
@@ -151,12 +158,50 @@ def delete_recording(recording_id):
 @blp.route("/<uuid:recording_id>/signed-url")
 @blp.response(200, SignedUrlSchema)
 def signed_url(recording_id):
-    """A one-time link for the caller only: opened (signed in, before it expires) it sets a
-    cookie with which the browser streams and seeks; opening it again is refused. Audited."""
-    from flask import url_for
-
+    """A one-time link for the caller only. Opened with the caller's token or session before it
+    expires, it redirects to the recording's stream (`/api/v1/meeting-recordings/<id>/stream`)
+    with a grant with which the same caller streams and seeks for RECORDING_STREAM_TTL seconds;
+    opening the link again is refused. Audited."""
     recording = recording_load(actor=current_user, recording_id=recording_id)
     expires_at = clock.now() + timedelta(seconds=link_ttl())
     code = recording_link_token(actor=current_user, recording=recording)
     db.session.commit()
-    return {"url": url_for("bookings.recording_open", code=code, _external=True), "expires_at": expires_at}
+    return {"url": url_for("api_recordings.open_signed_url", code=code, _external=True), "expires_at": expires_at}
+
+
+BINARY = {"type": "string", "format": "binary"}
+VIDEO_CONTENT = {mimetype: {"schema": BINARY} for mimetype in sorted(set(MIMETYPES.values()))}
+
+
+class StreamArgs(ma.Schema):
+    grant = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000),
+                             metadata={"description": "The grant the signed link's redirect names."})
+
+
+@blp.route("/open/<string:code>")
+@blp.response(302, description="On to the recording's stream, with a grant for the caller.",
+              headers={"Location": {"schema": {"type": "string"}}})
+@blp.alt_response(403, response="DEFAULT_ERROR")  # LINK_EXPIRED: opened before, or too late
+def open_signed_url(code):
+    """Spend a signed link's one-time code (the caller must be the one it was issued to)."""
+    recording = recording_from_token(actor=current_user, token=code)
+    db.session.commit()
+    grant = recording_stream_grant(actor=current_user, recording=recording)
+    response = redirect(url_for("api_recordings.stream_recording", recording_id=recording.id, grant=grant))
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@blp.route("/<uuid:recording_id>/stream")
+@blp.arguments(StreamArgs, location="query")
+@blp.doc(responses={"200": {"description": "The whole recording.", "content": VIDEO_CONTENT},
+                    "206": {"description": "The requested byte range (`Range: bytes=...`).",
+                            "content": VIDEO_CONTENT},
+                    "416": {"description": "The range lies outside the recording."}})
+@blp.alt_response(403, response="DEFAULT_ERROR")  # LINK_EXPIRED: the grant is too old
+def stream_recording(args, recording_id):
+    """The recording's bytes for the caller its grant names, with Range support. The grant is
+    bound to the caller, so it opens nothing without the caller's own token or session."""
+    recording = recording_from_grant(actor=current_user, recording_id=recording_id, grant=args["grant"])
+    return recording_stream_response(recording)
