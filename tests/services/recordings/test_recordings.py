@@ -118,12 +118,13 @@ def signed_path(client, headers, recording) -> str:
 
 
 def open_link(client, path, headers):
-    """Spend the one-time code: a redirect to the API's stream, naming a grant for the caller."""
+    """Spend the one-time code: a redirect to the API's stream, carrying the stream cookie."""
     assert path.startswith("/api/v1/meeting-recordings/open/")
     opened = client.get(path, headers=headers)
     assert opened.status_code == 302, opened.get_data(as_text=True)
+    assert "recording_grant=" in opened.headers["Set-Cookie"] and "HttpOnly" in opened.headers["Set-Cookie"]
     stream = opened.headers["Location"]
-    assert stream.startswith("/api/v1/meeting-recordings/") and "grant=" in stream
+    assert stream == f"/api/v1/meeting-recordings/{stream.split('/')[-2]}/stream"  # no secret in it
     return stream
 
 
@@ -163,7 +164,7 @@ def test_link_expires_and_opens_once(client, app, users, booking, api_headers):
     assert expired.status_code == 403 and expired.data != MP4 and MP4[:64] not in expired.data
 
 
-def test_stream_grant_expires_and_is_needed(client, app, users, booking, api_headers):
+def test_stream_cookie_expires_and_is_needed(client, app, users, booking, api_headers):
     recording = attach(users, booking)
     headers = api_headers(users["patient"])
     with clock.frozen(NOW):
@@ -171,8 +172,9 @@ def test_stream_grant_expires_and_is_needed(client, app, users, booking, api_hea
     with clock.frozen(NOW + timedelta(seconds=app.config["RECORDING_STREAM_TTL"] + 1)):
         expired = client.get(stream, headers=headers)
     assert expired.status_code == 403 and MP4[:64] not in expired.data
+    client.delete_cookie("recording_grant", path=stream)
     with clock.frozen(NOW):
-        without = client.get(stream.partition("?")[0], headers=headers)
+        without = client.get(stream, headers=headers)
     assert without.status_code == 403 and MP4[:64] not in without.data
 
 
