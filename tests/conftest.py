@@ -5,7 +5,8 @@ default or on a scratch PostgreSQL database when DATABASE_URL names one.
 Each test runs inside a transaction that is rolled back (requests made with
 the test client join it through savepoints). Tests that need real commits
 (races, the live server of the browser tests) use `committed_db`, which
-empties every table afterwards.
+empties every table afterwards. The live server (`live_portal`) is gunicorn serving an app
+built from the same settings, started once per session.
 
 REQUIRE_POSTGRES / REQUIRE_REDIS / REQUIRE_BROWSER=1 turn "skip because the
 service is missing" into a failure: CI sets them.
@@ -33,6 +34,8 @@ from portal.models import (
     WorkingHours,
 )
 from tests import scratch_db
+from tests.live_app import FAST_PASSWORD_HASH
+from tests.live_server import LiveServer, serving
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 TEST_RECORDINGS_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes, tests only
@@ -106,7 +109,7 @@ def _fast_password_hashes():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(users_service, "generate_password_hash",
-                      partial(users_service.generate_password_hash, method="pbkdf2:sha256:1000"))
+                      partial(users_service.generate_password_hash, method=FAST_PASSWORD_HASH))
         yield
 
 
@@ -168,6 +171,22 @@ def app(_app):
             db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture(scope="session")
+def live_portal(_app, database_url, instance_dir, tmp_path_factory):
+    """The portal under gunicorn with the session app's settings, CSRF checked as in production."""
+    config = make_test_config(database_url, instance_dir) | {"WTF_CSRF_ENABLED": True}
+    with serving(config, str(instance_dir), tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@pytest.fixture
+def live_server(live_portal: LiveServer, committed_db):
+    """The live server's base URL for one test; its data is committed and emptied afterwards."""
+    live_portal.next_test()
+    yield live_portal.url
+    live_portal.next_test()
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def audit_log():
         cursor = None
     query = {k: v for k, v in values.items() if v}
     return render_page(
-        "admin/audit.html", block="audit_results", rows=rows, next_cursor=next_cursor, cursor=cursor,
+        "admin/audit.html", "audit_results", rows=rows, next_cursor=next_cursor, cursor=cursor,
         values=values, errors=errors, query=query, names=actor_names(rows), statuses=AUDIT_STATUSES,
         actions=[] if wants_fragment() else audit_actions(),
     )

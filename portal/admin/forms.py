@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Optional
 from portal.auth.forms import timezone_choices
 from portal.domain.inputs import MAX_EMAIL, MAX_NAME
 from portal.models import ROLES, Role
+from portal.web.forms import PortalForm
 from portal.web.validators import SafeText
 
 
@@ -30,3 +31,10 @@ def invite_form(formdata=None) -> InviteForm:
     if formdata is None:
         form.timezone.data = current_app.config["PORTAL_TIMEZONE"]
     return form
+
+
+class UserChangeForm(PortalForm):
+    """A user row's role select or its activate/deactivate button (the service checks the values)."""
+
+    role = StringField(validators=[SafeText(MAX_NAME)])
+    active = StringField(validators=[SafeText(MAX_NAME)])

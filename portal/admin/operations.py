@@ -60,7 +60,7 @@ def _page(job: JobState | None = None, *, queue_error: str | None = None, status
     redis_mode = bool(current_app.config.get("REDIS_URL"))
     schedule_rows, schedule_how = _schedule_rows(redis_mode)
     return render_page(
-        "admin/ops.html", block="job_status", status=status, job=job, queue_error=queue_error,
+        "admin/ops.html", "job_status", status, job=job, queue_error=queue_error,
         runs=recent_job_runs(limit=20), redis_mode=redis_mode,
         schedule_rows=schedule_rows, schedule_how=schedule_how, failed_mail=outbox_failed(user=current_user, limit=20),
         schedule=registered_schedule() or declared_schedule(),

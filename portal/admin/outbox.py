@@ -8,11 +8,10 @@ from flask_login import current_user
 
 from portal import policies
 from portal.admin.blueprint import bp
-from portal.errors import ServiceError
-from portal.extensions import db
 from portal.models import OUTBOX_STATUSES
 from portal.selectors.outbox import outbox_counts, outbox_message, outbox_page
 from portal.services.mail_delivery import outbox_retry
+from portal.web.forms import submit_form
 from portal.web.rendering import render_page
 
 PER_PAGE = 25
@@ -53,15 +52,15 @@ def outbox_body(outbox_id):
 
 @bp.route("/outbox/<uuid:outbox_id>/retry", methods=["POST"])
 def outbox_retry_view(outbox_id):
-    try:
-        outbox_retry(actor=current_user, outbox_id=outbox_id)
-    except ServiceError as error:
-        db.session.rollback()
+    def done(_message):
+        flash("The message will be tried again within a minute.", "success")
+        return redirect(_back(outbox_id))
+
+    def refused(error):
         flash(error.message, "error")
         return redirect(_back(outbox_id))
-    db.session.commit()
-    flash("The message will be tried again within a minute.", "success")
-    return redirect(_back(outbox_id))
+
+    return submit_form(lambda: outbox_retry(actor=current_user, outbox_id=outbox_id), done=done, refused=refused)
 
 
 def _back(outbox_id) -> str:

@@ -10,10 +10,10 @@ from portal.admin.blueprint import bp
 from portal.errors import ServiceError
 from portal.models import BookingPackage, Role
 from portal.packages import enrolments, panel
+from portal.packages.forms import AdminPackageForm
 from portal.selectors.packages import packages_all, specialist_names
 from portal.web.blueprints import roles_required
-from portal.web.forms import form_error
-from portal.web.refusals import note_refusal
+from portal.web.forms import checks_own_text
 
 PAGE = "admin.packages"
 
@@ -27,9 +27,9 @@ def _render(**context):
                               endpoints="admin", specialists=specialist_names(), **enrolments.context(), **context)
 
 
-def _specialist_id():
+def _specialist_id(form: AdminPackageForm):
     try:
-        return uuid.UUID(request.form.get("specialist_id", ""))
+        return uuid.UUID(form.specialist_id.data or "")
     except ValueError as error:
         raise ServiceError("Choose a specialist.", fields={"specialist_id": "Choose a specialist."}) from error
 
@@ -42,18 +42,15 @@ def packages():
 
 @bp.route("/packages", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def package_create():
-    try:
-        specialist_id = _specialist_id()
-    except ServiceError as error:
-        note_refusal(error)
-        return form_error(_render(create_form=panel.form_data(), create_errors=error.fields,
-                                  create_open=True))
-    return panel.create(specialist_id, PAGE, _render)
+    form = AdminPackageForm()
+    return panel.create(lambda: _specialist_id(form), PAGE, _render, form)
 
 
 @bp.route("/packages/<uuid:package_id>", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def package_update(package_id):
     return panel.update(package_id, PAGE, _render)
 
@@ -72,6 +69,7 @@ def package_delete(package_id):
 
 @bp.route("/enrolments/<uuid:enrolment_id>/paid", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def enrolment_paid(enrolment_id):
     return enrolments.mark_paid(enrolment_id, PAGE, _render)
 

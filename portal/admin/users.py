@@ -6,14 +6,14 @@ from flask_login import current_user
 
 from portal import policies
 from portal.admin.blueprint import bp
-from portal.admin.forms import invite_form
+from portal.admin.forms import UserChangeForm, invite_form
 from portal.extensions import htmx
 from portal.models import ROLES, Role, User, utcnow
 from portal.selectors.users import api_tokens_of, users_search
 from portal.services.user_admin import user_set_active, user_set_role, user_sign_out_everywhere
 from portal.services.users import api_token_revoke
 from portal.web.blueprints import roles_required
-from portal.web.forms import submit_form
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page
 
 
@@ -26,37 +26,44 @@ def users_list():
 def users_page(invite=None):
     query, role = (request.args.get("q") or "").strip(), request.args.get("role") or ""
     results = users_search(actor=current_user, query=query, role=role, page=request.args.get("page"))
-    return render_page("admin/users.html", block="user_results", users=results.items, total=results.total,
+    return render_page("admin/users.html", "user_results", users=results.items, total=results.total,
                        results=results, q=query, role=role, roles=ROLES, invite=invite or invite_form())
 
 
 def _row_or_redirect(user, error: str | None = None):
     if htmx:
-        return render_page("admin/users.html", block="user_row", u=user, roles=ROLES, row_error=error)
+        return render_page("admin/users.html", "user_row", u=user, roles=ROLES, row_error=error)
     if error:
         flash(error, "error")
     return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
                     else url_for("admin.users_list"))
 
 
-def _apply(change, user_id, **kwargs):
-    def refused(error):
-        return _row_or_redirect(policies.load(User, user_id, current_user), error.message)
+def _refused(user_id, message: str):
+    return _row_or_redirect(policies.load(User, user_id, current_user), message)
 
+
+def _apply(change, user_id, form: UserChangeForm, **kwargs):
+    if not form.validate():
+        return form_error(_refused(user_id, next(iter(form.error_messages().values()))))
     return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs), done=_row_or_redirect,
-                       refused=refused, reraise=(404,))
+                       refused=lambda error: _refused(user_id, error.message), reraise=(404,))
 
 
 @bp.route("/users/<uuid:user_id>/role", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def users_set_role(user_id):
-    return _apply(user_set_role, user_id, role=request.form.get("role", ""))
+    form = UserChangeForm()
+    return _apply(user_set_role, user_id, form, role=form.role.data or "")
 
 
 @bp.route("/users/<uuid:user_id>/active", methods=["POST"])
 @roles_required(Role.ADMIN)
+@checks_own_text
 def users_set_active(user_id):
-    return _apply(user_set_active, user_id, active=request.form.get("active") == "1")
+    form = UserChangeForm()
+    return _apply(user_set_active, user_id, form, active=form.active.data == "1")
 
 
 @bp.route("/users/<uuid:user_id>")

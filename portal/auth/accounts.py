@@ -48,7 +48,7 @@ def signup():
 def confirm_email(token):
     user = link_user(token, CONFIRM)
     if user is None:
-        return render_page("auth/link_invalid.html", status=400,
+        return render_page("auth/link_invalid.html", None, 400,
                            what="This confirmation link is not valid any more.")
     submit_form(lambda: account_confirm(user=user), done=lambda _u: None, refused=lambda _e: None)
     flash("Your e-mail address is confirmed. You can book sessions now.", "success")
@@ -86,7 +86,7 @@ def _new_password_page(purpose: str, token: str, action, done_message: str, *, s
         what = ("This invitation link is not valid any more: it was used, or is older than 7 days. "
                 "Ask the clinic for a new one." if purpose == INVITE else
                 "This reset link is not valid any more: it was used, or is older than an hour.")
-        return render_page("auth/link_invalid.html", status=400, what=what, purpose=purpose)
+        return render_page("auth/link_invalid.html", None, 400, what=what, purpose=purpose)
     form = NewPasswordForm()
     template = "auth/new_password.html"
     context = {"purpose": purpose, "account": user}

@@ -67,7 +67,7 @@ def login():
         _audit_refused_login(form.email.data)
         form.password.errors.append("E-mail or password is not right.")
     status = 400 if request.method == "POST" else 200
-    return render_page("auth/login.html", form=form, status=status)
+    return render_page("auth/login.html", None, status, form=form)
 
 
 def _audit_refused_login(email: str) -> None:

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.bookings.forms import CancelForm
 from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, Role
@@ -23,7 +24,7 @@ from portal.services.cancellations import (
     report_unexpected,
     success_message,
 )
-from portal.web.forms import FORM_ERROR, NOT_A_FORM_ERROR
+from portal.web.forms import FORM_ERROR, NOT_A_FORM_ERROR, checks_own_text
 from portal.web.refusals import note_refusal
 from portal.web.rendering import render_page, wants_fragment
 
@@ -62,7 +63,7 @@ def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", sta
     problem = _problem(booking)
     terms = None if problem or not policies.can_cancel(current_user, booking) else (
         cancel_terms(actor=current_user, booking=booking))
-    return render_page(TEMPLATE, "cancel_dialog", status=status, booking=booking, error=error,
+    return render_page(TEMPLATE, "cancel_dialog", status, booking=booking, error=error,
                        reason=reason, target=_target(), as_dialog=bool(htmx),
                        reason_max=REASON_MAX_LENGTH, problem=problem, terms=terms)
 
@@ -112,9 +113,15 @@ def cancel_closed(booking_id):
 
 
 @bp.route("/<uuid:booking_id>/cancel", methods=["POST"])
+@checks_own_text
 def cancel(booking_id):
+    """Not submit_form: the service owns this transaction (it takes SQLite's write lock first and
+    commits), and a refusal is audited on its own after the rollback."""
     booking = policies.load(Booking, booking_id, current_user)
-    reason = request.form.get("reason", "")
+    form = CancelForm()
+    reason = form.reason.data or ""
+    if not form.validate():
+        return _refused(booking, next(iter(form.error_messages().values())), reason)
     try:
         booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason, as_staff=True)
     except ServiceError as error:

@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.bookings.forms import NoteForm
 from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, SessionNote, SessionNoteAmendment
@@ -23,7 +24,7 @@ from portal.services.notes import (
     note_locks_at,
     note_update,
 )
-from portal.web.forms import NOT_A_FORM_ERROR, submit_form
+from portal.web.forms import NOT_A_FORM_ERROR, checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page, wants_fragment
 
 TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
@@ -83,10 +84,10 @@ def parse_extra(text: str) -> dict:
     return extra
 
 
-def note_form_data() -> dict:
-    data = {field: request.form.get(field, "") for field in TEXT_FIELDS}
-    meta = {key: request.form.get(key, "") for key in KNOWN_META}
-    data["metadata"] = {**parse_extra(request.form.get("extra", "")), **meta}
+def note_form_data(form: NoteForm) -> dict:
+    values = form.values()
+    data = {field: values[field] for field in TEXT_FIELDS}
+    data["metadata"] = {**parse_extra(values["extra"]), **{key: values[key] for key in KNOWN_META}}
     return data
 
 
@@ -112,27 +113,39 @@ def notes_section(booking_id):
 
 
 @bp.route("/<uuid:booking_id>/notes", methods=["POST"])
+@checks_own_text
 def note_add(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
-    data = note_form_data()
+    form = NoteForm()
+
+    def refused(errors: dict):
+        return _section(booking, adding=True, note_form=form.values(), note_errors=errors)
+
+    if not form.validate():
+        return form_error(refused(form.error_messages()))
+    data = note_form_data(form)
     return submit_form(
         lambda: note_create(actor=current_user, booking_id=booking.id, data=data),
         done=lambda _: _done(booking, "Note saved. You can edit it for 24 hours."),
-        refused=lambda error: _section(booking, adding=True, note_form=request.form, note_errors=error.fields),
-        reraise=NOT_A_FORM_ERROR)
+        refused=lambda error: refused(error.fields), reraise=NOT_A_FORM_ERROR)
 
 
 @bp.route("/notes/<uuid:note_id>", methods=["POST"])
+@checks_own_text
 def note_edit(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
+    form = NoteForm()
 
     def refused(error: ServiceError):
         if error.code == "NOTE_LOCKED":  # too late to edit: offer an amendment instead
             return _section(booking, note_error=error.message, amending=str(note.id))
-        return _section(booking, editing=str(note.id), note_form=request.form, note_errors=error.fields)
+        return _section(booking, editing=str(note.id), note_form=form.values(), note_errors=error.fields)
 
-    return submit_form(lambda: note_update(actor=current_user, note_id=note.id, data=note_form_data()),
+    if not form.validate():
+        return form_error(_section(booking, editing=str(note.id), note_form=form.values(),
+                                   note_errors=form.error_messages()))
+    return submit_form(lambda: note_update(actor=current_user, note_id=note.id, data=note_form_data(form)),
                        done=lambda _: _done(booking, "Note updated."), refused=refused, reraise=NOT_A_FORM_ERROR)
 
 

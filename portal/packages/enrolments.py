@@ -1,15 +1,13 @@
 """The enrolments section of the admin's and the specialist's package pages."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 from flask_login import current_user
 
-from portal.errors import ServiceError
-from portal.extensions import db
+from portal.packages.forms import MarkPaidForm
 from portal.selectors.enrolments import enrolments_page, patient_names
 from portal.services.enrolments import enrolment_cancel, enrolment_mark_paid
-from portal.web.forms import NOT_A_FORM_ERROR, form_error
-from portal.web.refusals import note_refusal
+from portal.web.forms import NOT_A_FORM_ERROR, form_error, submit_form
 
 
 def context() -> dict:
@@ -19,22 +17,20 @@ def context() -> dict:
 
 
 def _act(action, message: str, page_endpoint: str, rerender):
-    try:
-        with db.session.begin_nested():
-            enrolment = action()
-    except ServiceError as error:
-        if error.http_status in NOT_A_FORM_ERROR:
-            raise
-        note_refusal(error)
-        return form_error(rerender(enrolment_error=error.message))
-    db.session.commit()
-    flash(message.format(name=enrolment.package_name), "success")
-    return redirect(url_for(page_endpoint))
+    def done(enrolment):
+        flash(message.format(name=enrolment.package_name), "success")
+        return redirect(url_for(page_endpoint))
+
+    return submit_form(action, done=done, refused=lambda error: rerender(enrolment_error=error.message),
+                       reraise=NOT_A_FORM_ERROR)
 
 
 def mark_paid(enrolment_id, page_endpoint: str, rerender):
+    form = MarkPaidForm()
+    if not form.validate():
+        return form_error(rerender(enrolment_error=next(iter(form.error_messages().values()))))
     return _act(lambda: enrolment_mark_paid(actor=current_user, enrolment_id=enrolment_id,
-                                            reference=request.form.get("reference", "")),
+                                            reference=form.reference.data or ""),
                 "Marked paid: “{name}” starts today.", page_endpoint, rerender)
 
 

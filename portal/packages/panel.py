@@ -5,10 +5,13 @@ every change (a specialist has a handful of packages), and without JavaScript
 each form posts and redirects back."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal.extensions import db, htmx
+from portal.packages.forms import PackageForm
 from portal.selectors.packages import pricing_for
 from portal.services.packages import (
     CURRENCIES,
@@ -17,15 +20,16 @@ from portal.services.packages import (
     package_set_active,
     package_update,
 )
-from portal.web.forms import NOT_A_FORM_ERROR, submit_form
+from portal.web.forms import NOT_A_FORM_ERROR, form_error, submit_form
 from portal.web.rendering import render_page
 
 FORM_FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
                "valid_for_days")
 
 
-def form_data() -> dict:
-    return {key: request.form.get(key, "") for key in FORM_FIELDS}
+def _values(form: PackageForm) -> dict:
+    values = form.values()
+    return {key: values[key] for key in FORM_FIELDS}
 
 
 def render_panel(template: str, packages: list, **context):
@@ -42,22 +46,35 @@ def done(message: str, page_endpoint: str, rerender):
     return redirect(url_for(page_endpoint))
 
 
-def create(specialist_id, page_endpoint: str, rerender):
-    data = form_data()
+def create(specialist_id: Callable[[], object], page_endpoint: str, rerender, form: PackageForm | None = None):
+    """A new package for the specialist `specialist_id()` names (it may refuse, naming its field)."""
+    form = form or PackageForm()
+    data = _values(form)
+
+    def refused(errors: dict):
+        return rerender(create_form=form.values(), create_errors=errors, create_open=True)
+
+    if not form.validate():
+        return form_error(refused(form.error_messages()))
     return submit_form(
-        lambda: package_create(actor=current_user, specialist_id=specialist_id, data=data),
+        lambda: package_create(actor=current_user, specialist_id=specialist_id(), data=data),
         done=lambda package: done(f"Package “{package.name}” created.", page_endpoint, rerender),
-        refused=lambda error: rerender(create_form=data | {"specialist_id": request.form.get("specialist_id", "")},
-                                       create_errors=error.fields, create_open=True))
+        refused=lambda error: refused(error.fields))
 
 
 def update(package_id, page_endpoint: str, rerender):
-    data = form_data()
+    form = PackageForm()
+    data = _values(form)
+
+    def refused(errors: dict):
+        return rerender(editing=str(package_id), edit_form=data, edit_errors=errors)
+
+    if not form.validate():
+        return form_error(refused(form.error_messages()))
     return submit_form(
         lambda: package_update(actor=current_user, package_id=package_id, data=data),
         done=lambda package: done(f"Package “{package.name}” saved.", page_endpoint, rerender),
-        refused=lambda error: rerender(editing=str(package_id), edit_form=data, edit_errors=error.fields),
-        reraise=NOT_A_FORM_ERROR)
+        refused=lambda error: refused(error.fields), reraise=NOT_A_FORM_ERROR)
 
 
 def set_active(package_id, page_endpoint: str, rerender):

@@ -15,12 +15,13 @@ from portal.domain.zones import zone_of
 from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
+from portal.patient.forms import BookForm
 from portal.selectors.availability import next_free_slots, rate_on
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
-from portal.web.forms import form_error, submit_form
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rate_limits import booking_rate_limited, calm_message
 from portal.web.rendering import render_page
 from portal.web.templating import LOCAL_DATETIME_FORMAT, viewer_zone
@@ -99,10 +100,14 @@ def specialist(specialist_id):
 
 
 @bp.route("/specialists/<uuid:specialist_id>/book", methods=["POST"])
+@checks_own_text
 def book(specialist_id):
     specialist = _specialist(specialist_id)
+    form = BookForm()
+    if not form.validate():
+        return form_error(_page(specialist, error=next(iter(form.error_messages().values()))))
     try:
-        starts_at = datetime.fromisoformat(request.form.get("starts_at", ""))
+        starts_at = datetime.fromisoformat(form.starts_at.data or "")
     except ValueError:
         return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
     retry_after = booking_rate_limited(actor=current_user, patient=current_user)

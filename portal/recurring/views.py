@@ -16,13 +16,12 @@ from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import RecurringBooking, Role
 from portal.recurring.blueprint import bp
-from portal.recurring.forms import SeriesForm
+from portal.recurring.forms import CancelFollowingForm, SeriesForm
 from portal.selectors.bookings import bookings_of_series
 from portal.selectors.recurring import recurring_list, recurring_skips, upcoming_counts, upcoming_of_series
 from portal.selectors.specialists import specialist_choices
 from portal.services import recurring as service
-from portal.web.forms import form_error, submit_form
-from portal.web.refusals import note_refusal
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page
 
 ACTIONS = {"pause": service.recurring_pause, "resume": service.recurring_resume, "end": service.recurring_end}
@@ -50,8 +49,8 @@ def _list_context() -> dict:
 
 
 def _render_list(form=None, status: int = 200):
-    return render_page("recurring/list.html", "series_list", form=form if form is not None else _form(),
-                       status=status, **_list_context())
+    return render_page("recurring/list.html", "series_list", status,
+                       form=form if form is not None else _form(), **_list_context())
 
 
 @bp.route("/")
@@ -132,40 +131,45 @@ def change(series_id, action):
     if action not in ACTIONS:
         abort(404)
     series = policies.load(RecurringBooking, series_id, current_user, action="update")
-    try:
-        change = ACTIONS[action](actor=current_user, series=series)
-        db.session.commit()
+
+    def done(change: service.SeriesChange):
         flash(change_message(change, DONE[action]), "success")
-    except ServiceError as error:
-        note_refusal(error)
-        db.session.rollback()
+        return _after_change(series)
+
+    def refused(error: ServiceError):
         flash(error.message, "error")
-    return _after_change(series)
+        return _after_change(series)
+
+    return submit_form(lambda: ACTIONS[action](actor=current_user, series=series), done=done, refused=refused)
 
 
 DONE = {"pause": "The series is paused.", "resume": "The series is running again.", "end": "The series has ended."}
 
 
 @bp.route("/<uuid:series_id>/cancel-following", methods=["POST"])
+@checks_own_text
 def cancel_following(series_id):
     """Cancel this and following: the series ends before the date, its sessions from then on go."""
     series = policies.load(RecurringBooking, series_id, current_user, action="update")
+    form = CancelFollowingForm()
     try:
-        from_date = date.fromisoformat(request.form.get("from_date", ""))
+        from_date = date.fromisoformat(form.from_date.data or "")
     except ValueError:
         from_date = None
-    try:
-        change = service.recurring_cancel_following(actor=current_user, series=series, from_date=from_date,
-                                                    reason=request.form.get("reason"))
-        db.session.commit()
-        flash(change_message(change, "The series now ends before "
-                             f"{from_date.strftime('%a %d %b %Y')}."), "success")
-    except ServiceError as error:
-        note_refusal(error)
-        db.session.rollback()
-        flash(error.message, "error")
-        return render_page("recurring/detail.html", status=422, **_detail_context(series))
-    return redirect(url_for("recurring.detail", series_id=series.id))
+
+    def done(change: service.SeriesChange):
+        flash(change_message(change, f"The series now ends before {from_date.strftime('%a %d %b %Y')}."), "success")
+        return redirect(url_for("recurring.detail", series_id=series.id))
+
+    def refused(message: str):
+        flash(message, "error")
+        return render_page("recurring/detail.html", **_detail_context(series))
+
+    if not form.validate():
+        return form_error(refused(next(iter(form.error_messages().values()))))
+    return submit_form(lambda: service.recurring_cancel_following(
+        actor=current_user, series=series, from_date=from_date, reason=form.reason.data),
+        done=done, refused=lambda error: refused(error.message))
 
 
 @bp.route("/<uuid:series_id>/delete", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_login import current_user
 
 from portal import clock
@@ -18,7 +18,8 @@ from portal.services.booking_rules import booking_rules_update
 from portal.services.cancellation_window import late_cancel_window_set
 from portal.services.hours import HoursInput, rate_add, working_hours_replace
 from portal.specialist.blueprint import bp
-from portal.web.forms import form_error, submit_form
+from portal.specialist.forms import BookingRulesForm, HoursForm, LateCancelForm, RateForm
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/availability.html"
@@ -87,8 +88,13 @@ def availability():
 
 
 @bp.route("/availability/hours", methods=["POST"])
+@checks_own_text
 def save_hours():
-    hours = {d: request.form.get(f"day{d}", "") for d in range(7)}
+    form = HoursForm()
+    hours = {d: form[f"day{d}"].data or "" for d in range(7)}
+    if not form.validate():
+        errors = {int(name.removeprefix("day")): message for name, message in form.error_messages().items()}
+        return form_error(_render(hours=hours, hours_errors=errors))
     errors, ranges = {}, []
     for weekday, value in hours.items():
         try:
@@ -104,8 +110,12 @@ def save_hours():
 
 
 @bp.route("/availability/rates", methods=["POST"])
+@checks_own_text
 def add_rate():
-    form = request.form.to_dict()
+    rate_form = RateForm()
+    form = rate_form.values()
+    if not rate_form.validate():
+        return form_error(_render(rate_form=form, rate_errors=rate_form.error_messages()))
     try:
         duration = int(form.get("duration_minutes", ""))
         effective_from = date.fromisoformat(form.get("effective_from", ""))
@@ -120,8 +130,12 @@ def add_rate():
 
 
 @bp.route("/availability/booking-rules", methods=["POST"])
+@checks_own_text
 def save_booking_rules():
-    form = {key: request.form.get(key, "").strip() for key in LIMITS}
+    rules_form = BookingRulesForm()
+    form = {key: rules_form.values().get(key, "").strip() for key in LIMITS}
+    if not rules_form.validate():
+        return form_error(_render(booking_rules=_rules_section(form, rules_form.error_messages())))
     try:
         values = {key: int(value) for key, value in form.items()}
     except ValueError:
@@ -134,8 +148,12 @@ def save_booking_rules():
 
 
 @bp.route("/availability/late-cancellation", methods=["POST"])
+@checks_own_text
 def save_late_cancel_window():
-    value = request.form.get("late_cancel_notice_hours", "")
+    form = LateCancelForm()
+    value = form.late_cancel_notice_hours.data or ""
+    if not form.validate():
+        return form_error(_render(window_form=value, window_error=form.error_messages()["late_cancel_notice_hours"]))
     return submit_form(
         lambda: late_cancel_window_set(actor=current_user, specialist_id=current_user.id, hours=value),
         done=lambda profile: _saved(f"Late-cancellation window saved: {profile.late_cancel_notice_hours} hours."),

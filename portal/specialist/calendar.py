@@ -22,7 +22,8 @@ from portal.services.hours import (
     exception_delete,
 )
 from portal.specialist.blueprint import bp
-from portal.web.forms import form_error, submit_form
+from portal.specialist.forms import BlockForm
+from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page, wants_fragment
 
 TEMPLATE = "specialist/calendar.html"
@@ -109,10 +110,15 @@ def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:
 
 
 @bp.route("/calendar/day/<day>/exceptions", methods=["POST"])
+@checks_own_text
 def calendar_block(day):
     selected = _parse_day(day)
-    form = request.form.to_dict()
-    data, errors = _exception_input(selected, request.form)
+    block_form = BlockForm()
+    form = block_form.values()
+    if not block_form.validate():
+        messages = block_form.error_messages()
+        return form_error(_panel(selected, form=form, errors={**messages, "form": next(iter(messages.values()))}))
+    data, errors = _exception_input(selected, form)
     affected_choice = form.get("affected") or None
     if data is not None and affected_choice is None:
         affected = affected_bookings(specialist=current_user, data=data)

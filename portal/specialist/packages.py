@@ -9,6 +9,7 @@ from portal.packages import enrolments, panel
 from portal.selectors.availability import rate_on
 from portal.selectors.packages import packages_of
 from portal.specialist.blueprint import bp
+from portal.web.forms import checks_own_text
 
 PAGE = "specialist.packages"
 
@@ -27,11 +28,13 @@ def packages():
 
 
 @bp.route("/packages", methods=["POST"])
+@checks_own_text
 def package_create():
-    return panel.create(current_user.id, PAGE, _render)
+    return panel.create(lambda: current_user.id, PAGE, _render)
 
 
 @bp.route("/packages/<uuid:package_id>", methods=["POST"])
+@checks_own_text
 def package_update(package_id):
     return panel.update(package_id, PAGE, _render)
 
@@ -47,5 +50,6 @@ def package_delete(package_id):
 
 
 @bp.route("/enrolments/<uuid:enrolment_id>/paid", methods=["POST"])
+@checks_own_text
 def enrolment_paid(enrolment_id):
     return enrolments.mark_paid(enrolment_id, PAGE, _render)

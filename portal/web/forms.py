@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Response, make_response
+from flask_wtf import FlaskForm
 
+from portal.domain.inputs import has_control_chars
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.web.refusals import note_refusal
@@ -58,3 +60,37 @@ def with_field_errors(form, error: ServiceError):
     if not any(name in form for name in error.fields):
         form.form_errors.append(error.message)
     return form
+
+
+CONTROL_CHARS = "Remove the control characters (such as NUL) from this value."
+
+
+class PortalForm(FlaskForm):
+    """A page's form that answers bad text itself, as an in-form error: no field it holds takes
+    a control character (SafeText on a field also bounds its length).
+
+    A view whose form is a PortalForm is marked `checks_own_text`, so the request guard
+    (portal.web.limits) leaves its body to the form instead of answering 400."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if not field.errors and any(isinstance(value, str) and has_control_chars(value, multiline=True)
+                                        for value in field.raw_data or ()):
+                field.errors = [CONTROL_CHARS]
+                valid = False
+        return valid
+
+    def values(self) -> dict[str, str]:
+        """Each field as typed (its default, else "", when not posted), to show the form again."""
+        return {field.name: field.data or "" for field in self if field.name != "csrf_token"}
+
+    def error_messages(self) -> dict[str, str]:
+        """The first error of each field, as the pages that render plain dicts show them."""
+        return {name: messages[0] for name, messages in self.errors.items() if messages}
+
+
+def checks_own_text(view):
+    """Mark a view that reads its body through a PortalForm only (see PortalForm)."""
+    view.checks_own_text = True
+    return view

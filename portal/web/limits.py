@@ -7,13 +7,14 @@
 - Text: no query-string value, form field or JSON string may hold NUL or another control
   character (tab, newline and carriage return excepted; single-line fields refuse those in
   their own validators), and no query-string value may be longer than MAX_QUERY_VALUE.
-  PostgreSQL cannot store NUL, and its error would otherwise be a 500.
+  PostgreSQL cannot store NUL, and its error would otherwise be a 500. A page whose view reads
+  its form through portal.web.forms.PortalForm answers these itself, in the form (422).
 """
 from __future__ import annotations
 
 import json
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -91,12 +92,18 @@ def _body_problem() -> str | None:
     return None
 
 
+def _form_checks_text() -> bool:
+    """The view reads its body through a form that answers bad text in place (portal.web.forms)."""
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "checks_own_text", False)
+
+
 def refuse_bad_text():
     """Before CSRF and every view: 400 naming the field that holds a control character."""
     from portal.web.errors import error_page, json_error, wants_json
 
     field = _query_problem()
-    if field is None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+    if field is None and request.method in ("POST", "PUT", "PATCH", "DELETE") and not _form_checks_text():
         field = _body_problem()
     if field is None:
         return None

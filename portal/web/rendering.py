@@ -17,8 +17,11 @@ def wants_fragment() -> bool:
     return bool(htmx) and not is_history_restore()
 
 
-def render_page(template: str, block: str | None = None, *, status: int = 200, **context):
-    """Render `template`, or only `block` when htmx asked for a partial.
+def render_page(template: str, block: str | None = None, status: int = 200, /, **context):
+    """Render `template`, or only `block` when htmx asked for a partial, answering `status`.
+
+    The three are positional-only, so every keyword is template context: a page may pass
+    its own `status` (a filter, say) without it becoming the HTTP status.
 
     Vary: HX-Request is added to every response by the app, so a cache never
     hands the full page to htmx or a fragment to a browser. htmx's history

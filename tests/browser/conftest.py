@@ -1,4 +1,5 @@
-"""A live portal on 127.0.0.1 and headless Debian Chromium driven by Playwright.
+"""A live portal on 127.0.0.1 (gunicorn, tests/conftest.py's `live_server`) and headless Debian
+Chromium driven by Playwright.
 
 Playwright cannot download its own browser here, so it drives /usr/bin/chromium.
 The live server shares the test database; its data is committed and emptied
@@ -12,7 +13,6 @@ import pytest
 
 from portal.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, require_or_skip
-from tests.live_server import serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,18 +31,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def live_server(committed_db):
-    """The test app served on a free loopback port for the length of one test."""
-    app = committed_db
-    app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        with serving(app) as url:
-            yield url
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
 
 
 @pytest.fixture

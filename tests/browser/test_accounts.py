@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from portal import clock
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from portal.services.mail_delivery import outbox_deliver
@@ -26,8 +25,8 @@ SHOTS = os.environ.get("SCREENSHOT_DIR")  # set it to keep the screenshots
 
 
 @pytest.fixture
-def specialist(create_committed_user):
-    with clock.frozen(MONDAY - timedelta(days=1)):
+def specialist(create_committed_user, live_portal):
+    with live_portal.frozen(MONDAY - timedelta(days=1)):  # the server's clock too
         user = create_committed_user("specialist", "spec@signup.test", display_name="Dr Sam Lee")
         db.session.add_all([WorkingHours(specialist_id=user.id, weekday=d, start_time=time(9), end_time=time(17))
                             for d in range(5)])

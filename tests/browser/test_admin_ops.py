@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from portal import clock
 from portal.extensions import db
 from portal.models import RecurringBooking, SpecialistRate, WorkingHours
 from portal.services.audit import audit_record
@@ -33,9 +32,9 @@ def due_series(create_committed_user):
     db.session.commit()
 
 
-def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, create_committed_user, due_series):
+def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, live_portal, create_committed_user, due_series):
     create_committed_user("ops", "ops@browser.test", display_name="Otto Ops")
-    with clock.frozen(datetime.combine(MONDAY, time(6), tzinfo=UTC)):  # the server shares the clock
+    with live_portal.frozen(datetime.combine(MONDAY, time(6), tzinfo=UTC)):
         sign_in(page, "ops@browser.test")
         expect(page.locator("h1")).to_have_text("Operations")
         page.click("#run-dispatcher")

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from portal import clock
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from tests.browser.conftest import sign_in
@@ -17,8 +16,8 @@ MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 
 
 @pytest.fixture
-def people(create_committed_user):
-    with clock.frozen(MONDAY - timedelta(days=1)):
+def people(create_committed_user, live_portal):
+    with live_portal.frozen(MONDAY - timedelta(days=1)):  # the server's clock too
         specialist = create_committed_user("specialist", "spec@browser.test", display_name="Dr Sam Lee")
         patient = create_committed_user("patient", "pat@browser.test", display_name="Pat Doe")
         db.session.add_all([WorkingHours(specialist_id=specialist.id, weekday=d, start_time=time(9),

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from portal import clock
 from portal.extensions import db
 from portal.models import Booking, BookingPackage, SpecialistRate, WorkingHours
 from tests.browser.conftest import sign_in
@@ -37,8 +36,8 @@ def people(create_committed_user):
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with clock.frozen(NOW):
+def frozen(live_portal):
+    with live_portal.frozen(NOW):
         yield
 
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from portal import clock
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
 from tests.conftest import DEFAULT_PASSWORD
@@ -20,8 +19,8 @@ MAX_TABS = 80
 
 
 @pytest.fixture
-def people(create_committed_user):
-    with clock.frozen(MONDAY - timedelta(days=1)):
+def people(create_committed_user, live_portal):
+    with live_portal.frozen(MONDAY - timedelta(days=1)):  # the server's clock too
         specialist = create_committed_user("specialist", "spec@keys.test", display_name="Dr Kim Reyes")
         create_committed_user("patient", "pat@keys.test", display_name="Pat Key")
         db.session.add_all([WorkingHours(specialist_id=specialist.id, weekday=d, start_time=time(9),

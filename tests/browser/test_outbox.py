@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from portal import clock
 from portal.extensions import db
 from portal.jobs.embedded import EmbeddedScheduler
 from portal.models import SpecialistRate, WorkingHours
@@ -22,8 +21,8 @@ SHOTS = "/tmp/outbox-shots"
 
 
 @pytest.fixture
-def people(create_committed_user):
-    with clock.frozen(MONDAY - timedelta(days=1)):
+def people(create_committed_user, live_portal):
+    with live_portal.frozen(MONDAY - timedelta(days=1)):  # the server's clock too
         specialist = create_committed_user("specialist", "spec@mail.test", display_name="Dr Sam Lee")
         patient = create_committed_user("patient", "pat@mail.test", display_name="Pat Doe",
                                         timezone="Europe/Berlin")

@@ -1,0 +1,35 @@
+"""The forms of the booking page's sections."""
+from __future__ import annotations
+
+from wtforms import StringField, TextAreaField
+
+from portal.domain.inputs import MAX_LONG_TEXT, MAX_METADATA_BYTES, MAX_REASON, MAX_SHORT_TEXT
+from portal.web.forms import PortalForm
+from portal.web.validators import SafeText
+
+
+def _long_text() -> TextAreaField:
+    return TextAreaField(validators=[SafeText(MAX_LONG_TEXT, multiline=True)])
+
+
+def _short_text() -> StringField:
+    return StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+
+
+class NoteForm(PortalForm):
+    """A session note: three texts, the known details, and free-form "key: value" lines."""
+
+    notes = _long_text()
+    follow_up_actions = _long_text()
+    next_session_recommendation = _long_text()
+    mood_level = _short_text()
+    engagement = _short_text()
+    homework_completion = _short_text()
+    extra = TextAreaField(validators=[SafeText(MAX_METADATA_BYTES, multiline=True)])
+
+
+class CancelForm(PortalForm):
+    """The cancel dialog: the reason (required and bounded by the service) and where the answer goes."""
+
+    reason = TextAreaField(validators=[SafeText(MAX_REASON, multiline=True)])
+    target = StringField(validators=[SafeText(MAX_SHORT_TEXT)])

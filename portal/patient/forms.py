@@ -1,0 +1,15 @@
+"""The forms of the patient's pages."""
+from __future__ import annotations
+
+from wtforms import StringField
+
+from portal.domain.inputs import MAX_SHORT_TEXT
+from portal.web.forms import PortalForm
+from portal.web.validators import SafeText
+
+
+class BookForm(PortalForm):
+    """A slot's button: its start as ISO 8601 (use_package is read from the page's link as well)."""
+
+    starts_at = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    use_package = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
