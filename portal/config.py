@@ -127,7 +127,7 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        # E-mail: no SMTP_URL keeps messages in the outbox for /admin/outbox instead of sending them.
+        # E-mail: no SMTP_URL writes messages to instance/mail (and the console) instead of sending them.
         self.SMTP_URL = os.environ.get("SMTP_URL") or None
         self.SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE") or None
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")

@@ -111,7 +111,8 @@ def _new_password_page(purpose: str, token: str, action, done_message: str, *, s
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token):
     return _new_password_page(RESET, token, password_reset,
-                              "Your password is changed. Sign in with the new one.", sign_in=False)
+                              "Your password is changed and your API tokens are revoked. Sign in with the new one.",
+                              sign_in=False)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -17,6 +17,11 @@ from portal.web.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 
+# Bearer tokens open the JSON API and the functions only: a token on a page (the admin pages,
+# /account/tokens where tokens are made) counts as signed out, so a stolen token cannot mint
+# another one or act through the pages.
+BEARER_PATHS = ("/api/v1/", "/functions/")
+
 
 def configure_login(app: Flask) -> None:
     login_manager.init_app(app)
@@ -34,6 +39,8 @@ def configure_login(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_user_from_bearer(req):
+        if not req.path.startswith(BEARER_PATHS):
+            return None
         header = req.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

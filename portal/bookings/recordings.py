@@ -144,10 +144,16 @@ def recording_open(code):
 
 @bp.route("/recordings/<uuid:recording_id>/stream")
 def recording_stream(recording_id):
-    """Stream the (decrypted) recording with Range support; only the chunks covering the
-    range are read. A chunk that fails authentication ends the response, reported."""
+    """The browser's stream: the grant is the cookie the watch page or a signed link set."""
     recording = recording_from_grant(actor=current_user, recording_id=recording_id,
                                      grant=request.cookies.get(GRANT_COOKIE))
+    return recording_stream_response(recording)
+
+
+def recording_stream_response(recording: MeetingRecording) -> Response:
+    """Stream the (decrypted) recording with Range support; only the chunks covering the
+    range are read. A chunk that fails authentication ends the response, reported. The caller
+    has checked the grant; the API's stream (portal.api.recordings) answers through this too."""
     size = recording.storage_size_bytes
     start, end, status = 0, size - 1, 200
     if request.range is not None:

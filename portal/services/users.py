@@ -111,10 +111,11 @@ def user_end_sessions(*, user: User, actor=None, reason: str = "sign_out_everywh
 
 
 def password_set(*, user: User, password: str, actor=None, reason: str = "password_changed") -> User:
-    """A new password (checked against the rules); every older session ends."""
+    """A new password (checked against the rules); every older session and API token ends."""
     check_new_password(password, email=user.email)
     user.password_hash = generate_password_hash(password)
     user_end_sessions(user=user, actor=actor or user, reason=reason)
+    api_tokens_revoke_all(user=user, actor=actor or user, reason=reason)
     audit_record(actor=actor or user, action=reason, entity_type="user", entity_id=user.id)
     return user
 
@@ -219,6 +220,18 @@ def api_token_revoke(*, token_id, actor) -> ApiToken:
         row.revoked_at = utcnow()
         audit_record(actor=actor, action="api_token_revoked", entity_type="api_token", entity_id=row.id)
     return row
+
+
+def api_tokens_revoke_all(*, user: User, actor: User, reason: str) -> int:
+    """Revoke every live token of `user` (a new password, a deactivation): one audit row names
+    the reason. The callers have already decided `actor` may do this. How many."""
+    revoked = db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch")).rowcount
+    if revoked:
+        audit_record(actor=actor, action="api_tokens_revoked", entity_type="user", entity_id=user.id,
+                     new_values={"reason": reason, "count": revoked})
+    return revoked
 
 
 def api_tokens_revoke_named(*, user: User, name: str | None, actor=None) -> int:
