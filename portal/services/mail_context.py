@@ -185,7 +185,9 @@ def booking_reminder(*, recipient: User, about: dict) -> MailContent:
     return MailContent(subject="Reminder: your session on " + local_text(booking.starts_at, recipient),
                        context=context,
                        headers={"List-Unsubscribe": f"<{opt_out}>",
-                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+                       # a working link (it turns the recipient's reminders off): not kept for staff to read
+                       secret_names=frozenset({"opt_out_token"}))
 
 
 def _series(about: dict) -> RecurringBooking:
