@@ -92,10 +92,13 @@ def configure_extensions(app: Flask) -> None:
 
     app.request_class = PortalRequest  # uploads are spooled encrypted, never in plain text
     db.init_app(app)
+    from portal.web.transactions import configure_write_intent, may_write
+
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from portal.models.sqlite import configure_sqlite
 
-        configure_sqlite(app)
+        configure_sqlite(app, may_write=may_write)
+    configure_write_intent(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)

@@ -21,7 +21,7 @@ from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
 INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
                     "MAX_REQUEST_BYTES": 1, "MAX_UPLOAD_BYTES": 1, "RECORDING_STREAM_TTL": 1,
                     "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1,
-                    "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0}
+                    "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0, "SQLITE_BUSY_TIMEOUT_MS": 1}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
@@ -66,6 +66,12 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _database_url(instance)
         # hide_parameters: a database error must not carry note text or reasons into logs or Sentry.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # SQLite: how long a writer waits for the write lock behind others before the request
+        # answers 503 (each holds it for one request's work, a few milliseconds).
+        self.SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15_000)
+        # Refuse (not only log) a request that writes where portal.web.transactions' rule says
+        # it only reads; the tests set it.
+        self.STRICT_WRITE_INTENT = False
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.SENTRY_DSN = os.environ.get("SENTRY_DSN") or None
         self.SENTRY_RELEASE = os.environ.get("SENTRY_RELEASE") or None
@@ -121,7 +127,7 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        # E-mail: no SMTP_URL keeps messages in the outbox for /admin/outbox instead of sending them.
+        # E-mail: no SMTP_URL writes messages to instance/mail (and the console) instead of sending them.
         self.SMTP_URL = os.environ.get("SMTP_URL") or None
         self.SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE") or None
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")

@@ -58,6 +58,7 @@ def _database_url(tmp_path_factory) -> str:
 def make_test_config(database_url: str, instance_dir) -> dict:
     return {
         "TESTING": True,
+        "STRICT_WRITE_INTENT": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,

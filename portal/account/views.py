@@ -58,7 +58,8 @@ def password_save():
 
     def done(user):
         start_session(user)  # this browser stays signed in; every other session has ended
-        flash("Your password is changed. Every other session has been signed out.", "success")
+        flash("Your password is changed. Every other session has been signed out and your API tokens are revoked.",
+              "success")
         return redirect(url_for("account.settings"))
 
     user = current_user._get_current_object()

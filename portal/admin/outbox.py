@@ -1,10 +1,12 @@
-"""The mailbox (/admin/outbox): every message the portal owes or sent, rendered as its recipient
-sees it, with its status and tries; ops and admins retry a failed one."""
+"""The mailbox (/admin/outbox): every message the portal owes or sent, with its status and tries,
+rendered as its recipient sees it unless it is about the recipient's account (policies decide);
+ops and admins retry a failed one."""
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from portal import policies
 from portal.admin.blueprint import bp
 from portal.models import OUTBOX_STATUSES
 from portal.selectors.outbox import outbox_counts, outbox_message, outbox_page
@@ -30,7 +32,8 @@ def outbox_detail(outbox_id):
     message = outbox_message(user=current_user, outbox_id=outbox_id)
     if message is None:
         abort(404)
-    return render_page("admin/outbox_message.html", message=message)
+    return render_page("admin/outbox_message.html", message=message,
+                       shows_body=policies.can_read_mail_body(current_user, message))
 
 
 @bp.route("/outbox/<uuid:outbox_id>/body.html")
@@ -38,7 +41,7 @@ def outbox_body(outbox_id):
     """The HTML part alone, for the sandboxed frame of the message page: its own strict policy
     (no scripts, no requests; the inline styles mail needs)."""
     message = outbox_message(user=current_user, outbox_id=outbox_id)
-    if message is None or message.body_html is None:
+    if message is None or message.body_html is None or not policies.can_read_mail_body(current_user, message):
         abort(404)
     response = make_response(message.body_html)
     response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from portal.api.functions import bp
+from portal.api.functions import BookingCancelRequestSchema, FunctionResultSchema, bp, json_body
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.services.cancellations import (
@@ -33,7 +33,23 @@ def _body() -> dict:
 
 
 @bp.route("/booking-cancel", methods=["POST"])
+@bp.doc(requestBody=json_body(BookingCancelRequestSchema))
+@bp.response(200, FunctionResultSchema)
+@bp.alt_response(400, response="DEFAULT_ERROR")  # INVALID_REQUEST: a missing or malformed field
+@bp.alt_response(401, response="DEFAULT_ERROR")  # UNAUTHORIZED
+@bp.alt_response(403, response="DEFAULT_ERROR")  # FORBIDDEN: not the caller's booking
+@bp.alt_response(404, response="DEFAULT_ERROR")  # NOT_FOUND
+@bp.alt_response(409, response="DEFAULT_ERROR")  # ALREADY_CANCELLED
+@bp.alt_response(422, response="DEFAULT_ERROR")  # BOOKING_IN_PAST
+@bp.alt_response(429, response="DEFAULT_ERROR")  # RATE_LIMITED
 def booking_cancel_function():
+    """The spec's booking-cancel: cancel a future booking with a reason.
+
+    Who: the booking's patient or its specialist (admins cancel for the parties
+    from the pages). Writes the cancellation, the status history and the audit
+    row in one transaction. Errors:
+    INVALID_REQUEST (400), UNAUTHORIZED (401), FORBIDDEN (403, someone else's
+    booking), NOT_FOUND (404), ALREADY_CANCELLED (409), BOOKING_IN_PAST (422)."""
     if not current_user.is_authenticated:
         return json_error(401, "UNAUTHORIZED", "Authentication required.")
     booking_id = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import marshmallow as ma
-from flask import request
+from flask import redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
 from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
+from portal.bookings.recordings import GRANT_COOKIE, MIMETYPES, recording_stream_response
 from portal.domain.inputs import MAX_SHORT_TEXT
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -17,8 +18,16 @@ from portal.models.recordings import RECORDING_FORMATS
 from portal.selectors.recordings import recordings_page
 from portal.services.recordings import recording_load
 from portal.services.recordings.cleanup import recording_delete
-from portal.services.recordings.links import link_ttl, recording_link_token
+from portal.services.recordings.links import (
+    link_ttl,
+    recording_from_grant,
+    recording_from_token,
+    recording_link_token,
+    recording_stream_grant,
+    stream_ttl,
+)
 from portal.services.recordings.upload import recording_attach, recording_register, recording_update
+from portal.web.transactions import writes_on_get
 
 blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
                 description="Meeting recordings and their signed, expiring links")
@@ -149,14 +158,54 @@ def delete_recording(recording_id):
 
 
 @blp.route("/<uuid:recording_id>/signed-url")
+@writes_on_get  # the link's one-time code is written
 @blp.response(200, SignedUrlSchema)
 def signed_url(recording_id):
-    """A one-time link for the caller only: opened (signed in, before it expires) it sets a
-    cookie with which the browser streams and seeks; opening it again is refused. Audited."""
-    from flask import url_for
-
+    """A one-time link for the caller only. Opened with the caller's token or session before it
+    expires, it sets a cookie with which the same caller streams and seeks the recording at
+    `/api/v1/meeting-recordings/<id>/stream` (where it redirects); opening it again is refused.
+    Audited."""
     recording = recording_load(actor=current_user, recording_id=recording_id)
     expires_at = clock.now() + timedelta(seconds=link_ttl())
     code = recording_link_token(actor=current_user, recording=recording)
     db.session.commit()
-    return {"url": url_for("bookings.recording_open", code=code, _external=True), "expires_at": expires_at}
+    return {"url": url_for("api_recordings.open_signed_url", code=code, _external=True), "expires_at": expires_at}
+
+
+BINARY = {"type": "string", "format": "binary"}
+VIDEO_CONTENT = {mimetype: {"schema": BINARY} for mimetype in sorted(set(MIMETYPES.values()))}
+
+
+@blp.route("/open/<string:code>")
+@writes_on_get  # the link's one-time code is spent
+@blp.response(302, description="On to the recording's stream, with a stream cookie for the caller.",
+              headers={"Location": {"schema": {"type": "string"}}, "Set-Cookie": {"schema": {"type": "string"}}})
+@blp.alt_response(403, response="DEFAULT_ERROR")  # LINK_EXPIRED: opened before, or too late
+def open_signed_url(code):
+    """Spend a signed link's one-time code (the caller must be the one it was issued to): an
+    HttpOnly cookie scoped to the recording's API stream, valid RECORDING_STREAM_TTL seconds,
+    and a redirect there. The stream's address carries no secret."""
+    recording = recording_from_token(actor=current_user, token=code)
+    db.session.commit()
+    grant = recording_stream_grant(actor=current_user, recording=recording)
+    stream = url_for("api_recordings.stream_recording", recording_id=recording.id)
+    response = redirect(stream)
+    response.set_cookie(GRANT_COOKIE, grant, max_age=stream_ttl(), httponly=True, samesite="Strict",
+                        secure=request.is_secure, path=stream)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@blp.route("/<uuid:recording_id>/stream")
+@blp.doc(responses={"200": {"description": "The whole recording.", "content": VIDEO_CONTENT},
+                    "206": {"description": "The requested byte range (`Range: bytes=...`).",
+                            "content": VIDEO_CONTENT},
+                    "416": {"description": "The range lies outside the recording."}})
+@blp.alt_response(403, response="DEFAULT_ERROR")  # LINK_EXPIRED: no stream cookie, or an old one
+def stream_recording(recording_id):
+    """The recording's bytes, with Range support, for the caller the stream cookie (from a signed
+    link) names: the cookie opens nothing without the caller's own token or session."""
+    recording = recording_from_grant(actor=current_user, recording_id=recording_id,
+                                     grant=request.cookies.get(GRANT_COOKIE))
+    return recording_stream_response(recording)

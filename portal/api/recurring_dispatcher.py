@@ -11,13 +11,23 @@ from datetime import date
 from flask import jsonify, request
 from flask_login import current_user
 
-from portal.api.functions import bp
+from portal.api.functions import DispatchRequestSchema, DispatchResultSchema, bp, json_body
 from portal.models import Role
 from portal.web.errors import json_error
 
 
 @bp.route("/recurring-bookings-dispatcher", methods=["POST"])
+@bp.doc(requestBody=json_body(DispatchRequestSchema, required=False))
+@bp.response(200, DispatchResultSchema)
+@bp.alt_response(400, response="DEFAULT_ERROR")  # INVALID_REQUEST: not JSON, or a bad or future date
+@bp.alt_response(401, response="DEFAULT_ERROR")  # UNAUTHORIZED
+@bp.alt_response(403, response="DEFAULT_ERROR")  # FORBIDDEN: neither ops nor admin
 def recurring_bookings_dispatcher():
+    """The spec's recurring-bookings-dispatcher, on demand: book every due occurrence.
+
+    Who: ops and admins. Answers how many bookings were made, their ids, and
+    one entry per occurrence not booked (`recurring_id`, `error`); one failing
+    series never stops the others."""
     from portal.services.recurring import portal_today, recurring_dispatch
 
     if not current_user.is_authenticated:

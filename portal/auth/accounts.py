@@ -20,6 +20,7 @@ from portal.services.accounts import (
 )
 from portal.web.forms import form_error, submit_form, with_field_errors
 from portal.web.rendering import render_page
+from portal.web.transactions import writes_on_get
 
 SENT = "If an account can be made or exists for {email}, we have sent a link there. Check your inbox."
 
@@ -45,6 +46,7 @@ def signup():
 
 
 @bp.route("/confirm/<token>")
+@writes_on_get  # the link confirms the address
 def confirm_email(token):
     user = link_user(token, CONFIRM)
     if user is None:
@@ -109,7 +111,8 @@ def _new_password_page(purpose: str, token: str, action, done_message: str, *, s
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token):
     return _new_password_page(RESET, token, password_reset,
-                              "Your password is changed. Sign in with the new one.", sign_in=False)
+                              "Your password is changed and your API tokens are revoked. Sign in with the new one.",
+                              sign_in=False)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

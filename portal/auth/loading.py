@@ -11,10 +11,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.selectors.users import user_get
-from portal.services.users import api_token_user
+from portal.services.users import api_token_find, api_token_note_use, api_token_use_due
 from portal.web.errors import json_error, wants_json
+from portal.web.transactions import write_transaction
 
 log = logging.getLogger(__name__)
+
+# Bearer tokens open the JSON API and the functions only: a token on a page (the admin pages,
+# /account/tokens where tokens are made) counts as signed out, so a stolen token cannot mint
+# another one or act through the pages.
+BEARER_PATHS = ("/api/v1/", "/functions/")
 
 
 def configure_login(app: Flask) -> None:
@@ -33,13 +39,18 @@ def configure_login(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_user_from_bearer(req):
+        if not req.path.startswith(BEARER_PATHS):
+            return None
         header = req.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        user = api_token_user(token.strip())
-        if user is not None and db.session.dirty:
-            _note_token_use()
+        row = api_token_find(token.strip())
+        if row is None:
+            return None
+        user = row.user
+        if api_token_use_due(row):
+            _note_token_use(row.id)
         return user
 
     @login_manager.unauthorized_handler
@@ -55,11 +66,13 @@ def configure_login(app: Flask) -> None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _note_token_use() -> None:
-    """Commit last_used_at before the request's own work begins. Best effort: a busy database
-    (SQLite refuses a second writer at once) loses one note, never the request."""
+def _note_token_use(token_id) -> None:
+    """Commit last_used_at before the request's own work begins, in a transaction that takes the
+    write lock (the request itself may only read). Best effort: a database busy past its
+    timeout loses one note, never the request."""
     try:
-        db.session.commit()
+        with write_transaction():
+            api_token_note_use(token_id=token_id)
     except SQLAlchemyError:
         db.session.rollback()
         log.info("api token last_used_at not written: the database was busy")

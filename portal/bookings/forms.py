@@ -28,6 +28,19 @@ class NoteForm(PortalForm):
     extra = TextAreaField(validators=[SafeText(MAX_METADATA_BYTES, multiline=True)])
 
 
+class AmendmentForm(PortalForm):
+    """An amendment to a locked note (required and bounded by the service too)."""
+
+    text = _long_text()
+
+
+class RecordingUploadForm(PortalForm):
+    """The recording upload's fields beside its file: typed values, checked by the service."""
+
+    duration_seconds = StringField("Duration in seconds", validators=[SafeText(MAX_SHORT_TEXT)])
+    expires_at = StringField("Delete after", validators=[SafeText(MAX_SHORT_TEXT)])
+
+
 class CancelForm(PortalForm):
     """The cancel dialog: the reason (required and bounded by the service) and where the answer goes."""
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import policies
 from portal.bookings.blueprint import bp
-from portal.bookings.forms import NoteForm
+from portal.bookings.forms import AmendmentForm, NoteForm
 from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, SessionNote, SessionNoteAmendment
@@ -150,14 +150,21 @@ def note_edit(note_id):
 
 
 @bp.route("/notes/<uuid:note_id>/amendments", methods=["POST"])
+@checks_own_text
 def note_amend(note_id):
     note = note_load(actor=current_user, note_id=note_id)
     booking = note.booking
+    form = AmendmentForm()
+
+    def refused(errors: dict):
+        return _section(booking, amending=str(note.id), amend_errors=errors)
+
+    if not form.validate():
+        return form_error(refused(form.error_messages()))
     return submit_form(
-        lambda: amendment_add(actor=current_user, note_id=note.id, text=request.form.get("text", "")),
+        lambda: amendment_add(actor=current_user, note_id=note.id, text=form.text.data or ""),
         done=lambda _: _done(booking, "Amendment added."),
-        refused=lambda error: _section(booking, amending=str(note.id), amend_errors=error.fields),
-        reraise=NOT_A_FORM_ERROR)
+        refused=lambda error: refused(error.fields), reraise=NOT_A_FORM_ERROR)
 
 
 @bp.route("/notes/<uuid:note_id>/delete", methods=["POST"])

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
+from portal.bookings.forms import RecordingUploadForm
 from portal.errors import FORBIDDEN_MESSAGE, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
@@ -28,9 +29,10 @@ from portal.services.recordings.links import (
     stream_ttl,
 )
 from portal.services.recordings.upload import recording_attach
-from portal.web.errors import error_page
-from portal.web.forms import submit_form
+from portal.web.errors import error_page, json_error, wants_json
+from portal.web.forms import checks_own_text, submit_form
 from portal.web.templating import viewer_zone
+from portal.web.transactions import write_transaction, writes_on_get
 
 log = logging.getLogger(__name__)
 GRANT_COOKIE = "recording_grant"
@@ -83,18 +85,23 @@ def _back(booking_id, message: str, category: str):
 
 
 @bp.route("/<uuid:booking_id>/recordings", methods=["POST"])
+@checks_own_text
 def recording_upload(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     if not policies.can("create", current_user, MeetingRecording(booking_id=booking.id)):
         raise Forbidden(FORBIDDEN_MESSAGE)
     upload = request.files.get("file")
+    form = RecordingUploadForm()
+    if not form.validate():
+        field, message = next(iter(form.error_messages().items()))
+        return _back(booking.id, f"{form[field].label.text}: {message}", "error")
 
     def attach():
         if upload is None or not upload.filename:
             raise ServiceError("Choose a file to upload.", fields={"file": "Required."})
         return recording_attach(actor=current_user, booking_id=booking.id, filename=upload.filename,
-                                stream=upload.stream, duration_seconds=request.form.get("duration_seconds"),
-                                expires_at=_local_expiry(request.form.get("expires_at", "")))
+                                stream=upload.stream, duration_seconds=form.duration_seconds.data or None,
+                                expires_at=_local_expiry(form.expires_at.data or ""))
 
     # The form sits on the booking page: both outcomes go back there with a message.
     return submit_form(attach, done=lambda _: _back(booking.id, "Recording attached.", "success"),
@@ -121,6 +128,7 @@ def _with_grant(response, recording, grant: str):
 
 
 @bp.route("/recordings/<uuid:recording_id>/watch", endpoint="recording_watch")
+@writes_on_get  # watching is audited
 def recording_watch_page(recording_id):
     """The booking page's player: audited, then the stream cookie and on to the stream."""
     recording, grant = recording_watch(actor=current_user, recording_id=recording_id)
@@ -129,6 +137,7 @@ def recording_watch_page(recording_id):
 
 
 @bp.route("/recordings/open/<code>")
+@writes_on_get  # the link's one-time code is spent
 def recording_open(code):
     """A signed link: its one-time code is spent for a stream cookie, so the address the
     access log keeps opens nothing a second time."""
@@ -142,16 +151,18 @@ UNREADABLE = {
     FileNotFoundError: (404, "This recording's file is missing from storage. The staff have been told."),
     IsADirectoryError: (404, "This recording's storage path names a folder, not a file. The staff have been told."),
 }
+CANNOT_READ_NOW = (503, "This recording cannot be read right now. Try again later.")
 
 
 def _unplayable(recording, error: Exception):
     """A clean error page for a file that cannot be read; "damaged" only for a failed tag."""
     if isinstance(error, TamperedRecording):
         report_tampered(recording.id, error.chunk)
-        return error_page(500, "This recording cannot be played: its stored file is damaged. The staff have been told.")
-    log.error("recording %s: its file cannot be read (%s)", recording.id, type(error).__name__)
-    status, message = UNREADABLE.get(type(error), (503, "This recording cannot be read right now. Try again later."))
-    return error_page(status, message)
+        status, message = 500, "This recording cannot be played: its stored file is damaged. The staff have been told."
+    else:
+        log.error("recording %s: its file cannot be read (%s)", recording.id, type(error).__name__)
+        status, message = UNREADABLE.get(type(error), CANNOT_READ_NOW)
+    return json_error(status, message=message) if wants_json() else error_page(status, message)
 
 
 def _requested_span(size: int):
@@ -165,10 +176,16 @@ def _requested_span(size: int):
 
 @bp.route("/recordings/<uuid:recording_id>/stream")
 def recording_stream(recording_id):
-    """Stream the (decrypted) recording with Range support; only the chunks covering the
-    range are read. A chunk that fails authentication ends the response, reported."""
+    """The browser's stream: the grant is the cookie the watch page or a signed link set."""
     recording = recording_from_grant(actor=current_user, recording_id=recording_id,
                                      grant=request.cookies.get(GRANT_COOKIE))
+    return recording_stream_response(recording)
+
+
+def recording_stream_response(recording: MeetingRecording) -> Response:
+    """Stream the (decrypted) recording with Range support; only the chunks covering the
+    range are read. A chunk that fails authentication ends the response, reported. The caller
+    has checked the grant; the API's stream (portal.api.recordings) answers through this too."""
     try:
         reader = recording_reader(recording)
     except (TamperedRecording, OSError) as error:
@@ -184,8 +201,8 @@ def recording_stream(recording_id):
     except (TamperedRecording, OSError) as error:
         return _unplayable(recording, error)
     if start == 0:
-        recording_stream_started(actor=current_user, recording=recording, start=start)
-        db.session.commit()
+        with write_transaction():  # the stream start is audited; the request only reads otherwise
+            recording_stream_started(actor=current_user, recording=recording, start=start)
 
     def body():
         yield first

@@ -1,6 +1,8 @@
 """flask --app wsgi <command>: the portal's command line."""
 from __future__ import annotations
 
+import functools
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -8,6 +10,7 @@ from flask.cli import AppGroup
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import ROLES
+from portal.models.transactions import intent_to_write
 
 users_cli = AppGroup("users", help="Create accounts and API tokens.")
 
@@ -93,10 +96,29 @@ def seed_demo():
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(users_cli)
-    app.cli.add_command(seed_demo)
-    for command in extra_commands():
-        app.cli.add_command(command)
+    for command in (users_cli, seed_demo, *extra_commands()):
+        app.cli.add_command(writing(command))
+
+
+def writing(command: click.Command) -> click.Command:
+    """The command (and a group's subcommands) with its transactions taking SQLite's write lock
+    when they begin: a command writes, and must queue behind the web's writers, not fail."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            writing(sub)
+        return command
+    callback = command.callback
+    if callback is None or getattr(callback, "declares_writing", False):
+        return command
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        with intent_to_write():
+            return callback(*args, **kwargs)
+
+    run.declares_writing = True
+    command.callback = run
+    return command
 
 
 def extra_commands() -> list:

@@ -5,13 +5,27 @@ whoever runs them: `flask rq worker` (its forks inherit the command's context), 
 scheduler, or the request or command that calls one directly when there is no Redis."""
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import contextmanager
 from datetime import date
 
 from flask import current_app
 
+from portal.models.transactions import intent_to_write
+
 log = logging.getLogger(__name__)
+
+
+def job(func):
+    """A job writes: its transactions take SQLite's write lock when they begin, so it queues
+    behind the web's writers instead of failing (portal.models.transactions)."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with intent_to_write():
+            return func(*args, **kwargs)
+
+    return run
 
 
 @contextmanager
@@ -32,6 +46,7 @@ def _runner() -> str:
     return "rq" if current_app.config.get("REDIS_URL") else "embedded"
 
 
+@job
 def dispatch_recurring_job(run_date: str | None = None) -> dict:
     """The daily recurring-bookings dispatcher (portal.services.recurring)."""
     from portal.services.recurring import recurring_dispatch
@@ -42,6 +57,7 @@ def dispatch_recurring_job(run_date: str | None = None) -> dict:
         return result
 
 
+@job
 def cleanup_recordings_job() -> dict:
     """Delete recordings past their expires_at (portal.services.recordings)."""
     from portal.services.recordings.cleanup import recordings_cleanup
@@ -52,6 +68,7 @@ def cleanup_recordings_job() -> dict:
         return result
 
 
+@job
 def expire_enrolments_job(today: str | None = None) -> dict:
     """Package enrolments past expires_on become expired, and those about to expire with sessions left
     get their e-mail notice (portal.services.enrolments)."""
@@ -66,6 +83,7 @@ def expire_enrolments_job(today: str | None = None) -> dict:
         return {"expired": expired, "expiry_notices": notices}
 
 
+@job
 def deliver_outbox_job(ids: list[str] | None = None) -> dict:
     """Deliver due outbox messages (only `ids`, as enqueued when they were committed)."""
     from portal import clock
@@ -82,6 +100,7 @@ def deliver_outbox_job(ids: list[str] | None = None) -> dict:
     return result
 
 
+@job
 def queue_reminders_job() -> dict:
     """Write the reminders now due (portal.services.reminders); delivery sends them."""
     from portal.extensions import db

@@ -4,7 +4,7 @@ A service writes the row in the same transaction as the change (portal.services.
 so a rolled-back change owes nobody anything. Delivery (portal.services.mail_delivery) claims a
 row by moving it to `sending` under a lease, renders it, hands it to SMTP and records the outcome;
 the rendered subject and bodies are kept on the row so that the mailbox page (/admin/outbox) shows
-the message exactly as it went out."""
+the message as it went out, except for an account link, which the kept copy replaces by a note."""
 from __future__ import annotations
 
 import uuid
@@ -18,7 +18,7 @@ from portal.models.types import PlainJSON, UTCDateTime, new_id, utcnow
 from portal.models.users import User
 
 # pending: waiting for its (next) try; sending: claimed by a deliverer under a lease;
-# sent: the SMTP server took it; kept: no SMTP_URL, so rendered and kept for the mailbox page;
+# sent: the SMTP server took it; kept: no SMTP_URL, so written to instance/mail (and the console);
 # failed: out of tries, or interrupted after it was handed to SMTP (never resent on its own);
 # dropped: no longer applies at send time (a reminder for a booking cancelled since).
 OUTBOX_STATUSES = ("pending", "sending", "sent", "kept", "failed", "dropped")

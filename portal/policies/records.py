@@ -126,6 +126,16 @@ class OutboxPolicy(WrittenByServicesPolicy):
         return is_admin(user) or is_ops(user)
 
 
+# Messages about an account (a confirmation, an invitation, a password reset, a sign-up attempt)
+# are their recipient's: the mailbox shows their status and tries, never their bodies.
+ACCOUNT_MAIL_TEMPLATES = ("account_confirm", "account_invite", "password_reset", "account_exists")
+
+
+def can_read_mail_body(user, row: Outbox) -> bool:
+    """Whether the mailbox may show `user` what `row` says (not only that it was sent)."""
+    return OutboxPolicy().view(user, row) and row.template not in ACCOUNT_MAIL_TEMPLATES
+
+
 class JobRunPolicy(OutboxPolicy):
     """What the scheduled jobs last did: the operations page's, for admins and ops."""
 

@@ -2,7 +2,9 @@
 
 Each link names the user and a fingerprint of what the link may change: the password hash for
 invitations and resets (so a link works once: setting the password changes the hash), the
-address for confirmations. The signature's timestamp bounds its life."""
+address and whether it is confirmed yet for confirmations (so a confirmation link works once too).
+The signature's timestamp bounds its life. Links are made when a message is delivered and kept
+nowhere: the outbox keeps a note in their place."""
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +25,10 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User, purpose: str) -> str:
-    secret = user.email_normalized if purpose == CONFIRM else user.password_hash
+    if purpose == CONFIRM:
+        secret = user.email_normalized + ("" if user.email_confirmed_at is None else ":confirmed")
+    else:
+        secret = user.password_hash
     return hashlib.sha256(f"{purpose}:{secret}".encode()).hexdigest()[:20]
 
 

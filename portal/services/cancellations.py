@@ -213,24 +213,8 @@ def _tell_the_other_party(actor: User, booking: Booking) -> None:
     booking_mail(booking, "booking_cancelled", [user for user in parties if user is not None and user.id != actor.id])
 
 
-def _take_sqlite_write_lock(booking_id) -> None:
-    """SQLite: start a fresh transaction with a write, so that it waits its turn (busy_timeout).
-
-    A transaction that has already read cannot start writing once another writer has
-    committed: SQLite answers "database is locked" at once instead of waiting. Racing
-    cancels would then fail instead of ending as ALREADY_CANCELLED."""
-    key = parse_booking_id(booking_id)
-    db.session.rollback()
-    db.session.execute(
-        sa.text("UPDATE bookings SET status = status WHERE id = :id").bindparams(
-            sa.bindparam("id", key, type_=sa.Uuid))
-    )
-
-
 def booking_cancel_and_commit(*, actor: User, booking_id, reason, as_staff: bool = False) -> Booking:
     """For the interfaces that own the transaction (the page, the function): cancel, commit."""
-    if db.engine.dialect.name == "sqlite":
-        _take_sqlite_write_lock(booking_id)
     booking = booking_cancel(actor=actor, booking_id=booking_id, reason=reason, as_staff=as_staff)
     db.session.commit()
     return booking

@@ -21,6 +21,8 @@ optional attachments (filename, MIME type, bytes). Raise MailObsolete when the m
 applies (the row is then dropped, not sent). Every template also gets: `recipient`, `portal_url`
 (PORTAL_BASE_URL, no trailing slash), `link(endpoint, **values)` (an absolute URL into the portal),
 `local(dt)` (a datetime in the recipient's time zone, as text) and `zone` (the recipient's zone name).
+A value that opens something for the recipient (an account link's token) is named in
+`secret_names`: only the delivered message carries it, the outbox keeps a note in its place.
 
 Builders live in this module (or in a module imported by `load_builders`), keyed by template name.
 No builder may put health data (note text, cancellation reasons, recording links) into the context.
@@ -66,6 +68,9 @@ class MailContent:
     context: dict = field(default_factory=dict)
     attachments: list[Attachment] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # extra headers, e.g. List-Unsubscribe
+    # Names in `context` whose values only the recipient may hold (an account link's token): the
+    # copy the outbox keeps, and the mailbox shows, has a note in their place and in their links.
+    secret_names: frozenset[str] = frozenset()
 
 
 Builder = Callable[..., MailContent]
@@ -180,7 +185,9 @@ def booking_reminder(*, recipient: User, about: dict) -> MailContent:
     return MailContent(subject="Reminder: your session on " + local_text(booking.starts_at, recipient),
                        context=context,
                        headers={"List-Unsubscribe": f"<{opt_out}>",
-                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+                       # a working link (it turns the recipient's reminders off): not kept for staff to read
+                       secret_names=frozenset({"opt_out_token"}))
 
 
 def _series(about: dict) -> RecurringBooking:

@@ -7,6 +7,11 @@ that is safely tried again once its lease runs out; one that dies after it may h
 message, so the row becomes `failed` ("may have arrived") and is only resent when ops ask for it.
 A failed try before hand-over (server down, refused) is retried with backoff, OUTBOX_MAX_TRIES in all.
 
+Each try renders the message afresh, so an account link is made when its message is delivered
+(and a retry makes a new one). The row keeps a copy with a note in place of such links: the
+outbox never holds a working secret. Without SMTP_URL the message goes to the instance folder
+(and the console) instead of a mail server.
+
 Unlike most services these functions COMMIT (one short transaction per step), and they are called
 from jobs only (portal.jobs.tasks.deliver_outbox_job, the in-process scheduler)."""
 from __future__ import annotations
@@ -31,6 +36,7 @@ from portal.extensions import db
 from portal.models import Outbox, User
 from portal.services.audit import audit_record
 from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text
+from portal.services.mail_files import mail_to_instance_folder
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +52,49 @@ class SmtpUnavailable(Exception):
 
 # -- rendering -------------------------------------------------------------------------------------
 
+LINK_NOT_KEPT = "[a personal link was sent to the recipient; it is not kept here]"
+
+
+class _Withheld:
+    """Stands in for a secret context value (MailContent.secret_names) in the copy the outbox keeps."""
+
+    def __str__(self) -> str:
+        return LINK_NOT_KEPT
+
+
+def _template_context(content: MailContent, recipient: User, link) -> dict:
+    return {**content.context, "recipient": recipient, "portal_url": current_app.config["PORTAL_BASE_URL"],
+            "link": link, "local": lambda dt: local_text(dt, recipient), "zone": zone_of(recipient).key}
+
+
+def _render_pair(template: str, context: dict) -> tuple[str, str]:
+    return render_template(f"mail/{template}.txt", **context), render_template(f"mail/{template}.html", **context)
+
+
 def render(row: Outbox, recipient: User) -> tuple[MailContent, str, str]:
     """(content, text body, HTML body) of the row's message for its recipient, as of now."""
     content = build(row.template, recipient=recipient, about=row.about or {})
-    context = {**content.context, "recipient": recipient, "portal_url": current_app.config["PORTAL_BASE_URL"],
-               "link": absolute_url, "local": lambda dt: local_text(dt, recipient), "zone": zone_of(recipient).key}
-    text = render_template(f"mail/{row.template}.txt", **context)
-    html = render_template(f"mail/{row.template}.html", **context)
+    text, html = _render_pair(row.template, _template_context(content, recipient, absolute_url))
     return content, text, html
+
+
+def render_kept_copy(row: Outbox, recipient: User, content: MailContent) -> tuple[str, str]:
+    """(text, HTML) of the copy the outbox keeps: as delivered, with a note in place of every
+    secret value and of every link that carries one, so no working link is stored."""
+    withheld = _Withheld()
+
+    def link(endpoint: str, **values) -> str:
+        if any(value is withheld for value in values.values()):
+            return LINK_NOT_KEPT
+        return absolute_url(endpoint, **values)
+
+    context = {**_template_context(content, recipient, link), **dict.fromkeys(content.secret_names, withheld)}
+    text, html = _render_pair(row.template, context)
+    for name in content.secret_names:
+        secret = str(content.context[name])
+        if secret in text or secret in html:
+            raise RuntimeError(f"mail/{row.template} shows its secret {name!r} outside link()")
+    return text, html
 
 
 def compose(row: Outbox, recipient: User, content: MailContent, text: str, html: str) -> EmailMessage:
@@ -142,6 +183,7 @@ def deliver_one(outbox_id: uuid.UUID, *, smtp_factory=None) -> str:
     recipient = db.session.get(User, row.recipient_id)
     try:
         content, text, html = render(row, recipient)
+        kept_text, kept_html = render_kept_copy(row, recipient, content) if content.secret_names else (text, html)
     except MailObsolete as why:
         _finish(row.id, status="dropped", last_error=str(why)[:500])
         return "dropped"
@@ -149,12 +191,18 @@ def deliver_one(outbox_id: uuid.UUID, *, smtp_factory=None) -> str:
         db.session.rollback()
         log.exception("outbox %s could not be rendered", outbox_id)
         return _try_failed(row, f"Could not render the message ({type(error).__name__}).", now)
-    rendered = {"subject": content.subject[:300], "body_text": text, "body_html": html, "sent_to": recipient.email}
+    rendered = {"subject": content.subject[:300], "body_text": kept_text, "body_html": kept_html,
+                "sent_to": recipient.email}
+    message = compose(row, recipient, content, text, html)
     url = current_app.config.get("SMTP_URL")
     if not url:
+        try:
+            mail_to_instance_folder(row, message)
+        except OSError as error:
+            return _try_failed(row, f"Could not write the message to the instance folder ({type(error).__name__}).",
+                               now)
         _finish(row.id, status="kept", sent_at=now, **rendered)
         return "kept"
-    message = compose(row, recipient, content, text, html)
     try:
         smtp = (smtp_factory or smtp_connect)(url)
     except SmtpUnavailable as error:

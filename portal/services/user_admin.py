@@ -1,9 +1,9 @@
 """Administering accounts: role changes and (de)activation, each audited.
 
 Deactivating is how an account ends: the user can no longer sign in, their
-session stops loading (portal/auth/loading.py) and their API tokens stop
-working (services/users.api_token_user checks is_active). Reactivating
-restores all of it; tokens the user wants gone are revoked separately."""
+session stops loading (portal/auth/loading.py) and their API tokens are
+revoked for good. Reactivating lets them sign in again (with new sessions
+and new tokens); nothing issued before the deactivation comes back."""
 from __future__ import annotations
 
 from portal import policies
@@ -11,7 +11,7 @@ from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import ROLES, Role, SpecialistProfile, User
 from portal.services.audit import audit_record
-from portal.services.users import user_end_sessions
+from portal.services.users import api_tokens_revoke_all, user_end_sessions
 
 
 def _load_user(actor, user_id) -> User:
@@ -57,6 +57,7 @@ def user_set_active(*, actor: User, user_id, active: bool) -> User:
     user.is_active = active
     if not active:
         user_end_sessions(user=user, actor=actor, reason="deactivated")
+        api_tokens_revoke_all(user=user, actor=actor, reason="deactivated")
     db.session.flush()
     audit_record(actor=actor, action="user_activated" if active else "user_deactivated",
                  entity_type="user", entity_id=user.id,

@@ -125,10 +125,11 @@ def user_end_sessions(*, user: User, actor=None, reason: str = "sign_out_everywh
 
 
 def password_set(*, user: User, password: str, actor=None, reason: str = "password_changed") -> User:
-    """A new password (checked against the rules); every older session ends."""
+    """A new password (checked against the rules); every older session and API token ends."""
     check_new_password(password, email=user.email)
     user.password_hash = generate_password_hash(password)
     user_end_sessions(user=user, actor=actor or user, reason=reason)
+    api_tokens_revoke_all(user=user, actor=actor or user, reason=reason)
     audit_record(actor=actor or user, action=reason, entity_type="user", entity_id=user.id)
     return user
 
@@ -198,20 +199,32 @@ def api_token_create(*, user: User, name: str = "", actor=None, expires_days: in
     return token
 
 
-def api_token_user(token: str) -> User | None:
-    """The active user a live (not revoked, not expired) token belongs to, or None.
-    Notes the use in last_used_at, at most once a minute (the caller commits)."""
+def api_token_find(token: str) -> ApiToken | None:
+    """The live (not revoked, not expired) token row of an active user, or None. Reads only."""
     if not token:
         return None
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    now = utcnow()
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
-    if row.expires_at is not None and row.expires_at <= now:
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
-    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
-        row.last_used_at = now
-    return row.user
+    return row
+
+
+def api_token_use_due(row: ApiToken) -> bool:
+    """Whether the token's last_used_at is older than its resolution (a minute): a busy client
+    must not write on every call."""
+    return row.last_used_at is None or utcnow() - row.last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def api_token_note_use(*, token_id) -> None:
+    """Note a token's use now, unless another request noted it within the resolution meanwhile.
+    Flushes; the caller commits."""
+    now = utcnow()
+    db.session.execute(sa.update(ApiToken).where(
+        ApiToken.id == token_id,
+        sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION),
+    ).values(last_used_at=now))
 
 
 def api_token_revoke(*, token_id, actor) -> ApiToken:
@@ -221,6 +234,18 @@ def api_token_revoke(*, token_id, actor) -> ApiToken:
         row.revoked_at = utcnow()
         audit_record(actor=actor, action="api_token_revoked", entity_type="api_token", entity_id=row.id)
     return row
+
+
+def api_tokens_revoke_all(*, user: User, actor: User, reason: str) -> int:
+    """Revoke every live token of `user` (a new password, a deactivation): one audit row names
+    the reason. The callers have already decided `actor` may do this. How many."""
+    revoked = db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch")).rowcount
+    if revoked:
+        audit_record(actor=actor, action="api_tokens_revoked", entity_type="user", entity_id=user.id,
+                     new_values={"reason": reason, "count": revoked})
+    return revoked
 
 
 def api_tokens_revoke_named(*, user: User, name: str | None, actor=None) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 
 import sentry_sdk
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from portal.errors import FORBIDDEN_MESSAGE, NOT_FOUND_MESSAGE, ServiceError
@@ -34,6 +34,9 @@ MESSAGES = {
     503: "The service is temporarily unavailable.",
 }
 
+
+BUSY_MESSAGE = "The portal is very busy right now. Nothing was changed: please try again in a moment."
+BUSY_RETRY_AFTER = 2
 
 CSRF_MESSAGE = "This form has expired or did not come from the portal. Reload the page and try again."
 
@@ -74,6 +77,20 @@ def validation_fields(data) -> dict | None:
     return fields or None
 
 
+def is_database_busy(error: OperationalError) -> bool:
+    """SQLite's writers queued past busy_timeout: the portal is busy, not broken."""
+    return "database is locked" in str(getattr(error, "orig", error))
+
+
+def _rollback_quietly() -> None:
+    try:
+        from portal.extensions import db
+
+        db.session.rollback()
+    except SQLAlchemyError:  # a dead connection: the error page needs no database
+        log.warning("rollback after an unhandled error failed too", exc_info=True)
+
+
 def configure_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf(error: CSRFError):
@@ -101,17 +118,24 @@ def configure_errors(app: Flask) -> None:
             return json_error(error.http_status, error.code, error.message, error.fields)
         return error_page(error.http_status, error.message)
 
+    @app.errorhandler(OperationalError)
+    def handle_database_busy(error: OperationalError):
+        if not is_database_busy(error):
+            return handle_unexpected(error)
+        log.warning("database busy past its timeout on %s %s", request.method, request.path)
+        _rollback_quietly()
+        # The page is drawn without the database: loading the user again would wait as long again.
+        g._login_user = current_app.login_manager.anonymous_user()
+        response = make_response(json_error(503) if wants_json() else error_page(503, BUSY_MESSAGE))
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         # Our handler swallows the exception before Flask signals it, so Sentry is told here.
         sentry_sdk.capture_exception(error)
-        try:
-            from portal.extensions import db
-
-            db.session.rollback()
-        except SQLAlchemyError:  # a dead connection: the error page needs no database
-            log.warning("rollback after an unhandled error failed too", exc_info=True)
+        _rollback_quietly()
         if app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error
         if wants_json():

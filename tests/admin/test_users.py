@@ -71,7 +71,7 @@ def test_admin_cannot_demote_or_deactivate_themselves(login_as, users, client):
     assert "Unknown role" in bad
 
 
-def test_deactivated_user_cannot_sign_in_and_tokens_stop(app, login_as, users, client, api_headers):
+def test_deactivated_user_cannot_sign_in_and_tokens_end_for_good(app, login_as, users, client, api_headers):
     target = users["patient"]
     headers = api_headers(target)
     assert client.get("/api/v1/me", headers=headers).status_code == 200
@@ -96,5 +96,5 @@ def test_deactivated_user_cannot_sign_in_and_tokens_stop(app, login_as, users, c
     login_as(users["admin"])
     client.post(f"/admin/users/{target.id}/active", data={"active": "1"})
     g.pop("_login_user", None)
-    assert fresh.get("/api/v1/me", headers=headers).status_code == 200
+    assert fresh.get("/api/v1/me", headers=headers).status_code == 401  # revoked for good
     assert len(audit_rows("user_activated")) == 1

