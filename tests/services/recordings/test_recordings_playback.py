@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from portal import clock
 from portal.services.recordings.storage import StorageUnavailable, get_storage
-from tests.services.recordings.test_recordings import MP4, NOW, attach
+from tests.services.recordings.test_recordings import MP4, NOW, attach, open_link, signed_path
 from tests.services.recordings.test_storage import s3_bucket, s3_server  # noqa: F401 -- fixtures
 
 REGISTER = "/api/v1/meeting-recordings"
@@ -187,3 +188,29 @@ def test_several_ranges_are_answered_with_the_whole_file(client, users, booking,
         unsatisfiable = get_whole(client, stream, Range=f"bytes={len(MP4) + 10}-")
     assert several.status_code == 200 and several.data == MP4 and "Content-Range" not in several.headers
     assert unsatisfiable.status_code == 416 and unsatisfiable.headers["Content-Range"] == f"bytes */{len(MP4)}"
+
+
+# ---- the API's stream answers the same, in JSON -----------------------------------------
+
+def test_the_api_stream_follows_the_same_rules_in_json(client, users, booking, api_headers):
+    recording = attach(users, booking, expires_at=NOW + timedelta(minutes=5))
+    headers = api_headers(users["patient"])
+    with clock.frozen(NOW):
+        stream = open_link(client, signed_path(client, headers, recording), headers)
+        several = get_whole(client, stream, Authorization=headers["Authorization"], Range="bytes=0-9, 20-29")
+        assert several.status_code == 200 and several.data == MP4
+    with clock.frozen(NOW + timedelta(minutes=5)):
+        expired = get_whole(client, stream, Authorization=headers["Authorization"])
+    assert expired.status_code == 404 and expired.get_json()["error"] == "NOT_FOUND"
+    assert "expired" in expired.get_json()["message"]
+
+
+def test_the_api_stream_answers_a_missing_file_in_json(client, users, booking, api_headers):
+    storage = get_storage()
+    key = stored_key(storage, MP4)
+    recording_id = register(client, users, booking, api_headers, key, len(MP4)).get_json()["id"]
+    headers = api_headers(users["patient"])
+    stream = open_link(client, signed_path(client, headers, SimpleNamespace(id=recording_id)), headers)
+    storage.delete(key)
+    missing = get_whole(client, stream, Authorization=headers["Authorization"])
+    assert missing.status_code == 404 and "missing from storage" in missing.get_json()["message"]
