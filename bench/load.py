@@ -1,13 +1,21 @@
 """A clinic's Monday morning: the portal served the production way, under a mixed population.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1/postgres python bench/load.py [--users 16] [--seconds 60]
+    python bench/load.py --sqlite [--users 16]        # the embedded default
 
-Makes a scratch PostgreSQL database beside DATABASE_URL, migrates it and seeds a clinic (the demo
-clinic, plus --specialists specialists with weekday hours and two weeks of bookings, --patients
-patients and 20,000 audit rows), then starts gunicorn (2 workers per core, bench/load_app.py: the
-portal as wsgi.py builds it plus one bench-only bare fragment route) and an RQ worker on REDIS_URL
-(default redis://127.0.0.1:6379/14; a queue of its own), and runs locust headless
-(bench/locustfile.py) on 127.0.0.1:
+Makes a scratch PostgreSQL database beside DATABASE_URL (with --sqlite: a scratch SQLite file in the
+work folder), migrates it and seeds a clinic (the demo clinic, plus --specialists specialists with
+weekday hours and two weeks of bookings, --patients patients and 20,000 audit rows), then starts
+gunicorn (bench/load_app.py: the portal as wsgi.py builds it plus one bench-only bare fragment
+route) and the jobs' runner, and runs locust headless (bench/locustfile.py) on 127.0.0.1:
+
+- PostgreSQL: 2 sync gunicorn workers per core and an RQ worker on REDIS_URL (default
+  redis://127.0.0.1:6379/14; a queue of its own);
+- SQLite (--sqlite), as `make run` would serve it in production: no Redis, no RQ worker, gunicorn
+  with 2 workers of 8 threads, the schedule run in-process (EMBEDDED_SCHEDULER), and the dispatcher
+  the ops user starts run inside that request.
+
+The phases:
 
 1. --bare-seconds (15) of --users users requesting the bare fragment (a few rows, one query): the
    ceiling of this server, app and load generator on this machine now;
@@ -20,13 +28,15 @@ portal as wsgi.py builds it plus one bench-only bare fragment route) and an RQ w
 
 Then it stops the server and the worker and checks the database: no overlapping active bookings per
 specialist or per patient, every booking a patient was told was made exists (and is cancelled when
-the patient was told so). It prints per page type the requests per second, p50/p95/p99 and errors,
-and drops the database (also on Ctrl-C or a failure). The last line is JSON:
-{"rps", "p95_ms", "errors", "bare_rps", "ratio", "floor_rps", "floor_ratio"}; ratio = rps / bare_rps,
-floor_ratio = floor_rps / bare_rps. It exits 1 on any error.
+the patient was told so), the dispatcher finished (in RQ, or recorded a success in job_runs). It
+prints per page type the requests per second, p50/p95/p99 and errors, and drops the database (also
+on Ctrl-C or a failure). The last line is JSON: {"rps", "p95_ms", "errors", "bare_rps", "ratio",
+"floor_rps", "floor_ratio", "database"}; ratio = rps / bare_rps, floor_ratio = floor_rps / bare_rps,
+database "postgresql" or "sqlite". It exits 1 on any error.
 
 The per-patient write and booking limits are raised for the run (a closed loop without think time
-books far faster than a person); they are still counted in Redis on every write.
+books far faster than a person); they are still counted on every write (in Redis; in each worker's
+memory on SQLite).
 """
 from __future__ import annotations
 
