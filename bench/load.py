@@ -1,13 +1,21 @@
 """A clinic's Monday morning: the portal served the production way, under a mixed population.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1/postgres python bench/load.py [--users 16] [--seconds 60]
+    python bench/load.py --sqlite [--users 16]        # the embedded default
 
-Makes a scratch PostgreSQL database beside DATABASE_URL, migrates it and seeds a clinic (the demo
-clinic, plus --specialists specialists with weekday hours and two weeks of bookings, --patients
-patients and 20,000 audit rows), then starts gunicorn (2 workers per core, bench/load_app.py: the
-portal as wsgi.py builds it plus one bench-only bare fragment route) and an RQ worker on REDIS_URL
-(default redis://127.0.0.1:6379/14; a queue of its own), and runs locust headless
-(bench/locustfile.py) on 127.0.0.1:
+Makes a scratch PostgreSQL database beside DATABASE_URL (with --sqlite: a scratch SQLite file in the
+work folder), migrates it and seeds a clinic (the demo clinic, plus --specialists specialists with
+weekday hours and two weeks of bookings, --patients patients and 20,000 audit rows), then starts
+gunicorn (bench/load_app.py: the portal as wsgi.py builds it plus one bench-only bare fragment
+route) and the jobs' runner, and runs locust headless (bench/locustfile.py) on 127.0.0.1:
+
+- PostgreSQL: 2 sync gunicorn workers per core and an RQ worker on REDIS_URL (default
+  redis://127.0.0.1:6379/14; a queue of its own);
+- SQLite (--sqlite), as `make run` would serve it in production: no Redis, no RQ worker, gunicorn
+  with 2 workers of 8 threads, the schedule run in-process (EMBEDDED_SCHEDULER), and the dispatcher
+  the ops user starts run inside that request.
+
+The phases:
 
 1. --bare-seconds (15) of --users users requesting the bare fragment (a few rows, one query): the
    ceiling of this server, app and load generator on this machine now;
@@ -20,13 +28,15 @@ portal as wsgi.py builds it plus one bench-only bare fragment route) and an RQ w
 
 Then it stops the server and the worker and checks the database: no overlapping active bookings per
 specialist or per patient, every booking a patient was told was made exists (and is cancelled when
-the patient was told so). It prints per page type the requests per second, p50/p95/p99 and errors,
-and drops the database (also on Ctrl-C or a failure). The last line is JSON:
-{"rps", "p95_ms", "errors", "bare_rps", "ratio", "floor_rps", "floor_ratio"}; ratio = rps / bare_rps,
-floor_ratio = floor_rps / bare_rps. It exits 1 on any error.
+the patient was told so), the dispatcher finished (in RQ, or recorded a success in job_runs). It
+prints per page type the requests per second, p50/p95/p99 and errors, and drops the database (also
+on Ctrl-C or a failure). The last line is JSON: {"rps", "p95_ms", "errors", "bare_rps", "ratio",
+"floor_rps", "floor_ratio", "database"}; ratio = rps / bare_rps, floor_ratio = floor_rps / bare_rps,
+database "postgresql" or "sqlite". It exits 1 on any error.
 
 The per-patient write and booking limits are raised for the run (a closed loop without think time
-books far faster than a person); they are still counted in Redis on every write.
+books far faster than a person); they are still counted on every write (in Redis; in each worker's
+memory on SQLite).
 """
 from __future__ import annotations
 
@@ -34,6 +44,7 @@ import argparse
 import base64
 import contextlib
 import csv
+import hashlib
 import json
 import os
 import secrets
@@ -45,7 +56,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,55 +69,7 @@ sys.path.insert(0, str(ROOT))
 
 PASSWORD = "demo-password"  # the demo accounts' password; the seeded ones share its hash
 POPULATION = ["Patient", "Specialist", "Admin", "Ops"]
-
-SEED = """
-INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
-                   calendar_feed_version, email_confirmed_at, created_at, updated_at)
-SELECT md5('ls' || i)::uuid, 'ls' || i || '@load.test', 'ls' || i || '@load.test', :hash, 'specialist',
-       (ARRAY['Dr. Load', 'Load Physio', 'Load Nutrition', 'Load Sleep Coach'])[i % 4 + 1] || ' ' || i,
-       (ARRAY['Europe/Berlin', 'Europe/London', 'America/New_York', 'UTC'])[i % 4 + 1], true, 1, now(), now(), now()
-FROM generate_series(0, :specialists - 1) AS i;
-
-INSERT INTO specialist_profiles (id, title, bio, created_at)
-SELECT md5('ls' || i)::uuid,
-       (ARRAY['Clinical psychologist', 'Physiotherapist', 'Nutritionist', 'Sleep coach'])[i % 4 + 1],
-       'Seeded for the load test.', now()
-FROM generate_series(0, :specialists - 1) AS i;
-
-INSERT INTO specialist_rates (id, specialist_id, duration_minutes, price, currency, effective_from, created_at)
-SELECT gen_random_uuid(), md5('ls' || i)::uuid, (ARRAY[50, 45, 60, 30])[i % 4 + 1], 60 + i % 40, 'USD',
-       DATE '2000-01-01', now()
-FROM generate_series(0, :specialists - 1) AS i;
-
-INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, end_time)
-SELECT gen_random_uuid(), md5('ls' || i)::uuid, d, TIME '08:00', TIME '17:00'
-FROM generate_series(0, :specialists - 1) AS i, generate_series(0, 4) AS d;
-
-INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone, is_active,
-                   calendar_feed_version, email_confirmed_at, created_at, updated_at)
-SELECT md5('lp' || i)::uuid, 'lp' || i || '@load.test', 'lp' || i || '@load.test', :hash, 'patient',
-       'Load Patient ' || i, (ARRAY['Europe/London', 'Europe/Berlin', 'America/Sao_Paulo', 'UTC'])[i % 4 + 1],
-       true, 1, now(), now(), now()
-FROM generate_series(0, :patients - 1) AS i;
-
--- One booking a day for 14 days per seeded specialist, a different hour per specialist and a
--- different patient per (specialist, day), so nobody is double-booked.
-INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
-                      created_at, updated_at)
-SELECT gen_random_uuid(), md5('lp' || ((i + :specialists * d) % :patients))::uuid, md5('ls' || i)::uuid,
-       (CURRENT_DATE + d + make_time(9 + i % 6, 0, 0)) AT TIME ZONE 'UTC',
-       (CURRENT_DATE + d + make_time(9 + i % 6, 30, 0)) AT TIME ZONE 'UTC',
-       'confirmed', 60, 'USD', now(), now()
-FROM generate_series(0, :specialists - 1) AS i, generate_series(1, 14) AS d;
-
-INSERT INTO audit_logs (id, actor_id, action, entity_type, entity_id, old_values, new_values, status, created_at)
-SELECT gen_random_uuid(), md5('lp' || (n % :patients))::uuid,
-       (ARRAY['booking_created', 'booking_cancelled', 'login', 'note_created'])[1 + n % 4],
-       (ARRAY['booking', 'booking', 'user', 'session_note'])[1 + n % 4], 'e-' || n,
-       jsonb_build_object('status', 'confirmed'), jsonb_build_object('status', 'cancelled'),
-       'success', now() - make_interval(secs => n * 30)
-FROM generate_series(1, 20000) AS n;
-"""
+AUDIT_ROWS = 20_000
 
 OVERLAPS = """
 SELECT count(*) FROM bookings a JOIN bookings b
@@ -117,6 +83,59 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def seeded_id(key: str) -> uuid.UUID:
+    """The same id for the same seeded account on every run and database (an md5 of its key)."""
+    return uuid.UUID(hashlib.md5(key.encode()).hexdigest())
+
+
+def seed_rows(specialists: int, patients: int, password_hash: str) -> list[tuple[str, list[dict]]]:
+    """The seeded crowd as (table, rows), in insertion order: plain values both databases take."""
+    now = datetime.now(UTC)
+    today = now.date()
+    specialist_ids = [seeded_id(f"ls{i}") for i in range(specialists)]
+    patient_ids = [seeded_id(f"lp{i}") for i in range(patients)]
+    names = ["Dr. Load", "Load Physio", "Load Nutrition", "Load Sleep Coach"]
+    titles = ["Clinical psychologist", "Physiotherapist", "Nutritionist", "Sleep coach"]
+
+    def user(uid: uuid.UUID, email: str, role: str, name: str, zone: str) -> dict:
+        return {"id": uid, "email": email, "email_normalized": email, "password_hash": password_hash, "role": role,
+                "display_name": name, "timezone": zone, "is_active": True, "calendar_feed_version": 1,
+                "email_confirmed_at": now, "created_at": now, "updated_at": now}
+
+    def at(day: date, hour: int, minute: int) -> datetime:
+        return datetime.combine(day, clock_time(hour, minute), tzinfo=UTC)
+
+    zones = ["Europe/Berlin", "Europe/London", "America/New_York", "UTC"]
+    patient_zones = ["Europe/London", "Europe/Berlin", "America/Sao_Paulo", "UTC"]
+    return [
+        ("users", [user(sid, f"ls{i}@load.test", "specialist", f"{names[i % 4]} {i}", zones[i % 4])
+                   for i, sid in enumerate(specialist_ids)]),
+        ("specialist_profiles", [{"id": sid, "title": titles[i % 4], "bio": "Seeded for the load test.",
+                                  "created_at": now} for i, sid in enumerate(specialist_ids)]),
+        ("specialist_rates", [{"id": uuid.uuid4(), "specialist_id": sid, "duration_minutes": [50, 45, 60, 30][i % 4],
+                               "price": Decimal(60 + i % 40), "currency": "USD", "effective_from": date(2000, 1, 1),
+                               "created_at": now} for i, sid in enumerate(specialist_ids)]),
+        ("specialist_working_hours", [{"id": uuid.uuid4(), "specialist_id": sid, "weekday": d,
+                                       "start_time": clock_time(8), "end_time": clock_time(17)}
+                                      for sid in specialist_ids for d in range(5)]),
+        ("users", [user(pid, f"lp{i}@load.test", "patient", f"Load Patient {i}", patient_zones[i % 4])
+                   for i, pid in enumerate(patient_ids)]),
+        # One booking a day for 14 days per seeded specialist, a different hour per specialist and a
+        # different patient per (specialist, day), so nobody is double-booked.
+        ("bookings", [{"id": uuid.uuid4(), "patient_id": patient_ids[(i + specialists * d) % patients],
+                       "specialist_id": sid, "starts_at": at(today + timedelta(days=d), 9 + i % 6, 0),
+                       "ends_at": at(today + timedelta(days=d), 9 + i % 6, 30), "status": "confirmed",
+                       "price": Decimal(60), "currency": "USD", "created_at": now, "updated_at": now}
+                      for i, sid in enumerate(specialist_ids) for d in range(1, 15)]),
+        ("audit_logs", [{"id": uuid.uuid4(), "actor_id": patient_ids[n % patients],
+                         "action": ["booking_created", "booking_cancelled", "login", "note_created"][n % 4],
+                         "entity_type": ["booking", "booking", "user", "session_note"][n % 4], "entity_id": f"e-{n}",
+                         "old_values": {"status": "confirmed"}, "new_values": {"status": "cancelled"},
+                         "status": "success", "created_at": now - timedelta(seconds=30 * n)}
+                        for n in range(1, AUDIT_ROWS + 1)]),
+    ]
 
 
 def migrate_and_seed(url: str, instance: str, specialists: int, patients: int) -> dict:
@@ -135,18 +154,21 @@ def migrate_and_seed(url: str, instance: str, specialists: int, patients: int) -
         db.session.commit()
         password_hash = db.session.scalar(
             sa.text("SELECT password_hash FROM users WHERE email = 'patient@demo.clinic'"))
-        for statement in SEED.split(";\n"):
-            if "INSERT" in statement:
-                db.session.execute(sa.text(statement), {"hash": password_hash, "specialists": specialists,
-                                                        "patients": patients})
+        # Core inserts through the models' tables (their types write uuids, times and JSON the way
+        # each database keeps them), one executemany per table.
+        for table, rows in seed_rows(specialists, patients, password_hash):
+            db.session.execute(db.metadata.tables[table].insert(), rows)
         db.session.commit()
         specialist_ids = [str(i) for i in db.session.scalars(sa.text(
-            "SELECT id FROM users WHERE role = 'specialist' AND is_active ORDER BY email"))]
+            "SELECT id FROM users WHERE role = 'specialist' AND is_active ORDER BY email").columns(
+                sa.column("id", sa.Uuid)))]
+        dialect = db.engine.dialect.name
         db.engine.dispose()
-    engine = sa.create_engine(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE"))
-    engine.dispose()
+    if dialect == "postgresql":
+        engine = sa.create_engine(url)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+        engine.dispose()
     return {
         "password": PASSWORD,
         "patients": ["patient@demo.clinic"] + [f"lp{i}@load.test" for i in range(patients)],
@@ -156,10 +178,12 @@ def migrate_and_seed(url: str, instance: str, specialists: int, patients: int) -
 
 
 class Services:
-    """gunicorn and the RQ worker, each in a process group of its own, stopped whatever happens."""
+    """gunicorn and the RQ worker (none on SQLite: no Redis), each in a process group of its own,
+    stopped whatever happens."""
 
-    def __init__(self, env: dict, workers: int, port: int, logs: Path) -> None:
-        self.env, self.workers, self.port, self.logs = env, workers, port, logs
+    def __init__(self, env: dict, workers: int, threads: int, port: int, logs: Path, *, rq_worker: bool) -> None:
+        self.env, self.workers, self.threads, self.port, self.logs = env, workers, threads, port, logs
+        self.rq_worker = rq_worker
         self.processes: list[subprocess.Popen] = []
 
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
@@ -170,9 +194,10 @@ class Services:
         return process
 
     def start(self) -> None:
-        self._start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b",
-                                 f"127.0.0.1:{self.port}", "bench.load_app:app"])
-        self._start("worker", [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker"])
+        self._start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads",
+                                 str(self.threads), "-b", f"127.0.0.1:{self.port}", "bench.load_app:app"])
+        if self.rq_worker:
+            self._start("worker", [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker"])
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(OSError), \
@@ -235,16 +260,16 @@ def _cpu_group(process) -> str | None:
     return "locust" if "locust" in command else None
 
 
-def cpu_by_group() -> dict[str, float]:
+def cpu_by_group(groups: tuple[str, ...] = CPU_GROUPS) -> dict[str, float]:
     """CPU seconds used so far by each group of processes, with their reaped children's (RQ's
     forked work-horses, PostgreSQL's ended backends), and by the whole machine ("machine")."""
     import psutil
 
-    used = dict.fromkeys(CPU_GROUPS, 0.0)
+    used = dict.fromkeys(groups, 0.0)
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error):
             group = _cpu_group(process)
-            if group:
+            if group in used:
                 times = process.cpu_times()
                 used[group] += times.user + times.system + times.children_user + times.children_system
     # locust runs as this script's child and is reaped when its phase ends: its CPU is ours to count.
@@ -277,17 +302,39 @@ def wait_for_dispatcher(redis_url: str, ledger: Path, timeout: float = 60) -> st
     return status.rsplit(".", 1)[-1].lower()
 
 
+def dispatcher_ran_in_process(url: str, ledger: Path) -> str:
+    """Without Redis the ops user's request ran the dispatcher itself and answered how it ended:
+    "finished" when that answer said so and the run is recorded a success in the database,
+    otherwise what went wrong."""
+    lines = [line.split() for line in ledger.read_text().splitlines()] if ledger.exists() else []
+    answered = next((fields[1] for fields in lines if fields[0] == "dispatch-ran"), None)
+    if answered is None:
+        return "never run"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        recorded = conn.scalar(sa.text("SELECT status FROM job_runs WHERE job_id = 'recurring-dispatch'"))
+    engine.dispose()
+    if answered != "finished":
+        return answered
+    return "finished" if recorded == "success" else f"answered finished, recorded {recorded}"
+
+
 def check_database(url: str, ledger: Path) -> dict:
     """Double bookings and lost bookings, read from the database after the run."""
     lines = [line.split() for line in ledger.read_text().splitlines()] if ledger.exists() else []
     booked = {fields[1] for fields in lines if fields[0] == "booked"}
     cancelled = {fields[1] for fields in lines if fields[0] == "cancelled"}
+    # Bound and read through sa.Uuid, which each database stores its own way (uuid, or 32 hex digits).
+    bookings = sa.table("bookings", sa.column("id", sa.Uuid), sa.column("status", sa.String))
+    ids = sorted(uuid.UUID(b) for b in booked)
     engine = sa.create_engine(url)
+    status = {}
     with engine.connect() as conn:
         overlaps = {party: conn.scalar(sa.text(OVERLAPS.format(party=party)))
                     for party in ("specialist_id", "patient_id")}
-        status = dict(conn.execute(sa.text("SELECT id::text, status FROM bookings WHERE id::text = ANY(:ids)"),
-                                   {"ids": sorted(booked)}).all()) if booked else {}
+        for start in range(0, len(ids), 500):  # well under any database's limit on bound parameters
+            status.update((str(i), s) for i, s in conn.execute(
+                sa.select(bookings.c.id, bookings.c.status).where(bookings.c.id.in_(ids[start:start + 500]))))
     engine.dispose()
     lost = sorted(booked - status.keys())
     not_cancelled = sorted(b for b in cancelled if status.get(b) != "cancelled")
@@ -308,7 +355,8 @@ def _page_rps(rows: list[dict]) -> float:
     return sum(float(r["Requests/s"]) for r in rows if r["Name"] not in ("Aggregated", "login", "login page"))
 
 
-def report(mixed: list[dict], bare: list[dict], floor: list[dict], checks: dict, seconds: int) -> dict:
+def report(mixed: list[dict], bare: list[dict], floor: list[dict], checks: dict, seconds: int,
+           database: str) -> dict:
     print(f"{'page':28} {'requests':>8} {'rps':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
     for row in mixed + floor + bare:
         if row["Name"] == "Aggregated":
@@ -329,7 +377,8 @@ def report(mixed: list[dict], bare: list[dict], floor: list[dict], checks: dict,
           f"load average now {os.getloadavg()[0]:.2f}")
     return {"rps": round(rps, 1), "p95_ms": _ms(total["95%"]), "errors": errors, "bare_rps": round(bare_rps, 1),
             "ratio": round(rps / bare_rps, 3) if bare_rps else 0.0,
-            "floor_rps": round(floor_rps, 1), "floor_ratio": round(floor_rps / bare_rps, 3) if bare_rps else 0.0}
+            "floor_rps": round(floor_rps, 1), "floor_ratio": round(floor_rps / bare_rps, 3) if bare_rps else 0.0,
+            "database": database}
 
 
 def report_cpu(before: dict, after: dict, mixed: list[dict]) -> None:
@@ -346,32 +395,41 @@ def _interrupted(*_) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sqlite", action="store_true",
+                        help="the embedded default: a scratch SQLite file, no Redis, no RQ worker")
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=60, help="length of the mixed phase")
     parser.add_argument("--bare-seconds", type=int, default=15, help="length of the bare fragment phase")
     parser.add_argument("--floor-seconds", type=int, default=15, help="length of the signed-in floor phase")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (2 per core; 2 with --sqlite)")
+    parser.add_argument("--threads", type=int, help="threads per gunicorn worker (1; 8 with --sqlite)")
     parser.add_argument("--specialists", type=int, default=40, help="seeded beside the demo clinic's")
     parser.add_argument("--patients", type=int, default=200, help="seeded beside the demo clinic's")
     args = parser.parse_args()
+    # SQLite: one writer at a time, so a few processes whose threads wait on the lock in turn (as a
+    # small clinic would serve it); PostgreSQL: sync workers, as the Procfile runs them.
+    workers = args.workers or (2 if args.sqlite else 2 * (os.cpu_count() or 1))
+    threads = args.threads or (8 if args.sqlite else 1)
     raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgres://", "postgresql")):
-        sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there).")
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    if not args.sqlite and not raw.startswith(("postgres://", "postgresql")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (a scratch database is made there), or pass --sqlite.")
+    redis_url = None if args.sqlite else os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
     # SIGTERM (and so `timeout`) tears down like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupted)
     from tests.scratch_db import scratch_database
 
     work = Path(tempfile.mkdtemp(prefix="bench_load_"))
     services = None
+    database = "sqlite" if args.sqlite else "postgresql"
     try:
-        with scratch_database(raw, "bench_load") as url:
+        with (contextlib.nullcontext(f"sqlite:///{work / 'portal.db'}") if args.sqlite
+              else scratch_database(raw, "bench_load")) as url:
             started = time.perf_counter()
             cast = migrate_and_seed(url, str(work / "instance"), args.specialists, args.patients)
             (work / "cast.json").write_text(json.dumps(cast))
             print(f"seeded in {time.perf_counter() - started:.1f} s; work files in {work}", file=sys.stderr)
             port = free_port()
-            env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "TZ": "UTC",
+            env = {**os.environ, "DATABASE_URL": url, "TZ": "UTC",
                    "PORTAL_ENV": "production", "BENCH_INSECURE_COOKIES": "1",
                    "SECRET_KEY": secrets.token_hex(32),
                    "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -379,19 +437,29 @@ def main() -> int:
                    "WRITE_RATE_LIMIT": "100000 per minute", "BOOKING_RATE_LIMIT": "100000 per minute",
                    "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
                    "BENCH_LOAD_CAST": str(work / "cast.json"), "BENCH_LOAD_LEDGER": str(work / "ledger.txt")}
-            env.pop("SENTRY_DSN", None)
-            services = Services(env, args.workers, port, work)
+            for name in ("SENTRY_DSN", "REDIS_URL", "RATELIMIT_STORAGE_URI", "EMBEDDED_SCHEDULER"):
+                env.pop(name, None)
+            if redis_url:
+                env["REDIS_URL"] = redis_url
+            else:
+                # As `make run` serves it: with no Redis the web process runs the schedule (the
+                # outbox every few seconds) in a thread of its own, beside the requests.
+                env["EMBEDDED_SCHEDULER"] = "1"
+            services = Services(env, workers, threads, port, work, rq_worker=not args.sqlite)
             services.start()
-            print(f"gunicorn ({args.workers} workers) and an RQ worker up on 127.0.0.1:{port}", file=sys.stderr)
+            print(f"gunicorn ({workers} workers, {threads} threads each) and "
+                  f"{'an RQ worker' if redis_url else 'no Redis'} up on 127.0.0.1:{port}", file=sys.stderr)
             bare = run_locust(env, port, args.users, args.bare_seconds, ["Bare"], work / "bare", work)
             floor = run_locust(env, port, args.users, args.floor_seconds, ["Floor"], work / "floor", work)
-            cpu_before = cpu_by_group()
+            groups = CPU_GROUPS if redis_url else ("gunicorn", "locust")
+            cpu_before = cpu_by_group(groups)
             mixed = run_locust(env, port, args.users, args.seconds, POPULATION, work / "mixed", work)
-            cpu_after = cpu_by_group()
-            dispatcher = wait_for_dispatcher(redis_url, work / "ledger.txt")
+            cpu_after = cpu_by_group(groups)
+            dispatcher = (wait_for_dispatcher(redis_url, work / "ledger.txt") if redis_url
+                          else dispatcher_ran_in_process(url, work / "ledger.txt"))
             services.stop()
             checks = {**check_database(url, work / "ledger.txt"), "dispatcher": dispatcher}
-            summary = report(mixed, bare, floor, checks, args.seconds)
+            summary = report(mixed, bare, floor, checks, args.seconds, database)
             report_cpu(cpu_before, cpu_after, mixed)
     except KeyboardInterrupt:
         print("interrupted: stopping the server and the worker, dropping the database", file=sys.stderr)

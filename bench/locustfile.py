@@ -196,7 +196,8 @@ class Admin(Member):
 
 
 class Ops(Member):
-    """Runs the dispatcher once, follows its job to the end, then watches the operations page."""
+    """Runs the dispatcher once, follows its job to the end (with Redis; without, the request runs
+    it and answers when it is done), then watches the operations page."""
 
     role = "ops"
     fixed_count = 1
@@ -212,6 +213,10 @@ class Ops(Member):
             self.job = found.group(1) if found else ""
             if self.job:
                 ledger("dispatch", self.job)
+            elif ok and ("Dispatcher finished" in text or "dispatcher failed" in text):
+                # No Redis: the request ran the dispatcher itself, and its answer is the outcome.
+                ledger("dispatch-ran", "finished" if "Dispatcher finished" in text else "failed")
+                self.job = "done"
             return
         if self.job and self.job != "done":
             text = self.get(f"/admin/ops/jobs/{self.job}", "ops: job", htmx=True) or ""
