@@ -1,21 +1,19 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.auth.forms import PASSWORD_HELP, timezone_choices
+from portal.auth.forms import PASSWORD_HELP
 from portal.domain.inputs import MAX_NAME
 from portal.domain.passwords import MAX_LENGTH
+from portal.web.fields import ZoneField
 from portal.web.validators import SafeText
 
 
 class AccountForm(FlaskForm):
     display_name = StringField("Name", validators=[DataRequired(), SafeText(MAX_NAME)])
-    timezone = SelectField("Time zone", choices=[])
+    timezone = ZoneField("Time zone")
     reminders_enabled = BooleanField("E-mail me a reminder before each session")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
 
 
 class PasswordChangeForm(FlaskForm):

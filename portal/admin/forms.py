@@ -6,9 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
-from portal.auth.forms import timezone_choices
 from portal.domain.inputs import MAX_EMAIL, MAX_NAME
 from portal.models import ROLES, Role
+from portal.web.fields import ZoneField
 from portal.web.forms import PortalForm
 from portal.web.validators import SafeText
 
@@ -17,19 +17,16 @@ class InviteForm(FlaskForm):
     display_name = StringField("Name", validators=[DataRequired(), SafeText(MAX_NAME)])
     email = EmailField("E-mail", validators=[DataRequired(), SafeText(MAX_EMAIL)])
     role = SelectField("Role", choices=list(ROLES), default=Role.SPECIALIST.value)
-    timezone = SelectField("Time zone", choices=[])
+    timezone = ZoneField("Time zone")
     title = StringField("Title (specialists)", validators=[Optional(), SafeText(MAX_NAME)],
                         description="Shown to patients, e.g. \"Physiotherapist\".")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
 
 
 def invite_form(formdata=None) -> InviteForm:
     form = InviteForm(formdata=formdata)
     if formdata is None:
-        form.timezone.data = current_app.config["PORTAL_TIMEZONE"]
+        form.timezone.process_data(current_app.config["PORTAL_TIMEZONE"])
     return form
 
 

@@ -33,7 +33,7 @@ def signup():
         return redirect(url_for("auth.index"))
     form = SignupForm()
     if not form.is_submitted():
-        form.timezone.data = current_app.config["PORTAL_TIMEZONE"]
+        form.timezone.process_data(current_app.config["PORTAL_TIMEZONE"])
         return render_page("auth/signup.html", form=form)
     if not form.validate():
         return form_error(render_page("auth/signup.html", form=form))

@@ -1,18 +1,13 @@
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.domain.inputs import MAX_EMAIL, MAX_NAME
 from portal.domain.passwords import MAX_LENGTH, MIN_LENGTH
+from portal.web.fields import ZoneField
 from portal.web.validators import SafeText
 
 PASSWORD_HELP = f"At least {MIN_LENGTH} characters; not your e-mail address; not a common password."
-
-
-def timezone_choices() -> list[str]:
-    return sorted(available_timezones())
 
 
 class LoginForm(FlaskForm):
@@ -26,11 +21,8 @@ class SignupForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), SafeText(MAX_EMAIL)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
                              description=PASSWORD_HELP)
-    timezone = SelectField("Time zone", choices=[], description="Times in the portal are shown in this zone.")
+    timezone = ZoneField("Time zone", description="Times in the portal are shown in this zone.")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
 
 
 class EmailOnlyForm(FlaskForm):

@@ -18,6 +18,7 @@ from portal.selectors.recordings import recordings_of_booking
 from portal.services.recordings.cleanup import recording_delete
 from portal.services.recordings.crypto import TamperedRecording
 from portal.services.recordings.links import (
+    recording_expired,
     recording_from_grant,
     recording_from_token,
     recording_reader,
@@ -28,6 +29,7 @@ from portal.services.recordings.links import (
     stream_ttl,
 )
 from portal.services.recordings.upload import recording_attach
+from portal.web.errors import error_page, json_error, wants_json
 from portal.web.forms import checks_own_text, submit_form
 from portal.web.templating import viewer_zone
 from portal.web.transactions import write_transaction, writes_on_get
@@ -46,6 +48,9 @@ def booking_recordings(booking) -> list[MeetingRecording]:
 def recording_link(recording, external: bool = False) -> str:
     """The booking page's player source: opening it is audited as a link and gives a stream cookie."""
     return url_for("bookings.recording_watch", recording_id=recording.id, _external=external)
+
+
+bp.add_app_template_global(recording_expired, "recording_expired")
 
 
 @bp.app_template_global("new_recording_for")
@@ -142,6 +147,33 @@ def recording_open(code):
     return _with_grant(redirect(url_for("bookings.recording_stream", recording_id=recording.id)), recording, grant)
 
 
+UNREADABLE = {
+    FileNotFoundError: (404, "This recording's file is missing from storage. The staff have been told."),
+    IsADirectoryError: (404, "This recording's storage path names a folder, not a file. The staff have been told."),
+}
+CANNOT_READ_NOW = (503, "This recording cannot be read right now. Try again later.")
+
+
+def _unplayable(recording, error: Exception):
+    """A clean error page for a file that cannot be read; "damaged" only for a failed tag."""
+    if isinstance(error, TamperedRecording):
+        report_tampered(recording.id, error.chunk)
+        status, message = 500, "This recording cannot be played: its stored file is damaged. The staff have been told."
+    else:
+        log.error("recording %s: its file cannot be read (%s)", recording.id, type(error).__name__)
+        status, message = UNREADABLE.get(type(error), CANNOT_READ_NOW)
+    return json_error(status, message=message) if wants_json() else error_page(status, message)
+
+
+def _requested_span(size: int):
+    """(start, end, status) for the Range header, or None when it cannot be satisfied. Several
+    ranges are answered with the whole file (RFC 9110 lets a server ignore a Range header)."""
+    if request.range is None or len(request.range.ranges) != 1:
+        return 0, size - 1, 200
+    span = request.range.range_for_length(size)
+    return None if span is None else (span[0], span[1] - 1, 206)
+
+
 @bp.route("/recordings/<uuid:recording_id>/stream")
 def recording_stream(recording_id):
     """The browser's stream: the grant is the cookie the watch page or a signed link set."""
@@ -154,23 +186,20 @@ def recording_stream_response(recording: MeetingRecording) -> Response:
     """Stream the (decrypted) recording with Range support; only the chunks covering the
     range are read. A chunk that fails authentication ends the response, reported. The caller
     has checked the grant; the API's stream (portal.api.recordings) answers through this too."""
-    size = recording.storage_size_bytes
-    start, end, status = 0, size - 1, 200
-    if request.range is not None:
-        span = request.range.range_for_length(size)
-        if span is None:
-            response = Response(status=416)
-            response.headers["Content-Range"] = f"bytes */{size}"
-            return response
-        start, end, status = span[0], span[1] - 1, 206
     try:
         reader = recording_reader(recording)
+    except (TamperedRecording, OSError) as error:
+        return _unplayable(recording, error)
+    size = reader.plain_size
+    span = _requested_span(size)
+    if span is None:
+        return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+    start, end, status = span
+    try:
         pieces = reader.iter_range(start, end)
         first = next(pieces, b"")  # the first chunk is checked before any header is sent
-    except (TamperedRecording, FileNotFoundError) as error:
-        report_tampered(recording.id, getattr(error, "chunk", -1))
-        return Response("This recording cannot be played: its stored file is damaged. The staff have been told.",
-                        status=500, mimetype="text/plain")
+    except (TamperedRecording, OSError) as error:
+        return _unplayable(recording, error)
     if start == 0:
         with write_transaction():  # the stream start is audited; the request only reads otherwise
             recording_stream_started(actor=current_user, recording=recording, start=start)
@@ -181,6 +210,8 @@ def recording_stream_response(recording: MeetingRecording) -> Response:
             yield from pieces
         except TamperedRecording as error:
             report_tampered(recording.id, error.chunk)  # the response ends short: the player sees an error
+        except OSError as error:
+            log.error("recording %s: reading its file failed mid-stream (%s)", recording.id, type(error).__name__)
 
     response = Response(body(), status=status, mimetype=MIMETYPES[recording.file_format],
                         direct_passthrough=True)

@@ -3,7 +3,8 @@
 A value outside them is refused (a form error on pages, a 400 naming the field in the
 API) before it reaches a service, the database or an expensive conversion:
 - text: no NUL or other control characters (tab, newline and carriage return only in
-  multi-line fields), and at most a documented number of characters;
+  multi-line fields; nor any other line break, U+0085, U+2028 or U+2029, in single-line
+  ones), and at most a documented number of characters;
 - numbers: plain digits only, so "1e1000000" is refused before any int(Decimal(...))
   would spend seconds building a million-digit integer;
 - dates: inside a window the database and the dispatcher can hold;
@@ -27,6 +28,9 @@ MAX_QUERY_VALUE = 2_000      # any one query-string value
 MAX_METADATA_BYTES = 16 * 1024  # a note's metadata, as JSON
 MAX_NUMBER_CHARS = 20        # "99999999.00" and every whole number we hold fit easily
 MAX_RECORDING_SECONDS = 7 * 24 * 3600  # longer than a week is not a session recording
+# Arrays and objects inside each other in a JSON body: ours nest three deep at most, and a body
+# nested thousands deep would exhaust the recursion of the parser and of every walk over it.
+MAX_JSON_DEPTH = 32
 
 # Money is held in cents, in Numeric(10, 2) columns: the largest price they hold.
 CENTS = Decimal("0.01")
@@ -37,7 +41,9 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 DEFAULT_BOOKING_AHEAD_DAYS = 730
 
-_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f]")
+# A single line also refuses the C1 controls (NEL, U+0085, among them) and the Unicode line and
+# paragraph separators: mail headers and some clients break a line at each of them.
+_SINGLE_LINE_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PLAIN_INTEGER = re.compile(r"[+-]?[0-9]+")
 _PLAIN_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
@@ -117,6 +123,20 @@ WINDOW_MESSAGE = f"Use a date between {EARLIEST_DATE} and {LATEST_DATE}."
 
 
 
+
+
+def json_too_deep(value, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in a parsed JSON value nest deeper than `max_depth`
+    (walked without recursion, so any depth the parser returned is measured safely)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def control_chars_at(value, path: str = "") -> str | None:

@@ -15,7 +15,13 @@ from portal.models import ROLES, Role, User
 from portal.services import account_mail  # noqa: F401  (registers the message types)
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add
-from portal.services.users import check_new_password, password_set, user_by_email, user_create
+from portal.services.users import (
+    check_new_password,
+    password_hash_spent,
+    password_set,
+    user_by_email,
+    user_create,
+)
 
 # One message of a kind per address in this many seconds: a form cannot be used to flood an inbox.
 MAIL_WINDOW_SECONDS = 300
@@ -33,6 +39,7 @@ def account_signup(*, email: str, password: str, display_name: str, timezone: st
     check_new_password(password, email=email)
     existing = user_by_email(email)
     if existing is not None:
+        password_hash_spent(password)  # as long as creating the account takes: timing tells nothing
         outbox_add(recipient=existing, template="account_exists", about={"user_id": existing.id},
                    dedup_key=f"account_exists:{existing.id}:{_window()}")
         return None

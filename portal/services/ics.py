@@ -2,6 +2,8 @@
 cancelled, one stable UID per booking so that calendars update or drop the same event. Times are UTC."""
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from flask import current_app
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -12,6 +14,15 @@ from portal.models import Booking, User
 
 def booking_uid(booking: Booking) -> str:
     return f"booking-{booking.id}@clinic-portal"
+
+
+def _organizer(mail_from: str) -> vCalAddress:
+    """The sender as a calendar address: only the address after "mailto:" (strict clients drop an
+    invitation whose organizer reads "mailto:Clinic <clinic@...>"), its display name as CN."""
+    name, address = parseaddr(mail_from)
+    organizer = vCalAddress(f"mailto:{address or 'clinic@localhost'}")
+    organizer.params["cn"] = vText(name or "Clinic portal")
+    return organizer
 
 
 def booking_invitation(booking: Booking, *, method: str) -> tuple[str, str, bytes]:
@@ -33,9 +44,7 @@ def booking_invitation(booking: Booking, *, method: str) -> tuple[str, str, byte
     event.add("url", f"{base}/bookings/{booking.id}")
     event.add("sequence", 1 if method == "CANCEL" else 0)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
-    organizer = vCalAddress(f"mailto:{current_app.config.get('MAIL_FROM', 'clinic@localhost')}")
-    organizer.params["cn"] = vText("Clinic portal")
-    event["organizer"] = organizer
+    event["organizer"] = _organizer(current_app.config.get("MAIL_FROM", "clinic@localhost"))
     for person in (patient, specialist):
         attendee = vCalAddress(f"mailto:{person.email}")
         attendee.params["cn"] = vText(person.display_name)

@@ -74,9 +74,12 @@ def user_create(*, email: str, password: str, role: str, display_name: str | Non
 
 def user_authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None. A hash made by an older
-    scheme is replaced by one of the current scheme (the caller commits)."""
+    scheme is replaced by one of the current scheme (the caller commits).
+
+    An unknown address and an account with no password yet (invited, link not followed)
+    are checked against a dummy hash: every refusal costs one hash, whoever was tried."""
     user = user_by_email(email)
-    if user is None:
+    if user is None or not _is_password_hash(user.password_hash):
         check_password_hash(_DUMMY_HASH, password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.is_active:
@@ -84,6 +87,17 @@ def user_authenticate(email: str, password: str) -> User | None:
     if _hash_method(user.password_hash) != _current_hash_method():
         user.password_hash = generate_password_hash(password)
     return user
+
+
+def _is_password_hash(stored: str | None) -> bool:
+    """Whether `stored` is a hash a password can match (an invitation's placeholder is not)."""
+    return bool(stored) and "$" in stored
+
+
+def password_hash_spent(password: str) -> None:
+    """Hash `password` and throw the hash away, for a path that has no account to store it on
+    (sign-up with a taken address): it answers as slowly as the path that creates an account."""
+    generate_password_hash(password or "")
 
 
 def _hash_method(password_hash: str) -> str:

@@ -9,6 +9,10 @@
   their own validators), and no query-string value may be longer than MAX_QUERY_VALUE.
   PostgreSQL cannot store NUL, and its error would otherwise be a 500. A page whose view reads
   its form through portal.web.forms.PortalForm answers these itself, in the form (422).
+- JSON: a body that is not JSON, nests deeper than MAX_JSON_DEPTH or holds an integer longer than
+  Python converts (4,300 digits) is refused here on every route, PortalForm pages included
+  (Flask-WTF reads a JSON body as form data): parsing it later would raise a RecursionError or
+  a ValueError no view expects.
 """
 from __future__ import annotations
 
@@ -19,12 +23,19 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from portal.domain.inputs import MAX_QUERY_VALUE, control_chars_at, has_control_chars
+from portal.domain.inputs import (
+    MAX_JSON_DEPTH,
+    MAX_QUERY_VALUE,
+    control_chars_at,
+    has_control_chars,
+    json_too_deep,
+)
 
 # Endpoints that take a recording as multipart/form-data.
 UPLOAD_ENDPOINTS = frozenset({"api_recordings.upload_recording", "bookings.recording_upload"})
 LIMIT_KEY = "portal.max_content_length"
 API_PREFIXES = ("/api/", "/functions/")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def request_limit(app: Flask, environ: dict) -> int:
@@ -79,9 +90,33 @@ def _query_problem() -> str | None:
     return None
 
 
-def _body_problem() -> str | None:
+class UnreadableJson(ValueError):
+    """A JSON body no view could read safely; the message says why, for the client."""
+
+
+def _json_body():
+    """The request's JSON body parsed (None when empty), or UnreadableJson."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError as error:
+        raise UnreadableJson("Send the JSON body in UTF-8.") from error
+    except json.JSONDecodeError as error:
+        raise UnreadableJson("The body is not valid JSON.") from error
+    except ValueError as error:  # an integer longer than Python converts
+        raise UnreadableJson("A number in the body has too many digits.") from error
+    except RecursionError as error:
+        raise UnreadableJson(f"Nest arrays and objects at most {MAX_JSON_DEPTH} levels deep.") from error
+    if json_too_deep(body):
+        raise UnreadableJson(f"Nest arrays and objects at most {MAX_JSON_DEPTH} levels deep.")
+    return body
+
+
+def _body_problem(json_body) -> str | None:
     if request.is_json:
-        return control_chars_at(request.get_json(silent=True))
+        return control_chars_at(json_body)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):
             if has_control_chars(name) or has_control_chars(value, multiline=True):
@@ -103,8 +138,14 @@ def refuse_bad_text():
     from portal.web.errors import error_page, json_error, wants_json
 
     field = _query_problem()
-    if field is None and request.method in ("POST", "PUT", "PATCH", "DELETE") and not _form_checks_text():
-        field = _body_problem()
+    try:
+        json_body = _json_body() if request.method in BODY_METHODS and request.is_json else None
+    except UnreadableJson as error:
+        if wants_json():
+            return json_error(400, "INVALID_REQUEST", str(error), {"json": str(error)})
+        return error_page(400, str(error))
+    if field is None and request.method in BODY_METHODS and not _form_checks_text():
+        field = _body_problem(json_body)
     if field is None:
         return None
     field = field[:100]  # a name is echoed back: keep it short

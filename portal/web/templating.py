@@ -73,6 +73,9 @@ def configure_jinja(app: Flask) -> None:
     from portal.selectors.enrolments import expires_soon
 
     app.jinja_env.globals["enrolment_expires_soon"] = expires_soon
+    from portal.web.fields import browser_zone_aliases
+
+    app.jinja_env.globals["browser_zone_aliases"] = browser_zone_aliases
     app.jinja_env.filters.update(local_datetime=_local_datetime_filter, local_time=_local_time_filter, money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

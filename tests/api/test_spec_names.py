@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -107,16 +108,26 @@ def test_the_api_never_answers_validation_error(client):
 # ---------- a recording already stored elsewhere ----------
 
 COLUMNS = {"storage_path": "imported/2030-05/session-42.mp4", "file_format": "mp4", "duration_seconds": 3000,
-           "storage_size_bytes": 123456789, "expires_at": "2030-08-01T00:00:00+00:00"}
+           "storage_size_bytes": 4096, "expires_at": "2030-08-01T00:00:00+00:00"}
 
 
-def test_an_admin_registers_a_recording_by_the_specs_columns(client, users, booking, api_headers):
+@pytest.fixture
+def stored_file(app):
+    """The file the registration names, in the local recordings storage."""
+    path = Path(app.config["RECORDINGS_DIR"]) / COLUMNS["storage_path"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\0" * COLUMNS["storage_size_bytes"])
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def test_an_admin_registers_a_recording_by_the_specs_columns(client, users, booking, api_headers, stored_file):
     response = client.post("/api/v1/meeting-recordings", headers=api_headers(users["admin"]),
                            json={"booking_id": str(booking.id), **COLUMNS})
     assert response.status_code == 201, response.json
     body = response.json
     assert body["booking_id"] == str(booking.id) and body["file_format"] == "mp4"
-    assert body["storage_size_bytes"] == 123456789 and body["duration_seconds"] == 3000
+    assert body["storage_size_bytes"] == 4096 and body["duration_seconds"] == 3000
     assert body["expires_at"] == "2030-08-01T00:00:00+00:00" and body["is_encrypted"] is False
     row = db.session.get(MeetingRecording, uuid.UUID(body["id"]))
     assert row.storage_path == COLUMNS["storage_path"]

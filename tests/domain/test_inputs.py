@@ -39,6 +39,8 @@ def test_decimals_parse_digits_with_a_point():
 @pytest.mark.parametrize("value, multiline, ok", [
     ("fine", False, True), ("tab\there", False, False), ("tab\there", True, True), ("line\nbreak", True, True),
     ("nul\x00", True, False), ("bell\x07", True, False), ("del\x7f", True, False), ("x" * 121, False, False),
+    ("line\u2028separator", False, False), ("paragraph\u2029separator", False, False),
+    ("next\x85line", False, False), ("line\u2028separator", True, True), ("Zoë Ångström 日本", False, True),
 ])
 def test_text_refuses_control_characters_and_length(value, multiline, ok):
     assert (text_problem(value, max_length=120, multiline=multiline) is None) is ok

@@ -15,7 +15,37 @@ def test_healthz_reports_database_and_redis(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok",
-                                   "redis": "not configured (jobs run in-process)"}
+                                   "redis": "not configured (jobs run in-process)", "rate_limits": "ok",
+                                   "off": []}
+
+
+def test_healthz_is_degraded_and_names_what_is_off_while_redis_is_unreachable(database_url, instance_dir, _app):
+    config = make_test_config(database_url, instance_dir)
+    config.update(REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    app = create_app(config)
+    try:
+        response = app.test_client().get("/healthz")
+        assert response.status_code == 200  # the portal still serves
+        assert response.get_json() == {
+            "status": "degraded", "database": "ok", "redis": "unavailable", "rate_limits": "unavailable",
+            "off": ["job queue", "sign-in throttle", "write limits", "booking limits"]}
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_healthz_names_the_limits_as_off_when_only_their_storage_is_unreachable(
+        database_url, instance_dir, _app):
+    config = make_test_config(database_url, instance_dir)
+    config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1/0"
+    app = create_app(config)
+    try:
+        body = app.test_client().get("/healthz").get_json()
+        assert (body["status"], body["redis"], body["off"]) == (
+            "degraded", "not configured (jobs run in-process)", ["sign-in throttle", "write limits", "booking limits"])
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_healthz_with_real_redis(database_url, instance_dir, _app, redis_url):
@@ -23,7 +53,8 @@ def test_healthz_with_real_redis(database_url, instance_dir, _app, redis_url):
     config["REDIS_URL"] = redis_url
     app = create_app(config)
     try:
-        assert app.test_client().get("/healthz").get_json()["redis"] == "ok"
+        body = app.test_client().get("/healthz").get_json()
+        assert (body["status"], body["redis"], body["rate_limits"], body["off"]) == ("ok", "ok", "ok", [])
     finally:
         with app.app_context():
             db.engine.dispose()

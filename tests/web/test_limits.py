@@ -300,3 +300,79 @@ def test_an_admin_override_stops_at_the_portals_booking_window(app, client, user
             "starts_at": "2099-01-05T10:00:00+00:00", "override_rules": True})
     assert response.status_code == 409 and response.get_json()["error"] == "OUTSIDE_BOOKING_WINDOW"
     assert "starts_at" in response.get_json()["fields"]
+
+
+def post_routes(app) -> list[str]:
+    """Every route that takes a POST, its path arguments filled with a well-formed id."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "POST" in (rule.methods or ()):
+            values = {name: uuid.uuid4() if type(converter).__name__ == "UUIDConverter" else "x"
+                      for name, converter in rule._converters.items()}
+            paths.append(app.url_map.bind("localhost").build(rule.endpoint, values))
+    return paths
+
+
+DEEP_JSON = "[" * 200_000 + "]" * 200_000
+LONG_INTEGER = '{"booking_id": ' + "9" * 5_000 + "}"
+
+
+@pytest.mark.parametrize("body", [DEEP_JSON, LONG_INTEGER, "[" * 33 + "]" * 33],
+                         ids=["200,000 deep", "5,000 digits", "33 deep"])
+def test_unreadable_json_answers_400_on_every_post_route_before_any_view(app, client, body):
+    paths = post_routes(app)
+    assert "/api/v1/bookings" in paths and "/functions/booking-cancel" in paths and "/signup" in paths
+    for path in paths:
+        response = client.post(path, data=body, content_type="application/json")
+        assert response.status_code == 400, (path, response.status_code)
+        if path.startswith(("/api/", "/functions/")):
+            data = response.get_json()
+            assert data["error"] == "INVALID_REQUEST" and "json" in data["fields"], path
+
+
+def test_unreadable_json_is_refused_signed_in_too_and_says_why(client, users, api_headers):
+    headers = api_headers(users["patient"])
+    deep = client.post("/functions/booking-cancel", data=DEEP_JSON, content_type="application/json",
+                       headers=headers).get_json()
+    assert deep["fields"] == {"json": "Nest arrays and objects at most 32 levels deep."}
+    long = client.post("/api/v1/bookings", data=LONG_INTEGER, content_type="application/json", headers=headers)
+    assert long.get_json()["fields"] == {"json": "A number in the body has too many digits."}
+
+
+def test_json_nested_within_the_bound_and_empty_json_bodies_still_reach_the_view(client, users, api_headers):
+    headers = api_headers(users["patient"])
+    nested = {"booking_id": str(uuid.uuid4()), "reason": "x", "extra": [[[[1]]]]}
+    response = client.post("/functions/booking-cancel", json=nested, headers=headers)
+    assert response.status_code == 404  # the view ran: no such booking
+    empty = client.post("/functions/booking-cancel", data="", content_type="application/json", headers=headers)
+    assert empty.status_code == 400 and "json" not in empty.get_json()["fields"]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["U+2028", "U+2029", "U+0085"])
+def test_unicode_line_breaks_are_refused_where_a_newline_is(client, users, api_headers, login_as, separator):
+    page = client.post("/signup", data={"display_name": "Pat", "email": f"pat{separator}bcc@example.test",
+                                        "password": "sunlit-meadow-walk-42", "timezone": "UTC"})
+    assert page.status_code == 422 and "control characters" in page.text
+    api = client.post("/api/v1/booking-packages", headers=api_headers(users["specialist"]),
+                      json={"name": f"Four{separator}sessions", "session_count": 4, "price": "1.00"})
+    assert api.status_code == 400 and "name" in api.get_json()["fields"]
+    login_as(users["admin"])
+    invite = client.post("/admin/users/invite", data={"display_name": "Sam", "role": "specialist",
+                                                      "email": f"sam@example.test{separator}Bcc: x@example.test",
+                                                      "timezone": "UTC"})
+    assert invite.status_code == 422
+    assert users_named(f"sam@example.test{separator}Bcc: x@example.test") == 0
+
+
+def test_unicode_line_breaks_stay_allowed_in_multi_line_text(client, users, api_headers, make_booking):
+    booking = make_booking(users["patient"], users["specialist"],
+                           datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
+    response = client.post("/api/v1/session-notes", headers=api_headers(users["specialist"]),
+                           json={"booking_id": str(booking.id), "notes": "first\u2028second"})
+    assert response.status_code == 201, response.get_json()
+
+
+def users_named(email: str) -> int:
+    from portal.models import User
+
+    return db.session.query(User).filter(User.email == email).count()

@@ -46,12 +46,16 @@ class PlainReader:
 
 def recording_reader(recording: MeetingRecording):
     """Something with `plain_size` and `iter_range(start, end)` giving the recording's
-    plain bytes; for an encrypted one, only the chunks covering the range are read."""
+    plain bytes; for an encrypted one, only the chunks covering the range are read.
+
+    A file stored in plain is as long as the stored object, whatever its row says; an encrypted
+    one as its row says, which its last chunk's tag vouches for. OSError when the storage cannot
+    be read, TamperedRecording when the encrypted header is not there."""
     storage = get_storage()
     if recording.is_encrypted and recording.wrapped_data_key is not None:
         return ChunkReader(storage, recording.storage_path, data_key_of(recording), recording.id,
                            recording.storage_size_bytes)
-    return PlainReader(storage, recording.storage_path, recording.storage_size_bytes)
+    return PlainReader(storage, recording.storage_path, storage.size(recording.storage_path))
 
 
 def report_tampered(recording_id, chunk: int) -> None:
@@ -84,11 +88,23 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+def recording_expired(recording: MeetingRecording) -> bool:
+    """Past its expiry: it gets no link and streams no byte, before the clean-up deletes it."""
+    return recording.expires_at is not None and recording.expires_at <= clock.now()
+
+
+def _playable(recording: MeetingRecording) -> MeetingRecording:
+    if recording_expired(recording):
+        raise NotFound("This recording has expired and is no longer available.")
+    return recording
+
+
 def recording_link_token(*, actor, recording: MeetingRecording) -> str:
     """A one-time code naming this recording and this user, valid RECORDING_LINK_TTL
     seconds; the caller must be allowed to view it. Audited (never the code); flushes."""
     if not policies.can("view", actor, recording):
         raise NotFound("No such recording.")
+    _playable(recording)
     code = secrets.token_urlsafe(32)
     expires_at = clock.now() + timedelta(seconds=link_ttl())
     db.session.add(RecordingAccessCode(code_hash=_hash(code), recording_id=recording.id, user_id=actor.id,
@@ -118,7 +134,7 @@ def recording_from_token(*, actor, token: str) -> MeetingRecording:
         raise LinkExpired("This recording link has already been opened. Open the booking page for a new one.")
     if code.expires_at <= clock.now():
         raise LinkExpired("This recording link has expired. Open the booking page for a new one.")
-    recording = recording_load(actor=actor, recording_id=code.recording_id)
+    recording = _playable(recording_load(actor=actor, recording_id=code.recording_id))
     code.used_at = clock.now()
     db.session.flush()
     return recording
@@ -130,6 +146,7 @@ def recording_watch(*, actor, recording_id: Any) -> tuple[MeetingRecording, str]
     recording = recording_load(actor=actor, recording_id=recording_id)
     if not policies.can("view", actor, recording):
         raise NotFound("No such recording.")
+    _playable(recording)
     _audit_link(actor, recording, via="booking_page", expires_at=clock.now() + timedelta(seconds=stream_ttl()))
     return recording, recording_stream_grant(actor=actor, recording=recording)
 
@@ -153,7 +170,7 @@ def recording_from_grant(*, actor, recording_id: Any, grant: str | None) -> Meet
     if (not isinstance(data, dict) or data.get("u") != str(getattr(actor, "id", ""))
             or data.get("r") != str(recording_id)):
         raise NotFound("No such recording.")
-    return recording_load(actor=actor, recording_id=recording_id)
+    return _playable(recording_load(actor=actor, recording_id=recording_id))
 
 
 def recording_stream_started(*, actor, recording: MeetingRecording, start: int) -> None:

@@ -5,11 +5,13 @@ web machines can play the same recordings. Both store only ciphertext; the
 portal always streams (and decrypts) recordings itself."""
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
 import uuid
 from pathlib import Path
+from stat import S_ISDIR
 from typing import BinaryIO, Protocol
 
 import sqlalchemy as sa
@@ -22,6 +24,11 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 _UNCOMMITTED = "portal.uncommitted_files"
+
+
+class StorageUnavailable(OSError):
+    """The store answered with an error other than "no such object" (refused, throttled, down):
+    a read error like a local disk's, so callers handle both alike."""
 
 
 class Storage(Protocol):
@@ -38,6 +45,10 @@ class Storage(Protocol):
         """Remove the object; False when it was already missing."""
 
     def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int:
+        """The stored object's size in bytes: FileNotFoundError when there is none,
+        IsADirectoryError when the key names a folder."""
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path, if the backend has one (the local backend only)."""
@@ -89,6 +100,18 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def size(self, key: str) -> int:
+        path = self._path(key)
+        try:
+            stat = path.stat()
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):  # no such file can exist
+                raise FileNotFoundError(key) from error
+            raise
+        if S_ISDIR(stat.st_mode):
+            raise IsADirectoryError(key)
+        return stat.st_size
+
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
@@ -126,18 +149,20 @@ class S3Storage:
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key),
                                             Range=f"bytes={start}-{start + length - 1}")
+            return answer["Body"].read()  # a connection lost mid-body is a BotoCoreError too
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("InvalidRange", "416"):
                 return b""
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from error
-            raise
-        return answer["Body"].read()
+            raise StorageUnavailable(f"{key}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"{key}: {error}") from error
 
     def head(self, key: str, size: int) -> bytes:
         return self.read_range(key, 0, size)
@@ -152,6 +177,25 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def size(self, key: str) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise StorageUnavailable(f"{key}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"{key}: {error}") from error
+        if self._is_folder(key):
+            raise IsADirectoryError(key)
+        raise FileNotFoundError(key)
+
+    def _is_folder(self, key: str) -> bool:
+        """Whether objects are stored under `key/` (S3 has no folders, only shared prefixes)."""
+        listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._key(key) + "/", MaxKeys=1)
+        return listing.get("KeyCount", 0) > 0
 
     def delete(self, key: str) -> bool:
         if not self.exists(key):

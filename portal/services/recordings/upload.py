@@ -12,7 +12,7 @@ from flask import current_app
 
 from portal import clock, policies
 from portal.domain.inputs import MAX_RECORDING_SECONDS, InputError, parse_integer
-from portal.errors import Conflict, Forbidden, ServiceError
+from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
@@ -158,12 +158,33 @@ def _clean_registration(values: dict) -> dict:
     return {"file_format": file_format, "storage_size_bytes": size}
 
 
+def _check_stored_file(path: str, size: int) -> None:
+    """The registered key must name a file in the storage, of the size the registration says
+    (a player stops at the length it is told)."""
+    try:
+        stored = get_storage().size(path)
+    except IsADirectoryError as error:
+        raise NotFound("storage_path names a folder in the recordings storage, not a file.",
+                       fields={"storage_path": "A folder, not a file."}) from error
+    except FileNotFoundError as error:
+        raise NotFound("No file is stored at that storage_path.",
+                       fields={"storage_path": "No file is stored there."}) from error
+    except OSError as error:
+        log.warning("recordings storage unreadable while registering: %s", type(error).__name__)
+        raise ServiceError("The recordings storage cannot be read right now. Try again later.",
+                           code="UNAVAILABLE", http_status=503) from error
+    if stored != size:
+        raise ServiceError("storage_size_bytes does not match the stored file.",
+                           fields={"storage_size_bytes": f"The stored file has {stored} bytes."})
+
+
 def recording_register(*, actor, booking_id: Any, storage_path: Any, file_format: Any,
                        storage_size_bytes: Any, duration_seconds: Any = None,
                        expires_at: datetime | None = None) -> MeetingRecording:
     """Record a file already stored elsewhere (the spec's columns, no upload): admins only.
     `storage_path` is its key in the configured recordings storage, where playback and the
-    expiry clean-up look for it. The same key cannot be registered twice (CONFLICT)."""
+    expiry clean-up look for it: a file there (not a folder) of `storage_size_bytes` bytes.
+    The same key cannot be registered twice (CONFLICT)."""
     booking = policies.load(Booking, booking_id, actor, missing="No such booking.",
                             fields={"booking_id": "Unknown booking."})
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
@@ -175,6 +196,7 @@ def recording_register(*, actor, booking_id: Any, storage_path: Any, file_format
     if db.session.scalar(sa.select(MeetingRecording.id).where(MeetingRecording.storage_path == path)):
         raise Conflict("A recording is already registered at that storage_path.",
                        fields={"storage_path": "Already registered."})
+    _check_stored_file(path, clean["storage_size_bytes"])
     recording.storage_path, recording.duration_seconds, recording.expires_at = path, duration, expires_at
     recording.file_format, recording.storage_size_bytes = clean["file_format"], clean["storage_size_bytes"]
     recording.is_encrypted = False  # the portal did not write it, so it cannot vouch for it

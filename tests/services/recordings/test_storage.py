@@ -91,6 +91,18 @@ def test_save_read_ranges_and_delete(storage):
     assert storage.delete("sessions/2030-05/a.bin") is False
 
 
+def test_size_is_the_stored_objects_and_tells_a_missing_file_from_a_folder(storage):
+    storage.save("sessions/2030-05/a.bin", io.BytesIO(b"x" * 144))
+    assert storage.size("sessions/2030-05/a.bin") == 144
+    with pytest.raises(FileNotFoundError):
+        storage.size("sessions/2030-05/b.bin")
+    with pytest.raises(IsADirectoryError):
+        storage.size("sessions/2030-05")
+    with pytest.raises(FileNotFoundError) as missing_read:
+        storage.read_range("sessions/2030-05/b.bin", 0, 10)
+    assert isinstance(missing_read.value, OSError)
+
+
 def test_large_objects_are_streamed_in_parts(storage):
     """Bigger than one S3 multipart part: the object is whole once, and only then, saved."""
     total = 2 * S3Storage.PART + 12_345
@@ -147,3 +159,10 @@ def test_local_files_are_private(tmp_path):
     storage = LocalStorage(tmp_path / "r")
     storage.save("a/b.bin", io.BytesIO(b"secret"))
     assert (tmp_path / "r" / "a" / "b.bin").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_no_file_can_have_is_missing_not_an_error(storage):
+    storage.save("sessions/a.bin", io.BytesIO(b"x"))
+    for key in ("sessions/a.bin/inside.bin", "sessions/" + "n" * 300 + ".bin"):
+        with pytest.raises(FileNotFoundError):
+            storage.size(key)
