@@ -11,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 from portal.extensions import db
 from portal.models import AuditLog, AvailabilityException, Booking, SessionNote
 from portal.services.users import user_create
-from tests.models.test_migrations import scratch_app  # noqa: F401 (the fixture)
+from tests.models.test_migrations import scratch_app, scratch_session  # noqa: F401 (the fixtures)
 
 DAY = date(2030, 1, 7)
 
@@ -44,20 +44,7 @@ def _metadata(note_ids) -> list[dict]:
     return [db.session.get(SessionNote, i).metadata_ for i in note_ids]
 
 
-@pytest.fixture
-def scratch_session(scratch_app):  # noqa: F811
-    """db.session on the scratch database (the `app` fixture bound it to the session's database)."""
-    saved = db.session
-    with scratch_app.app_context():
-        db.session = db._make_scoped_session({})
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.session = saved
-
-
-def test_0016_removes_all_day_available_only_rows_and_renames_the_homework_key(scratch_session):
+def test_0016_removes_all_day_available_only_rows_and_renames_the_homework_key(scratch_session):  # noqa: F811 (the imported fixture)
     upgrade(revision="0014_accounts")  # the revision 0016 follows
     open_id, ranged_id, note_ids = _rows_before_0016()
     db.session.remove()

@@ -1,7 +1,6 @@
 """Migration 0023: account mails already kept in the outbox lose their working links."""
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
@@ -10,23 +9,10 @@ from portal.models import Outbox
 from portal.services.account_links import CONFIRM, INVITE, RESET, link_token, link_user
 from portal.services.mail_context import absolute_url
 from portal.services.users import user_create
-from tests.models.test_migrations import scratch_app  # noqa: F401 (the fixture)
+from tests.models.test_migrations import scratch_app, scratch_session  # noqa: F401 (the fixtures)
 
 LINKS = {"password_reset": ("auth.reset_password", RESET), "account_invite": ("auth.accept_invitation", INVITE),
          "account_confirm": ("auth.confirm_email", CONFIRM)}
-
-
-@pytest.fixture
-def scratch_session(scratch_app):  # noqa: F811
-    """db.session on the scratch database (the `app` fixture bound it to the session's database)."""
-    saved = db.session
-    with scratch_app.app_context():
-        db.session = db._make_scoped_session({})
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.session = saved
 
 
 def _kept_rows_with_live_links() -> tuple[dict, list[str], str]:
@@ -60,7 +46,7 @@ def _bodies(ids) -> dict[str, tuple[str | None, str | None]]:
             for template, row_id in ids.items() for row in [db.session.get(Outbox, row_id)]}
 
 
-def test_0023_strips_the_links_of_kept_account_mails_and_nothing_else(scratch_session):
+def test_0023_strips_the_links_of_kept_account_mails_and_nothing_else(scratch_session):  # noqa: F811 (the imported fixture)
     upgrade(revision="0022_patient_index_covers")  # the revision 0023 follows
     ids, tokens, booking_body = _kept_rows_with_live_links()
     assert all(link_user(token, purpose) is not None

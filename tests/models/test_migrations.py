@@ -56,6 +56,19 @@ def scratch_app(database_url, instance_dir, tmp_path, app):
         drop()
 
 
+@pytest.fixture
+def scratch_session(scratch_app):
+    """db.session on the scratch database (the `app` fixture bound it to the session's database)."""
+    saved = db.session
+    with scratch_app.app_context():
+        db.session = db._make_scoped_session({})
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = saved
+
+
 def table_names() -> set[str]:
     return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
 
