@@ -42,7 +42,7 @@ SUCCESS_MESSAGE = "Booking cancelled successfully. No refund will be processed."
 
 @dataclass(frozen=True)
 class CancelTerms:
-    """What cancelling a booking now means: said in the dialog before, and in the answer after."""
+    """What cancelling a booking means at this moment: shown in the dialog, and in the answer."""
 
     is_late: bool
     notice_hours: int
@@ -72,7 +72,7 @@ class CancelTerms:
 
 
 def cancel_terms(*, actor: User, booking: Booking, now: datetime | None = None) -> CancelTerms:
-    """Is cancelling `booking` now late, and what happens to its package credit?"""
+    """Whether cancelling `booking` at `now` is late, and what happens to its package credit."""
     hours = late_cancel_notice_hours(specialist_id=booking.specialist_id)
     now = now or clock.now()
     is_late = hours > 0 and booking.starts_at - now < timedelta(hours=hours)

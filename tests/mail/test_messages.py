@@ -61,13 +61,18 @@ def test_a_reminder_for_a_booking_cancelled_meanwhile_is_dropped(app, users, mak
     assert [m["Subject"].split(":")[0] for m in smtp_server.messages()] == ["Session cancelled"]
 
 
-def test_the_signed_link_in_a_reminder_turns_reminders_off(app, users, make_booking, smtp_server, client):
+def _delivered_opt_out_link(make_booking, users, smtp_server) -> str:
+    """The opt-out path in the reminder the patient received for a session in 10 hours."""
     soon(make_booking, users, 10)
     reminders_queue()
     db.session.commit()
     outbox_deliver()
     (reminder,) = smtp_server.messages(users["patient"].email)
-    link = re.search(r"http://127\.0\.0\.1:5000(/reminders/off/\S+)", parts(reminder)["text/plain"]).group(1)
+    return re.search(r"http://127\.0\.0\.1:5000(/reminders/off/\S+)", parts(reminder)["text/plain"]).group(1)
+
+
+def test_the_signed_link_in_a_reminder_turns_reminders_off(app, users, make_booking, smtp_server, client):
+    link = _delivered_opt_out_link(make_booking, users, smtp_server)
     page = client.get(link)
     assert page.status_code == 200 and "Turn reminders off" in page.get_data(as_text=True)
     assert client.post(link).status_code == 302
@@ -84,12 +89,7 @@ def test_the_signed_link_in_a_reminder_turns_reminders_off(app, users, make_book
 
 
 def test_the_outbox_keeps_a_reminder_without_its_working_opt_out_link(app, users, make_booking, smtp_server):
-    soon(make_booking, users, 10)
-    reminders_queue()
-    db.session.commit()
-    outbox_deliver()
-    (reminder,) = smtp_server.messages(users["patient"].email)
-    link = re.search(r"(/reminders/off/\S+)", parts(reminder)["text/plain"]).group(1)
+    link = _delivered_opt_out_link(make_booking, users, smtp_server)
     (kept,) = [r for r in rows("booking_reminder") if r.recipient_id == users["patient"].id]
     assert kept.status == "sent" and kept.body_text and "/reminders/off/" not in kept.body_text
     assert link not in kept.body_text and link not in (kept.body_html or "")
