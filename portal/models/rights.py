@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.bookings import Booking
 from portal.models.types import UTCDateTime, new_id, utcnow
 from portal.models.users import User
 
@@ -40,6 +41,7 @@ class RecordAccess(db.Model):
     accessed_hour: Mapped[datetime] = mapped_column(UTCDateTime)
 
     reader: Mapped[User | None] = relationship(foreign_keys=[reader_id])
+    booking: Mapped[Booking | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint(f"record_type IN {ACCESS_RECORD_TYPES!r}", name="record_type"),
