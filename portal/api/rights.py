@@ -159,7 +159,8 @@ def carry_out_erasure(request_id):
     Clinical notes and booking history stay, detached, for CLINICAL_RECORD_RETENTION_YEARS."""
     _admin_only()
     erasure, stored = erasure_carry_out_and_commit(actor=current_user, request_id=request_id)
-    return {**ErasureRequestSchema().dump(erasure), "objects_deleted": stored["objects_deleted"],
+    fields = ("id", "patient_id", "status", "requested_at", "decided_at", "refusal_reason")
+    return {**{name: getattr(erasure, name) for name in fields}, "objects_deleted": stored["objects_deleted"],
             "storage_errors": stored["errors"]}
 
 

@@ -38,9 +38,10 @@ def years_after(moment: datetime, years: int) -> datetime:
 
 
 def retention_ends(patient_id: uuid.UUID, erased_at: datetime) -> datetime:
-    """When the kept records of an erased patient may go: the retention years after their last
-    session (after the erasure, for a patient who never had one)."""
-    last = db.session.scalar(sa.select(sa.func.max(Booking.ends_at)).where(Booking.patient_id == patient_id))
+    """When the kept records of an erased patient may go: the retention years after the end of their
+    last session that was not cancelled (after the erasure, for a patient who never had one)."""
+    last = db.session.scalar(sa.select(sa.func.max(Booking.ends_at)).where(
+        Booking.patient_id == patient_id, Booking.status != "cancelled"))
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=erased_at.tzinfo)
     return years_after(last or erased_at, current_app.config["CLINICAL_RECORD_RETENTION_YEARS"])
