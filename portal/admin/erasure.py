@@ -29,7 +29,7 @@ def _page(refusing=None, refuse_form: RefuseForm | None = None):
     pending = erasure_requests_page(viewer=current_user, status="pending", page=request.args.get("page"))
     decided_out = erasure_requests_page(viewer=current_user, status="carried_out", page=1, per_page=10)
     decided_no = erasure_requests_page(viewer=current_user, status="refused", page=1, per_page=10)
-    return render_page("admin/erasure_requests.html", results=pending, pending=pending.items,
+    return render_page("admin/erasure_requests.html", "pending_erasures", results=pending, pending=pending.items,
                        carried_out=decided_out.items, refused=decided_no.items,
                        refusing=refusing, refuse_form=refuse_form)
 

@@ -131,7 +131,7 @@ def test_the_patient_sees_who_looked_and_admins_see_it_per_patient(client, users
     login_as(users["patient"])
     page = client.get("/account/access-log")
     assert page.status_code == 200
-    assert "Spec One" in page.text and "Specialist" in page.text and "Session note" in page.text
+    assert "Spec One" in page.text and "(specialist)" in page.text and "Session note" in page.text
     listed = client.get("/api/v1/me/access-log", headers=api_headers(users["patient"])).get_json()
     assert [(i["reader"], i["reader_role"], i["record_type"], i["record_id"]) for i in listed["items"]] == [
         ("Spec One", "specialist", "session_note", str(note.id))]
