@@ -118,6 +118,7 @@ def erasure_carry_out(*, actor: User, request_id: Any) -> tuple[ErasureRequest, 
         raise Forbidden("Staff accounts are deactivated, never erased: their notes stay authored.",
                         code="STAFF_NOT_ERASED")
     leftovers = StoredLeftovers()
+    # Intake answers and consents, once they exist, are deleted here too (a step of their own).
     counts = {"bookings_cancelled": _cancel_future_bookings(actor, patient),
               "series_ended": _end_series(actor, patient),
               "recordings_deleted": _delete_recordings(actor, patient, leftovers),
@@ -141,7 +142,7 @@ def _cancel_future_bookings(actor: User, patient: User) -> int:
     upcoming = db.session.scalars(sa.select(Booking.id).where(
         Booking.patient_id == patient.id, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > clock.now())
         .order_by(Booking.starts_at)).all()
-    for booking_id in upcoming:
+    for booking_id in upcoming:  # the admin cancels for the clinic (as_staff): the row names the admin
         booking_cancel(actor=actor, booking_id=booking_id, reason=ERASURE_CANCEL_REASON, as_staff=True)
     return len(upcoming)
 
