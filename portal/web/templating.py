@@ -96,7 +96,7 @@ NAV_LINKS = {
                    ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
     Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
               ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
-              ("recurring.index", "Recurring"), ("admin.erasure_requests", "Erasure requests"),
+              ("recurring.index", "Recurring"),
               ("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
     Role.OPS: [("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
 }
