@@ -21,7 +21,8 @@ from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
 INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
                     "MAX_REQUEST_BYTES": 1, "MAX_UPLOAD_BYTES": 1, "RECORDING_STREAM_TTL": 1,
                     "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1,
-                    "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0, "SQLITE_BUSY_TIMEOUT_MS": 1}
+                    "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0, "SQLITE_BUSY_TIMEOUT_MS": 1,
+                    "CLINICAL_RECORD_RETENTION_YEARS": 1}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
@@ -86,6 +87,9 @@ class Config:
         self.RECORDING_LINK_TTL = _env_int("RECORDING_LINK_TTL", 15 * 60)
         self.RECORDING_STREAM_TTL = _env_int("RECORDING_STREAM_TTL", 4 * 3600)
         self.RECORDING_RETENTION_DAYS = _env_int("RECORDING_RETENTION_DAYS", 90)
+        # An erased patient's clinical notes and booking history are kept this long after their
+        # last session, detached from their identity, then deleted by the nightly retention job.
+        self.CLINICAL_RECORD_RETENTION_YEARS = _env_int("CLINICAL_RECORD_RETENTION_YEARS", 10)
         # "local" (RECORDINGS_DIR) or "s3://bucket/prefix" (endpoint and credentials as boto3
         # reads them from the environment, or RECORDINGS_S3_ENDPOINT_URL).
         self.RECORDINGS_STORAGE = os.environ.get("RECORDINGS_STORAGE", "local")

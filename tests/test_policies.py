@@ -29,10 +29,12 @@ from portal.models import (
     BookingCancellation,
     BookingPackage,
     BookingStatusHistory,
+    ErasureRequest,
     JobRun,
     MeetingRecording,
     Outbox,
     PackageEnrolment,
+    RecordAccess,
     RecordingAccessCode,
     RecurringBooking,
     RecurringOccurrenceSkip,
@@ -59,7 +61,7 @@ def rules(view, create, update, delete) -> dict[str, set[str]]:
 
 # subject name -> (model, expectations). Subjects belong to "patient" and "specialist".
 EXPECTATIONS = {
-    "patient_account": (User, rules({"patient", "admin"}, ADMIN, {"patient", "admin"}, NOBODY)),
+    "patient_account": (User, rules({"patient", "admin"}, ADMIN, {"patient", "admin"}, ADMIN)),  # delete: erasure
     "specialist_account": (User, rules(SIGNED_IN, ADMIN, OWNER, NOBODY)),
     "specialist_profile": (SpecialistProfile, rules(SIGNED_IN, OWNER, OWNER, ADMIN)),
     "rate": (SpecialistRate, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
@@ -82,6 +84,8 @@ EXPECTATIONS = {
     "system_audit_row": (AuditLog, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
     "outbox_message": (Outbox, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
     "job_run": (JobRun, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
+    "access_row": (RecordAccess, rules({"patient", "admin"}, NOBODY, NOBODY, NOBODY)),
+    "erasure_request": (ErasureRequest, rules({"patient", "admin"}, {"patient"}, ADMIN, NOBODY)),
     "patient_token": (ApiToken, rules({"patient", "admin"}, {"patient", "admin"}, {"patient", "admin"},
                                       {"patient", "admin"})),
 }
@@ -144,6 +148,7 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
                                  about={"booking_id": str(booking.id)}, dedup_key=f"test:{booking.id}"),
         "job_run": JobRun(job_id=f"job-{booking.id.hex[:12]}", runner="rq", started_at=clock.now(),
                           status="success"),
+        "erasure_request": ErasureRequest(patient_id=patient.id),
     }
     db.session.add_all(row for row in rows.values() if row is not None)
     db.session.flush()
@@ -152,6 +157,10 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
     rows["link_code"] = RecordingAccessCode(code_hash=booking.id.hex * 2, recording_id=rows["recording"].id,
                                             user_id=patient.id, expires_at=datetime.now(UTC))
     db.session.add(rows["link_code"])
+    rows["access_row"] = RecordAccess(patient_id=patient.id, reader_id=specialist.id, reader_role="specialist",
+                                      record_type="session_note", record_id=note.id, booking_id=booking.id,
+                                      accessed_at=clock.now(), accessed_hour=clock.now().replace(minute=0))
+    db.session.add(rows["access_row"])
     db.session.flush()
     return rows
 

@@ -2,6 +2,7 @@
 from portal.admin import (  # noqa: F401
     audit,
     cancellations,
+    erasure,
     invitations,
     operations,
     outbox,

@@ -16,6 +16,7 @@ from portal.services.notes import (
     note_locks_at,
     note_update,
 )
+from portal.web.access import log_reads
 
 blp = Blueprint("api_notes", __name__, url_prefix="/api/v1/session-notes",
                 description="Session notes (health data) and their amendments")
@@ -79,9 +80,11 @@ NotePageSchema = page_schema(NoteSchema)
 @blp.arguments(NoteListArgs, location="query")
 @blp.response(200, NotePageSchema)
 def list_notes(args):
-    return page_of(notes_visible(user=current_user, booking_id=args["booking_id"],
-                                 provider_id=args["provider_id"], query=args["q"],
-                                 page=args["page"], per_page=args["per_page"]))
+    """The notes the caller may read; each one listed is logged as read (the patient's own excepted)."""
+    page = notes_visible(user=current_user, booking_id=args["booking_id"], provider_id=args["provider_id"],
+                         query=args["q"], page=args["page"], per_page=args["per_page"])
+    log_reads(page.items)
+    return page_of(page)
 
 
 @blp.route("", methods=["POST"])
@@ -97,7 +100,9 @@ def create_note(data):
 @blp.route("/<uuid:note_id>")
 @blp.response(200, NoteSchema)
 def get_note(note_id):
-    return note_load(actor=current_user, note_id=note_id)
+    note = note_load(actor=current_user, note_id=note_id)
+    log_reads([note])
+    return note
 
 
 @blp.route("/<uuid:note_id>", methods=["PATCH"])
@@ -120,7 +125,9 @@ def delete_note(note_id):
 @blp.route("/<uuid:note_id>/amendments")
 @blp.response(200, AmendmentSchema(many=True))
 def list_amendments(note_id):
-    return note_load(actor=current_user, note_id=note_id).amendments
+    note = note_load(actor=current_user, note_id=note_id)
+    log_reads([note])
+    return note.amendments
 
 
 @blp.route("/<uuid:note_id>/amendments", methods=["POST"])

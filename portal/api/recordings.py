@@ -27,6 +27,7 @@ from portal.services.recordings.links import (
     stream_ttl,
 )
 from portal.services.recordings.upload import recording_attach, recording_register, recording_update
+from portal.web.access import log_reads
 from portal.web.transactions import writes_on_get
 
 blp = Blueprint("api_recordings", __name__, url_prefix="/api/v1/meeting-recordings",
@@ -69,8 +70,10 @@ class SignedUrlSchema(ma.Schema):
 @blp.arguments(RecordingListArgs, location="query")
 @blp.response(200, RecordingPageSchema)
 def list_recordings(args):
-    return page_of(recordings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
-                                  booking_id=args["booking_id"]))
+    page = recordings_page(viewer=current_user, page=args["page"], per_page=args["per_page"],
+                           booking_id=args["booking_id"])
+    log_reads(page.items)
+    return page_of(page)
 
 
 class RegisterSchema(ma.Schema):
@@ -131,7 +134,9 @@ def upload_recording():
 @blp.route("/<uuid:recording_id>")
 @blp.response(200, RecordingSchema)
 def get_recording(recording_id):
-    return recording_load(actor=current_user, recording_id=recording_id)
+    recording = recording_load(actor=current_user, recording_id=recording_id)
+    log_reads([recording])
+    return recording
 
 
 class RecordingPatchSchema(ma.Schema):

@@ -24,6 +24,7 @@ from portal.services.notes import (
     note_locks_at,
     note_update,
 )
+from portal.web.access import log_reads
 from portal.web.forms import NOT_A_FORM_ERROR, checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page, wants_fragment
 
@@ -109,6 +110,7 @@ def _done(booking: Booking, message: str):
 @bp.route("/<uuid:booking_id>/notes", methods=["GET"])
 def notes_section(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
+    log_reads(notes_for_booking(user=current_user, booking_id=booking.id))
     return _section(booking, editing=request.args.get("edit"), adding=request.args.get("add") == "1")
 
 

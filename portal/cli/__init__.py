@@ -126,6 +126,8 @@ def extra_commands() -> list:
     from portal.cli.cancellations import backfill_cancellations
     from portal.cli.recordings import cleanup_recordings, recordings_cli
     from portal.cli.recurring import dispatch_recurring
+    from portal.cli.rights import expire_clinical_records
     from portal.jobs.cli import rq_cli
 
-    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, recordings_cli, rq_cli]
+    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, expire_clinical_records, recordings_cli,
+            rq_cli]

@@ -44,6 +44,8 @@ SCHEDULE = (
                  "Book the due occurrences of recurring series (daily, 02:00 UTC)"),
     ScheduledJob("recordings-cleanup", "0 3 * * *", tasks.cleanup_recordings_job,
                  "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
+    ScheduledJob("clinical-records-retention", "30 3 * * *", tasks.expire_clinical_records_job,
+                 "Delete erased patients' clinical records past their retention (daily, 03:30 UTC)"),
     ScheduledJob("package-enrolments-expiry", "10 0 * * *", tasks.expire_enrolments_job,
                  "Expire package enrolments after their last day; e-mail a notice 7 days ahead (daily, 00:10 UTC)"),
     ScheduledJob("booking-reminders", "*/15 * * * *", tasks.queue_reminders_job,

@@ -69,6 +69,18 @@ def cleanup_recordings_job() -> dict:
 
 
 @job
+def expire_clinical_records_job() -> dict:
+    """Delete the kept clinical records of erased patients whose retention has ended
+    (portal.services.retention)."""
+    from portal.services.retention import clinical_records_expire
+
+    with recorded("clinical-records-retention"):
+        result = clinical_records_expire()
+        log.info("clinical record retention: %s", result)
+        return result
+
+
+@job
 def expire_enrolments_job(today: str | None = None) -> dict:
     """Package enrolments past expires_on become expired, and those about to expire with sessions left
     get their e-mail notice (portal.services.enrolments)."""

@@ -16,6 +16,7 @@ from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
+from portal.models.rights import ACCESS_RECORD_TYPES, ERASURE_STATUSES, ErasureRequest, RecordAccess
 from portal.models.types import utcnow
 from portal.models.users import (
     ROLES,
@@ -26,7 +27,8 @@ from portal.models.users import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
+    "ACCESS_RECORD_TYPES", "ACTIVE_STATUSES", "AUDIT_STATUSES", "ERASURE_STATUSES", "ErasureRequest",
+    "RecordAccess", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
     "LONGEST_SESSION", "OUTBOX_STATUSES", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
     "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",

@@ -24,7 +24,9 @@ class UserPolicy(Policy):
         return is_admin(user) or row.id == user_id(user)
 
     def delete(self, user, row):
-        return False  # accounts are deactivated, never deleted
+        """Erasure (portal.services.erasure): an admin erases a patient, never a staff account
+        (those are deactivated: their notes stay authored); the row itself stays, anonymised."""
+        return is_admin(user) and row.role == Role.PATIENT
 
 
 class SpecialistOwnedPolicy(Policy):

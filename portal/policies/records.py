@@ -1,5 +1,5 @@
 """Who may see and change the records: session notes and amendments, recordings, the
-audit trail, the outbox and the job runs."""
+audit trail, the outbox, the job runs, the access log and erasure requests."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -7,9 +7,11 @@ import sqlalchemy as sa
 from portal.models import (
     AuditLog,
     Booking,
+    ErasureRequest,
     JobRun,
     MeetingRecording,
     Outbox,
+    RecordAccess,
     RecordingAccessCode,
     Role,
     SessionNote,
@@ -140,3 +142,38 @@ class JobRunPolicy(OutboxPolicy):
     """What the scheduled jobs last did: the operations page's, for admins and ops."""
 
     model = JobRun
+
+
+class RecordAccessPolicy(WrittenByServicesPolicy):
+    """The access log: the patient reads who read their records, admins read everyone's; the
+    services alone write it, and nobody edits or deletes a row."""
+
+    model = RecordAccess
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) else RecordAccess.patient_id == user_id(user)
+
+    def view(self, user, row):
+        return is_admin(user) or row.patient_id == user_id(user)
+
+
+class ErasureRequestPolicy(Policy):
+    """A patient asks for their own erasure and reads its outcome; admins read every request and
+    decide it (update); nobody deletes one."""
+
+    model = ErasureRequest
+
+    def visible(self, user):
+        return sa.true() if is_admin(user) else ErasureRequest.patient_id == user_id(user)
+
+    def view(self, user, row):
+        return is_admin(user) or row.patient_id == user_id(user)
+
+    def create(self, user, row):
+        return user_id(user) is not None and user.role == Role.PATIENT and row.patient_id == user_id(user)
+
+    def update(self, user, row):
+        return is_admin(user)
+
+    def delete(self, user, row):
+        return False

@@ -37,8 +37,10 @@ from portal.policies.people import (
 from portal.policies.records import (
     AmendmentPolicy,
     AuditLogPolicy,
+    ErasureRequestPolicy,
     JobRunPolicy,
     OutboxPolicy,
+    RecordAccessPolicy,
     RecordingAccessCodePolicy,
     RecordingPolicy,
     SessionNotePolicy,
@@ -53,7 +55,7 @@ POLICIES: dict[type, Policy] = {
         ExceptionPolicy(), PackagePolicy(), EnrolmentPolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
         AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
-        OutboxPolicy(), JobRunPolicy(),
+        OutboxPolicy(), JobRunPolicy(), RecordAccessPolicy(), ErasureRequestPolicy(),
     )
 }
 

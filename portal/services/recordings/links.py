@@ -17,6 +17,7 @@ from portal import clock, policies
 from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.models import MeetingRecording, RecordingAccessCode
+from portal.services.access_log import record_access
 from portal.services.audit import audit_record
 from portal.services.recordings import recording_load
 from portal.services.recordings.crypto import ChunkReader
@@ -137,6 +138,7 @@ def recording_from_token(*, actor, token: str) -> MeetingRecording:
     recording = _playable(recording_load(actor=actor, recording_id=code.recording_id))
     code.used_at = clock.now()
     db.session.flush()
+    record_access(actor, recording)
     return recording
 
 
@@ -148,6 +150,7 @@ def recording_watch(*, actor, recording_id: Any) -> tuple[MeetingRecording, str]
         raise NotFound("No such recording.")
     _playable(recording)
     _audit_link(actor, recording, via="booking_page", expires_at=clock.now() + timedelta(seconds=stream_ttl()))
+    record_access(actor, recording)
     return recording, recording_stream_grant(actor=actor, recording=recording)
 
 
@@ -177,3 +180,4 @@ def recording_stream_started(*, actor, recording: MeetingRecording, start: int) 
     """Audit a playback starting (a request from byte 0; a player's seeks are not new views)."""
     audit_record(actor=actor, action="recording_stream_started", entity_type="meeting_recording",
                  entity_id=recording.id, new_values={"booking_id": recording.booking_id, "from_byte": start})
+    record_access(actor, recording)
