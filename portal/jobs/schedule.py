@@ -46,6 +46,8 @@ SCHEDULE = (
                  "Delete meeting recordings past their expiry (daily, 03:00 UTC)"),
     ScheduledJob("package-enrolments-expiry", "10 0 * * *", tasks.expire_enrolments_job,
                  "Expire package enrolments after their last day; e-mail a notice 7 days ahead (daily, 00:10 UTC)"),
+    ScheduledJob("complete-past-sessions", "30 1 * * *", tasks.complete_past_sessions_job,
+                 "Mark the sessions that ended AUTO_COMPLETE_HOURS ago completed (daily, 01:30 UTC)"),
     ScheduledJob("booking-reminders", "*/15 * * * *", tasks.queue_reminders_job,
                  "Write the reminders due before upcoming sessions (every 15 minutes)"),
     # With Redis each committed message is also enqueued at once; this sweep takes the retries.

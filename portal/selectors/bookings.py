@@ -37,13 +37,14 @@ def bookings_for_dashboard(*, user, limit: int = 20) -> tuple[list[Booking], lis
 
 
 def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
-                  ends_at: datetime):
-    """One active booking of the specialist or of the patient overlapping the interval, or None.
+                  ends_at: datetime, moving_id: uuid.UUID | None = None):
+    """One active booking of the specialist or of the patient overlapping the interval, or None
+    (the booking being moved, `moving_id`, left out).
 
     Only (specialist_id, patient_id) are read: the caller needs to know whose time is taken."""
     return db.session.execute(
         sa.select(Booking.specialist_id, Booking.patient_id).where(
-            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.status.in_(ACTIVE_STATUSES), *([Booking.id != moving_id] if moving_id else []),
             sa.or_(Booking.specialist_id == specialist_id, Booking.patient_id == patient_id),
             # The lower bound lets each party's (owner, starts_at) index read a day, not its history.
             Booking.starts_at < ends_at, Booking.starts_at > starts_at - LONGEST_SESSION, Booking.ends_at > starts_at,

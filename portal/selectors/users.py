@@ -7,7 +7,7 @@ from flask_sqlalchemy.pagination import Pagination
 from portal import policies
 from portal.domain.inputs import as_uuid
 from portal.extensions import db
-from portal.models import ROLES, ApiToken, User
+from portal.models import ROLES, ApiToken, Role, User
 from portal.selectors.pagination import paginate
 
 PAGE_SIZE = 25
@@ -17,6 +17,14 @@ def user_get(*, user_id) -> User | None:
     """The account with this id, whoever asks: signing in reads it before anyone is signed in."""
     key = as_uuid(user_id)
     return db.session.get(User, key) if key is not None else None
+
+
+def patient_get(*, patient_id) -> User | None:
+    """An active patient account by id, for staff who book clients in (policies.may_book_for_others
+    decides who may ask; a specialist books patients who have never booked with them too)."""
+    key = as_uuid(patient_id)
+    user = db.session.get(User, key) if key is not None else None
+    return user if user is not None and user.role == Role.PATIENT and user.is_active else None
 
 
 def users_search(*, actor: User, query: str = "", role: str | None = None, page: int = 1,
