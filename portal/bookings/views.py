@@ -3,10 +3,11 @@ from flask_login import current_user
 from portal import policies
 from portal.bookings.blueprint import bp
 from portal.models import Booking
+from portal.selectors.bookings import moves_of
 from portal.web.rendering import render_page
 
 
 @bp.route("/<uuid:booking_id>")
 def detail(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
-    return render_page("bookings/detail.html", booking=booking)
+    return render_page("bookings/detail.html", booking=booking, moves=moves_of(viewer=current_user, booking_id=booking.id))

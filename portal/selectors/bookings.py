@@ -9,7 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, LONGEST_SESSION, Booking, utcnow
+from portal.models import ACTIVE_STATUSES, LONGEST_SESSION, Booking, BookingStatusHistory, utcnow
 from portal.policies import visible
 from portal.selectors.pagination import paginate
 
@@ -77,3 +77,13 @@ def bookings_of_series(*, viewer, series_id: uuid.UUID, limit: int = 100) -> lis
     return list(db.session.scalars(
         sa.select(Booking).where(visible(Booking, viewer), Booking.recurring_booking_id == series_id)
         .order_by(Booking.starts_at.desc()).limit(limit)))
+
+
+def moves_of(*, viewer, booking_id: uuid.UUID) -> list[BookingStatusHistory]:
+    """The booking's moves (from and to times, who, why) the viewer may see, oldest first."""
+    return list(db.session.scalars(
+        sa.select(BookingStatusHistory).where(visible(BookingStatusHistory, viewer),
+                                              BookingStatusHistory.booking_id == booking_id,
+                                              BookingStatusHistory.to_starts_at.is_not(None))
+        .options(joinedload(BookingStatusHistory.changer))
+        .order_by(BookingStatusHistory.created_at, BookingStatusHistory.id)))
