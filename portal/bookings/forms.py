@@ -61,3 +61,11 @@ class AttendanceForm(PortalForm):
     """Attended ("completed") or no-show ("no_show"), checked by the service."""
 
     status = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+
+
+class BookForClientForm(PortalForm):
+    """Staff booking a client: the chosen start (patient and specialist ride in the page's hidden fields)."""
+
+    starts_at = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    patient = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    specialist = StringField(validators=[SafeText(MAX_SHORT_TEXT)])

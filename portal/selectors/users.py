@@ -7,7 +7,7 @@ from flask_sqlalchemy.pagination import Pagination
 from portal import policies
 from portal.domain.inputs import as_uuid
 from portal.extensions import db
-from portal.models import ROLES, ApiToken, Role, User
+from portal.models import ROLES, ApiToken, Booking, Role, User
 from portal.selectors.pagination import paginate
 
 PAGE_SIZE = 25
@@ -45,3 +45,24 @@ def api_tokens_of(*, actor: User, user: User) -> list[ApiToken]:
     return list(db.session.scalars(
         sa.select(ApiToken).where(policies.visible(ApiToken, actor), ApiToken.user_id == user.id)
         .order_by(ApiToken.created_at.desc(), ApiToken.id)))
+
+
+def patients_for_booking(*, actor: User, query: str = "", limit: int = 20) -> list[User]:
+    """Active patients staff may book, by name, whose name or e-mail contains `query`: every one for
+    an admin; for a specialist those who have booked with them, then anyone whose e-mail is exactly
+    `query` (a new client gives theirs on the phone)."""
+    text = query.strip().lower()
+    where = [User.role == Role.PATIENT, User.is_active.is_(True)]
+    if text:
+        pattern = f"%{text}%"
+        where.append(sa.or_(User.email_normalized.like(pattern), sa.func.lower(User.display_name).like(pattern)))
+    if actor.role == Role.SPECIALIST:
+        seen = sa.select(Booking.patient_id).where(Booking.specialist_id == actor.id)
+        where.append(User.id.in_(seen))
+    found = list(db.session.scalars(sa.select(User).where(*where).order_by(User.display_name, User.id).limit(limit)))
+    if actor.role == Role.SPECIALIST and "@" in text:
+        exact = db.session.scalar(sa.select(User).where(User.email_normalized == text, User.role == Role.PATIENT,
+                                                        User.is_active.is_(True)))
+        if exact is not None and exact not in found:
+            found.append(exact)
+    return found
