@@ -32,8 +32,9 @@ class BookingFilterForm(Form):
         SelectChoice(s, STATUS_WORDS.get(s, s.capitalize())) for s in BOOKING_STATUSES], validators=[Optional()])
     date_from = DateField("Starts from", validators=[Optional(), DateInWindow()])
     date_to = DateField("Starts to", validators=[Optional(), DateInWindow()])
-    series = SelectField("Series", choices=[SelectChoice("", "Series or not"), SelectChoice("series", "Part of a series"),
-                                            SelectChoice("single", "One-off")], validators=[Optional()])
+    series = SelectField("Series", choices=[
+        SelectChoice("", "Series or not"), SelectChoice("series", "Part of a series"),
+        SelectChoice("single", "One-off")], validators=[Optional()])
 
 
 def _filters(form: BookingFilterForm) -> BookingFilters:

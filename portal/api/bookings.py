@@ -100,7 +100,8 @@ def create_booking(data):
     any active patient on their own calendar (`patient_id`). 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
     409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW when the
     specialist's booking rules refuse it; 429 RATE_LIMITED over BOOKING_RATE_LIMIT."""
-    patient = booking_patient(actor=current_user, patient_id=data["patient_id"], specialist_id=data["specialist_id"])
+    patient = booking_patient(actor=current_user, patient_id=data["patient_id"],
+                              specialist_id=data["specialist_id"])
     retry_after = booking_rate_limited(actor=current_user, patient=patient)
     if retry_after:
         return too_many_response(retry_after)

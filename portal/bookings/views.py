@@ -10,4 +10,5 @@ from portal.web.rendering import render_page
 @bp.route("/<uuid:booking_id>")
 def detail(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
-    return render_page("bookings/detail.html", booking=booking, moves=moves_of(viewer=current_user, booking_id=booking.id))
+    return render_page("bookings/detail.html", booking=booking,
+                       moves=moves_of(viewer=current_user, booking_id=booking.id))

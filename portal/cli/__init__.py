@@ -129,4 +129,5 @@ def extra_commands() -> list:
     from portal.cli.recurring import dispatch_recurring
     from portal.jobs.cli import rq_cli
 
-    return [backfill_cancellations, cleanup_recordings, complete_past_sessions, dispatch_recurring, recordings_cli, rq_cli]
+    return [backfill_cancellations, cleanup_recordings, complete_past_sessions,
+            dispatch_recurring, recordings_cli, rq_cli]

@@ -28,7 +28,8 @@ from portal.models.users import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "ATTENDANCE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "CANCELLED_FOR", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
+    "ACTIVE_STATUSES", "ATTENDANCE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES", "CANCELLED_FOR",
+    "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
     "LONGEST_SESSION", "OUTBOX_STATUSES", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
     "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",

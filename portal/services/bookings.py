@@ -40,7 +40,9 @@ def _clash_message(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at
         return None
     if clash.specialist_id == specialist_id:
         return "The specialist already has a booking at that time."
-    return "You already have a booking at that time." if for_patient else "The patient already has a booking at that time."
+    if for_patient:
+        return "You already have a booking at that time."
+    return "The patient already has a booking at that time."
 
 
 def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetime,

@@ -34,7 +34,8 @@ def test_a_specialist_books_any_active_patient_on_their_own_calendar(client, use
     assert response.status_code == 201
     booking = db.session.get(Booking, uuid.UUID(response.json["id"]))
     assert (booking.patient_id, booking.specialist_id, booking.status) == (patient.id, specialist.id, "confirmed")
-    history = db.session.scalars(sa.select(BookingStatusHistory).where(BookingStatusHistory.booking_id == booking.id)).one()
+    history = db.session.scalars(sa.select(BookingStatusHistory).where(
+        BookingStatusHistory.booking_id == booking.id)).one()
     assert history.changed_by == specialist.id
     audit = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "booking_created")).one()
     assert audit.actor_id == specialist.id and audit.new_values["patient_id"] == str(patient.id)

@@ -164,5 +164,6 @@ def test_moving_keeps_the_package_credit(client, users, api_headers, make_bookin
     db.session.add(enrolment)
     db.session.flush()
     booking = make_booking(users["patient"], users["specialist"], at(10), package_enrolment_id=enrolment.id)
-    assert move(client, api_headers(users["patient"]), booking, at(16)).json["package_enrolment_id"] == str(enrolment.id)
+    moved = move(client, api_headers(users["patient"]), booking, at(16))
+    assert moved.json["package_enrolment_id"] == str(enrolment.id)
     assert db.session.get(PackageEnrolment, enrolment.id).credits_used == 1

@@ -190,7 +190,8 @@ def _late_booking_on_a_package(users, make_booking):
     return enrolment, make_booking(users["patient"], users["specialist"], soon, package_enrolment_id=enrolment.id)
 
 
-@pytest.mark.parametrize("cancelled_for, credits_used, credit", [("patient", 1, "forfeited"), ("clinic", 0, "returned")])
+@pytest.mark.parametrize("cancelled_for, credits_used, credit",
+                         [("patient", 1, "forfeited"), ("clinic", 0, "returned")])
 def test_an_admin_cancelling_late_on_the_patients_behalf_forfeits_the_credit_the_clinic_returns_it(
         login_as, users, make_booking, cancelled_for, credits_used, credit):
     from portal.models import PackageEnrolment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -23,8 +23,8 @@ def _committed_world():
     patients = [user_create(email=f"move-{n}@example.test", password="x" * 12, role="patient") for n in range(2)]
     db.session.flush()
     for weekday in range(7):
-        db.session.add(WorkingHours(specialist_id=specialist.id, weekday=weekday,
-                                    start_time=datetime.min.time(), end_time=datetime.max.time().replace(microsecond=0)))
+        db.session.add(WorkingHours(specialist_id=specialist.id, weekday=weekday, start_time=time(0),
+                                    end_time=time(23, 59, 59)))
     db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("80.00"),
                                   currency="USD", effective_from=datetime(2000, 1, 1).date()))
     start = clock.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)

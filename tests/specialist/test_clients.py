@@ -32,5 +32,6 @@ def test_a_clients_page_shows_bookings_notes_and_packages_with_this_specialist_o
     html = login_as(spec).get(f"/specialist/clients/{patient.id}").text
     assert f"booking-{seen.id}" in html and f"booking-{elsewhere.id}" not in html
     assert "Sleeping better" in html and "Five sessions" in html
-    assert login_as(users["other_specialist"]).get(f"/specialist/clients/{users['other_patient'].id}").status_code == 404
+    stranger = users["other_patient"]
+    assert login_as(users["other_specialist"]).get(f"/specialist/clients/{stranger.id}").status_code == 404
     assert login_as(patient).get("/specialist/clients").status_code in (403, 404)
