@@ -97,7 +97,8 @@ def list_bookings(args):
 @blp.alt_response(429, response="DEFAULT_ERROR")  # RATE_LIMITED, with Retry-After
 def create_booking(data):
     """Book a slot: a patient for themself; an admin any patient with any specialist, a specialist
-    any active patient on their own calendar (`patient_id`). 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
+    any active patient on their own calendar (`patient_id`).
+    409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
     409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW when the
     specialist's booking rules refuse it; 429 RATE_LIMITED over BOOKING_RATE_LIMIT."""
     patient = booking_patient(actor=current_user, patient_id=data["patient_id"],
