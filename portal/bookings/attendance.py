@@ -12,7 +12,8 @@ from portal.models import Booking, Role
 from portal.services.attendance import attendance_open, booking_attendance_set
 from portal.web.forms import checks_own_text, submit_form
 
-DONE = {"completed": "Marked as attended.", "no_show": "Marked as a no-show. The session's package credit stays used."}
+DONE = {"completed": "Marked as attended.", "no_show": "Marked as a no-show."}
+CREDIT_KEPT = " The package session it used stays used."
 
 
 @bp.app_template_global("can_mark_attendance")
@@ -47,7 +48,8 @@ def attendance(booking_id):
         return _back(booking)
 
     def done(result: Booking):
-        flash(DONE[result.status], "success")
+        kept = CREDIT_KEPT if result.status == "no_show" and result.package_enrolment_id else ""
+        flash(DONE[result.status] + kept, "success")
         return _back(result)
 
     if not form.validate():
