@@ -39,7 +39,7 @@ def reschedule_booking(data, booking_id):
     the specialist's late-cancellation window; 409 SLOT_UNAVAILABLE when the new time is taken,
     blocked or outside hours; 409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or
     OUTSIDE_BOOKING_WINDOW when the patient moves against the booking rules (staff may);
-    409 ALREADY_CANCELLED; 422 BOOKING_IN_PAST for a session that has started; 422 SAME_TIME.
+    409 ALREADY_CANCELLED; 422 BOOKING_IN_PAST for a session that has started; 400 SAME_TIME.
     Both parties get one mail whose calendar invitation moves the event."""
     booking = booking_reschedule(actor=current_user, booking_id=booking_id, starts_at=data["starts_at"],
                                  reason=data["reason"])

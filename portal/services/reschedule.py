@@ -111,7 +111,7 @@ def booking_reschedule(*, actor: User, booking_id: uuid.UUID, starts_at: datetim
     """Move the booking to `starts_at` (aware), keeping its length. Flushes; the caller commits.
 
     Raises NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, BOOKING_IN_PAST (422), LATE_RESCHEDULE,
-    SAME_TIME (422), or what booking_time_check raises (SLOT_UNAVAILABLE, a booking rule's code)."""
+    SAME_TIME (400), or what booking_time_check raises (SLOT_UNAVAILABLE, a booking rule's code)."""
     now = clock.now()
     text = clean_move_reason(reason)
     booking = _movable_booking(actor, booking_id, now)
