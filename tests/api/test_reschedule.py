@@ -167,3 +167,15 @@ def test_moving_keeps_the_package_credit(client, users, api_headers, make_bookin
     moved = move(client, api_headers(users["patient"]), booking, at(16))
     assert moved.json["package_enrolment_id"] == str(enrolment.id)
     assert db.session.get(PackageEnrolment, enrolment.id).credits_used == 1
+
+
+def test_a_moved_session_is_reminded_of_again_at_its_new_time(client, users, api_headers, make_booking):
+    from portal.services.reminders import reminders_queue
+
+    soon = make_booking(users["patient"], users["specialist"], at(10))
+    db.session.get(SpecialistProfile, users["specialist"].id).late_cancel_notice_hours = 0
+    with clock.frozen(at(9)):
+        assert reminders_queue() == 2
+        assert move(client, api_headers(users["patient"]), soon, at(15)).status_code == 200
+        assert reminders_queue() == 2  # each party again, for the new time
+        assert reminders_queue() == 0
