@@ -21,8 +21,8 @@ from portal.domain.inputs import DEFAULT_BOOKING_AHEAD_DAYS
 INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON_DAYS": 0, "RECORDING_LINK_TTL": 1,
                     "MAX_REQUEST_BYTES": 1, "MAX_UPLOAD_BYTES": 1, "RECORDING_STREAM_TTL": 1,
                     "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1,
-                    "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0, "SQLITE_BUSY_TIMEOUT_MS": 1,
-                    "CLINICAL_RECORD_RETENTION_YEARS": 1}
+                    "AUTO_COMPLETE_HOURS": 1, "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0,
+                    "SQLITE_BUSY_TIMEOUT_MS": 1, "CLINICAL_RECORD_RETENTION_YEARS": 1}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
 # Settings read from an environment variable of another name.
@@ -137,6 +137,8 @@ class Config:
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")
         self.PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.REMINDER_HOURS = _env_int("REMINDER_HOURS", 24)
+        # Sessions still "confirmed" this many hours after they ended are marked completed each night.
+        self.AUTO_COMPLETE_HOURS = _env_int("AUTO_COMPLETE_HOURS", 24)
         self.OUTBOX_MAX_TRIES = _env_int("OUTBOX_MAX_TRIES", 5)
         # Backoff between tries: this many seconds, times 4 for each try already made.
         self.OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)

@@ -9,6 +9,7 @@ from portal.admin.blueprint import bp
 from portal.admin.forms import UserChangeForm, invite_form
 from portal.extensions import htmx
 from portal.models import ROLES, Role, User, utcnow
+from portal.selectors.booking_search import bookings_of_person
 from portal.selectors.users import api_tokens_of, users_search
 from portal.services.user_admin import user_set_active, user_set_role, user_sign_out_everywhere
 from portal.services.users import api_token_revoke
@@ -72,7 +73,7 @@ def users_detail(user_id):
     user = policies.load(User, user_id, current_user)
     return render_page("admin/user_detail.html", u=user, tokens=api_tokens_of(actor=current_user, user=user),
                        now_utc=utcnow(), revoke_endpoint="admin.users_token_revoke",
-                       revoke_args={"user_id": user.id})
+                       revoke_args={"user_id": user.id}, bookings=bookings_of_person(viewer=current_user, user=user))
 
 
 def _back_to_detail(user_id, message: str):

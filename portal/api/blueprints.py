@@ -5,6 +5,7 @@ from __future__ import annotations
 def all_blueprints():
     from portal.api import (
         audit,
+        booking_changes,
         booking_rules,
         bookings,
         cancellation_window,
@@ -21,4 +22,4 @@ def all_blueprints():
 
     return [me.blp, hours.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
             audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp,
-            rights.blp, rights.admin_blp]
+            rights.blp, rights.admin_blp, booking_changes.blp]

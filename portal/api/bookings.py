@@ -54,9 +54,11 @@ class BookingDetailSchema(BookingSchema):
 class BookingCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     starts_at = BoundedDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
-    patient_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: book for a patient"})
+    patient_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "Staff only: the patient to book (an admin with any specialist, a specialist on "
+                       "their own calendar)"})
     override_rules = ma.fields.Boolean(load_default=False, metadata={
-        "description": "Admins only: book although the specialist's booking rules refuse (audited)"})
+        "description": "Staff only: book although the specialist's booking rules refuse (audited)"})
     use_package = ma.fields.Boolean(load_default=True, metadata={
         "description": "Draw a credit from the patient's usable package enrolment with this specialist "
                        "(default); false pays singly"})
@@ -90,13 +92,17 @@ def list_bookings(args):
 @blp.route("", methods=["POST"])
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
+@blp.alt_response(403, response="DEFAULT_ERROR")  # FORBIDDEN: another's calendar, another patient
 @blp.alt_response(409, response="DEFAULT_ERROR")  # SLOT_UNAVAILABLE, or a booking rule's code
 @blp.alt_response(429, response="DEFAULT_ERROR")  # RATE_LIMITED, with Retry-After
 def create_booking(data):
-    """Book a slot. 409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
+    """Book a slot: a patient for themself; an admin any patient with any specialist, a specialist
+    any active patient on their own calendar (`patient_id`).
+    409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
     409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW when the
     specialist's booking rules refuse it; 429 RATE_LIMITED over BOOKING_RATE_LIMIT."""
-    patient = booking_patient(actor=current_user, patient_id=data["patient_id"])
+    patient = booking_patient(actor=current_user, patient_id=data["patient_id"],
+                              specialist_id=data["specialist_id"])
     retry_after = booking_rate_limited(actor=current_user, patient=patient)
     if retry_after:
         return too_many_response(retry_after)

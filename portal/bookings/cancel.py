@@ -15,6 +15,7 @@ from portal.bookings.forms import CancelForm
 from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import Booking, Role
+from portal.selectors.bookings import moves_of
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
     booking_cancel_and_commit,
@@ -59,13 +60,23 @@ def _problem(booking: Booking) -> str | None:
     return None
 
 
-def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", status: int = 200):
+def _staff_terms(booking: Booking) -> dict | None:
+    """An admin cancelling for the parties: what each choice means, for the dialog's two options."""
+    if not policies.can_cancel(current_user, booking, as_staff=True) or policies.can_cancel(current_user, booking):
+        return None
+    return {choice: cancel_terms(actor=current_user, booking=booking, cancelled_for=choice)
+            for choice in ("patient", "clinic")}
+
+
+def _dialog(booking: Booking, *, error: str | None = None, reason: str = "", status: int = 200,
+            cancelled_for: str = ""):
     problem = _problem(booking)
     terms = None if problem or not policies.can_cancel(current_user, booking) else (
         cancel_terms(actor=current_user, booking=booking))
     return render_page(TEMPLATE, "cancel_dialog", status, booking=booking, error=error,
                        reason=reason, target=_target(), as_dialog=bool(htmx),
-                       reason_max=REASON_MAX_LENGTH, problem=problem, terms=terms)
+                       reason_max=REASON_MAX_LENGTH, problem=problem, terms=terms,
+                       staff_terms=None if problem else _staff_terms(booking), cancelled_for=cancelled_for)
 
 
 @bp.route("/<uuid:booking_id>/cancel", methods=["GET"])
@@ -77,10 +88,10 @@ def cancel_form(booking_id):
     return _dialog(booking)
 
 
-def _refused(booking: Booking, message: str, reason: str, status: int = FORM_ERROR):
+def _refused(booking: Booking, message: str, reason: str, status: int = FORM_ERROR, cancelled_for: str = ""):
     # The form's hx-target is where a cancel lands (the row or the summary); a refusal
     # belongs in the dialog itself, so htmx is told to swap that instead.
-    response = _dialog(booking, error=message, reason=reason, status=status)
+    response = _dialog(booking, error=message, reason=reason, status=status, cancelled_for=cancelled_for)
     response.headers.update({"HX-Retarget": f"#cancel-dialog-{booking.id}", "HX-Reswap": "outerHTML"})
     return response
 
@@ -88,7 +99,8 @@ def _refused(booking: Booking, message: str, reason: str, status: int = FORM_ERR
 def _current(booking: Booking, notice: str | None = None):
     """The booking's row (or the booking page's summary) as it is now, for htmx."""
     if _target() == "page":
-        return render_page("bookings/detail.html", "booking_summary", booking=booking, notice=notice)
+        return render_page("bookings/detail.html", "booking_summary", booking=booking, notice=notice,
+                           moves=moves_of(viewer=current_user, booking_id=booking.id))
     viewer_role = Role.SPECIALIST if booking.specialist_id == current_user.id else Role.PATIENT
     return make_response(render_template("cancellations/_booking_row.html", booking=booking,
                                          viewer_role=viewer_role, notice=notice))
@@ -119,16 +131,19 @@ def cancel(booking_id):
     commits), and a refusal is audited on its own after the rollback."""
     booking = policies.load(Booking, booking_id, current_user)
     form = CancelForm()
-    reason = form.reason.data or ""
+    reason, behalf = form.reason.data or "", form.cancelled_for.data or ""
     if not form.validate():
-        return _refused(booking, next(iter(form.error_messages().values())), reason)
+        return _refused(booking, next(iter(form.error_messages().values())), reason, cancelled_for=behalf)
+    if not _problem(booking) and _staff_terms(booking) and behalf not in ("patient", "clinic"):
+        return _refused(booking, "Say whether you cancel on the patient's behalf or for the clinic.", reason)
     try:
-        booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason, as_staff=True)
+        booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason, as_staff=True,
+                                  cancelled_for=behalf or None)
     except ServiceError as error:
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
         status = error.http_status if error.http_status in NOT_A_FORM_ERROR else FORM_ERROR
-        return _refused(policies.load(Booking, booking.id, current_user), error.message, reason, status)
+        return _refused(policies.load(Booking, booking.id, current_user), error.message, reason, status, behalf)
     except Exception as error:  # noqa: BLE001 -- not the user's: report with ids only
         db.session.rollback()
         report_unexpected(error, booking_id=booking.id, user_id=current_user.id)

@@ -46,3 +46,26 @@ class CancelForm(PortalForm):
 
     reason = TextAreaField(validators=[SafeText(MAX_REASON, multiline=True)])
     target = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    # An admin's: "patient" (on the patient's behalf) or "clinic"; checked by the service.
+    cancelled_for = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+
+
+class MoveForm(PortalForm):
+    """The move's confirm step: the chosen start (ISO 8601) and an optional reason."""
+
+    starts_at = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    reason = TextAreaField(validators=[SafeText(MAX_REASON, multiline=True)])
+
+
+class AttendanceForm(PortalForm):
+    """Attended ("completed") or no-show ("no_show"), checked by the service."""
+
+    status = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+
+
+class BookForClientForm(PortalForm):
+    """Staff booking a client: the chosen start (patient and specialist ride in the page's hidden fields)."""
+
+    starts_at = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    patient = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    specialist = StringField(validators=[SafeText(MAX_SHORT_TEXT)])

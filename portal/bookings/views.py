@@ -3,6 +3,7 @@ from flask_login import current_user
 from portal import policies
 from portal.bookings.blueprint import bp
 from portal.models import Booking
+from portal.selectors.bookings import moves_of
 from portal.selectors.notes import notes_for_booking
 from portal.selectors.recordings import recordings_of_booking
 from portal.web.access import log_reads
@@ -14,4 +15,5 @@ def detail(booking_id):
     booking = policies.load(Booking, booking_id, current_user)
     log_reads([*notes_for_booking(user=current_user, booking_id=booking.id),
                *recordings_of_booking(viewer=current_user, booking_id=booking.id)])
-    return render_page("bookings/detail.html", booking=booking)
+    return render_page("bookings/detail.html", booking=booking,
+                       moves=moves_of(viewer=current_user, booking_id=booking.id))

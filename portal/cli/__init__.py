@@ -123,11 +123,12 @@ def writing(command: click.Command) -> click.Command:
 
 def extra_commands() -> list:
     """Commands that live beside their features; each feature adds its own here."""
+    from portal.cli.attendance import complete_past_sessions
     from portal.cli.cancellations import backfill_cancellations
     from portal.cli.recordings import cleanup_recordings, recordings_cli
     from portal.cli.recurring import dispatch_recurring
     from portal.cli.rights import expire_clinical_records
     from portal.jobs.cli import rq_cli
 
-    return [backfill_cancellations, cleanup_recordings, dispatch_recurring, expire_clinical_records, recordings_cli,
-            rq_cli]
+    return [backfill_cancellations, cleanup_recordings, complete_past_sessions, dispatch_recurring,
+            expire_clinical_records, recordings_cli, rq_cli]

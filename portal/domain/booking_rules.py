@@ -51,6 +51,8 @@ class BookingRules:
 
 
 DEFAULT_RULES = BookingRules()
+# What staff who override a specialist's rules still meet: the portal's own limit on how far ahead.
+NO_RULES = BookingRules(max_upcoming_per_patient=2**31 - 1, min_notice_hours=0, booking_window_days=2**31 - 1)
 
 
 def limit_refusal(rules: BookingRules, upcoming: int) -> str | None:

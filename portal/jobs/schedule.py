@@ -48,6 +48,8 @@ SCHEDULE = (
                  "Delete erased patients' clinical records past their retention (daily, 03:30 UTC)"),
     ScheduledJob("package-enrolments-expiry", "10 0 * * *", tasks.expire_enrolments_job,
                  "Expire package enrolments after their last day; e-mail a notice 7 days ahead (daily, 00:10 UTC)"),
+    ScheduledJob("complete-past-sessions", "30 1 * * *", tasks.complete_past_sessions_job,
+                 "Mark the sessions that ended AUTO_COMPLETE_HOURS ago completed (daily, 01:30 UTC)"),
     ScheduledJob("booking-reminders", "*/15 * * * *", tasks.queue_reminders_job,
                  "Write the reminders due before upcoming sessions (every 15 minutes)"),
     # With Redis each committed message is also enqueued at once; this sweep takes the retries.

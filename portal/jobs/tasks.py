@@ -123,3 +123,15 @@ def queue_reminders_job() -> dict:
         db.session.commit()
         log.info("reminders: %s written", count)
         return {"count": count}
+
+
+@job
+def complete_past_sessions_job() -> dict:
+    """Confirmed sessions that ended AUTO_COMPLETE_HOURS ago become completed (portal.services.attendance)."""
+    from portal.extensions import db
+    from portal.services.attendance import bookings_complete_past
+
+    with recorded("complete-past-sessions"):
+        count = bookings_complete_past()
+        db.session.commit()
+        return {"count": count}

@@ -2,7 +2,9 @@
 from portal.models.audit import AUDIT_STATUSES, AuditLog
 from portal.models.bookings import (
     ACTIVE_STATUSES,
+    ATTENDANCE_STATUSES,
     BOOKING_STATUSES,
+    CANCELLED_FOR,
     LONGEST_SESSION,
     Booking,
     BookingCancellation,
@@ -27,8 +29,8 @@ from portal.models.users import (
 )
 
 __all__ = [
-    "ACCESS_RECORD_TYPES", "ACTIVE_STATUSES", "AUDIT_STATUSES", "ERASURE_STATUSES", "ErasureRequest",
-    "RecordAccess", "BOOKING_STATUSES", "ENROLMENT_STATUSES", "EXCEPTION_REASONS",
+    "ACCESS_RECORD_TYPES", "ACTIVE_STATUSES", "ATTENDANCE_STATUSES", "AUDIT_STATUSES", "BOOKING_STATUSES",
+    "CANCELLED_FOR", "ENROLMENT_STATUSES", "ERASURE_STATUSES", "EXCEPTION_REASONS", "ErasureRequest", "RecordAccess",
     "LONGEST_SESSION", "OUTBOX_STATUSES", "RECORDING_FORMATS",
     "ROLES", "ApiToken", "AuditLog", "AvailabilityException", "Booking", "BookingCancellation",
     "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",

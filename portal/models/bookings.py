@@ -11,8 +11,12 @@ from portal.extensions import db
 from portal.models.types import UTCDateTime, new_id, utcnow
 from portal.models.users import User
 
-BOOKING_STATUSES = ("pending", "confirmed", "cancelled", "completed")
+BOOKING_STATUSES = ("pending", "confirmed", "cancelled", "completed", "no_show")
 ACTIVE_STATUSES = ("pending", "confirmed")
+# What the specialist (or an admin) records once a session has started.
+ATTENDANCE_STATUSES = ("completed", "no_show")
+# Whom an admin cancelled for: on the patient's behalf, or by the clinic.
+CANCELLED_FOR = ("patient", "clinic")
 # No active booking lasts longer (rates cap a session at 8 hours; on PostgreSQL the overlap
 # trigger refuses a longer one, migration 0020), so an overlap search may start this far back.
 LONGEST_SESSION = timedelta(days=1)
@@ -40,6 +44,8 @@ class Booking(db.Model):
     package_enrolment_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("package_enrolments.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # The calendar invitation's SEQUENCE: raised by every move, so that the same UID moves the event.
+    ics_sequence: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     # Set when an availability exception was placed over the booking and kept.
     attention_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -84,7 +90,18 @@ class BookingStatusHistory(db.Model):
     from_status: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
     to_status: Mapped[str] = mapped_column(sa.String(16))
     changed_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # A move: the session's start before and after (its status stays the same).
+    from_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    to_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why it was moved, when someone said: for the parties and staff, never for audit values or mail.
+    reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    changer: Mapped[User | None] = relationship(foreign_keys=[changed_by])
+
+    @property
+    def is_move(self) -> bool:
+        return self.to_starts_at is not None
 
 
 class BookingCancellation(db.Model):
@@ -101,6 +118,9 @@ class BookingCancellation(db.Model):
     )
     # Inside the specialist's late-cancellation notice window when it was cancelled.
     is_late: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # An admin's cancellation: on the patient's behalf ("patient": the patient's rules apply)
+    # or by the clinic ("clinic": a package credit returns). None when a party cancelled.
+    cancelled_for: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     booking: Mapped[Booking] = relationship()
@@ -108,6 +128,7 @@ class BookingCancellation(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("cancellation_policy_applied = 'no_refund'", name="policy"),
+        sa.CheckConstraint(f"cancelled_for IS NULL OR cancelled_for IN {CANCELLED_FOR!r}", name="cancelled_for"),
     )
 
     @property

@@ -10,7 +10,17 @@ from portal.policies.base import STAFF_ROLES, is_admin, is_ops
 from portal.policies.loading import load
 from portal.policies.people import can_see_exception_reason
 from portal.policies.records import ACCOUNT_MAIL_TEMPLATES, can_read_mail_body
-from portal.policies.rules import ACTIONS, can, can_cancel, policy_for, visible
+from portal.policies.rules import (
+    ACTIONS,
+    can,
+    can_cancel,
+    can_mark_attendance,
+    can_reschedule,
+    may_book_for_others,
+    policy_for,
+    visible,
+)
 
-__all__ = ["ACCOUNT_MAIL_TEMPLATES", "ACTIONS", "STAFF_ROLES", "can", "can_cancel", "can_read_mail_body",
-           "can_see_exception_reason", "is_admin", "is_ops", "load", "policy_for", "visible"]
+__all__ = ["ACCOUNT_MAIL_TEMPLATES", "ACTIONS", "STAFF_ROLES", "can", "can_cancel", "can_mark_attendance",
+           "can_read_mail_body", "can_reschedule", "can_see_exception_reason", "is_admin", "is_ops", "load",
+           "may_book_for_others", "policy_for", "visible"]

@@ -42,10 +42,21 @@ class BookingPolicy(Policy):
         return is_admin(user) or is_party(user, row)
 
     def create(self, user, row):
-        # Patients book for themselves; admins may book on a patient's behalf.
-        return is_admin(user) or (
-            user_id(user) is not None and user.role == Role.PATIENT and row.patient_id == user_id(user)
-        )
+        # Patients book for themselves; admins book any patient with any specialist, and a
+        # specialist books a patient on their own calendar.
+        uid = user_id(user)
+        return is_admin(user) or (uid is not None and (
+            (user.role == Role.PATIENT and row.patient_id == uid)
+            or (user.role == Role.SPECIALIST and row.specialist_id == uid)))
+
+    def reschedule(self, user, row) -> bool:
+        """Either party or an admin may move a session (the service adds the patient's window)."""
+        return is_admin(user) or is_party(user, row)
+
+    def mark_attendance(self, user, row) -> bool:
+        """The session's specialist or an admin records whether the patient came."""
+        uid = user_id(user)
+        return is_admin(user) or (uid is not None and row.specialist_id == uid)
 
     def update(self, user, row):
         # Status changes (cancel) are open to both parties; admin oversees.

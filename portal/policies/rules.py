@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal.models import Booking, BookingCancellation, BookingPackage
+from portal.models import Booking, BookingCancellation, BookingPackage, Role
 from portal.policies.base import Policy
 from portal.policies.bookings import (
     BookingPolicy,
@@ -91,3 +91,22 @@ def can_cancel(user, booking: Booking, *, as_staff: bool = False) -> bool:
         return False
     policy = POLICIES[BookingCancellation]
     return policy.cancel(user, booking) or (as_staff and policy.cancel_for_parties(user, booking))
+
+
+def _active(user) -> bool:
+    return getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
+
+
+def can_reschedule(user, booking: Booking) -> bool:
+    """May `user` move `booking` (whatever its status or time)? Its parties and admins."""
+    return _active(user) and POLICIES[Booking].reschedule(user, booking)
+
+
+def can_mark_attendance(user, booking: Booking) -> bool:
+    """May `user` record whether the patient came? The specialist and admins."""
+    return _active(user) and POLICIES[Booking].mark_attendance(user, booking)
+
+
+def may_book_for_others(user) -> bool:
+    """Staff who book clients in: admins (any calendar) and specialists (their own)."""
+    return _active(user) and user.role in (Role.ADMIN, Role.SPECIALIST)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.domain.booking_rules import allowed_slots
+from portal.domain.booking_rules import NO_RULES, allowed_slots
 from portal.domain.intervals import (
     HoursRange,
     Interval,
@@ -82,41 +82,49 @@ def rate_on(specialist_id: uuid.UUID, on: date) -> SpecialistRate | None:
 
 
 def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: datetime,
-                            patient_id: uuid.UUID | None = None) -> list[Interval]:
-    """Busy intervals of the specialist (and of the patient, when given), sorted."""
+                            patient_id: uuid.UUID | None = None,
+                            moving_id: uuid.UUID | None = None) -> list[Interval]:
+    """Busy intervals of the specialist (and of the patient, when given), sorted; the booking
+    being moved (`moving_id`) does not count: its time is free for its own move."""
     party = Booking.specialist_id == specialist_id
     if patient_id is not None:
         party = sa.or_(party, Booking.patient_id == patient_id)
     rows = db.session.execute(
         sa.select(Booking.starts_at, Booking.ends_at).where(
             party, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at < end, Booking.ends_at > start,
+            *([Booking.id != moving_id] if moving_id else []),
         ).order_by(Booking.starts_at)
     )
     return merge_intervals((s, e) for s, e in rows)
 
 
 def free_slots(specialist: User, first: date, last: date, *, now: datetime,
-               duration: timedelta, patient_id: uuid.UUID | None = None) -> list[Interval]:
+               duration: timedelta, patient_id: uuid.UUID | None = None,
+               moving_id: uuid.UUID | None = None, rules_apply: bool = True) -> list[Interval]:
     """Bookable intervals of `duration` between two local dates, after `now`, that the
     specialist's booking rules allow (minimum notice, booking window).
 
     With `patient_id`, times the patient is already booked elsewhere are left out,
-    and every slot once the patient holds as many upcoming sessions as allowed."""
+    and every slot once the patient holds as many upcoming sessions as allowed.
+    `moving_id`: the booking being moved neither blocks its own time nor counts
+    towards that limit. Without `rules_apply` (staff, who may override the rules)
+    only the portal's own limit on how far ahead remains."""
     windows = windows_between(specialist, first, last)
     all_windows = [w for day in sorted(windows) for w in windows[day]]
     if not all_windows or duration <= timedelta(0):
         return []
-    busy = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1], patient_id)
+    busy = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1], patient_id, moving_id)
     slots = [slot for window in all_windows for slot in slots_in(window, duration, busy, now)]
-    rules = booking_rules_of(specialist.id)
-    upcoming = (upcoming_count(patient_id=patient_id, specialist_id=specialist.id, now=now)
-                if patient_id is not None else None)
+    rules = booking_rules_of(specialist.id) if rules_apply else NO_RULES
+    upcoming = (upcoming_count(patient_id=patient_id, specialist_id=specialist.id, now=now, moving_id=moving_id)
+                if patient_id is not None and rules_apply else None)
     return allowed_slots(slots, rules, now, current_app.config["MAX_BOOKING_AHEAD_DAYS"], upcoming)
 
 
 def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,
-                    days: int = 14, limit: int | None = None,
-                    rate: SpecialistRate | None = None) -> list[Interval]:
+                    days: int = 14, limit: int | None = None, rate: SpecialistRate | None = None,
+                    duration: timedelta | None = None, moving_id: uuid.UUID | None = None,
+                    rules_apply: bool = True) -> list[Interval]:
     """Free slots from today (specialist's zone) for `days` days, at the length of the rate current
     today (`rate`, when the caller has read it already)."""
     zone = zone_of(specialist)
@@ -125,5 +133,6 @@ def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | 
     if rate is None:
         return []
     slots = free_slots(specialist, first, first + timedelta(days=days - 1), now=now,
-                       duration=timedelta(minutes=rate.duration_minutes), patient_id=patient_id)
+                       duration=duration or timedelta(minutes=rate.duration_minutes), patient_id=patient_id,
+                       moving_id=moving_id, rules_apply=rules_apply)
     return slots[:limit] if limit else slots

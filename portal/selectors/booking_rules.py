@@ -41,12 +41,14 @@ def _upcoming(now: datetime):
     return sa.and_(Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > now)
 
 
-def upcoming_count(*, patient_id: uuid.UUID, specialist_id: uuid.UUID, now: datetime) -> int:
+def upcoming_count(*, patient_id: uuid.UUID, specialist_id: uuid.UUID, now: datetime,
+                   moving_id: uuid.UUID | None = None) -> int:
     """The patient's active bookings with the specialist that start after `now`
-    (one-off and series occurrences alike)."""
+    (one-off and series occurrences alike), the booking being moved (`moving_id`) left out."""
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.patient_id == patient_id, Booking.specialist_id == specialist_id, _upcoming(now))
+            Booking.patient_id == patient_id, Booking.specialist_id == specialist_id, _upcoming(now),
+            *([Booking.id != moving_id] if moving_id else []))
     ) or 0
 
 

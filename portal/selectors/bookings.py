@@ -9,7 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, LONGEST_SESSION, Booking, utcnow
+from portal.models import ACTIVE_STATUSES, LONGEST_SESSION, Booking, BookingStatusHistory, utcnow
 from portal.policies import visible
 from portal.selectors.pagination import paginate
 
@@ -37,13 +37,14 @@ def bookings_for_dashboard(*, user, limit: int = 20) -> tuple[list[Booking], lis
 
 
 def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
-                  ends_at: datetime):
-    """One active booking of the specialist or of the patient overlapping the interval, or None.
+                  ends_at: datetime, moving_id: uuid.UUID | None = None):
+    """One active booking of the specialist or of the patient overlapping the interval, or None
+    (the booking being moved, `moving_id`, left out).
 
     Only (specialist_id, patient_id) are read: the caller needs to know whose time is taken."""
     return db.session.execute(
         sa.select(Booking.specialist_id, Booking.patient_id).where(
-            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.status.in_(ACTIVE_STATUSES), *([Booking.id != moving_id] if moving_id else []),
             sa.or_(Booking.specialist_id == specialist_id, Booking.patient_id == patient_id),
             # The lower bound lets each party's (owner, starts_at) index read a day, not its history.
             Booking.starts_at < ends_at, Booking.starts_at > starts_at - LONGEST_SESSION, Booking.ends_at > starts_at,
@@ -76,3 +77,13 @@ def bookings_of_series(*, viewer, series_id: uuid.UUID, limit: int = 100) -> lis
     return list(db.session.scalars(
         sa.select(Booking).where(visible(Booking, viewer), Booking.recurring_booking_id == series_id)
         .order_by(Booking.starts_at.desc()).limit(limit)))
+
+
+def moves_of(*, viewer, booking_id: uuid.UUID) -> list[BookingStatusHistory]:
+    """The booking's moves (from and to times, who, why) the viewer may see, oldest first."""
+    return list(db.session.scalars(
+        sa.select(BookingStatusHistory).where(visible(BookingStatusHistory, viewer),
+                                              BookingStatusHistory.booking_id == booking_id,
+                                              BookingStatusHistory.to_starts_at.is_not(None))
+        .options(joinedload(BookingStatusHistory.changer))
+        .order_by(BookingStatusHistory.created_at, BookingStatusHistory.id)))

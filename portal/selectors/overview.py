@@ -69,6 +69,16 @@ def weekly_cancellations(weeks: list[date]) -> dict[str, dict[date, int]]:
     return split
 
 
+def weekly_no_shows(weeks: list[date]) -> dict[date, int]:
+    """Sessions the patient missed, per week of the session."""
+    start, end = _bounds(weeks)
+    week = _week_of(Booking.starts_at).label("week")
+    rows = db.session.execute(
+        sa.select(week, sa.func.count()).where(Booking.status == "no_show", Booking.starts_at >= start,
+                                               Booking.starts_at < end).group_by(week))
+    return {_as_date(w): n for w, n in rows}
+
+
 def _number(value) -> int:
     if isinstance(value, list):
         return len(value)
@@ -98,13 +108,15 @@ def weekly_dispatches(weeks: list[date]) -> dict[str, dict[date, int]]:
 def admin_trends(weeks: int = 26) -> dict:
     starts = week_starts(weeks)
     cancellations = weekly_cancellations(starts)
+    no_shows = weekly_no_shows(starts)
     dispatches = weekly_dispatches(starts)
     return {
         "weeks": starts,
         "bookings": [("Bookings", [weekly_bookings(starts).get(w, 0) for w in starts])],
         "cancellations": [(f"By {who}", [cancellations[who].get(w, 0) for w in starts])
                           for who in ("patient", "specialist", "staff")]
-        + [("Late (any party)", [cancellations["late"].get(w, 0) for w in starts])],
+        + [("Late (any party)", [cancellations["late"].get(w, 0) for w in starts])]
+        + [("No-shows", [no_shows.get(w, 0) for w in starts])],
         "dispatcher": [(label.capitalize(), [dispatches[label].get(w, 0) for w in starts])
                        for label in ("dispatched", "skipped")],
     }

@@ -66,16 +66,19 @@ def lock_pairs(pairs: Iterable[tuple[uuid.UUID, uuid.UUID]] = (), *, keys: list[
 
 
 def booking_rules_enforce(*, rules: BookingRules, patient_id: uuid.UUID, specialist_id: uuid.UUID,
-                          starts_at: datetime, now: datetime, override: bool = False) -> list[str]:
+                          starts_at: datetime, now: datetime, override: bool = False,
+                          moving_id: uuid.UUID | None = None) -> list[str]:
     """Refuse (BookingRuleBroken, 409) a one-off booking the rules forbid, checking the
-    cheap rules first. With `override` (an admin's), nothing is refused: the codes of
-    the rules overridden come back for the audit row. Locks the pair first (see above)."""
+    cheap rules first. With `override` (staff's), nothing is refused: the codes of
+    the rules overridden come back for the audit row. Locks the pair first (see above).
+    A booking being moved (`moving_id`) does not count towards the upcoming limit."""
     limit = max_ahead_days()
     broken = [code for code in (rules_domain.notice_refusal(rules, starts_at, now),
                                 rules_domain.window_refusal(rules, starts_at, now, limit)) if code]
     if not broken or override:
         lock_pairs([(patient_id, specialist_id)])
-        upcoming = upcoming_count(patient_id=patient_id, specialist_id=specialist_id, now=now)
+        upcoming = upcoming_count(patient_id=patient_id, specialist_id=specialist_id, now=now,
+                                  moving_id=moving_id)
         broken += filter(None, [rules_domain.limit_refusal(rules, upcoming)])
     if broken and not override:
         code = broken[0]
@@ -113,5 +116,6 @@ def booking_rules_update(*, actor: User, specialist_id, max_upcoming_per_patient
     return BookingRules(**values)
 
 
-def may_override(actor: User) -> bool:
-    return actor.role == Role.ADMIN
+def may_override(actor: User, specialist_id: uuid.UUID | None = None) -> bool:
+    """Staff may book past a specialist's rules: an admin on any calendar, a specialist on their own."""
+    return actor.role == Role.ADMIN or (actor.role == Role.SPECIALIST and actor.id == specialist_id)

@@ -25,7 +25,7 @@ from portal import clock, policies
 from portal.domain.inputs import MAX_REASON, as_uuid, has_control_chars
 from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, Booking, BookingCancellation, BookingStatusHistory, User
+from portal.models import ACTIVE_STATUSES, CANCELLED_FOR, Booking, BookingCancellation, BookingStatusHistory, User
 from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services.audit import audit_failure, audit_record
 from portal.services.enrolments import credit_return
@@ -71,13 +71,32 @@ class CancelTerms:
         return text + (": the package credit is returned." if self.uses_credit else ".")
 
 
-def cancel_terms(*, actor: User, booking: Booking, now: datetime | None = None) -> CancelTerms:
-    """Whether cancelling `booking` at `now` is late, and what happens to its package credit."""
+def cancel_terms(*, actor: User, booking: Booking, now: datetime | None = None,
+                 cancelled_for: str | None = None) -> CancelTerms:
+    """Whether cancelling `booking` at `now` is late, and what happens to its package credit.
+
+    Staff cancelling `cancelled_for="patient"` (on the patient's behalf) meet the patient's rules."""
     hours = late_cancel_notice_hours(specialist_id=booking.specialist_id)
     now = now or clock.now()
     is_late = hours > 0 and booking.starts_at - now < timedelta(hours=hours)
-    return CancelTerms(is_late=is_late, notice_hours=hours, by_patient=actor.id == booking.patient_id,
+    by_patient = actor.id == booking.patient_id or (cancelled_for == "patient" and _is_staff(actor, booking))
+    return CancelTerms(is_late=is_late, notice_hours=hours, by_patient=by_patient,
                        uses_credit=booking.package_enrolment_id is not None)
+
+
+def _is_staff(actor: User, booking: Booking) -> bool:
+    """Cancelling for the parties: an admin who is neither of them."""
+    return actor.id not in (booking.patient_id, booking.specialist_id)
+
+
+def staff_cancelled_for(actor: User, booking: Booking, cancelled_for: str | None) -> str | None:
+    """Whom a staff cancellation is for ("patient" or "clinic", the default); None for a party's own."""
+    if not _is_staff(actor, booking):
+        return None
+    if cancelled_for not in (None, "", *CANCELLED_FOR):
+        raise ServiceError("Say whether the clinic cancels or cancels on the patient's behalf.",
+                           fields={"cancelled_for": "Either patient or clinic."})
+    return cancelled_for or "clinic"
 
 
 def recorded_terms(booking: Booking) -> CancelTerms:
@@ -86,7 +105,7 @@ def recorded_terms(booking: Booking) -> CancelTerms:
         BookingCancellation.booking_id == booking.id)).one()
     return CancelTerms(is_late=record.is_late,
                        notice_hours=late_cancel_notice_hours(specialist_id=booking.specialist_id),
-                       by_patient=record.cancelled_by == booking.patient_id,
+                       by_patient=record.cancelled_by == booking.patient_id or record.cancelled_for == "patient",
                        uses_credit=booking.package_enrolment_id is not None)
 
 
@@ -166,12 +185,16 @@ def cancelled_as(actor: User, booking: Booking) -> str:
     return "specialist" if actor.id == booking.specialist_id else "staff"
 
 
-def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False) -> Booking:
+def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False,
+                   cancelled_for: str | None = None) -> Booking:
     """Cancel a booking for its patient or specialist: status, record, history, audit.
 
     With `as_staff` (the portal's pages, an exception placed by an admin) an admin
     may cancel any upcoming booking on the parties' behalf; the row and the audit
-    name the admin. The spec's booking-cancel function never passes it.
+    name the admin and say whom it was for: `cancelled_for="patient"` (on the
+    patient's behalf: a late cancellation forfeits the credit, as the patient's own
+    would) or "clinic" (the default: the credit returns). The spec's booking-cancel
+    function never passes either.
 
     Raises ServiceError subclasses: INVALID_REQUEST, NOT_FOUND, FORBIDDEN,
     ALREADY_CANCELLED, BOOKING_IN_PAST. Flushes; the caller commits."""
@@ -179,9 +202,11 @@ def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False) -
     text = clean_reason(reason)
     booking = _cancellable_booking(actor, key, as_staff)
     previous = booking.status
-    terms = cancel_terms(actor=actor, booking=booking)
+    behalf = staff_cancelled_for(actor, booking, cancelled_for)
+    terms = cancel_terms(actor=actor, booking=booking, cancelled_for=behalf)
     cancellation = BookingCancellation(booking_id=booking.id, cancelled_by=actor.id, reason=text,
-                                       cancellation_policy_applied=NO_REFUND, is_late=terms.is_late)
+                                       cancellation_policy_applied=NO_REFUND, is_late=terms.is_late,
+                                       cancelled_for=behalf)
     try:
         with db.session.begin_nested():  # a refusal here leaves the caller's transaction as it was
             _set_cancelled(booking)
@@ -197,6 +222,7 @@ def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False) -
                  old_values={"status": previous},
                  new_values={"status": "cancelled", "cancellation_id": cancellation.id,
                              "cancelled_by": actor.id, "cancelled_as": cancelled_as(actor, booking),
+                             "cancelled_for": behalf,
                              "policy": NO_REFUND, "is_late": terms.is_late,
                              "credit": "forfeited" if terms.forfeits_credit else
                                        "returned" if terms.returns_credit else None})
@@ -213,9 +239,11 @@ def _tell_the_other_party(actor: User, booking: Booking) -> None:
     booking_mail(booking, "booking_cancelled", [user for user in parties if user is not None and user.id != actor.id])
 
 
-def booking_cancel_and_commit(*, actor: User, booking_id, reason, as_staff: bool = False) -> Booking:
+def booking_cancel_and_commit(*, actor: User, booking_id, reason, as_staff: bool = False,
+                              cancelled_for: str | None = None) -> Booking:
     """For the interfaces that own the transaction (the page, the function): cancel, commit."""
-    booking = booking_cancel(actor=actor, booking_id=booking_id, reason=reason, as_staff=as_staff)
+    booking = booking_cancel(actor=actor, booking_id=booking_id, reason=reason, as_staff=as_staff,
+                             cancelled_for=cancelled_for)
     db.session.commit()
     return booking
 

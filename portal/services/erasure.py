@@ -143,7 +143,8 @@ def _cancel_future_bookings(actor: User, patient: User) -> int:
         Booking.patient_id == patient.id, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > clock.now())
         .order_by(Booking.starts_at)).all()
     for booking_id in upcoming:  # the admin cancels for the clinic (as_staff): the row names the admin
-        booking_cancel(actor=actor, booking_id=booking_id, reason=ERASURE_CANCEL_REASON, as_staff=True)
+        booking_cancel(actor=actor, booking_id=booking_id, reason=ERASURE_CANCEL_REASON, as_staff=True,
+                       cancelled_for="clinic")
     return len(upcoming)
 
 

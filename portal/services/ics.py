@@ -1,5 +1,6 @@
-"""Calendar invitations (.ics) for booking e-mails: METHOD:REQUEST when booked, METHOD:CANCEL when
-cancelled, one stable UID per booking so that calendars update or drop the same event. Times are UTC."""
+"""Calendar invitations (.ics) for booking e-mails: METHOD:REQUEST when booked or moved, METHOD:CANCEL
+when cancelled, one stable UID per booking and a SEQUENCE raised by every move, so that calendars
+move or drop the same event instead of adding one. Times are UTC."""
 from __future__ import annotations
 
 from email.utils import parseaddr
@@ -42,7 +43,8 @@ def booking_invitation(booking: Booking, *, method: str) -> tuple[str, str, byte
     base = current_app.config.get("PORTAL_BASE_URL", "").rstrip("/")
     # The booking page, not its contents: the person signs in to read anything more.
     event.add("url", f"{base}/bookings/{booking.id}")
-    event.add("sequence", 1 if method == "CANCEL" else 0)
+    # Each move raises the booking's sequence; a withdrawal must outrank every invitation sent.
+    event.add("sequence", booking.ics_sequence + (1 if method == "CANCEL" else 0))
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event["organizer"] = _organizer(current_app.config.get("MAIL_FROM", "clinic@localhost"))
     for person in (patient, specialist):

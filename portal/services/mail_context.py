@@ -170,6 +170,19 @@ def booking_cancelled(*, recipient: User, about: dict) -> MailContent:
                        attachments=[Attachment(*booking_invitation(booking, method="CANCEL"))])
 
 
+@mail_context("booking_moved")
+def booking_moved(*, recipient: User, about: dict) -> MailContent:
+    """The new time, with the invitation's same UID and higher SEQUENCE: calendars move the event."""
+    from portal.services.ics import booking_invitation
+
+    booking = _booking(about)
+    if booking.status == "cancelled" or booking.ics_sequence != about.get("sequence"):
+        raise MailObsolete("the booking was cancelled or moved again before this mail went out")
+    return MailContent(subject="Session moved: " + local_text(booking.starts_at, recipient),
+                       context=_booking_context(booking, recipient),
+                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
+
+
 @mail_context("booking_reminder")
 def booking_reminder(*, recipient: User, about: dict) -> MailContent:
     from portal.services.reminders import opt_out_token

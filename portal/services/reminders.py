@@ -56,8 +56,10 @@ def reminders_set(*, actor: User | None, user: User, enabled: bool) -> User:
     return user
 
 
-def reminder_key(booking_id, user_id) -> str:
-    return f"booking_reminder:{booking_id}:{user_id}"
+def reminder_key(booking_id, user_id, sequence: int = 0) -> str:
+    """One reminder per booking, recipient and time: a moved session (a higher invitation
+    sequence) is reminded of again at its new time."""
+    return f"booking_reminder:{booking_id}:{user_id}" + (f":{sequence}" if sequence else "")
 
 
 def reminders_queue(*, now=None) -> int:
@@ -68,11 +70,12 @@ def reminders_queue(*, now=None) -> int:
     now = now or clock.now()
     hours = current_app.config.get("REMINDER_HOURS", 24)
     due = db.session.execute(
-        sa.select(Booking.id, User.id)
+        sa.select(Booking.id, User.id, Booking.ics_sequence)
         .join(User, sa.or_(User.id == Booking.patient_id, User.id == Booking.specialist_id))
         .where(Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at > now,
                Booking.starts_at <= now + timedelta(hours=hours),
                User.reminders_enabled.is_(True), User.is_active.is_(True))).all()
     return outbox_add_many([{"recipient_id": user_id, "template": "booking_reminder",
-                             "about": {"booking_id": booking_id}, "dedup_key": reminder_key(booking_id, user_id)}
-                            for booking_id, user_id in due])
+                             "about": {"booking_id": booking_id},
+                             "dedup_key": reminder_key(booking_id, user_id, sequence)}
+                            for booking_id, user_id, sequence in due])

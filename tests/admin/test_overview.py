@@ -17,6 +17,7 @@ def history(users, make_booking):
     with clock.frozen(NOW - timedelta(weeks=1)):
         for day in range(3):  # week of 16 Nov: 3 bookings, 2 cancelled (patient, specialist)
             make_booking(p, s, datetime(2026, 11, 16 + day, 10, tzinfo=UTC))
+        make_booking(p, s, datetime(2026, 11, 19, 15, tzinfo=UTC), status="no_show")  # and one missed
         b1 = make_booking(p, s, datetime(2026, 11, 20, 10, tzinfo=UTC), status="cancelled")
         b2 = make_booking(p, s, datetime(2026, 11, 20, 12, tzinfo=UTC), status="cancelled")
         db.session.add_all([BookingCancellation(booking_id=b1.id, cancelled_by=p.id, reason="x"),
@@ -39,8 +40,8 @@ def test_overview_draws_weekly_charts_with_their_numbers(login_as, users, client
     with clock.frozen(NOW):
         html = client.get("/admin/").get_data(as_text=True)
     assert html.count("<svg") == 3 and "<script" not in html.split("</head>")[1]
-    assert "Week of 16 Nov 2026: bookings 5</title>" in html
-    assert "Week of 16 Nov 2026: by patient 1, by specialist 1</title>" in html
+    assert "Week of 16 Nov 2026: bookings 6</title>" in html
+    assert "Week of 16 Nov 2026: by patient 1, by specialist 1, no-shows 1</title>" in html
     assert "Week of 16 Nov 2026: dispatched 7, skipped 2</title>" in html
     assert "Week of 23 Nov 2026: none</title>" in html
     assert len(re.findall(r"<title>Week of ", html)) == 3 * 26

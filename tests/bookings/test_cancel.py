@@ -40,14 +40,20 @@ def test_admin_cancels_from_the_booking_page_as_staff(login_as, users, booking):
     assert f"/bookings/{booking.id}/cancel" in html
     dialog = client.get(f"/bookings/{booking.id}/cancel").get_data(as_text=True)
     assert "recorded as made by clinic staff, in your name" in dialog
-    response = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "Specialist is ill"})
+    assert "On the patient's behalf" in dialog and "By the clinic" in dialog
+    unsaid = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "Specialist is ill"})
+    assert unsaid.status_code == 422 and "on the patient&#39;s behalf or for the clinic" in unsaid.text
+    assert status_of(booking.id) == "confirmed"
+    response = client.post(f"/bookings/{booking.id}/cancel",
+                           data={"reason": "Specialist is ill", "cancelled_for": "clinic"})
     assert response.status_code == 302 and status_of(booking.id) == "cancelled"
     record = db.session.scalar(sa.select(BookingCancellation).where(BookingCancellation.booking_id == booking.id))
-    assert record.cancelled_by == users["admin"].id and record.party == "staff"
+    assert record.cancelled_by == users["admin"].id and record.party == "staff" and record.cancelled_for == "clinic"
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "booking_cancelled",
                                                         AuditLog.entity_id == str(booking.id)))
     assert audit.actor_id == users["admin"].id
     assert audit.new_values["cancelled_as"] == "staff" and audit.new_values["cancelled_by"] == str(users["admin"].id)
+    assert audit.new_values["cancelled_for"] == "clinic"
     assert "Specialist is ill" not in str(audit.new_values)
     for party in ("patient", "specialist"):
         page = login_as(users[party]).get(f"/bookings/{booking.id}").get_data(as_text=True)
@@ -170,3 +176,44 @@ def test_admin_filters_cancellations(login_as, users, three_cancellations, query
 def test_only_admins_open_the_cancellations_list(login_as, users, who):
     assert login_as(users[who]).get("/admin/cancellations").status_code == 403
 
+
+
+def _late_booking_on_a_package(users, make_booking):
+    from portal.models import PackageEnrolment
+
+    enrolment = PackageEnrolment(patient_id=users["patient"].id, specialist_id=users["specialist"].id,
+                                 package_name="Five", status="active", credits_total=5, credits_used=1,
+                                 price=400, currency="USD")
+    db.session.add(enrolment)
+    db.session.flush()
+    soon = clock.now().replace(second=0, microsecond=0) + timedelta(hours=3)  # inside the 24-hour window
+    return enrolment, make_booking(users["patient"], users["specialist"], soon, package_enrolment_id=enrolment.id)
+
+
+@pytest.mark.parametrize("cancelled_for, credits_used, credit",
+                         [("patient", 1, "forfeited"), ("clinic", 0, "returned")])
+def test_an_admin_cancelling_late_on_the_patients_behalf_forfeits_the_credit_the_clinic_returns_it(
+        login_as, users, make_booking, cancelled_for, credits_used, credit):
+    from portal.models import PackageEnrolment
+
+    enrolment, late = _late_booking_on_a_package(users, make_booking)
+    client = login_as(users["admin"])
+    dialog = client.get(f"/bookings/{late.id}/cancel").text
+    assert "package credit this session used is forfeited" in dialog and "credit is returned" in dialog
+    response = client.post(f"/bookings/{late.id}/cancel", data={"reason": "Phoned in", "cancelled_for": cancelled_for})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PackageEnrolment, enrolment.id).credits_used == credits_used
+    record = db.session.scalar(sa.select(BookingCancellation).where(BookingCancellation.booking_id == late.id))
+    assert record.cancelled_for == cancelled_for and record.is_late
+    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "booking_cancelled",
+                                                        AuditLog.entity_id == str(late.id)))
+    assert (audit.new_values["cancelled_for"], audit.new_values["credit"]) == (cancelled_for, credit)
+
+
+def test_a_party_cancelling_is_never_recorded_as_for_anyone(login_as, users, booking):
+    client = login_as(users["patient"])
+    assert "Who is cancelling?" not in client.get(f"/bookings/{booking.id}/cancel").text
+    client.post(f"/bookings/{booking.id}/cancel", data={"reason": "Away", "cancelled_for": "clinic"})
+    record = db.session.scalar(sa.select(BookingCancellation).where(BookingCancellation.booking_id == booking.id))
+    assert record.cancelled_for is None

@@ -33,7 +33,7 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 
 # GET routes that answer no HTML page of their own: files, feeds, streams, polled fragments.
-NOT_PAGES = {"admin.audit_csv", "healthz", "feeds.feed", "bookings.recording_stream",
+NOT_PAGES = {"admin.audit_csv", "admin.bookings_csv", "healthz", "feeds.feed", "bookings.recording_stream",
              "bookings.cancel_closed", "admin.ops_job", "static", "admin.outbox_body",
              "bookings.recording_open", "bookings.recording_watch", "account.data_download"}
 DEMO_LOGIN = {Role.PATIENT: "patient@demo.clinic", Role.SPECIALIST: "specialist@demo.clinic",
@@ -73,6 +73,7 @@ SAMPLES = {
     "day": lambda user: date.today().isoformat(),
     "outbox_id": lambda user: _first(sa.select(Outbox.id).order_by(Outbox.created_at.desc())),
     "user_id": lambda user: _first(sa.select(User.id).where(User.role == Role.PATIENT)),
+    "patient_id": lambda user: getattr(_booking_of(user), "patient_id", None),
     "recording_id": lambda user: _first(sa.select(MeetingRecording.id)),
     # a link's page with a token that is not valid: the "this link does not work" page
     "token": lambda user: "not-a-valid-token",

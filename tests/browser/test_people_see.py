@@ -106,6 +106,7 @@ def test_admin_cancels_for_the_parties_and_both_read_who_when_why(device_page, c
     expect(dialog).to_contain_text("recorded as made by clinic staff")
     shot(page, f"people-see-admin-cancel-dialog-{device}")
     dialog.get_by_label("Why are you cancelling?").fill("Dr. Spec is ill; we will call you to rebook.")
+    dialog.get_by_label("By the clinic").check()
     dialog.get_by_role("button", name="Cancel booking, no refund").click()
     summary = page.locator("#booking-summary")
     expect(summary.locator(".badge")).to_have_text("Cancelled")

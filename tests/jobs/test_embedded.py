@@ -31,10 +31,11 @@ def test_the_scheduler_fires_each_job_at_its_time_and_the_outbox_every_few_secon
     assert ids(scheduler.due(at(2, 0), 105.0)) == ["outbox-delivery"]
     assert ids(scheduler.due(at(3, 0), 106.0)) == ["booking-reminders", "recordings-cleanup"]
     assert ids(scheduler.due(at(0, 10, day=8), 107.0)) == ["package-enrolments-expiry"]
-    assert ids(scheduler.due(at(3, 30, day=8), 108.0)) == ["booking-reminders", "clinical-records-retention"]
+    assert ids(scheduler.due(at(1, 30, day=8), 108.0)) == ["booking-reminders", "complete-past-sessions"]
+    assert ids(scheduler.due(at(3, 30, day=8), 109.0)) == ["booking-reminders", "clinical-records-retention"]
     assert {entry.id for entry in SCHEDULE} == {"recurring-dispatch", "recordings-cleanup", "booking-reminders",
                                                "outbox-delivery", "package-enrolments-expiry",
-                                               "clinical-records-retention"}
+                                               "complete-past-sessions", "clinical-records-retention"}
 
 
 def test_the_ops_page_says_what_runs_and_when_it_last_ran(app, users, login_as):

@@ -1,6 +1,7 @@
 """Migration 0016's data steps: all-day "available only" rows and the homework key."""
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -20,19 +21,26 @@ def _rows_before_0016():
     specialist = user_create(email="s@mig.test", password="correct-horse-battery", role="specialist")
     patient = user_create(email="p@mig.test", password="correct-horse-battery", role="patient")
     start = datetime(2030, 1, 7, 10, tzinfo=UTC)
-    booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=start,
-                      ends_at=start + timedelta(hours=1), status="completed", price=Decimal("10"), currency="USD")
+    # The columns bookings had at 0014 only: the model holds later ones.
+    old_bookings = sa.table("bookings", *(sa.column(name, Booking.__table__.c[name].type) for name in (
+        "id", "patient_id", "specialist_id", "starts_at", "ends_at", "status", "price", "currency",
+        "created_at", "updated_at")))
+    booking_id = uuid.uuid4()
+    db.session.execute(sa.insert(old_bookings).values(
+        id=booking_id, patient_id=patient.id, specialist_id=specialist.id, starts_at=start,
+        ends_at=start + timedelta(hours=1), status="completed", price=Decimal("10"), currency="USD",
+        created_at=start, updated_at=start))
     open_all_day = AvailabilityException(specialist_id=specialist.id, exception_date=DAY, reason="other",
                                          is_available=True, all_day=True)
     ranged = AvailabilityException(specialist_id=specialist.id, exception_date=DAY + timedelta(days=1),
                                    reason="other", is_available=True, all_day=False,
                                    start_time=time(10), end_time=time(12))
-    db.session.add_all([booking, open_all_day, ranged])
+    db.session.add_all([open_all_day, ranged])
     db.session.flush()
-    notes = [SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="a",
+    notes = [SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="a",
                          metadata_={"homework_completed": True, "sleep": "ok"}),
-             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4}),
-             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="c",
+             SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4}),
+             SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="c",
                          metadata_={"homework_completed": False, "homework_completion": True})]
     db.session.add_all(notes)
     db.session.commit()

@@ -16,7 +16,7 @@ from tests.test_routes import API_PREFIXES, route_access
 
 RESTORE = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
 NOT_PAGES = {  # endpoints that answer files, not HTML pages
-    "feeds.feed": "an iCalendar feed", "admin.audit_csv": "a CSV download",
+    "feeds.feed": "an iCalendar feed", "admin.audit_csv": "a CSV download", "admin.bookings_csv": "a CSV download",
     "bookings.recording_stream": "a video stream", "healthz": "a JSON health check",
     "admin.outbox_body": "a message's own HTML, framed by the mailbox page",
     "account.data_download": "a JSON file of the patient's data",
@@ -42,6 +42,7 @@ def targets(users, make_booking):
     return {"booking_id": booking.id, "series_id": series.id, "specialist_id": users["specialist"].id,
             "entry_id": entry.id, "job_id": uuid.uuid4(), "day": clock.today().isoformat(),
             "outbox_id": message, "user_id": users["patient"].id, "recording_id": uuid.uuid4(),
+            "patient_id": users["patient"].id,
             "code": "not-a-code", "token": "not-a-token"}
 
 
