@@ -15,6 +15,7 @@ from portal.models.jobs import JobRun
 from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
+from portal.models.services import DEFAULT_SERVICE_NAME, PackageService, Service
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
 from portal.models.types import utcnow
 from portal.models.users import (
@@ -32,5 +33,5 @@ __all__ = [
     "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",
     "RecordingAccessCode", "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
-    "SpecialistRate", "User", "WorkingHours", "utcnow",
+    "SpecialistRate", "User", "WorkingHours", "utcnow", "DEFAULT_SERVICE_NAME", "PackageService", "Service",
 ]

@@ -1,6 +1,7 @@
 """Migration 0016's data steps: all-day "available only" rows and the homework key."""
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from portal.extensions import db
-from portal.models import AuditLog, AvailabilityException, Booking, SessionNote
+from portal.models import AuditLog, AvailabilityException, Booking, SessionNote, SpecialistProfile
 from portal.services.users import user_create
 from tests.models.test_migrations import scratch_app, scratch_session  # noqa: F401 (the fixtures)
 
@@ -17,22 +18,29 @@ DAY = date(2030, 1, 7)
 
 
 def _rows_before_0016():
-    specialist = user_create(email="s@mig.test", password="correct-horse-battery", role="specialist")
+    # The specialist's profile and the booking go in through Core with the columns of their
+    # time: the models carry the head's columns, which this revision's tables lack.
+    specialist = user_create(email="s@mig.test", password="correct-horse-battery", role="patient")
+    specialist.role = "specialist"
     patient = user_create(email="p@mig.test", password="correct-horse-battery", role="patient")
+    db.session.flush()
+    db.session.execute(sa.insert(SpecialistProfile.__table__).values(id=specialist.id, title="", bio=""))
     start = datetime(2030, 1, 7, 10, tzinfo=UTC)
-    booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=start,
-                      ends_at=start + timedelta(hours=1), status="completed", price=Decimal("10"), currency="USD")
+    booking_id = uuid.uuid4()
+    db.session.execute(sa.insert(Booking.__table__).values(
+        id=booking_id, patient_id=patient.id, specialist_id=specialist.id, starts_at=start,
+        ends_at=start + timedelta(hours=1), status="completed", price=Decimal("10"), currency="USD"))
     open_all_day = AvailabilityException(specialist_id=specialist.id, exception_date=DAY, reason="other",
                                          is_available=True, all_day=True)
     ranged = AvailabilityException(specialist_id=specialist.id, exception_date=DAY + timedelta(days=1),
                                    reason="other", is_available=True, all_day=False,
                                    start_time=time(10), end_time=time(12))
-    db.session.add_all([booking, open_all_day, ranged])
+    db.session.add_all([open_all_day, ranged])
     db.session.flush()
-    notes = [SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="a",
+    notes = [SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="a",
                          metadata_={"homework_completed": True, "sleep": "ok"}),
-             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4}),
-             SessionNote(booking_id=booking.id, provider_id=specialist.id, notes="c",
+             SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4}),
+             SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="c",
                          metadata_={"homework_completed": False, "homework_completion": True})]
     db.session.add_all(notes)
     db.session.commit()
