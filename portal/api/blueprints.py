@@ -16,7 +16,9 @@ def all_blueprints():
         packages,
         recordings,
         recurring,
+        services,
     )
 
     return [me.blp, hours.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
-            audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp]
+            audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp,
+            services.blp]

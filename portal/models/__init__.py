@@ -15,8 +15,8 @@ from portal.models.jobs import JobRun
 from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
-from portal.models.services import DEFAULT_SERVICE_NAME, PackageService, Service
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
+from portal.models.services import DEFAULT_SERVICE_NAME, PackageService, Service
 from portal.models.types import utcnow
 from portal.models.users import (
     ROLES,
