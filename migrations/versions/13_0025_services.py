@@ -138,11 +138,6 @@ def _add_columns():
             op.create_check_constraint(ck, "specialist_profiles", condition)
 
 
-def _defer_foreign_keys():
-    if _sqlite():  # the copies' foreign key checks wait for the commit
-        op.execute("PRAGMA defer_foreign_keys = ON")
-
-
 def upgrade():
     _create_tables()
     _default_services()
@@ -154,7 +149,6 @@ def upgrade():
 
 
 def downgrade():
-    _defer_foreign_keys()
     for name, table, _ in SERVICE_INDEXES:
         op.drop_index(name, table_name=table)
     for table, _ in SERVICE_COLUMNS:
