@@ -53,7 +53,7 @@ class BookingTime(NamedTuple):
     overridden: list[str]  # the rules a staff override set aside (BUFFER), for the audit row
 
 
-def _service_of(specialist: User, service_id: uuid.UUID | None) -> uuid.UUID | None:
+def bookable_service(specialist: User, service_id: uuid.UUID | None) -> uuid.UUID | None:
     """The service booked: the given one, if it is the specialist's and active; else the default."""
     if service_id is None:
         service = default_service_of(specialist.id)
@@ -95,7 +95,7 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     if starts_at <= now:
         raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
     local_day = starts_at.astimezone(zone_of(specialist)).date()
-    service = _service_of(specialist, service_id)
+    service = bookable_service(specialist, service_id)
     rate = rate_on(specialist.id, local_day, service) if day_rules is None else day_rules[0]
     if rate is None:
         raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
