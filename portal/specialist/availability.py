@@ -80,7 +80,7 @@ def today_here() -> date:
     return clock.today(zone_of(current_user).key)
 
 
-def render_availability(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None,
+def hours_page(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None,
             window_form=None, window_error=None, service_form=None, service_errors=None):
     today = today_here()
     current = rate_on(current_user.id, today)
@@ -99,7 +99,7 @@ def render_availability(*, hours=None, hours_errors=None, rate_form=None, rate_e
 
 @bp.route("/availability")
 def availability():
-    return render_availability()
+    return hours_page()
 
 
 @bp.route("/availability/hours", methods=["POST"])
@@ -109,7 +109,7 @@ def save_hours():
     hours = {d: form[f"day{d}"].data or "" for d in range(7)}
     if not form.validate():
         errors = {int(name.removeprefix("day")): message for name, message in form.error_messages().items()}
-        return form_error(render_availability(hours=hours, hours_errors=errors))
+        return form_error(hours_page(hours=hours, hours_errors=errors))
     errors, ranges = {}, []
     for weekday, value in hours.items():
         try:
@@ -117,11 +117,11 @@ def save_hours():
         except ValueError as error:
             errors[weekday] = str(error)
     if errors:
-        return form_error(render_availability(hours=hours, hours_errors=errors))
+        return form_error(hours_page(hours=hours, hours_errors=errors))
     return submit_form(
         lambda: working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges),
         done=lambda _: _saved("Weekly hours saved."),
-        refused=lambda error: render_availability(hours=hours, hours_errors={"form": error.message}))
+        refused=lambda error: hours_page(hours=hours, hours_errors={"form": error.message}))
 
 
 @bp.route("/availability/rates", methods=["POST"])
@@ -130,18 +130,19 @@ def add_rate():
     rate_form = RateForm()
     form = rate_form.values()
     if not rate_form.validate():
-        return form_error(render_availability(rate_form=form, rate_errors=rate_form.error_messages()))
+        return form_error(hours_page(rate_form=form, rate_errors=rate_form.error_messages()))
     try:
         duration = int(form.get("duration_minutes", ""))
         effective_from = date.fromisoformat(form.get("effective_from", ""))
     except ValueError:
-        return form_error(render_availability(rate_form=form, rate_errors={"form": "Give a length in minutes and a start date."}))
+        message = "Give a length in minutes and a start date."
+        return form_error(hours_page(rate_form=form, rate_errors={"form": message}))
     return submit_form(
         lambda: rate_add(actor=current_user, specialist_id=current_user.id, duration_minutes=duration,
                          price=form.get("price", ""), currency=form.get("currency", ""),
                          effective_from=effective_from),
         done=lambda _: _saved("Rate added."),
-        refused=lambda error: render_availability(rate_form=form, rate_errors=error.fields or {"form": error.message}))
+        refused=lambda error: hours_page(rate_form=form, rate_errors=error.fields or {"form": error.message}))
 
 
 @bp.route("/availability/booking-rules", methods=["POST"])
@@ -151,17 +152,17 @@ def save_booking_rules():
     # A rule the form leaves out keeps its value (the same subset PUT the API accepts).
     form = {key: rules_form.values().get(key, "").strip() for key in LIMITS if key in request.form}
     if not rules_form.validate():
-        return form_error(render_availability(booking_rules=_rules_section(form, rules_form.error_messages())))
+        return form_error(hours_page(booking_rules=_rules_section(form, rules_form.error_messages())))
     try:
         values = {key: int(value) if value or key not in OPTIONAL_RULES else None for key, value in form.items()}
     except ValueError:
         errors = {key: "A whole number." for key, value in form.items()
                   if not value.lstrip("-").isdigit() and (value or key not in OPTIONAL_RULES)}
-        return form_error(render_availability(booking_rules=_rules_section(form, errors)))
+        return form_error(hours_page(booking_rules=_rules_section(form, errors)))
     return submit_form(
         lambda: booking_rules_update(actor=current_user, specialist_id=current_user.id, **values),
         done=lambda _: _saved("Booking rules saved."),
-        refused=lambda error: render_availability(booking_rules=_rules_section(form, error.fields or {"form": error.message})))
+        refused=lambda error: hours_page(booking_rules=_rules_section(form, error.fields or {"form": error.message})))
 
 
 @bp.route("/availability/late-cancellation", methods=["POST"])
@@ -170,11 +171,11 @@ def save_late_cancel_window():
     form = LateCancelForm()
     value = form.late_cancel_notice_hours.data or ""
     if not form.validate():
-        return form_error(render_availability(window_form=value, window_error=form.error_messages()["late_cancel_notice_hours"]))
+        return form_error(hours_page(window_form=value, window_error=form.error_messages()["late_cancel_notice_hours"]))
     return submit_form(
         lambda: late_cancel_window_set(actor=current_user, specialist_id=current_user.id, hours=value),
         done=lambda profile: _saved(f"Late-cancellation window saved: {profile.late_cancel_notice_hours} hours."),
-        refused=lambda error: render_availability(window_form=value, window_error=error.message))
+        refused=lambda error: hours_page(window_form=value, window_error=error.message))
 
 
 def _saved(message: str):

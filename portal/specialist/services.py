@@ -7,10 +7,10 @@ from datetime import date
 from flask import flash, redirect, url_for
 from flask_login import current_user
 
-from portal.specialist.availability import render_availability, today_here
+from portal.services.offerings import service_create, service_update
+from portal.specialist.availability import hours_page, today_here
 from portal.specialist.blueprint import bp
 from portal.specialist.forms import ServiceForm
-from portal.services.offerings import service_create, service_update
 from portal.web.forms import checks_own_text, form_error, submit_form
 
 TOGGLES = {"deactivate": {"is_active": False}, "activate": {"is_active": True}, "default": {"is_default": True}}
@@ -24,7 +24,8 @@ def _numbers(form: dict) -> tuple[dict, dict]:
     except ValueError:
         errors["duration_minutes"] = "A whole number of minutes."
     try:
-        values["effective_from"] = date.fromisoformat(form["effective_from"]) if form.get("effective_from") else today_here()
+        given = form.get("effective_from")
+        values["effective_from"] = date.fromisoformat(given) if given else today_here()
     except ValueError:
         errors["effective_from"] = "A date."
     return values, errors
@@ -36,16 +37,16 @@ def add_service():
     service_form = ServiceForm()
     form = service_form.values()
     if not service_form.validate():
-        return form_error(render_availability(service_form=form, service_errors=service_form.error_messages()))
+        return form_error(hours_page(service_form=form, service_errors=service_form.error_messages()))
     values, errors = _numbers(form)
     if errors:
-        return form_error(render_availability(service_form=form, service_errors=errors))
+        return form_error(hours_page(service_form=form, service_errors=errors))
     return submit_form(
         lambda: service_create(actor=current_user, specialist_id=current_user.id, name=form.get("name", ""),
                                description=form.get("description", ""), price=form.get("price", ""),
                                currency=form.get("currency", ""), **values),
         done=lambda service: _saved(f"Service “{service.name}” added."),
-        refused=lambda error: render_availability(service_form=form, service_errors=error.fields or {"form": error.message}))
+        refused=lambda error: hours_page(service_form=form, service_errors=error.fields or {"form": error.message}))
 
 
 @bp.route("/availability/services/<uuid:service_id>", methods=["POST"])
@@ -54,17 +55,18 @@ def change_service(service_id):
     service_form = ServiceForm()
     form = service_form.values()
     if not service_form.validate():
-        return form_error(render_availability(service_errors={"form": next(iter(service_form.error_messages().values()))}))
+        message = next(iter(service_form.error_messages().values()))
+        return form_error(hours_page(service_errors={"form": message}))
     values = TOGGLES.get(form.get("action", ""))
     if values is None:
         values, errors = _numbers(form)
         if errors:
-            return form_error(render_availability(service_errors={"form": next(iter(errors.values()))}))
+            return form_error(hours_page(service_errors={"form": next(iter(errors.values()))}))
         values["price"] = form.get("price", "")
     return submit_form(
         lambda: service_update(actor=current_user, service_id=service_id, values=values),
         done=lambda service: _saved(f"Service “{service.name}” saved."),
-        refused=lambda error: render_availability(service_errors={"form": error.message}))
+        refused=lambda error: hours_page(service_errors={"form": error.message}))
 
 
 def _saved(message: str):
