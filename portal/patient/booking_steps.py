@@ -68,7 +68,7 @@ def bookable_offers(specialist: User) -> list[Offer]:
     return [o for o in offers_of(specialist.id, clock.today(zone_of(specialist).key)) if o.rate is not None]
 
 
-def _parse_day(value: str | None) -> date | None:
+def parse_day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
@@ -83,7 +83,7 @@ def week_of(specialist: User, offer: Offer, asked: str | None) -> Week:
     today = now.astimezone(their_zone).date()
     latest = booking_rules_of(specialist.id).latest_start(now, current_app.config["MAX_BOOKING_AHEAD_DAYS"])
     latest = latest.astimezone(their_zone).date()
-    first = _parse_day(asked) or today
+    first = parse_day(asked) or today
     first = min(max(first, today), latest)
     zone = viewer_zone()
     days = defaultdict(list)

@@ -7,22 +7,26 @@ from flask_login import current_user
 
 from portal import clock, policies
 from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
+from portal.domain.zones import zone_of
 from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
 from portal.patient.booking_steps import (
     bookable_offers,
     chosen_offer,
+    parse_day,
     parse_start,
     review_of,
     service_id_of,
     week_of,
 )
 from portal.patient.forms import BookForm
+from portal.recurring.views import change_message
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
+from portal.services.recurring import FREQUENCIES, recurring_create
 from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rate_limits import booking_rate_limited, calm_message
 from portal.web.rendering import render_page
@@ -64,8 +68,14 @@ def _page(specialist: User, *, message=None, error=None, booking=None, review=No
         # Only an empty week says why (two more queries): the page shows no note beside free slots.
         limit_note=None if week and week.days else _limit_note(specialist),
         enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id),
-        pay_singly=_pay_singly(),
+        pay_singly=_pay_singly(), repeat=_repeat(),
     )
+
+
+def _repeat() -> str:
+    """"" (once), or the frequency of the standing appointment being set up."""
+    repeat = request.values.get("repeat", "")
+    return repeat if repeat in FREQUENCIES else ""
 
 
 def _limit_note(specialist: User) -> str | None:
@@ -110,12 +120,31 @@ def book(specialist_id):
         response = make_response(_page(specialist, error=calm_message(retry_after)), 429)
         response.headers["Retry-After"] = str(retry_after)
         return response
+    if form.repeat.data in FREQUENCIES:
+        return _set_up_series(specialist, starts_at, form)
     return submit_form(
         lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
                                starts_at=starts_at, use_package=not _pay_singly(),
                                service_id=service_id_of(form.service.data)),
         done=lambda booking: _booked(specialist, booking),
         refused=lambda error: _page(specialist, error=error.message))
+
+
+def _set_up_series(specialist: User, starts_at, form: BookForm):
+    """The reviewed time as the first session of a standing appointment (the same time in the
+    specialist's zone every week, two weeks or month)."""
+    local = starts_at.astimezone(zone_of(specialist))
+    return submit_form(
+        lambda: recurring_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
+                                 frequency=form.repeat.data, start_date=local.date(), time_of_day=local.time(),
+                                 end_date=parse_day(form.end_date.data), service_id=service_id_of(form.service.data)),
+        done=_series_set_up, refused=lambda error: _page(specialist, error=error.message))
+
+
+def _series_set_up(change):
+    flash(change_message(change, "Your recurring session is set up."), "success")
+    target = url_for("recurring.detail", series_id=change.series.id)
+    return make_response("", 204, {"HX-Redirect": target}) if htmx else redirect(target)
 
 
 def _booked(specialist: User, booking):

@@ -15,3 +15,5 @@ class BookForm(PortalForm):
     starts_at = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
     use_package = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
     service = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    repeat = StringField(validators=[SafeText(MAX_SHORT_TEXT)])  # "": once; else a series' frequency
+    end_date = StringField(validators=[SafeText(MAX_SHORT_TEXT)])  # a series' last date (optional)

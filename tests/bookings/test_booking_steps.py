@@ -112,3 +112,19 @@ def test_an_unreadable_time_is_a_clear_422(client, login_as, users):
     login_as(users["patient"])
     response = client.get(f"/patient/specialists/{users['specialist'].id}/review?starts_at=soon")
     assert response.status_code == 422 and "could not be read" in response.get_data(as_text=True)
+
+
+def test_the_review_sets_up_a_standing_appointment_from_the_chosen_time(client, login_as, users, check_in):
+    specialist = users["specialist"]
+    login_as(users["patient"])
+    start = "2030-01-07T14:00:00+00:00"
+    bad = client.post(f"/patient/specialists/{specialist.id}/book", data={
+        "starts_at": start, "service": str(check_in.id), "repeat": "weekly", "end_date": "2030-01-01"})
+    assert bad.status_code == 422 and "The end date is before the start date" in bad.get_data(as_text=True)
+    done = client.post(f"/patient/specialists/{specialist.id}/book", data={
+        "starts_at": start, "service": str(check_in.id), "repeat": "weekly"})
+    assert done.status_code == 302 and "/recurring/" in done.headers["Location"]
+    sessions = db.session.scalars(sa.select(Booking).order_by(Booking.starts_at)).all()
+    assert sessions and all(b.service_id == check_in.id and b.price == Decimal("30.00") for b in sessions)
+    assert [b.starts_at for b in sessions[:2]] == [datetime(2030, 1, 7, 14, tzinfo=UTC),
+                                                   datetime(2030, 1, 14, 14, tzinfo=UTC)]
