@@ -64,8 +64,20 @@ def package_covers(package_id: uuid.UUID | None, service_id: uuid.UUID | None) -
 
 
 def grid_default_minutes(specialist_id: uuid.UUID, on: date) -> int:
-    """The shortest active service's length rounded up to 15 minutes, at most 60 (60 without one)."""
-    lengths = [o.duration_minutes for o in offers_of(specialist_id, on) if o.duration_minutes]
-    if not lengths:
+    """The shortest active service's length rounded up to 15 minutes, at most 60 (60 without one).
+
+    One query: the active services' history up to `on`, newest first; the first row of each
+    service is its length that day."""
+    rows = db.session.execute(
+        sa.select(SpecialistRate.service_id, SpecialistRate.duration_minutes)
+        .join(Service, Service.id == SpecialistRate.service_id)
+        .where(Service.specialist_id == specialist_id, Service.is_active.is_(True),
+               SpecialistRate.effective_from <= on)
+        .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
+    )
+    current: dict[uuid.UUID, int] = {}
+    for service_id, minutes in rows:
+        current.setdefault(service_id, minutes)
+    if not current:
         return 60
-    return min(60, -(-min(lengths) // 15) * 15)
+    return min(60, -(-min(current.values()) // 15) * 15)
