@@ -5,7 +5,9 @@
 Creates its own scratch database from DATABASE_URL (dropped afterwards), builds
 the schema with the migrations, seeds it with set-based SQL (generate_series),
 then times, for one specialist:
-- computing 30 days of free slots (selectors.availability.free_slots), and
+- computing 30 days of free slots (selectors.availability.free_slots) of their default service;
+- 30 days of free slots of a second service (50 minutes, a 10-minute buffer after, a 60-minute
+  grid) with 200 bookings of theirs in those 30 days (working 08:00-20:00 every day); and
 - rendering the month calendar page through the Flask test client, signed in
   as that specialist.
 The last line printed is one JSON object with p50/p95 in milliseconds."""
@@ -48,8 +50,13 @@ SEED = [
        SELECT gen_random_uuid(), md5('spec' || i)::uuid, d, r.s, r.e
        FROM generate_series(0, :specialists - 1) AS i, generate_series(0, 4) AS d,
             (VALUES (time '09:00', time '12:00'), (time '13:00', time '18:00')) AS r(s, e)""",
-    """INSERT INTO specialist_rates (id, specialist_id, duration_minutes, price, currency, effective_from, created_at)
-       SELECT gen_random_uuid(), md5('spec' || i)::uuid, m, 90 + (i % 5) * 10, 'EUR', current_date - v, now()
+    """INSERT INTO services (id, specialist_id, name, description, is_active, is_default, created_at, updated_at)
+       SELECT md5('svc' || i)::uuid, md5('spec' || i)::uuid, 'Session', '', true, true, now(), now()
+       FROM generate_series(0, :specialists - 1) AS i""",
+    """INSERT INTO specialist_rates (id, specialist_id, service_id, duration_minutes, price, currency, effective_from,
+                                     created_at)
+       SELECT gen_random_uuid(), md5('spec' || i)::uuid, md5('svc' || i)::uuid, m, 90 + (i % 5) * 10, 'EUR',
+              current_date - v, now()
        FROM generate_series(0, :specialists - 1) AS i, (VALUES (60, 400), (50, 30)) AS rate(m, v)""",
     """INSERT INTO specialist_availability_exceptions
            (id, specialist_id, exception_date, is_available, reason, all_day, start_time, end_time, created_at)
@@ -128,6 +135,51 @@ def timed_specialist(app, specialists: int) -> tuple[uuid.UUID, str]:
     return specialist_id, f"spec{index}@bench.test"
 
 
+# The timed specialist's second service, and 200 of their bookings in the 30 days timed: they work
+# 08:00-20:00 every day, seven 50-minute sessions a day 100 minutes apart, all with one patient
+# of their own (their future bookings from the seed above make way).
+SERVICE_SEED = [
+    "DELETE FROM bookings WHERE specialist_id = :s AND starts_at > now()",
+    "DELETE FROM specialist_working_hours WHERE specialist_id = :s",
+    """INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, end_time)
+       SELECT gen_random_uuid(), :s, d, time '08:00', time '20:00' FROM generate_series(0, 6) AS d""",
+    """INSERT INTO services (id, specialist_id, name, description, is_active, is_default, created_at, updated_at)
+       VALUES (:service, :s, 'Follow-up', '', true, false, now(), now())""",
+    """INSERT INTO specialist_rates (id, specialist_id, service_id, duration_minutes, price, currency, effective_from,
+                                     created_at)
+       VALUES (gen_random_uuid(), :s, :service, 50, 70, 'EUR', current_date - 10, now())""",
+    """UPDATE specialist_profiles SET buffer_after_minutes = 10, slot_interval_minutes = 60 WHERE id = :s""",
+    """INSERT INTO users (id, email, email_normalized, password_hash, role, display_name, timezone,
+                          is_active, calendar_feed_version, created_at, updated_at)
+       VALUES (md5('follow-up patient')::uuid, 'follow-up@bench.test', 'follow-up@bench.test', 'x', 'patient',
+               'Follow-up patient', 'UTC', true, 1, now(), now())""",
+    """INSERT INTO bookings (id, patient_id, specialist_id, service_id, starts_at, ends_at, status, price, currency,
+                             created_at, updated_at)
+       SELECT gen_random_uuid(), md5('follow-up patient')::uuid, :s, :service, t, t + interval '50 minutes',
+              'confirmed', 70, 'EUR', now(), now()
+       FROM generate_series(0, 199) AS k,
+            LATERAL (SELECT date_trunc('day', now() AT TIME ZONE 'Europe/Berlin') AT TIME ZONE 'Europe/Berlin'
+                            + (1 + k / 7) * interval '1 day' + interval '8 hours'
+                            + (k % 7) * interval '100 minutes' AS t) AS slot""",
+    "ANALYZE",
+]
+
+
+def second_service(app, specialist_id) -> uuid.UUID:
+    """The timed specialist's second service and its 200 bookings in the 30 days timed."""
+    from portal.extensions import db
+
+    service_id = uuid.UUID(hashlib.md5(f"follow-up{specialist_id}".encode()).hexdigest())
+    with app.app_context(), db.engine.begin() as conn:
+        for statement in SERVICE_SEED:
+            conn.execute(sa.text(statement), {"s": specialist_id, "service": service_id})
+        count = conn.execute(sa.text("SELECT count(*) FROM bookings WHERE specialist_id = :s AND "
+                                     "starts_at BETWEEN now() AND now() + interval '31 days'"),
+                             {"s": specialist_id}).scalar()
+    print(f"  the timed specialist holds {count} bookings in the next 31 days", file=sys.stderr)
+    return service_id
+
+
 def explain(app, specialist_id) -> None:
     from portal.extensions import db
 
@@ -139,12 +191,12 @@ def explain(app, specialist_id) -> None:
         print("\n".join(plan), file=sys.stderr)
 
 
-def measure(app, specialist_id, email: str, requests: int) -> dict:
+def measure(app, specialist_id, email: str, requests: int, service_id: uuid.UUID) -> dict:
     from bench.signin import signed_in_client
     from portal import clock
     from portal.extensions import db
     from portal.models import User
-    from portal.selectors.availability import free_slots
+    from portal.selectors.availability import free_slots, rate_on
 
     with app.app_context():
         def slots():
@@ -161,8 +213,20 @@ def measure(app, specialist_id, email: str, requests: int) -> dict:
 
         print(f"  context: one pooled query round trip p50 {percentile(timed(round_trip, requests), .5)} ms",
               file=sys.stderr)
+        def service_slots():
+            """What GET /slots?service_id= does: the service's length today, then its 30 days."""
+            specialist = db.session.get(User, specialist_id)
+            today = clock.today(specialist.timezone)
+            rate = rate_on(specialist.id, today, service_id)
+            found = free_slots(specialist, today, today + timedelta(days=29), now=clock.now(),
+                               duration=timedelta(minutes=rate.duration_minutes))
+            db.session.remove()
+            return found
+
         print(f"  {len(slots())} free slots in 30 days", file=sys.stderr)
         slot_times = timed(slots, requests)
+        print(f"  {len(service_slots())} free slots of the second service in 30 days", file=sys.stderr)
+        service_times = timed(service_slots, requests)
 
     client = signed_in_client(app, email, PASSWORD)
 
@@ -172,6 +236,8 @@ def measure(app, specialist_id, email: str, requests: int) -> dict:
 
     calendar_times = timed(calendar, requests)
     return {"slots_p50_ms": percentile(slot_times, .5), "slots_p95_ms": percentile(slot_times, .95),
+            "service_slots_p50_ms": percentile(service_times, .5),
+            "service_slots_p95_ms": percentile(service_times, .95),
             "calendar_p50_ms": percentile(calendar_times, .5), "calendar_p95_ms": percentile(calendar_times, .95)}
 
 
@@ -196,12 +262,14 @@ def main() -> None:
             upgrade()
         seed(app, args.specialists)
         specialist_id, email = timed_specialist(app, args.specialists)
+        service_id = second_service(app, specialist_id)
         explain(app, specialist_id)
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
 
-            cProfile.runctx("measure(app, specialist_id, email, 50)", globals(), locals(), sort="cumtime")
-        result = measure(app, specialist_id, email, args.requests)
+            cProfile.runctx("measure(app, specialist_id, email, 50, service_id)", globals(), locals(),
+                            sort="cumtime")
+        result = measure(app, specialist_id, email, args.requests, service_id)
         with app.app_context():
             from portal.extensions import db
 

@@ -34,10 +34,12 @@ from portal.models import (
     MeetingRecording,
     Outbox,
     PackageEnrolment,
+    PackageService,
     RecordAccess,
     RecordingAccessCode,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    Service,
     SessionNote,
     SessionNoteAmendment,
     SpecialistProfile,
@@ -66,6 +68,8 @@ EXPECTATIONS = {
     "specialist_profile": (SpecialistProfile, rules(SIGNED_IN, OWNER, OWNER, ADMIN)),
     "rate": (SpecialistRate, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
     "working_hours": (WorkingHours, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
+    "service": (Service, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
+    "package_service": (PackageService, rules(SIGNED_IN, NOBODY, NOBODY, NOBODY)),
     "exception": (AvailabilityException, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
     "active_package": (BookingPackage, rules(ROLES, OWNER, OWNER, OWNER)),
     "inactive_package": (BookingPackage, rules(OWNER, OWNER, OWNER, OWNER)),
@@ -122,6 +126,7 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
         "specialist_profile": db.session.get(SpecialistProfile, specialist.id),
         "rate": db.session.scalar(sa.select(SpecialistRate).filter_by(specialist_id=specialist.id)),
         "working_hours": db.session.scalar(sa.select(WorkingHours).filter_by(specialist_id=specialist.id)),
+        "service": db.session.scalar(sa.select(Service).filter_by(specialist_id=specialist.id)),
         "exception": AvailabilityException(specialist_id=specialist.id, reason="training",
                                            exception_date=today + timedelta(days=3)),
         "active_package": BookingPackage(specialist_id=specialist.id, name="Four", session_count=4,
@@ -152,6 +157,8 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
     }
     db.session.add_all(row for row in rows.values() if row is not None)
     db.session.flush()
+    rows["package_service"] = PackageService(package_id=rows["active_package"].id, service_id=rows["service"].id)
+    db.session.add(rows["package_service"])
     rows["amendment"] = SessionNoteAmendment(note_id=note.id, author_id=specialist.id, text="addendum")
     db.session.add(rows["amendment"])
     rows["link_code"] = RecordingAccessCode(code_hash=booking.id.hex * 2, recording_id=rows["recording"].id,

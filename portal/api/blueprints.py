@@ -18,8 +18,9 @@ def all_blueprints():
         recordings,
         recurring,
         rights,
+        services,
     )
 
     return [me.blp, hours.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
             audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp,
-            rights.blp, rights.admin_blp, booking_changes.blp]
+            rights.blp, rights.admin_blp, booking_changes.blp, services.blp]

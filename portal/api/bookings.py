@@ -25,6 +25,7 @@ class BookingSchema(ma.Schema):
     price = Money()
     currency = ma.fields.String()
     recurring_booking_id = ma.fields.UUID(allow_none=True)
+    service_id = ma.fields.UUID(allow_none=True, metadata={"description": "The service booked"})
     package_enrolment_id = ma.fields.UUID(allow_none=True,
                                           metadata={"description": "The enrolment whose credit paid for it"})
     attention_reason = ma.fields.String(allow_none=True)
@@ -54,11 +55,14 @@ class BookingDetailSchema(BookingSchema):
 class BookingCreateSchema(ma.Schema):
     specialist_id = ma.fields.UUID(required=True)
     starts_at = BoundedDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
+    service_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "The specialist's service to book (default: their default service)"})
     patient_id = ma.fields.UUID(load_default=None, metadata={
         "description": "Staff only: the patient to book (an admin with any specialist, a specialist on "
                        "their own calendar)"})
     override_rules = ma.fields.Boolean(load_default=False, metadata={
-        "description": "Staff only: book although the specialist's booking rules refuse (audited)"})
+        "description": "Staff only: book although the specialist's booking rules or buffers refuse (audited); "
+                       "staff may always start off the grid"})
     use_package = ma.fields.Boolean(load_default=True, metadata={
         "description": "Draw a credit from the patient's usable package enrolment with this specialist "
                        "(default); false pays singly"})
@@ -96,9 +100,11 @@ def list_bookings(args):
 @blp.alt_response(409, response="DEFAULT_ERROR")  # SLOT_UNAVAILABLE, or a booking rule's code
 @blp.alt_response(429, response="DEFAULT_ERROR")  # RATE_LIMITED, with Retry-After
 def create_booking(data):
-    """Book a slot: a patient for themself; an admin any patient with any specialist, a specialist
-    any active patient on their own calendar (`patient_id`).
+    """Book a slot of a service: a patient for themself; an admin any patient with any specialist,
+    a specialist any active patient on their own calendar (`patient_id`).
     409 SLOT_UNAVAILABLE when it is taken, blocked or outside hours;
+    409 OFF_GRID when a patient's start is off the specialist's grid; 409 BUFFER when it
+    touches another booking's buffer;
     409 BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or OUTSIDE_BOOKING_WINDOW when the
     specialist's booking rules refuse it; 429 RATE_LIMITED over BOOKING_RATE_LIMIT."""
     patient = booking_patient(actor=current_user, patient_id=data["patient_id"],
@@ -108,7 +114,7 @@ def create_booking(data):
         return too_many_response(retry_after)
     booking = booking_create(actor=current_user, patient=patient, specialist_id=data["specialist_id"],
                              starts_at=data["starts_at"], override_rules=data["override_rules"],
-                             use_package=data["use_package"])
+                             use_package=data["use_package"], service_id=data["service_id"])
     db.session.commit()
     return booking
 

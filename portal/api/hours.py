@@ -16,6 +16,7 @@ from portal.models import Role, User
 from portal.selectors.availability import free_slots, rate_on
 from portal.selectors.hours import rates_of, working_hours_of
 from portal.selectors.specialists import specialist_get, specialists_search
+from portal.services.bookings import bookable_service
 from portal.services.hours import HoursInput, rate_add, working_hours_replace
 
 blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",
@@ -42,6 +43,8 @@ class SpecialistQuery(PageArgs):
 class DateRangeArgs(ma.Schema):
     from_ = BoundedDate(data_key="from", required=True)
     to = BoundedDate(required=True)
+    service_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "Slots of this service's length (default: the specialist's default service)"})
 
     @ma.validates_schema
     def range_is_sane(self, data, **kwargs):
@@ -92,12 +95,14 @@ def list_specialists(args):
 @blp.arguments(DateRangeArgs, location="query")
 @blp.response(200, SlotSchema(many=True))
 def slots(args, specialist_id):
-    """Free slots between two dates (the specialist's local dates), at the current rate's length,
+    """Free slots between two dates (the specialist's local dates), at the service's current length,
+    on the specialist's start-time grid, whose session plus buffers clears other bookings',
     that the specialist's booking rules allow: none sooner than the minimum notice or beyond
     the booking window; for a patient, none at times they are booked elsewhere, and none at
     all once they hold as many upcoming sessions with this specialist as allowed."""
     specialist = _specialist(specialist_id)
-    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key))
+    service = bookable_service(specialist, args["service_id"])
+    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key), service)
     if rate is None:
         return []
     patient_id = current_user.id if current_user.role == Role.PATIENT else None

@@ -29,6 +29,7 @@ class RecurringSchema(ma.Schema):
     start_date = BoundedDate()
     end_date = BoundedDate(allow_none=True)
     time_of_day = ma.fields.Time(format="%H:%M")
+    service_id = ma.fields.UUID(allow_none=True, metadata={"description": "The service of every session"})
     is_active = ma.fields.Boolean()
     status = ma.fields.Function(service.series_status)
     paused_at = BoundedDateTime(allow_none=True)
@@ -75,6 +76,8 @@ class RecurringCreateSchema(ma.Schema):
     time_of_day = ma.fields.Time(load_default=None, allow_none=True,
                                  metadata={"description": "Local time in the specialist's zone; 10:00 if left out."})
     user_id = ma.fields.UUID(load_default=None, metadata={"description": "Admins only: the patient to book."})
+    service_id = ma.fields.UUID(load_default=None, metadata={
+        "description": "The service of every session (default: the specialist's default service)"})
 
 
 class RecurringPatchSchema(ma.Schema):

@@ -55,7 +55,7 @@ def move_pick(booking_id):
     problem = _problem(booking)
     days = {} if problem else slot_days(
         specialist_get(specialist_id=booking.specialist_id), patient_id=booking.patient_id,
-        duration=booking.ends_at - booking.starts_at, moving_id=booking.id,
+        duration=booking.ends_at - booking.starts_at, moving_id=booking.id, service_id=booking.service_id,
         rules_apply=not moves_as_staff(current_user, booking))
     return render_page(TEMPLATE, booking=booking, problem=problem, slot_days=days, slot_window=SLOT_DAYS,
                        starts_at=None, form=None)

@@ -23,10 +23,12 @@ class SlotButton(NamedTuple):
 
 
 def slot_days(specialist: User, *, patient_id: uuid.UUID, duration: timedelta | None = None,
-              moving_id: uuid.UUID | None = None, rules_apply: bool = True) -> dict:
-    """The specialist's free times for the next SLOT_DAYS days that suit the patient too."""
+              moving_id: uuid.UUID | None = None, rules_apply: bool = True,
+              service_id: uuid.UUID | None = None) -> dict:
+    """The specialist's free times of the service (the default one when None) for the next
+    SLOT_DAYS days that suit the patient too."""
     now = clock.now()
-    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key))
+    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key), service_id)
     if rate is None:
         return {}
     zone = viewer_zone()

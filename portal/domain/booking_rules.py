@@ -30,7 +30,11 @@ LIMITS = {
     "max_upcoming_per_patient": (1, 1000),
     "min_notice_hours": (0, 8760),
     "booking_window_days": (1, 3650),
+    "buffer_before_minutes": (0, 120),
+    "buffer_after_minutes": (0, 120),
+    "slot_interval_minutes": (5, 240),
 }
+OPTIONAL_RULES = ("slot_interval_minutes",)  # None: the default the services give
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class BookingRules:
     max_upcoming_per_patient: int = 8
     min_notice_hours: int = 2
     booking_window_days: int = 365
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    slot_interval_minutes: int | None = None  # None: grid_default_minutes of the specialist's services
 
     def window_days(self, max_ahead_days: int) -> int:
         """The window in force: the specialist's, capped by the portal's."""
@@ -106,6 +113,8 @@ def rules_errors(values: dict, max_ahead_days: int) -> dict[str, str]:
     errors = {}
     for name, (low, high) in LIMITS.items():
         value = values.get(name)
+        if value is None and name in OPTIONAL_RULES:
+            continue
         if isinstance(value, bool) or not isinstance(value, int):
             errors[name] = "A whole number."
         elif not low <= value <= high:

@@ -115,3 +115,38 @@ def slots_in(window: Interval, duration: timedelta, busy: list[Interval], now: d
             slots.append((cursor, slot_end))
         cursor = slot_end
     return slots
+
+
+def hour_of(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The top of the hour at or before `moment` in `zone` (where a start-time grid is counted from)."""
+    return moment.astimezone(zone).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def on_grid(windows: list[Interval], starts_at: datetime, step: timedelta, zone: ZoneInfo) -> bool:
+    """Whether `starts_at` lies on the grid of the working window it falls in: every `step`
+    from the top of the hour the window starts in."""
+    for start, end in windows:
+        if start <= starts_at < end:
+            return (starts_at - hour_of(start, zone)) % step == timedelta(0)
+    return False
+
+
+def grid_slots(window: Interval, duration: timedelta, busy: list[Interval], now: datetime, *,
+               step: timedelta, before: timedelta, after: timedelta, zone: ZoneInfo) -> list[Interval]:
+    """Slots of a window on its grid (see on_grid) whose session plus buffers fits the window,
+    skipping past ones and those whose session meets `busy` (merged, sorted; the specialist's
+    bookings already widened by both buffers)."""
+    start, end = window
+    anchor = hour_of(start, zone)
+    earliest = start + before
+    cursor = anchor + -(-(earliest - anchor) // step) * step if earliest > anchor else anchor
+    index = max(bisect.bisect_left(busy, (cursor,)) - 1, 0)
+    slots: list[Interval] = []
+    while cursor + duration + after <= end:
+        slot_end = cursor + duration
+        while index < len(busy) and busy[index][1] <= cursor:
+            index += 1
+        if cursor > now and not (index < len(busy) and busy[index][0] < slot_end):
+            slots.append((cursor, slot_end))
+        cursor += step
+    return slots

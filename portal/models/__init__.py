@@ -19,6 +19,7 @@ from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
 from portal.models.recordings import RECORDING_FORMATS, MeetingRecording, RecordingAccessCode
 from portal.models.rights import ACCESS_RECORD_TYPES, ERASURE_STATUSES, ErasureRequest, RecordAccess
+from portal.models.services import DEFAULT_SERVICE_NAME, PackageService, Service
 from portal.models.types import utcnow
 from portal.models.users import (
     ROLES,
@@ -36,5 +37,5 @@ __all__ = [
     "BookingPackage", "BookingStatusHistory", "JobRun", "MeetingRecording", "Outbox", "PackageEnrolment",
     "RecordingAccessCode", "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
-    "SpecialistRate", "User", "WorkingHours", "utcnow",
+    "SpecialistRate", "User", "WorkingHours", "utcnow", "DEFAULT_SERVICE_NAME", "PackageService", "Service",
 ]

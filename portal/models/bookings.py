@@ -46,6 +46,10 @@ class Booking(db.Model):
     )
     # The calendar invitation's SEQUENCE: raised by every move, so that the same UID moves the event.
     ics_sequence: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # The service booked (its length and price were read from its history at booking time).
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("services.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     # Set when an availability exception was placed over the booking and kept.
     attention_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -157,6 +161,10 @@ class RecurringBooking(db.Model):
     # computed from the start so that monthly series never drift to the 28th.
     next_occurrence_index: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     last_generated_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # The service each session is for (None: the specialist's default service).
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("services.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

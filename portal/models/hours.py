@@ -57,12 +57,19 @@ class AvailabilityException(db.Model):
 
 
 class SpecialistRate(db.Model):
-    """A rate becomes current from effective_from; the latest such row wins, history is kept."""
+    """A service's length and price from effective_from; the latest such row wins, history is kept.
+
+    A row written without a service is the specialist's default service's (created, as
+    "Session", when the specialist has none): what the rates API and older callers write."""
 
     __tablename__ = "specialist_rates"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     specialist_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    # Never None once written (see _rate_of_default_service); nullable so SQLite can add it in place.
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("services.id", ondelete="CASCADE"), nullable=True
+    )
     duration_minutes: Mapped[int] = mapped_column(sa.Integer)
     price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
@@ -73,7 +80,30 @@ class SpecialistRate(db.Model):
         sa.CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration"),
         sa.CheckConstraint("price >= 0", name="price"),
         sa.Index("ix_specialist_rates_current", "specialist_id", "effective_from", "created_at"),
+        sa.Index("ix_specialist_rates_service", "service_id", "effective_from", "created_at"),
     )
+
+
+@sa.event.listens_for(SpecialistRate, "before_insert")
+def _rate_of_default_service(mapper, connection, rate: SpecialistRate) -> None:
+    if rate.service_id is None:
+        rate.service_id = default_service_id(connection, rate.specialist_id)
+
+
+def default_service_id(connection, specialist_id: uuid.UUID) -> uuid.UUID:
+    """The specialist's default service, created ("Session") when they have none yet."""
+    from portal.models.services import DEFAULT_SERVICE_NAME, Service
+
+    table = Service.__table__
+    found = connection.scalar(sa.select(table.c.id).where(table.c.specialist_id == specialist_id,
+                                                          table.c.is_default))
+    if found is None:
+        found = new_id()
+        now = utcnow()
+        connection.execute(table.insert().values(
+            id=found, specialist_id=specialist_id, name=DEFAULT_SERVICE_NAME, description="", is_active=True,
+            is_default=True, created_at=now, updated_at=now))
+    return found
 
 
 class WorkingHours(db.Model):

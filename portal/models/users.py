@@ -92,6 +92,11 @@ class SpecialistProfile(db.Model):
     max_upcoming_per_patient: Mapped[int] = mapped_column(sa.Integer, default=8, server_default="8")
     min_notice_hours: Mapped[int] = mapped_column(sa.Integer, default=2, server_default="2")
     booking_window_days: Mapped[int] = mapped_column(sa.Integer, default=365, server_default="365")
+    # Time kept free before and after each session, and the grid start times lie on
+    # (None: the shortest active service's length rounded up to 15 minutes, at most 60).
+    buffer_before_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    buffer_after_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    slot_interval_minutes: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     user: Mapped[User] = relationship(back_populates="specialist_profile")
 
@@ -100,6 +105,9 @@ class SpecialistProfile(db.Model):
         sa.CheckConstraint("min_notice_hours BETWEEN 0 AND 8760", name="min_notice"),
         sa.CheckConstraint("booking_window_days BETWEEN 1 AND 3650", name="booking_window"),
         sa.CheckConstraint("late_cancel_notice_hours BETWEEN 0 AND 720", name="late_cancel_notice"),
+        sa.CheckConstraint("buffer_before_minutes BETWEEN 0 AND 120", name="buffer_before"),
+        sa.CheckConstraint("buffer_after_minutes BETWEEN 0 AND 120", name="buffer_after"),
+        sa.CheckConstraint("slot_interval_minutes BETWEEN 5 AND 240", name="slot_interval"),
     )
 
 

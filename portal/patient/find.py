@@ -1,10 +1,6 @@
-"""Finding a specialist, their page with rates, packages and free slots
-(in the patient's own time zone), and booking a slot in place."""
+"""Finding a specialist, their page with services, packages and a week of free times (in the
+patient's own time zone), the review of a chosen time, and booking it on "Confirm"."""
 from __future__ import annotations
-
-from collections import defaultdict
-from datetime import datetime
-from typing import NamedTuple
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -15,19 +11,27 @@ from portal.domain.zones import zone_of
 from portal.extensions import htmx
 from portal.models import User
 from portal.patient.blueprint import bp
+from portal.patient.booking_steps import (
+    bookable_offers,
+    chosen_offer,
+    parse_day,
+    parse_start,
+    review_of,
+    service_id_of,
+    week_of,
+)
 from portal.patient.forms import BookForm
-from portal.selectors.availability import next_free_slots, rate_on
+from portal.recurring.views import change_message
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
+from portal.services.recurring import FREQUENCIES, recurring_create
 from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rate_limits import booking_rate_limited, calm_message
 from portal.web.rendering import render_page
-from portal.web.templating import LOCAL_DATETIME_FORMAT, viewer_zone
 
 PER_PAGE = 10
-SLOT_DAYS = 14
 
 
 @bp.route("/specialists")
@@ -45,44 +49,33 @@ def _specialist(specialist_id) -> User:
     return policies.load(User, specialist.id, current_user)
 
 
-class SlotButton(NamedTuple):
-    """One free slot as its button shows it: formatted here once, in the patient's zone, rather than
-    through the template's filters for each of the (often 100+) buttons."""
-
-    starts_at: str  # ISO 8601 with its offset, as the booking form posts it back
-    label: str  # e.g. "Mon 01 Dec 2026, 09:00", what a screen reader hears
-    time: str  # "09:00", the button's text
-
-
-def _slot_days(specialist: User, rate) -> dict:
-    """Free slots grouped by the patient's local date."""
-    zone = viewer_zone()
-    days = defaultdict(list)
-    for start, _end in next_free_slots(specialist, now=clock.now(), patient_id=current_user.id, days=SLOT_DAYS,
-                                       rate=rate):
-        local = start.astimezone(zone)
-        days[local.date()].append(SlotButton(start.isoformat(), local.strftime(LOCAL_DATETIME_FORMAT),
-                                             local.strftime("%H:%M")))
-    return dict(days)
-
-
 def _pay_singly() -> bool:
     """The patient chose to pay singly instead of drawing a package credit (a link, so no JS is needed)."""
     return request.values.get("use_package") == "0"
 
 
-def _page(specialist: User, *, message=None, error=None, booking=None):
-    rate = rate_on(specialist.id, clock.today(zone_of(specialist).key))
-    slot_days = _slot_days(specialist, rate) if rate else {}
+def _page(specialist: User, *, message=None, error=None, booking=None, review=None, offer=None):
+    """The specialist's page: the service chosen, a week of its free times, and (once a time is
+    chosen) the review of that booking; an htmx request gets the slot list's block alone."""
+    offers = bookable_offers(specialist)
+    offer = offer or chosen_offer(specialist, offers, request.values.get("service"))
+    week = week_of(specialist, offer, request.values.get("week")) if offer else None
     return render_page(
-        "patient/specialist.html", "slot_list", specialist=specialist, rate=rate,
+        "patient/specialist.html", "slot_list", specialist=specialist, offers=offers, offer=offer,
+        rate=offer and offer.rate, week=week,
         packages=active_packages(viewer=current_user, specialist_id=specialist.id),
-        slot_days=slot_days, message=message, error=error, booking=booking, slot_window=SLOT_DAYS,
-        # Only an empty list says why (two more queries): the page shows no note beside free slots.
-        limit_note=None if slot_days else _limit_note(specialist),
+        slot_days=week.days if week else {}, message=message, error=error, booking=booking, review=review,
+        # Only an empty week says why (two more queries): the page shows no note beside free slots.
+        limit_note=None if week and week.days else _limit_note(specialist),
         enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id),
-        pay_singly=_pay_singly(),
+        pay_singly=_pay_singly(), repeat=_repeat(),
     )
+
+
+def _repeat() -> str:
+    """"" (once), or the frequency of the standing appointment being set up."""
+    repeat = request.values.get("repeat", "")
+    return repeat if repeat in FREQUENCIES else ""
 
 
 def _limit_note(specialist: User) -> str | None:
@@ -99,6 +92,19 @@ def specialist(specialist_id):
     return _page(_specialist(specialist_id))
 
 
+@bp.route("/specialists/<uuid:specialist_id>/review")
+def review(specialist_id):
+    """The chosen time in words (service, length, price or package, zones, cancellation): only its
+    "Confirm" books."""
+    specialist = _specialist(specialist_id)
+    starts_at = parse_start(request.args.get("starts_at"))
+    offer = chosen_offer(specialist, bookable_offers(specialist), request.args.get("service"))
+    if starts_at is None or offer is None:
+        return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
+    return _page(specialist, offer=offer,
+                 review=review_of(specialist, offer, starts_at, use_package=not _pay_singly()))
+
+
 @bp.route("/specialists/<uuid:specialist_id>/book", methods=["POST"])
 @checks_own_text
 def book(specialist_id):
@@ -106,20 +112,39 @@ def book(specialist_id):
     form = BookForm()
     if not form.validate():
         return form_error(_page(specialist, error=next(iter(form.error_messages().values()))))
-    try:
-        starts_at = datetime.fromisoformat(form.starts_at.data or "")
-    except ValueError:
+    starts_at = parse_start(form.starts_at.data)
+    if starts_at is None:
         return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
     retry_after = booking_rate_limited(actor=current_user, patient=current_user)
     if retry_after:
         response = make_response(_page(specialist, error=calm_message(retry_after)), 429)
         response.headers["Retry-After"] = str(retry_after)
         return response
+    if form.repeat.data in FREQUENCIES:
+        return _set_up_series(specialist, starts_at, form)
     return submit_form(
         lambda: booking_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
-                               starts_at=starts_at, use_package=not _pay_singly()),
+                               starts_at=starts_at, use_package=not _pay_singly(),
+                               service_id=service_id_of(form.service.data)),
         done=lambda booking: _booked(specialist, booking),
         refused=lambda error: _page(specialist, error=error.message))
+
+
+def _set_up_series(specialist: User, starts_at, form: BookForm):
+    """The reviewed time as the first session of a standing appointment (the same time in the
+    specialist's zone every week, two weeks or month)."""
+    local = starts_at.astimezone(zone_of(specialist))
+    return submit_form(
+        lambda: recurring_create(actor=current_user, patient=current_user, specialist_id=specialist.id,
+                                 frequency=form.repeat.data, start_date=local.date(), time_of_day=local.time(),
+                                 end_date=parse_day(form.end_date.data), service_id=service_id_of(form.service.data)),
+        done=_series_set_up, refused=lambda error: _page(specialist, error=error.message))
+
+
+def _series_set_up(change):
+    flash(change_message(change, "Your recurring session is set up."), "success")
+    target = url_for("recurring.detail", series_id=change.series.id)
+    return make_response("", 204, {"HX-Redirect": target}) if htmx else redirect(target)
 
 
 def _booked(specialist: User, booking):

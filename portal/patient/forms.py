@@ -9,7 +9,11 @@ from portal.web.validators import SafeText
 
 
 class BookForm(PortalForm):
-    """A slot's button: its start as ISO 8601 (use_package is read from the page's link as well)."""
+    """The review's "Confirm": the start as ISO 8601 and the service (use_package is read from the
+    page's link as well)."""
 
     starts_at = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
     use_package = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    service = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    repeat = StringField(validators=[SafeText(MAX_SHORT_TEXT)])  # "": once; else a series' frequency
+    end_date = StringField(validators=[SafeText(MAX_SHORT_TEXT)])  # a series' last date (optional)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.models import ApiToken, AvailabilityException, Role, SpecialistProfile, SpecialistRate, User, WorkingHours
-from portal.policies.base import Policy, is_admin, user_id
+from portal.models import (
+    ApiToken,
+    AvailabilityException,
+    PackageService,
+    Role,
+    Service,
+    SpecialistProfile,
+    SpecialistRate,
+    User,
+    WorkingHours,
+)
+from portal.policies.base import Policy, WrittenByServicesPolicy, is_admin, user_id
 
 
 class UserPolicy(Policy):
@@ -60,6 +70,22 @@ class SpecialistProfilePolicy(SpecialistOwnedPolicy):
 
 class RatePolicy(SpecialistOwnedPolicy):
     model = SpecialistRate
+
+
+class ServicePolicy(SpecialistOwnedPolicy):
+    model = Service
+
+
+class PackageServicePolicy(WrittenByServicesPolicy):
+    """Which services a package pays for: public like the package; written only by service_update."""
+
+    model = PackageService
+
+    def visible(self, user):
+        return sa.true() if user_id(user) else sa.false()
+
+    def view(self, user, row):
+        return user_id(user) is not None
 
 
 class WorkingHoursPolicy(SpecialistOwnedPolicy):

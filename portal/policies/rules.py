@@ -29,7 +29,9 @@ from portal.policies.bookings import (
 from portal.policies.people import (
     ApiTokenPolicy,
     ExceptionPolicy,
+    PackageServicePolicy,
     RatePolicy,
+    ServicePolicy,
     SpecialistProfilePolicy,
     UserPolicy,
     WorkingHoursPolicy,
@@ -55,7 +57,8 @@ POLICIES: dict[type, Policy] = {
         ExceptionPolicy(), PackagePolicy(), EnrolmentPolicy(), BookingPolicy(), BookingStatusHistoryPolicy(),
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
         AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
-        OutboxPolicy(), JobRunPolicy(), RecordAccessPolicy(), ErasureRequestPolicy(),
+        OutboxPolicy(), JobRunPolicy(), RecordAccessPolicy(), ErasureRequestPolicy(), ServicePolicy(),
+        PackageServicePolicy(),
     )
 }
 

@@ -73,6 +73,19 @@ def create():
         done=_created, refused=lambda error: _list_page(form, error))
 
 
+@bp.route("/first-session")
+def choose_first():
+    """The standing-appointment form's next step: the specialist's free times, the review set to repeat."""
+    frequency = request.args.get("frequency", "")
+    try:
+        specialist_id = uuid.UUID(request.args.get("specialist_id", ""))
+    except ValueError:
+        flash("Choose a specialist.", "error")
+        return redirect(url_for("recurring.index"))
+    repeat = frequency if frequency in service.FREQUENCIES else "weekly"
+    return redirect(url_for("patient.specialist", specialist_id=specialist_id, repeat=repeat))
+
+
 def _specialist_id(form: SeriesForm) -> uuid.UUID:
     try:
         return uuid.UUID(form.specialist_id.data)

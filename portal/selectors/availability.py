@@ -19,8 +19,8 @@ from portal.domain.intervals import (
     HoursRange,
     Interval,
     day_windows,
+    grid_slots,
     merge_intervals,
-    slots_in,
 )
 from portal.domain.zones import zone_of
 from portal.extensions import db
@@ -28,11 +28,13 @@ from portal.models import (
     ACTIVE_STATUSES,
     AvailabilityException,
     Booking,
+    Service,
     SpecialistRate,
     User,
     WorkingHours,
 )
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
+from portal.selectors.services import grid_default_minutes
 
 
 def hours_of(specialist_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[HoursRange]]:
@@ -71,38 +73,49 @@ def windows_between(specialist: User, first: date, last: date) -> dict[date, lis
     return {day: day_windows(day, zone, hours, exceptions.get((specialist.id, day), [])) for day in days}
 
 
-def rate_on(specialist_id: uuid.UUID, on: date) -> SpecialistRate | None:
-    """The rate current on `on`: the latest effective_from not after it."""
+def rate_on(specialist_id: uuid.UUID, on: date, service_id: uuid.UUID | None = None) -> SpecialistRate | None:
+    """The length and price current on `on` of the service (the specialist's default one when
+    None): the latest effective_from not after it."""
+    if service_id is None:
+        service_id = sa.select(Service.id).where(Service.specialist_id == specialist_id,
+                                                 Service.is_default.is_(True)).scalar_subquery()
     return db.session.scalar(
         sa.select(SpecialistRate)
-        .where(SpecialistRate.specialist_id == specialist_id, SpecialistRate.effective_from <= on)
+        .where(SpecialistRate.specialist_id == specialist_id, SpecialistRate.service_id == service_id,
+               SpecialistRate.effective_from <= on)
         .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
         .limit(1)
     )
 
 
-def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: datetime,
-                            patient_id: uuid.UUID | None = None,
-                            moving_id: uuid.UUID | None = None) -> list[Interval]:
-    """Busy intervals of the specialist (and of the patient, when given), sorted; the booking
-    being moved (`moving_id`) does not count: its time is free for its own move."""
+def busy_between(specialist_id: uuid.UUID, start: datetime, end: datetime, *, gap: timedelta,
+                 patient_id: uuid.UUID | None = None, moving_id: uuid.UUID | None = None) -> list[Interval]:
+    """Busy intervals, merged and sorted: the specialist's sessions widened by `gap` on each side
+    (their buffers and the new session's), and the patient's own sessions elsewhere as they are.
+    The booking being moved (`moving_id`) does not count: its time is free for its own move."""
     party = Booking.specialist_id == specialist_id
     if patient_id is not None:
         party = sa.or_(party, Booking.patient_id == patient_id)
     rows = db.session.execute(
-        sa.select(Booking.starts_at, Booking.ends_at).where(
-            party, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at < end, Booking.ends_at > start,
+        sa.select(Booking.starts_at, Booking.ends_at, Booking.specialist_id == specialist_id).where(
+            party, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at < end + gap, Booking.ends_at > start - gap,
             *([Booking.id != moving_id] if moving_id else []),
-        ).order_by(Booking.starts_at)
+        )
     )
-    return merge_intervals((s, e) for s, e in rows)
+    return merge_intervals((s - gap, e + gap) if own else (s, e) for s, e, own in rows)
+
+
+def grid_of(specialist_id: uuid.UUID, rules, on: date) -> timedelta:
+    """The start-time grid in force: the specialist's, or the default their services give."""
+    return timedelta(minutes=rules.slot_interval_minutes or grid_default_minutes(specialist_id, on))
 
 
 def free_slots(specialist: User, first: date, last: date, *, now: datetime,
                duration: timedelta, patient_id: uuid.UUID | None = None,
                moving_id: uuid.UUID | None = None, rules_apply: bool = True) -> list[Interval]:
-    """Bookable intervals of `duration` between two local dates, after `now`, that the
-    specialist's booking rules allow (minimum notice, booking window).
+    """Bookable intervals of `duration` between two local dates, after `now`, on the specialist's
+    start-time grid, whose session plus buffers fits a working window and clears every other
+    booking's session plus buffers, that the booking rules allow (minimum notice, window).
 
     With `patient_id`, times the patient is already booked elsewhere are left out,
     and every slot once the patient holds as many upcoming sessions as allowed.
@@ -113,23 +126,29 @@ def free_slots(specialist: User, first: date, last: date, *, now: datetime,
     all_windows = [w for day in sorted(windows) for w in windows[day]]
     if not all_windows or duration <= timedelta(0):
         return []
-    busy = active_bookings_between(specialist.id, all_windows[0][0], all_windows[-1][1], patient_id, moving_id)
-    slots = [slot for window in all_windows for slot in slots_in(window, duration, busy, now)]
-    rules = booking_rules_of(specialist.id) if rules_apply else NO_RULES
+    rules = booking_rules_of(specialist.id)
+    before, after = timedelta(minutes=rules.buffer_before_minutes), timedelta(minutes=rules.buffer_after_minutes)
+    busy = busy_between(specialist.id, all_windows[0][0], all_windows[-1][1], gap=before + after,
+                        patient_id=patient_id, moving_id=moving_id)
+    step, zone = grid_of(specialist.id, rules, first), zone_of(specialist)
+    slots = [slot for window in all_windows
+             for slot in grid_slots(window, duration, busy, now, step=step, before=before, after=after, zone=zone)]
     upcoming = (upcoming_count(patient_id=patient_id, specialist_id=specialist.id, now=now, moving_id=moving_id)
                 if patient_id is not None and rules_apply else None)
-    return allowed_slots(slots, rules, now, current_app.config["MAX_BOOKING_AHEAD_DAYS"], upcoming)
+    limits = rules if rules_apply else NO_RULES
+    return allowed_slots(slots, limits, now, current_app.config["MAX_BOOKING_AHEAD_DAYS"], upcoming)
 
 
 def next_free_slots(specialist: User, *, now: datetime, patient_id: uuid.UUID | None = None,
                     days: int = 14, limit: int | None = None, rate: SpecialistRate | None = None,
                     duration: timedelta | None = None, moving_id: uuid.UUID | None = None,
-                    rules_apply: bool = True) -> list[Interval]:
-    """Free slots from today (specialist's zone) for `days` days, at the length of the rate current
-    today (`rate`, when the caller has read it already)."""
+                    rules_apply: bool = True, service_id: uuid.UUID | None = None) -> list[Interval]:
+    """Free slots from today (specialist's zone) for `days` days, at the length the service (the
+    default one when None) has today (`rate`, when the caller has read it already; `duration`,
+    when the session keeps a length of its own, as a moved one does)."""
     zone = zone_of(specialist)
     first = now.astimezone(zone).date()
-    rate = rate or rate_on(specialist.id, first)
+    rate = rate or rate_on(specialist.id, first, service_id)
     if rate is None:
         return []
     slots = free_slots(specialist, first, first + timedelta(days=days - 1), now=now,

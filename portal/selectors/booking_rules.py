@@ -13,7 +13,8 @@ from portal.models import ACTIVE_STATUSES, Booking, SpecialistProfile
 from portal.models.bulk import among
 
 _RULE_COLUMNS = (SpecialistProfile.max_upcoming_per_patient, SpecialistProfile.min_notice_hours,
-                 SpecialistProfile.booking_window_days)
+                 SpecialistProfile.booking_window_days, SpecialistProfile.buffer_before_minutes,
+                 SpecialistProfile.buffer_after_minutes, SpecialistProfile.slot_interval_minutes)
 
 
 def booking_rules_of(specialist_id: uuid.UUID) -> BookingRules:

@@ -16,6 +16,7 @@ from portal.models import (
     ACTIVE_STATUSES,
     AvailabilityException,
     Booking,
+    Service,
     SpecialistRate,
     User,
     WorkingHours,
@@ -31,8 +32,10 @@ def working_hours_of(specialist_id: uuid.UUID) -> list[WorkingHours]:
 
 
 def rates_of(specialist_id: uuid.UUID) -> list[SpecialistRate]:
+    """The default service's history, newest first: what the rates API has always listed."""
     return list(db.session.scalars(
-        sa.select(SpecialistRate).where(SpecialistRate.specialist_id == specialist_id)
+        sa.select(SpecialistRate).join(Service, Service.id == SpecialistRate.service_id)
+        .where(SpecialistRate.specialist_id == specialist_id, Service.is_default.is_(True))
         .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
     ))
 

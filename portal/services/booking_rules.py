@@ -93,16 +93,18 @@ def booking_rules_get(*, specialist_id) -> BookingRules:
     return booking_rules_of(specialist.id)
 
 
-def booking_rules_update(*, actor: User, specialist_id, max_upcoming_per_patient, min_notice_hours,
-                         booking_window_days) -> BookingRules:
-    """Set the specialist's three rules (the specialist themself or an admin)."""
+def booking_rules_update(*, actor: User, specialist_id, **changes) -> BookingRules:
+    """Set any of the specialist's rules (the specialist themself or an admin); those not
+    given keep their values. slot_interval_minutes None: the default the services give."""
     specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")
     profile = policies.load(SpecialistProfile, specialist.id, actor, action="update", missing="No such specialist.",
                             refused="Only the specialist or an admin may change this.")
-    values = {"max_upcoming_per_patient": max_upcoming_per_patient, "min_notice_hours": min_notice_hours,
-              "booking_window_days": booking_window_days}
+    unknown = set(changes) - set(rules_domain.LIMITS)
+    if unknown:
+        raise ServiceError("Unknown rules.", fields={name: "Unknown rule." for name in unknown})
+    values = {key: changes.get(key, getattr(profile, key)) for key in rules_domain.LIMITS}
     errors = rules_domain.rules_errors(values, max_ahead_days())
     if errors:
         raise ServiceError("Some fields are invalid.", fields=errors)

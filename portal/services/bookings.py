@@ -3,22 +3,23 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock, policies
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
-from portal.domain.intervals import interval_fits
+from portal.domain.intervals import interval_fits, on_grid
 from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, Role, User
-from portal.selectors.availability import rate_on, windows_between
+from portal.selectors.availability import busy_between, grid_of, rate_on, windows_between
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.bookings import booking_clash
+from portal.selectors.services import default_service_of, service_get
 from portal.selectors.specialists import specialist_get
 from portal.selectors.users import patient_get
 from portal.services.audit import audit_record
@@ -45,10 +46,56 @@ def _clash_message(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at
     return "The patient already has a booking at that time."
 
 
+OFF_GRID = "OFF_GRID"
+BUFFER = "BUFFER"
+
+
+class BookingTime(NamedTuple):
+    ends_at: datetime
+    rate: object  # the service's SpecialistRate row current that day
+    overridden: list[str]  # the rules a staff override set aside (BUFFER), for the audit row
+
+
+def bookable_service(specialist: User, service_id: uuid.UUID | None, *,
+                     moving: bool = False) -> uuid.UUID | None:
+    """The service booked: the given one, if it is the specialist's and active (a session being
+    moved keeps its service even when it is no longer offered); else the default."""
+    if service_id is None:
+        service = default_service_of(specialist.id)
+        return service and service.id
+    service = service_get(service_id)
+    if service is None or service.specialist_id != specialist.id:
+        raise NotFound("No such service for this specialist.", fields={"service_id": "Unknown service."})
+    if not service.is_active and not moving:
+        raise SlotUnavailable("This service is no longer offered.", code="SERVICE_INACTIVE",
+                              fields={"service_id": "No longer offered."})
+    return service.id
+
+
+def _buffers_clear(specialist: User, rules, windows, starts_at: datetime, ends_at: datetime,
+                   moving_id: uuid.UUID | None) -> bool:
+    before, after = timedelta(minutes=rules.buffer_before_minutes), timedelta(minutes=rules.buffer_after_minutes)
+    if not before and not after:
+        return True
+    if not interval_fits(windows, starts_at - before, ends_at + after):
+        return False
+    busy = busy_between(specialist.id, starts_at, ends_at, gap=before + after, moving_id=moving_id)
+    return not any(s < ends_at and starts_at < e for s, e in busy)
+
+
 def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetime,
-                  now: datetime | None = None, day_rules: tuple | None = None, length: timedelta | None = None,
-                  moving_id: uuid.UUID | None = None, for_patient: bool = True) -> tuple[datetime, object]:
-    """The end time and rate of a booking starting at `starts_at`, or SlotUnavailable.
+                  now: datetime | None = None, day_rules: tuple | None = None,
+                  service_id: uuid.UUID | None = None, staff: bool = False, override: bool = False,
+                  length: timedelta | None = None, moving_id: uuid.UUID | None = None,
+                  for_patient: bool = True) -> BookingTime:
+    """The checks of a booking's time against hours, exceptions, clashes, the grid and buffers:
+    the end time and rate of a booking of the service (the default one when None) starting at
+    `starts_at`, or SlotUnavailable.
+
+    Start times lie on the specialist's grid (409 OFF_GRID; `staff` may book off it); the
+    session plus buffers fits the working window and clears other bookings' sessions plus
+    buffers (409 BUFFER; an `override` sets that aside). What staff set aside is named in
+    `overridden`, for the audit row.
 
     `day_rules` is the day's (rate, session length, working windows) when the caller has read
     them already (a new series: recurring_dispatch.run.first_session_rules); else they are read.
@@ -58,36 +105,42 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     if starts_at <= now:
         raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
     local_day = starts_at.astimezone(zone_of(specialist)).date()
-    rate = rate_on(specialist.id, local_day) if day_rules is None else day_rules[0]
+    service = bookable_service(specialist, service_id, moving=moving_id is not None)
+    rate = rate_on(specialist.id, local_day, service) if day_rules is None else day_rules[0]
     if rate is None:
         raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
     ends_at = starts_at + (length or timedelta(minutes=rate.duration_minutes))
     windows = windows_between(specialist, local_day, local_day)[local_day] if day_rules is None else day_rules[2]
     if not interval_fits(windows, starts_at, ends_at):
         raise SlotUnavailable("The specialist is not available at that time.")
+    rules = booking_rules_of(specialist.id)
     clash = _clash_message(specialist_id=specialist.id, patient_id=patient_id, starts_at=starts_at,
                            ends_at=ends_at, moving_id=moving_id, for_patient=for_patient)
     if clash:
         raise SlotUnavailable(clash)
-    return ends_at, rate
-
-
-@dataclass(frozen=True)
-class CheckedTime:
-    """A time that passed every check: its end, the rate it is booked at, the rules staff overrode."""
-
-    ends_at: datetime
-    rate: object
-    overridden: list[str]
+    overridden = []
+    if not on_grid(windows, starts_at, grid_of(specialist.id, rules, local_day), zone_of(specialist)):
+        if not staff:
+            raise SlotUnavailable("Sessions start on the specialist's grid of times. Please pick a listed time.",
+                                  code=OFF_GRID)
+        overridden.append(OFF_GRID)
+    if not _buffers_clear(specialist, rules, windows, starts_at, ends_at, moving_id):
+        if not override:
+            raise SlotUnavailable("The specialist keeps time free between sessions. Please pick another time.",
+                                  code=BUFFER)
+        overridden.append(BUFFER)
+    return BookingTime(ends_at, rate, overridden)
 
 
 def booking_time_check(*, actor: User, specialist: User, patient_id: uuid.UUID, starts_at: datetime,
-                       override_rules: bool = False, length: timedelta | None = None,
-                       moving_id: uuid.UUID | None = None, now: datetime | None = None) -> CheckedTime:
+                       override_rules: bool = False, service_id: uuid.UUID | None = None,
+                       length: timedelta | None = None, moving_id: uuid.UUID | None = None,
+                       now: datetime | None = None) -> BookingTime:
     """Every check a booking's time must pass, for a new booking and a moved one alike:
     an aware moment the portal accepts, the specialist's hours and exceptions, both
-    parties' clashes, and the specialist's booking rules (which staff may override:
-    an admin on any calendar, a specialist on their own; the codes overridden come back).
+    parties' clashes, the start-time grid and buffers, and the specialist's booking rules
+    (staff may override the rules and buffers, and start off the grid: an admin on any
+    calendar, a specialist on their own; the codes set aside come back).
 
     The database's overlap guarantee still holds when two requests race past these
     checks: the caller's write turns its refusal into SlotUnavailable."""
@@ -95,19 +148,21 @@ def booking_time_check(*, actor: User, specialist: User, patient_id: uuid.UUID, 
         raise ServiceError("starts_at needs a UTC offset.", fields={"starts_at": "Give a UTC offset."})
     if not moment_in_window(starts_at):
         raise ServiceError(WINDOW_MESSAGE, fields={"starts_at": WINDOW_MESSAGE})
-    if override_rules and not may_override(actor, specialist.id):
+    staff = may_override(actor, specialist.id)
+    if override_rules and not staff:
         raise Forbidden("Only staff may override a specialist's booking rules.")
     now = now or clock.now()
     if override_rules and starts_at > now + timedelta(days=max_ahead_days()):
         # Staff override the specialist's window, never the portal's (MAX_BOOKING_AHEAD_DAYS).
         message = f"Book at most {max_ahead_days()} days ahead."
         raise BookingRuleBroken(message, code=OUTSIDE_BOOKING_WINDOW, fields={"starts_at": message})
-    ends_at, rate = booking_check(specialist=specialist, patient_id=patient_id, starts_at=starts_at, now=now,
-                                  length=length, moving_id=moving_id, for_patient=actor.id == patient_id)
-    overridden = booking_rules_enforce(rules=booking_rules_of(specialist.id), patient_id=patient_id,
-                                       specialist_id=specialist.id, starts_at=starts_at, now=now,
-                                       override=override_rules, moving_id=moving_id)
-    return CheckedTime(ends_at, rate, overridden)
+    checked = booking_check(specialist=specialist, patient_id=patient_id, starts_at=starts_at, now=now,
+                            service_id=service_id, staff=staff, override=override_rules, length=length,
+                            moving_id=moving_id, for_patient=actor.id == patient_id)
+    overridden = checked.overridden + booking_rules_enforce(
+        rules=booking_rules_of(specialist.id), patient_id=patient_id, specialist_id=specialist.id,
+        starts_at=starts_at, now=now, override=override_rules, moving_id=moving_id)
+    return BookingTime(checked.ends_at, checked.rate, overridden)
 
 
 def require_confirmed_address(patient: User) -> None:
@@ -143,13 +198,13 @@ def booking_patient(*, actor: User, patient_id: uuid.UUID | None = None,
 
 def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, starts_at: datetime,
                    recurring_booking_id: uuid.UUID | None = None, override_rules: bool = False,
-                   use_package: bool = True) -> Booking:
+                   use_package: bool = True, service_id: uuid.UUID | None = None) -> Booking:
     """Book `patient` with a specialist at `starts_at` (aware), under every rule.
 
-    The time passes booking_time_check (hours, exceptions, clashes, booking rules:
-    409 SLOT_UNAVAILABLE, BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or
-    OUTSIDE_BOOKING_WINDOW); staff may pass `override_rules`, and the audit row
-    names the rules overridden. When staff book, history and audit name them.
+    The time passes booking_time_check (hours, exceptions, clashes, grid, buffers, booking
+    rules: 409 SLOT_UNAVAILABLE, OFF_GRID, BUFFER, BOOKING_LIMIT_REACHED, TOO_SHORT_NOTICE or
+    OUTSIDE_BOOKING_WINDOW); staff may pass `override_rules`, and the audit row names the
+    rules overridden. When staff book, history and audit name them.
 
     With `use_package` (the default) the session draws one credit from the
     patient's usable enrolment with this specialist, if they have one, in the
@@ -165,11 +220,11 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     if actor.id == patient.id:  # staff book a client in (a phone call, the front desk) before they confirm
         require_confirmed_address(patient)
     checked = booking_time_check(actor=actor, specialist=specialist, patient_id=patient.id, starts_at=starts_at,
-                                 override_rules=override_rules)
+                                 override_rules=override_rules, service_id=service_id)
     ends_at, rate, overridden = checked.ends_at, checked.rate, checked.overridden
     booking = Booking(
         patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
-        status="confirmed", price=rate.price, currency=rate.currency,
+        status="confirmed", price=rate.price, currency=rate.currency, service_id=rate.service_id,
         recurring_booking_id=recurring_booking_id,
     )
     try:
@@ -181,7 +236,8 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
     if use_package:
         local_day = starts_at.astimezone(zone_of(specialist)).date()
-        enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id, day=local_day)
+        enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id, day=local_day,
+                                   service_id=rate.service_id)
         if enrolment_id is not None:  # assigning None would still write the row again
             booking.package_enrolment_id = enrolment_id
             db.session.flush()
@@ -190,6 +246,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,
                  new_values={"specialist_id": specialist.id, "patient_id": patient.id,
                              "starts_at": starts_at, "price": rate.price, "currency": rate.currency,
+                             "service_id": rate.service_id,
                              "package_enrolment_id": booking.package_enrolment_id,
                              **({"rules_overridden": overridden} if overridden else {})})
     if recurring_booking_id is None:  # a series' bookings are confirmed by one series mail instead

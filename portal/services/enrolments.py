@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from portal import clock, policies
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
-from portal.models import BookingPackage, PackageEnrolment, Role, User
+from portal.models import BookingPackage, PackageEnrolment, PackageService, Role, User
 from portal.selectors.enrolments import enrolments_due_expiry_notice
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add_many
@@ -130,14 +130,25 @@ def usable_enrolment(*, patient_id: uuid.UUID, specialist_id: uuid.UUID, day: da
     ).first()
 
 
-def credit_draw(*, patient_id: uuid.UUID, specialist_id: uuid.UUID, day: date) -> uuid.UUID | None:
-    """Spend one credit for a session on `day`; the enrolment's id, or None when none is usable.
+def _covers(service_id: uuid.UUID | None):
+    """Enrolments whose package pays for the service: one naming no service pays for all."""
+    if service_id is None:
+        return sa.true()
+    named = sa.select(PackageService.service_id).where(PackageService.package_id == PackageEnrolment.package_id)
+    return sa.or_(~named.exists(), named.where(PackageService.service_id == service_id).exists())
+
+
+def credit_draw(*, patient_id: uuid.UUID, specialist_id: uuid.UUID, day: date,
+                service_id: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Spend one credit for a session of the service on `day`; the enrolment's id, or None when
+    none is usable (or none pays for that service).
 
     The UPDATE re-checks the condition on the row it locks, so a credit another
     transaction spent meanwhile is never spent again: we move to the next candidate."""
     candidates = db.session.scalars(
         sa.select(PackageEnrolment.id).where(PackageEnrolment.patient_id == patient_id,
-                                             PackageEnrolment.specialist_id == specialist_id, _usable_on(day))
+                                             PackageEnrolment.specialist_id == specialist_id, _usable_on(day),
+                                             _covers(service_id))
         .order_by(*_soonest_first())
     ).all()
     for enrolment_id in candidates:

@@ -106,8 +106,9 @@ def working_hours_replace(*, actor, specialist_id, ranges: list[HoursInput]) -> 
 # ---------- rates ----------
 
 def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: str,
-             effective_from: date) -> SpecialistRate:
-    """A new rate, current from `effective_from` (today or later); older ones stay as history."""
+             effective_from: date, service_id=None) -> SpecialistRate:
+    """A new rate of the service (the default one when None), current from `effective_from`
+    (today or later); older ones stay as history."""
     specialist = _specialist(specialist_id)
     _require("create", actor, SpecialistRate(specialist_id=specialist.id))
     try:
@@ -128,12 +129,13 @@ def rate_add(*, actor, specialist_id, duration_minutes: int, price, currency: st
         errors["effective_from"] = WINDOW_MESSAGE
     if errors:
         raise ServiceError("Some fields are invalid.", fields=errors)
-    rate = SpecialistRate(specialist_id=specialist.id, duration_minutes=duration_minutes, price=price,
-                          currency=currency, effective_from=effective_from)
+    rate = SpecialistRate(specialist_id=specialist.id, service_id=service_id, duration_minutes=duration_minutes,
+                          price=price, currency=currency, effective_from=effective_from)
     db.session.add(rate)
     db.session.flush()
     audit_record(actor=actor, action="rate_added", entity_type="specialist_rate", entity_id=rate.id,
-                 new_values={"specialist_id": specialist.id, "duration_minutes": duration_minutes,
+                 new_values={"specialist_id": specialist.id, "service_id": rate.service_id,
+                             "duration_minutes": duration_minutes,
                              "price": price, "currency": currency, "effective_from": effective_from})
     return rate
 

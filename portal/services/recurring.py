@@ -159,21 +159,24 @@ def _check_dates(start_date: date, end_date: date | None) -> None:
 
 def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, frequency: str,
                      start_date: date, end_date: date | None = None,
-                     time_of_day: time | None = None) -> SeriesChange:
+                     time_of_day: time | None = None, service_id: uuid.UUID | None = None) -> SeriesChange:
     """A new series; its first occurrence must be a bookable slot right now. Every occurrence
     inside the horizon is booked at once (or skipped, with its reason).
 
     Its start date must lie within the specialist's booking window (409
     OUTSIDE_BOOKING_WINDOW); occurrences that would start inside their minimum
     notice are recorded as skipped (TOO_SHORT_NOTICE) and the series starts after them."""
-    from portal.services.bookings import SlotUnavailable, booking_check, require_confirmed_address
+    from portal.services.booking_rules import may_override
+    from portal.services.bookings import SlotUnavailable, bookable_service, booking_check, require_confirmed_address
 
     require_confirmed_address(patient)
     if frequency not in FREQUENCIES:
         raise ServiceError("Unknown frequency.", fields={"frequency": "weekly, biweekly or monthly."})
     _check_dates(start_date, end_date)
     specialist = _specialist(specialist_id)
+    service_id = bookable_service(specialist, service_id)
     series = RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency=frequency,
+                              service_id=service_id,
                               start_date=start_date, end_date=end_date,
                               time_of_day=time_of_day or DEFAULT_TIME, is_active=True,
                               next_booking_date=start_date, next_occurrence_index=0)
@@ -189,7 +192,8 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
     row = run.series_row(series, specialist)
     cache, first_day = run.first_session_rules(row)
     try:
-        booking_check(specialist=specialist, patient_id=patient.id, starts_at=first, day_rules=first_day)
+        booking_check(specialist=specialist, patient_id=patient.id, starts_at=first, day_rules=first_day,
+                      service_id=service_id, staff=may_override(actor, specialist.id))
     except SlotUnavailable as error:
         raise SlotUnavailable(f"The first session cannot be booked: {error.message}", code=error.code,
                               fields={"start_date": error.message}) from error
@@ -201,6 +205,7 @@ def recurring_create(*, actor: User, patient: User, specialist_id: uuid.UUID, fr
                  entity_id=series.id,
                  new_values={"specialist_id": specialist.id, "user_id": patient.id,
                              "frequency": frequency, "start_date": start_date, "end_date": end_date,
+                             "service_id": service_id,
                              "time_of_day": series.time_of_day})
     change = _book_horizon(series, skipped=set(inside_notice), rules=rules, row=row, cache=cache)
     notice = [SkippedOccurrence(day, SKIP_REASONS[TOO_SHORT_NOTICE]) for day in inside_notice]

@@ -122,7 +122,8 @@ def booking_reschedule(*, actor: User, booking_id: uuid.UUID, starts_at: datetim
     old_start, old_end = booking.starts_at, booking.ends_at
     checked = booking_time_check(actor=actor, specialist=specialist_get(specialist_id=booking.specialist_id),
                                  patient_id=booking.patient_id, starts_at=starts_at, override_rules=staff,
-                                 length=old_end - old_start, moving_id=booking.id, now=now)
+                                 service_id=booking.service_id, length=old_end - old_start,
+                                 moving_id=booking.id, now=now)
     _set_time(booking, starts_at, checked.ends_at, now)
     db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=booking.status, to_status=booking.status,
                                         changed_by=actor.id, from_starts_at=old_start, to_starts_at=starts_at,

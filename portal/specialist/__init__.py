@@ -1,5 +1,6 @@
-"""A specialist's own pages: dashboard, calendar and exceptions, hours and rates, packages, notes."""
-from portal.specialist import availability, calendar, clients, notes, packages, views  # noqa: F401
+"""A specialist's own pages: dashboard, calendar and exceptions, hours, rates and services, packages, notes,
+clients."""
+from portal.specialist import availability, calendar, clients, notes, packages, services, views  # noqa: F401
 from portal.specialist.blueprint import bp
 
 __all__ = ["bp"]

@@ -4,15 +4,16 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import clock
-from portal.domain.booking_rules import LIMITS
+from portal.domain.booking_rules import LIMITS, OPTIONAL_RULES
 from portal.domain.zones import zone_of
 from portal.selectors.availability import rate_on
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.hours import rates_of, working_hours_of
+from portal.selectors.services import grid_default_minutes, offers_of
 from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services.booking_rules import booking_rules_update
 from portal.services.cancellation_window import late_cancel_window_set
@@ -61,15 +62,27 @@ def _rules_section(form: dict | None = None, errors: dict | None = None) -> dict
         ("booking_window_days", "Booking window (days)",
          f"How far ahead patients can book (at most {max_ahead}).", LIMITS["booking_window_days"][0],
          min(max_ahead, LIMITS["booking_window_days"][1])),
+        ("buffer_before_minutes", "Buffer before (minutes)",
+         "Kept free before each session: no other session ends inside it.", *LIMITS["buffer_before_minutes"]),
+        ("buffer_after_minutes", "Buffer after (minutes)",
+         "Kept free after each session, for notes or a break.", *LIMITS["buffer_after_minutes"]),
+        ("slot_interval_minutes", "Start times every (minutes)",
+         "Sessions start on this grid from the hour (09:00, 09:30 …). Leave empty for your shortest "
+         f"service rounded up to 15 minutes (now {grid_default_minutes(current_user.id, today_here())}).",
+         *LIMITS["slot_interval_minutes"]),
     ]
     if form is None:
-        form = {key: value for key, value in vars(booking_rules_of(current_user.id)).items()}
+        form = {key: "" if value is None else value for key, value in vars(booking_rules_of(current_user.id)).items()}
     return {"fields": fields, "form": form, "errors": errors or {}}
 
 
-def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None,
-            window_form=None, window_error=None):
-    today = clock.today(zone_of(current_user).key)
+def today_here() -> date:
+    return clock.today(zone_of(current_user).key)
+
+
+def hours_page(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, booking_rules=None,
+            window_form=None, window_error=None, service_form=None, service_errors=None):
+    today = today_here()
     current = rate_on(current_user.id, today)
     return render_page(
         TEMPLATE, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},
@@ -78,13 +91,15 @@ def _render(*, hours=None, hours_errors=None, rate_form=None, rate_errors=None, 
                                  "effective_from": today.isoformat()},
         rate_errors=rate_errors or {}, booking_rules=booking_rules or _rules_section(),
         window_hours=late_cancel_notice_hours(specialist_id=current_user.id) if window_form is None else window_form,
-        window_error=window_error,
+        window_error=window_error, offers=offers_of(current_user.id, today, active_only=False),
+        service_form=service_form or {"currency": current.currency if current else "USD"},
+        service_errors=service_errors or {},
     )
 
 
 @bp.route("/availability")
 def availability():
-    return _render()
+    return hours_page()
 
 
 @bp.route("/availability/hours", methods=["POST"])
@@ -94,7 +109,7 @@ def save_hours():
     hours = {d: form[f"day{d}"].data or "" for d in range(7)}
     if not form.validate():
         errors = {int(name.removeprefix("day")): message for name, message in form.error_messages().items()}
-        return form_error(_render(hours=hours, hours_errors=errors))
+        return form_error(hours_page(hours=hours, hours_errors=errors))
     errors, ranges = {}, []
     for weekday, value in hours.items():
         try:
@@ -102,11 +117,11 @@ def save_hours():
         except ValueError as error:
             errors[weekday] = str(error)
     if errors:
-        return form_error(_render(hours=hours, hours_errors=errors))
+        return form_error(hours_page(hours=hours, hours_errors=errors))
     return submit_form(
         lambda: working_hours_replace(actor=current_user, specialist_id=current_user.id, ranges=ranges),
         done=lambda _: _saved("Weekly hours saved."),
-        refused=lambda error: _render(hours=hours, hours_errors={"form": error.message}))
+        refused=lambda error: hours_page(hours=hours, hours_errors={"form": error.message}))
 
 
 @bp.route("/availability/rates", methods=["POST"])
@@ -115,36 +130,39 @@ def add_rate():
     rate_form = RateForm()
     form = rate_form.values()
     if not rate_form.validate():
-        return form_error(_render(rate_form=form, rate_errors=rate_form.error_messages()))
+        return form_error(hours_page(rate_form=form, rate_errors=rate_form.error_messages()))
     try:
         duration = int(form.get("duration_minutes", ""))
         effective_from = date.fromisoformat(form.get("effective_from", ""))
     except ValueError:
-        return form_error(_render(rate_form=form, rate_errors={"form": "Give a length in minutes and a start date."}))
+        message = "Give a length in minutes and a start date."
+        return form_error(hours_page(rate_form=form, rate_errors={"form": message}))
     return submit_form(
         lambda: rate_add(actor=current_user, specialist_id=current_user.id, duration_minutes=duration,
                          price=form.get("price", ""), currency=form.get("currency", ""),
                          effective_from=effective_from),
         done=lambda _: _saved("Rate added."),
-        refused=lambda error: _render(rate_form=form, rate_errors=error.fields or {"form": error.message}))
+        refused=lambda error: hours_page(rate_form=form, rate_errors=error.fields or {"form": error.message}))
 
 
 @bp.route("/availability/booking-rules", methods=["POST"])
 @checks_own_text
 def save_booking_rules():
     rules_form = BookingRulesForm()
-    form = {key: rules_form.values().get(key, "").strip() for key in LIMITS}
+    # A rule the form leaves out keeps its value (the same subset PUT the API accepts).
+    form = {key: rules_form.values().get(key, "").strip() for key in LIMITS if key in request.form}
     if not rules_form.validate():
-        return form_error(_render(booking_rules=_rules_section(form, rules_form.error_messages())))
+        return form_error(hours_page(booking_rules=_rules_section(form, rules_form.error_messages())))
     try:
-        values = {key: int(value) for key, value in form.items()}
+        values = {key: int(value) if value or key not in OPTIONAL_RULES else None for key, value in form.items()}
     except ValueError:
-        errors = {key: "A whole number." for key, value in form.items() if not value.lstrip("-").isdigit()}
-        return form_error(_render(booking_rules=_rules_section(form, errors)))
+        errors = {key: "A whole number." for key, value in form.items()
+                  if not value.lstrip("-").isdigit() and (value or key not in OPTIONAL_RULES)}
+        return form_error(hours_page(booking_rules=_rules_section(form, errors)))
     return submit_form(
         lambda: booking_rules_update(actor=current_user, specialist_id=current_user.id, **values),
         done=lambda _: _saved("Booking rules saved."),
-        refused=lambda error: _render(booking_rules=_rules_section(form, error.fields or {"form": error.message})))
+        refused=lambda error: hours_page(booking_rules=_rules_section(form, error.fields or {"form": error.message})))
 
 
 @bp.route("/availability/late-cancellation", methods=["POST"])
@@ -153,11 +171,11 @@ def save_late_cancel_window():
     form = LateCancelForm()
     value = form.late_cancel_notice_hours.data or ""
     if not form.validate():
-        return form_error(_render(window_form=value, window_error=form.error_messages()["late_cancel_notice_hours"]))
+        return form_error(hours_page(window_form=value, window_error=form.error_messages()["late_cancel_notice_hours"]))
     return submit_form(
         lambda: late_cancel_window_set(actor=current_user, specialist_id=current_user.id, hours=value),
         done=lambda profile: _saved(f"Late-cancellation window saved: {profile.late_cancel_notice_hours} hours."),
-        refused=lambda error: _render(window_form=value, window_error=error.message))
+        refused=lambda error: hours_page(window_form=value, window_error=error.message))
 
 
 def _saved(message: str):

@@ -35,6 +35,21 @@ class BookingRulesForm(PortalForm):
     max_upcoming_per_patient = _number()
     min_notice_hours = _number()
     booking_window_days = _number()
+    buffer_before_minutes = _number()
+    buffer_after_minutes = _number()
+    slot_interval_minutes = _number()
+
+
+class ServiceForm(PortalForm):
+    """A new service, or a change to one (a new length and price from a date, or a toggle)."""
+
+    name = StringField(validators=[SafeText(MAX_SHORT_TEXT)])
+    description = TextAreaField(validators=[SafeText(MAX_REASON, multiline=True)])
+    duration_minutes = _number()
+    price = _number()
+    currency = _number()
+    effective_from = _number()
+    action = _number()
 
 
 class LateCancelForm(PortalForm):

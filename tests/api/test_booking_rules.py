@@ -40,7 +40,8 @@ def post_booking(client, headers, specialist, starts_at: datetime, **extra):
 def test_rules_are_read_by_anyone_and_replaced_by_the_specialist_or_an_admin(client, users, api_headers):
     specialist = users["specialist"]
     assert client.get(rules_url(specialist), headers=api_headers(users["patient"])).json == {
-        "max_upcoming_per_patient": 8, "min_notice_hours": 2, "booking_window_days": 365}
+        "max_upcoming_per_patient": 8, "min_notice_hours": 2, "booking_window_days": 365,
+        "buffer_before_minutes": 0, "buffer_after_minutes": 0, "slot_interval_minutes": None}
     assert put_rules(client, specialist, api_headers(users["patient"])).status_code == 403
     assert put_rules(client, specialist, api_headers(users["other_specialist"])).status_code == 403
     response = put_rules(client, specialist, api_headers(specialist), max_upcoming_per_patient=3)

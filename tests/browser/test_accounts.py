@@ -76,6 +76,7 @@ def test_sign_up_confirm_and_book(browser, live_server, committed_db, specialist
     page.goto(f"/patient/specialists/{specialist.id}")
     shoot(page, "unconfirmed-specialist-desktop")
     slot(page, 10).click()
+    page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list")).to_contain_text("Confirm your e-mail address before booking")
 
     assert outbox_deliver(ids=[row.id for row in outbox_rows("account_confirm")]) == {"kept": 1}
@@ -86,6 +87,7 @@ def test_sign_up_confirm_and_book(browser, live_server, committed_db, specialist
     expect(page.locator("#confirm-email")).to_have_count(0)
     page.goto(f"/patient/specialists/{specialist.id}")
     slot(page, 10).click()
+    page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")
     page.goto("/patient/")
     expect(page.locator("#upcoming-bookings")).to_contain_text("Dr Sam Lee")

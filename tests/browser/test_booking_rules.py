@@ -71,6 +71,7 @@ def test_specialist_sets_rules_and_the_patients_slot_list_changes(browser, live_
     set_rules(page, max_upcoming_per_patient=1)
     patient.reload()
     patient.locator("#slot-list button.slot").first.click()
+    patient.get_by_role("button", name="Confirm").click()
     expect(patient.locator("#slot-list .flash-success")).to_contain_text("Booked")
     patient.reload()
     expect(patient.locator("#booking-limit-note")).to_contain_text("at most 1 upcoming session per patient")

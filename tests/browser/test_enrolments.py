@@ -44,6 +44,8 @@ def frozen(live_portal):
 def book(page, specialist, starts_at: str) -> None:
     page.goto(f"/patient/specialists/{specialist.id}")
     page.click(f"button.slot[value='{starts_at}']")
+    expect(page.locator("#booking-review")).to_contain_text("From your package")
+    page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list .flash-success")).to_contain_text("from your package")
 
 

@@ -81,6 +81,10 @@ def test_a_patient_books_and_cancels_with_the_keyboard_alone(page, people):
     tab_to(page, "el.matches('button.slot')")
     assert focus_is_visible(page)
     page.keyboard.press("Enter")
+    expect(page.locator("#booking-review")).to_be_visible()
+    tab_to(page, "el.matches('#booking-review button[type=submit]')")
+    assert focus_is_visible(page)
+    page.keyboard.press("Enter")
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")
 
     tab_to(page, "el.matches('nav.mainnav a') && /dashboard|home|bookings/i.test(el.textContent)", backwards=True)

@@ -55,6 +55,7 @@ def test_a_booking_confirmation_shows_up_in_the_outbox(page, browser, live_serve
     page.fill("#q", "sam")
     page.get_by_role("link", name="Dr Sam Lee").click()
     page.locator('button[value="2030-01-07T10:00:00+00:00"]').click()
+    page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")
     page.click("text=Sign out")
 

@@ -39,13 +39,19 @@ def specialist(create_committed_user):
 
 
 def _set_up_series(page, start: date, end: date | None = None) -> None:
+    """The standing-appointment form: specialist and frequency, then the first session from the
+    specialist's free times (the week of `start`, 10:00), reviewed and confirmed."""
     page.goto("/recurring/")
     page.select_option("#specialist_id", label="Dr Weekly")
     page.select_option("#frequency", "weekly")
-    page.fill("#start_date", start.isoformat())
+    page.click("button:has-text('Choose the first session')")
+    page.fill("#week-from", start.isoformat())
+    page.click("button:has-text('Show')")
+    page.click(f"button.slot[value='{start.isoformat()}T10:00:00+00:00']")
+    expect(page.locator("#repeat")).to_have_value("weekly")
     page.fill("#end_date", end.isoformat() if end else "")
-    page.fill("#time_of_day", "10:00")
-    page.click("button:has-text('Set up series')")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator(".flash-success, .flash-error").first).to_be_visible()  # the series page, or why not
 
 
 def _sessions(first: date) -> list[date]:
@@ -59,7 +65,8 @@ def test_a_new_series_holds_its_next_four_sessions_for_patient_and_specialist(pa
     sign_in(page, "series@browser.test")
 
     _set_up_series(page, first, end=first - timedelta(days=1))
-    expect(page.locator(".field.has-error")).to_contain_text("on or after the start date")
+    expect(page.locator("#slot-list .flash-error")).to_contain_text("The end date is before the start date")
+    page.goto("/recurring/")
     expect(page.locator("#series-list")).to_contain_text("no recurring sessions yet")
 
     _set_up_series(page, first)

@@ -27,11 +27,25 @@ def _include_object(obj, name, type_, reflected, compare_to):
     return name not in RAW_SQL_OBJECTS and name != "alembic_version"
 
 
+def _fk_signature(fk) -> tuple:
+    return fk.parent.name, tuple(c.name for c in fk.columns), tuple(e.target_fullname for e in fk.elements)
+
+
+def _unnamed_in_place(diff: list) -> list:
+    """SQLite reflects no name for a foreign key added in place (ALTER TABLE ... ADD COLUMN
+    ... REFERENCES, 0025): a removal and an addition of the same key are no difference."""
+    removed = {_fk_signature(op[1]) for op in diff if op[0] == "remove_fk" and op[1].name is None}
+    added = {_fk_signature(op[1]) for op in diff if op[0] == "add_fk"}
+    same = removed & added
+    return [op for op in diff if not (op[0] in ("remove_fk", "add_fk") and _fk_signature(op[1]) in same)]
+
+
 def schema_diff(connection) -> list:
     context = MigrationContext.configure(connection, opts={
         "compare_type": True, "compare_server_default": False, "include_object": _include_object,
     })
-    return compare_metadata(context, db.metadata)
+    diff = compare_metadata(context, db.metadata)
+    return _unnamed_in_place(diff) if connection.dialect.name == "sqlite" else diff
 
 
 def test_models_and_migrations_agree(app):

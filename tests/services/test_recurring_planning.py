@@ -35,14 +35,18 @@ def series(*, frequency="weekly", start=RUN_DATE, end=None, at=time(10), index=0
                   end, at, index, None, ZoneInfo(zone), specialist_active)
 
 
-def rate(minutes=60, effective_from=date(2000, 1, 1), price="100.00"):
+def rate(minutes=60, effective_from=date(2000, 1, 1), price="100.00", service_id=None):
+    """A rate of the default service (or of `service_id`), as the reads hand it over."""
     return SimpleNamespace(duration_minutes=minutes, effective_from=effective_from, price=Decimal(price),
-                           currency="USD")
+                           currency="USD", service_id=service_id or DEFAULT_SERVICE, is_default=service_id is None)
 
 
 def vacation(specialist_id, day):
     return SimpleNamespace(specialist_id=specialist_id, exception_date=day, is_available=False, all_day=True,
                            start_time=None, end_time=None)
+
+
+DEFAULT_SERVICE = uuid.uuid4()
 
 
 def cache_for(serieses, *, hours=EVERY_DAY, rates=None, exceptions=None, run_date=RUN_DATE) -> RunCache:

@@ -18,6 +18,7 @@ from portal.models import (
     BookingStatusHistory,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    SpecialistProfile,
     SpecialistRate,
 )
 from portal.services import recurring as service
@@ -134,6 +135,7 @@ def test_a_series_starting_beyond_the_horizon_is_checked_on_its_first_day_and_ho
     start = MONDAY + timedelta(weeks=9)
     db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=45, price=80, currency="EUR",
                                   effective_from=start))
+    db.session.get(SpecialistProfile, specialist.id).slot_interval_minutes = 15  # 10:00 on the grid
     change = create(users["patient"], specialist, start=start)
     assert change.booked == [] and change.skipped == []
     assert change.series.next_booking_date == start and change.series.next_occurrence_index == 0

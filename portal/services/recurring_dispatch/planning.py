@@ -42,6 +42,7 @@ class Series:
     zone: ZoneInfo
     specialist_active: bool
     version: str | None = None  # the row's xmin when it was read without a lock (PostgreSQL's read-ahead)
+    service_id: uuid.UUID | None = None  # None: the specialist's default service
 
 
 @dataclass
@@ -121,7 +122,7 @@ class RunCache:
         self.hours: dict[uuid.UUID, list[HoursRange]] = {}
         self.rates: dict[uuid.UUID, list] = {}
         self.windows: dict[tuple[uuid.UUID, date], list] = {}
-        self._rate_on: dict[tuple[uuid.UUID, date], object] = {}
+        self._rate_on: dict[tuple, object] = {}
         self.booking_rules: dict[uuid.UUID, BookingRules] = {}
 
     def specialists_missing(self, occurrences: list[Occurrence]) -> set[uuid.UUID]:
@@ -146,18 +147,20 @@ class RunCache:
                 self.windows[key] = day_windows(occ.day, occ.series.zone, self.hours[key[0]],
                                                 exceptions.get(key, []))
 
-    def rate_on(self, specialist_id: uuid.UUID, day: date):
-        """Rates come newest first: the first one in effect on `day` is current."""
-        return self.day_of(specialist_id, day)[0]
+    def rate_on(self, specialist_id: uuid.UUID, day: date, service_id: uuid.UUID | None = None):
+        """Rates come newest first: the first one of the service in effect on `day` is current."""
+        return self.day_of(specialist_id, day, service_id)[0]
 
-    def day_of(self, specialist_id: uuid.UUID, day: date) -> tuple:
-        """(rate on `day` or None, its session length, the day's working windows), worked out
-        once per specialist and day: the planning's one lookup per occurrence."""
-        key = (specialist_id, day)
+    def day_of(self, specialist_id: uuid.UUID, day: date, service_id: uuid.UUID | None = None) -> tuple:
+        """(the service's rate on `day` or None, its session length, the day's working windows), worked
+        out once per specialist, day and service: the planning's one lookup per occurrence."""
+        key = (specialist_id, day, service_id)
         found = self._rate_on.get(key)
         if found is None:
-            rate = next((r for r in self.rates[specialist_id] if r.effective_from <= day), None)
-            found = self._rate_on[key] = (rate, rate and minutes(rate.duration_minutes), self.windows[key])
+            rate = next((r for r in self.rates[specialist_id] if r.effective_from <= day
+                         and (r.service_id == service_id if service_id else r.is_default)), None)
+            found = self._rate_on[key] = (rate, rate and minutes(rate.duration_minutes),
+                                          self.windows[(specialist_id, day)])
         return found
 
     def longest_session(self) -> timedelta:
@@ -247,7 +250,7 @@ def _check(cache: RunCache, occ: Occurrence, now: datetime):
     starts_at = occ.starts_at
     if starts_at <= now:
         return MISSED, None, None
-    rate, length, windows = cache.day_of(series.specialist_id, occ.day)
+    rate, length, windows = cache.day_of(series.specialist_id, occ.day, series.service_id)
     if rate is None:
         return NO_RATE, None, None
     ends_at = starts_at + length
@@ -329,7 +332,8 @@ def _book(plan: Plan, occ: Occurrence, rate, now: datetime, ends_at: datetime) -
     plan.bookings.append({
         "id": next(plan.new_ids) if plan.new_ids else uuid.uuid4(), "patient_id": series.user_id,
         "specialist_id": series.specialist_id, "starts_at": occ.starts_at, "ends_at": ends_at, "status": "confirmed",
-        "price": rate.price, "currency": rate.currency, "recurring_booking_id": series.id,
+        "price": rate.price, "currency": rate.currency, "service_id": rate.service_id,
+        "recurring_booking_id": series.id,
         "occurrence_date": occ.day, "created_at": now, "updated_at": now,
     })
 

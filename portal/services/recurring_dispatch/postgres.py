@@ -23,7 +23,7 @@ UNIQUE_VIOLATION = "23505"
 OCCURRENCE_KEY = "uq_bookings_occurrence"  # one active booking per series occurrence
 
 _BOOKING_COLUMNS = ("id", "patient_id", "specialist_id", "starts_at", "ends_at", "price", "currency",
-                    "recurring_booking_id", "occurrence_date")
+                    "service_id", "recurring_booking_id", "occurrence_date")
 
 # Only names and types from the model go into the text; every value is a bound array.
 _ARRAYS = ", ".join(f"CAST(:{name} AS {pg_type(Booking.__table__.c[name])}[])" for name in _BOOKING_COLUMNS)

@@ -20,6 +20,7 @@ from portal.models import (
     PackageEnrolment,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    Service,
     SpecialistRate,
     User,
     WorkingHours,
@@ -52,7 +53,7 @@ def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | N
     query = (
         sa.select(rb.id, rb.user_id, rb.specialist_id, rb.frequency, rb.start_date, rb.end_date,
                   rb.time_of_day, rb.next_occurrence_index, rb.last_generated_date, User.timezone,
-                  User.is_active, version)
+                  User.is_active, version, rb.service_id)
         .join(User, User.id == rb.specialist_id)
         .where(rb.is_active.is_(True), rb.paused_at.is_(None), rb.next_booking_date <= until)
         .order_by(rb.id)
@@ -71,8 +72,9 @@ def due_series(until: date, *, low: uuid.UUID | None = None, high: uuid.UUID | N
     zones = _ZONES
     # One fetch of all rows (iterating fetches them one by one), plain tuples, one ZoneInfo per name.
     return [Series(sid, user_id, specialist_id, frequency, start, end, at, index, last,
-                   zones.get(zone) or zone_named(zone), bool(active), row_version)
-            for sid, user_id, specialist_id, frequency, start, end, at, index, last, zone, active, row_version
+                   zones.get(zone) or zone_named(zone), bool(active), row_version, service_id)
+            for sid, user_id, specialist_id, frequency, start, end, at, index, last, zone, active, row_version,
+            service_id
             in db.session.execute(query).all()]
 
 
@@ -132,7 +134,9 @@ def rates_until(specialist_ids: set, last: date) -> dict[uuid.UUID, list]:
     """Each specialist's rates in effect by `last`, newest first (what RunCache.rate_on expects)."""
     rows = db.session.execute(
         sa.select(SpecialistRate.specialist_id, SpecialistRate.effective_from,
-                  SpecialistRate.duration_minutes, SpecialistRate.price, SpecialistRate.currency)
+                  SpecialistRate.duration_minutes, SpecialistRate.price, SpecialistRate.currency,
+                  SpecialistRate.service_id, Service.is_default)
+        .join(Service, Service.id == SpecialistRate.service_id)
         .where(among(SpecialistRate.specialist_id, specialist_ids), SpecialistRate.effective_from <= last)
         .order_by(SpecialistRate.specialist_id, SpecialistRate.effective_from.desc(),
                   SpecialistRate.created_at.desc())

@@ -111,7 +111,7 @@ def series_row(series, specialist) -> planning.Series:
     return planning.Series(series.id, series.user_id, series.specialist_id, series.frequency, series.start_date,
                            series.end_date, series.time_of_day, series.next_occurrence_index,
                            series.last_generated_date, reads.zone_named(specialist.timezone),
-                           bool(specialist.is_active))
+                           bool(specialist.is_active), service_id=series.service_id)
 
 
 def first_session_rules(row: planning.Series, *, run_date: date | None = None) -> tuple[RunCache, tuple]:
@@ -123,7 +123,7 @@ def first_session_rules(row: planning.Series, *, run_date: date | None = None) -
     first = planning.Occurrence(row, day, occurrence_start(day, row.time_of_day, row.zone))
     cache = RunCache(max(until, day))
     reads.load_rules(cache, [first, *planning.due_occurrences(row, until).occurrences])
-    return cache, cache.day_of(row.specialist_id, day)
+    return cache, cache.day_of(row.specialist_id, day, row.service_id)
 
 
 def _can_use_threads() -> bool:

@@ -1,0 +1,158 @@
+"""The steps of booking on a specialist's page, as plain values for the template: which service,
+which week of free times (with the weeks before and after and the dates a picker may reach),
+and the review of one chosen time before "Confirm"."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+from flask import current_app
+from flask_login import current_user
+
+from portal import clock
+from portal.domain.zones import zone_of
+from portal.models import User
+from portal.selectors.availability import free_slots
+from portal.selectors.booking_rules import booking_rules_of
+from portal.selectors.enrolments import enrolments_of_patient
+from portal.selectors.services import Offer, offers_of, package_covers
+from portal.selectors.specialists import late_cancel_notice_hours
+from portal.web.templating import LOCAL_DATETIME_FORMAT, money, viewer_zone
+
+WEEK = 7
+
+
+class SlotButton(NamedTuple):
+    """One free slot as its button shows it: formatted here once, in the patient's zone, rather than
+    through the template's filters for each of the (often 100+) buttons."""
+
+    starts_at: str  # ISO 8601 with its offset, as the review and booking forms post it back
+    label: str  # e.g. "Mon 01 Dec 2026, 09:00", what a screen reader hears
+    time: str  # "09:00", the button's text
+
+
+@dataclass
+class Week:
+    first: date  # the specialist's local date the week starts on
+    days: dict  # the patient's local date -> [SlotButton]
+    earliest: date  # what the date picker may reach
+    latest: date
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=WEEK - 1)
+
+    @property
+    def previous(self) -> date | None:
+        return None if self.first <= self.earliest else max(self.earliest, self.first - timedelta(days=WEEK))
+
+    @property
+    def next(self) -> date | None:
+        following = self.first + timedelta(days=WEEK)
+        return following if following <= self.latest else None
+
+
+def chosen_offer(specialist: User, offers: list[Offer], service_id: str | None) -> Offer | None:
+    """The service asked for when it is offered and priced, else the default (the first offer)."""
+    priced = [o for o in offers if o.rate is not None]
+    for offer in priced:
+        if str(offer.service.id) == (service_id or ""):
+            return offer
+    return priced[0] if priced else None
+
+
+def bookable_offers(specialist: User) -> list[Offer]:
+    return [o for o in offers_of(specialist.id, clock.today(zone_of(specialist).key)) if o.rate is not None]
+
+
+def parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def week_of(specialist: User, offer: Offer, asked: str | None) -> Week:
+    """Free times of the offer's service for the week from `asked` (a date; today when missing or
+    outside the booking window), grouped by the patient's local date."""
+    now = clock.now()
+    their_zone = zone_of(specialist)
+    today = now.astimezone(their_zone).date()
+    latest = booking_rules_of(specialist.id).latest_start(now, current_app.config["MAX_BOOKING_AHEAD_DAYS"])
+    latest = latest.astimezone(their_zone).date()
+    first = parse_day(asked) or today
+    first = min(max(first, today), latest)
+    zone = viewer_zone()
+    days = defaultdict(list)
+    for start, _end in free_slots(specialist, first, first + timedelta(days=WEEK - 1), now=now,
+                                  duration=timedelta(minutes=offer.rate.duration_minutes), patient_id=current_user.id):
+        local = start.astimezone(zone)
+        days[local.date()].append(SlotButton(start.isoformat(), local.strftime(LOCAL_DATETIME_FORMAT),
+                                             local.strftime("%H:%M")))
+    return Week(first, dict(days), today, latest)
+
+
+@dataclass
+class Review:
+    """What the patient is about to book, in words."""
+
+    starts_at: datetime
+    ends_at: datetime
+    offer: Offer
+    patient_time: str
+    specialist_time: str | None  # only when the zones differ
+    paid_by: str  # "from package “Four” (3 left)" or the price
+    uses_package: bool
+    cancellation: str
+    week: date  # the specialist's local date of the session: "Back to times" shows its week
+
+
+def _usable_enrolment(specialist: User, offer: Offer, day: date):
+    for enrolment in enrolments_of_patient(viewer=current_user, specialist_id=specialist.id):
+        if (enrolment.status == "active" and enrolment.credits_remaining > 0
+                and (enrolment.expires_on is None or enrolment.expires_on >= day)
+                and (enrolment.starts_on is None or enrolment.starts_on <= day)
+                and package_covers(enrolment.package_id, offer.service.id)):
+            return enrolment
+    return None
+
+
+def _cancellation_sentence(specialist: User) -> str:
+    hours = late_cancel_notice_hours(specialist_id=specialist.id)
+    if not hours:
+        return "You can cancel at any time before the session; no refund is made for a paid session."
+    return (f"Cancel at least {hours} hours before to keep a package session; later cancellations are late, and "
+            "no refund is made for a paid session.")
+
+
+def review_of(specialist: User, offer: Offer, starts_at: datetime, *, use_package: bool) -> Review:
+    zone, their_zone = viewer_zone(), zone_of(specialist)
+    ends_at = starts_at + timedelta(minutes=offer.rate.duration_minutes)
+    local, theirs = starts_at.astimezone(zone), starts_at.astimezone(their_zone)
+    span = f"{local:%A %d %B %Y}, {local:%H:%M}–{ends_at.astimezone(zone):%H:%M} ({zone.key})"
+    their_span = (f"{theirs:%A %d %B}, {theirs:%H:%M}–{ends_at.astimezone(their_zone):%H:%M} ({their_zone.key})"
+                  if their_zone.key != zone.key and local.utcoffset() != theirs.utcoffset() else None)
+    enrolment = _usable_enrolment(specialist, offer, theirs.date()) if use_package else None
+    rate = offer.rate
+    paid_by = (f"From your package “{enrolment.package_name}” ({enrolment.credits_remaining} left)" if enrolment
+               else money(rate.price, rate.currency))
+    return Review(starts_at, ends_at, offer, span, their_span, paid_by, enrolment is not None,
+                  _cancellation_sentence(specialist), theirs.date())
+
+
+def parse_start(value: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def service_id_of(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,83 @@
+"""What a specialist offers: their services, each with the length and price current on a date."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import PackageService, Service, SpecialistRate
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A service with its length and price on a date (None: no price set from that date yet)."""
+
+    service: Service
+    rate: SpecialistRate | None
+
+    @property
+    def duration_minutes(self) -> int | None:
+        return self.rate.duration_minutes if self.rate else None
+
+
+def service_get(service_id: uuid.UUID) -> Service | None:
+    return db.session.get(Service, service_id)
+
+
+def default_service_of(specialist_id: uuid.UUID) -> Service | None:
+    return db.session.scalar(sa.select(Service).where(Service.specialist_id == specialist_id,
+                                                      Service.is_default.is_(True)))
+
+
+def service_rate_on(service_id: uuid.UUID, on: date) -> SpecialistRate | None:
+    """The service's length and price current on `on`: the latest effective_from not after it."""
+    return db.session.scalar(
+        sa.select(SpecialistRate)
+        .where(SpecialistRate.service_id == service_id, SpecialistRate.effective_from <= on)
+        .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
+        .limit(1)
+    )
+
+
+def offers_of(specialist_id: uuid.UUID, on: date, *, active_only: bool = True) -> list[Offer]:
+    """The specialist's services (the default first, then by name) with what they cost on `on`."""
+    query = sa.select(Service).where(Service.specialist_id == specialist_id)
+    if active_only:
+        query = query.where(Service.is_active.is_(True))
+    services = db.session.scalars(query.order_by(Service.is_default.desc(), Service.name)).all()
+    return [Offer(service, service_rate_on(service.id, on)) for service in services]
+
+
+def package_ids_of(service_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(db.session.scalars(sa.select(PackageService.package_id).where(PackageService.service_id == service_id)))
+
+
+def package_covers(package_id: uuid.UUID | None, service_id: uuid.UUID | None) -> bool:
+    """A package naming no service pays for all of its specialist's services."""
+    if package_id is None or service_id is None:
+        return True
+    named = set(db.session.scalars(sa.select(PackageService.service_id).where(PackageService.package_id == package_id)))
+    return not named or service_id in named
+
+
+def grid_default_minutes(specialist_id: uuid.UUID, on: date) -> int:
+    """The shortest active service's length rounded up to 15 minutes, at most 60 (60 without one).
+
+    One query: the active services' history up to `on`, newest first; the first row of each
+    service is its length that day."""
+    rows = db.session.execute(
+        sa.select(SpecialistRate.service_id, SpecialistRate.duration_minutes)
+        .join(Service, Service.id == SpecialistRate.service_id)
+        .where(Service.specialist_id == specialist_id, Service.is_active.is_(True),
+               SpecialistRate.effective_from <= on)
+        .order_by(SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc())
+    )
+    current: dict[uuid.UUID, int] = {}
+    for service_id, minutes in rows:
+        current.setdefault(service_id, minutes)
+    if not current:
+        return 60
+    return min(60, -(-min(current.values()) // 15) * 15)
