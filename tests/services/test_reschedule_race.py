@@ -27,7 +27,8 @@ def _committed_world():
                                     end_time=time(23, 59, 59)))
     db.session.add(SpecialistRate(specialist_id=specialist.id, duration_minutes=60, price=Decimal("80.00"),
                                   currency="USD", effective_from=datetime(2000, 1, 1).date()))
-    start = clock.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    # 02:00 three days ahead: every round's target (06:00 to 12:00) lies inside that day's hours
+    start = (clock.now().astimezone(UTC) + timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
     bookings = []
     for n, patient in enumerate(patients):
         booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=start + timedelta(hours=n),
