@@ -133,6 +133,7 @@ def test_a_time_a_new_booking_could_not_take_is_refused(client, users, api_heade
 
 
 def test_a_session_may_move_into_part_of_its_own_time(client, users, api_headers, booked):
+    db.session.get(SpecialistProfile, users["specialist"].id).slot_interval_minutes = 30  # 10:30 on the grid
     response = move(client, api_headers(users["patient"]), booked, at(10, 30))
     assert response.status_code == 200 and response.json["ends_at"] == "2030-01-07T11:30:00+00:00"
 
