@@ -88,20 +88,6 @@ def rate_on(specialist_id: uuid.UUID, on: date, service_id: uuid.UUID | None = N
     )
 
 
-def active_bookings_between(specialist_id: uuid.UUID, start: datetime, end: datetime,
-                            patient_id: uuid.UUID | None = None) -> list[Interval]:
-    """Busy intervals of the specialist (and of the patient, when given), sorted."""
-    party = Booking.specialist_id == specialist_id
-    if patient_id is not None:
-        party = sa.or_(party, Booking.patient_id == patient_id)
-    rows = db.session.execute(
-        sa.select(Booking.starts_at, Booking.ends_at).where(
-            party, Booking.status.in_(ACTIVE_STATUSES), Booking.starts_at < end, Booking.ends_at > start,
-        ).order_by(Booking.starts_at)
-    )
-    return merge_intervals((s, e) for s, e in rows)
-
-
 def busy_between(specialist_id: uuid.UUID, start: datetime, end: datetime, *, gap: timedelta,
                  patient_id: uuid.UUID | None = None) -> list[Interval]:
     """Busy intervals, merged and sorted: the specialist's sessions widened by `gap` on each side
