@@ -52,8 +52,13 @@ FROM generate_series(0, :specialists - 1) AS i;
 INSERT INTO specialist_profiles (id, title, bio, created_at)
 SELECT md5('s' || i)::uuid, '', '', now() FROM generate_series(0, :specialists - 1) AS i;
 
-INSERT INTO specialist_rates (id, specialist_id, duration_minutes, price, currency, effective_from, created_at)
-SELECT gen_random_uuid(), md5('s' || i)::uuid, 60, 80 + i % 40, 'USD', DATE '2000-01-01', now()
+INSERT INTO services (id, specialist_id, name, description, is_active, is_default, created_at, updated_at)
+SELECT md5('svc' || i)::uuid, md5('s' || i)::uuid, 'Session', '', true, true, now(), now()
+FROM generate_series(0, :specialists - 1) AS i;
+
+INSERT INTO specialist_rates (id, specialist_id, service_id, duration_minutes, price, currency, effective_from,
+                              created_at)
+SELECT gen_random_uuid(), md5('s' || i)::uuid, md5('svc' || i)::uuid, 60, 80 + i % 40, 'USD', DATE '2000-01-01', now()
 FROM generate_series(0, :specialists - 1) AS i;
 
 INSERT INTO specialist_working_hours (id, specialist_id, weekday, start_time, end_time)

@@ -99,6 +99,9 @@ def seed_rows(specialists: int, patients: int, password_hash: str) -> list[tuple
     names = ["Dr. Load", "Load Physio", "Load Nutrition", "Load Sleep Coach"]
     titles = ["Clinical psychologist", "Physiotherapist", "Nutritionist", "Sleep coach"]
 
+    def service_id(specialist_id: uuid.UUID) -> uuid.UUID:
+        return seeded_id(f"service-{specialist_id}")
+
     def user(uid: uuid.UUID, email: str, role: str, name: str, zone: str) -> dict:
         return {"id": uid, "email": email, "email_normalized": email, "password_hash": password_hash, "role": role,
                 "display_name": name, "timezone": zone, "is_active": True, "calendar_feed_version": 1,
@@ -114,7 +117,11 @@ def seed_rows(specialists: int, patients: int, password_hash: str) -> list[tuple
                    for i, sid in enumerate(specialist_ids)]),
         ("specialist_profiles", [{"id": sid, "title": titles[i % 4], "bio": "Seeded for the load test.",
                                   "created_at": now} for i, sid in enumerate(specialist_ids)]),
-        ("specialist_rates", [{"id": uuid.uuid4(), "specialist_id": sid, "duration_minutes": [50, 45, 60, 30][i % 4],
+        ("services", [{"id": service_id(sid), "specialist_id": sid, "name": "Session", "description": "",
+                       "is_active": True, "is_default": True, "created_at": now, "updated_at": now}
+                      for sid in specialist_ids]),
+        ("specialist_rates", [{"id": uuid.uuid4(), "specialist_id": sid, "service_id": service_id(sid),
+                               "duration_minutes": [50, 45, 60, 30][i % 4],
                                "price": Decimal(60 + i % 40), "currency": "USD", "effective_from": date(2000, 1, 1),
                                "created_at": now} for i, sid in enumerate(specialist_ids)]),
         ("specialist_working_hours", [{"id": uuid.uuid4(), "specialist_id": sid, "weekday": d,

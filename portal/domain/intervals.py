@@ -2,6 +2,8 @@
 
 The rules, shared by the booking pages, the API and the recurring dispatcher:
 - a booking lies wholly inside one of the day's working windows;
+- its start lies on the specialist's grid, counted from the top of the hour the window starts in
+  (on_grid, grid_slots);
 - weekly hours are in the specialist's own zone (so DST days come out right);
 - an exception with is_available=False removes its interval (the whole day
   when all_day); one with is_available=True replaces that date's weekly hours
@@ -95,26 +97,6 @@ def day_windows(day: date, zone: ZoneInfo, hours: Iterable[HoursRange],
 
 def interval_fits(windows: list[Interval], starts_at: datetime, ends_at: datetime) -> bool:
     return any(start <= starts_at and ends_at <= end for start, end in windows)
-
-
-def slots_in(window: Interval, duration: timedelta, busy: list[Interval], now: datetime) -> list[Interval]:
-    """Back-to-back slots of a window from its start, skipping busy and past ones.
-
-    `busy` is merged and sorted, so one forward pass finds each clash."""
-    slots: list[Interval] = []
-    start, end = window
-    index = bisect.bisect_left(busy, (start,)) - 1 if busy else 0
-    index = max(index, 0)
-    cursor = start
-    while cursor + duration <= end:
-        slot_end = cursor + duration
-        while index < len(busy) and busy[index][1] <= cursor:
-            index += 1
-        clash = index < len(busy) and busy[index][0] < slot_end
-        if cursor > now and not clash:
-            slots.append((cursor, slot_end))
-        cursor = slot_end
-    return slots
 
 
 def hour_of(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -188,7 +188,9 @@ def _prepared(plan: Plan) -> Prepared | None:
 
 
 def _booking_arrays(bookings: list[dict]) -> dict[str, str]:
-    return {name: pg_array(b[name] for b in bookings) for name in _BOOKING_COLUMNS}
+    # service_id may be left out (None: a booking of no named service), every other column not.
+    return {name: pg_array(b.get(name) if name == "service_id" else b[name] for b in bookings)
+            for name in _BOOKING_COLUMNS}
 
 
 def _advance_arrays(advances: list[dict], bookings: list[dict]) -> dict[str, str]:
