@@ -2,15 +2,18 @@
 slot list as booking), then a confirm step, then the move through the service."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import policies
 from portal.bookings.blueprint import bp
 from portal.bookings.forms import MoveForm
-from portal.bookings.slots import SLOT_DAYS, parse_start, slot_days
+from portal.bookings.slots import SLOT_DAYS, cancellation_sentence, parse_start, session_spans, slot_days
 from portal.errors import Forbidden
 from portal.models import Booking
+from portal.selectors.services import service_get
 from portal.selectors.specialists import specialist_get
 from portal.services.reschedule import (
     booking_reschedule,
@@ -61,9 +64,32 @@ def move_pick(booking_id):
                        starts_at=None, form=None)
 
 
+class MoveReview(NamedTuple):
+    """The new time as the review before booking shows one: the day and hours in the viewer's zone
+    (and the specialist's when their clocks differ), the service and length it keeps, the terms."""
+
+    span: str
+    specialist_span: str | None
+    service: str | None
+    minutes: int
+    cancellation: str
+
+
+def _review(booking: Booking, starts_at) -> MoveReview | None:
+    if starts_at is None:
+        return None
+    specialist = specialist_get(specialist_id=booking.specialist_id)
+    length = booking.ends_at - booking.starts_at
+    span, specialist_span = session_spans(specialist, starts_at, starts_at + length)
+    service = service_get(booking.service_id) if booking.service_id else None
+    return MoveReview(span, specialist_span, service and service.name, int(length.total_seconds() // 60),
+                      cancellation_sentence(specialist))
+
+
 def _confirm_page(booking: Booking, form: MoveForm, starts_at, *, error: str | None = None, status: int = 200):
     return render_page(TEMPLATE, None, status, booking=booking, problem=_problem(booking), slot_days=None,
-                       starts_at=starts_at, form=form, error=error, slot_window=SLOT_DAYS)
+                       starts_at=starts_at, review=_review(booking, starts_at), form=form, error=error,
+                       slot_window=SLOT_DAYS)
 
 
 @bp.route("/<uuid:booking_id>/move/confirm")

@@ -11,6 +11,7 @@ from portal import clock
 from portal.domain.zones import zone_of
 from portal.models import User
 from portal.selectors.availability import next_free_slots, rate_on
+from portal.selectors.specialists import late_cancel_notice_hours
 from portal.web.templating import LOCAL_DATETIME_FORMAT, viewer_zone
 
 SLOT_DAYS = 14
@@ -39,6 +40,25 @@ def slot_days(specialist: User, *, patient_id: uuid.UUID, duration: timedelta | 
         days[local.date()].append(SlotButton(start.isoformat(), local.strftime(LOCAL_DATETIME_FORMAT),
                                              local.strftime("%H:%M")))
     return dict(days)
+
+
+def session_spans(specialist: User, starts_at: datetime, ends_at: datetime) -> tuple[str, str | None]:
+    """A session's day and hours in the viewer's zone, and in the specialist's when their clocks differ."""
+    zone, their_zone = viewer_zone(), zone_of(specialist)
+    local, theirs = starts_at.astimezone(zone), starts_at.astimezone(their_zone)
+    span = f"{local:%A %d %B %Y}, {local:%H:%M}–{ends_at.astimezone(zone):%H:%M} ({zone.key})"
+    their_span = (f"{theirs:%A %d %B}, {theirs:%H:%M}–{ends_at.astimezone(their_zone):%H:%M} ({their_zone.key})"
+                  if their_zone.key != zone.key and local.utcoffset() != theirs.utcoffset() else None)
+    return span, their_span
+
+
+def cancellation_sentence(specialist: User) -> str:
+    """The specialist's cancellation terms in one sentence, for a review before booking or moving."""
+    hours = late_cancel_notice_hours(specialist_id=specialist.id)
+    if not hours:
+        return "You can cancel at any time before the session; no refund is made for a paid session."
+    return (f"Cancel at least {hours} hours before to keep a package session; later cancellations are late, and "
+            "no refund is made for a paid session.")
 
 
 def parse_start(value: str | None) -> datetime | None:

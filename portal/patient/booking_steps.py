@@ -7,31 +7,21 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
 
 from flask import current_app
 from flask_login import current_user
 
 from portal import clock
+from portal.bookings.slots import SlotButton, cancellation_sentence, session_spans
 from portal.domain.zones import zone_of
 from portal.models import User
 from portal.selectors.availability import free_slots
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.services import Offer, offers_of, package_covers
-from portal.selectors.specialists import late_cancel_notice_hours
 from portal.web.templating import LOCAL_DATETIME_FORMAT, money, viewer_zone
 
 WEEK = 7
-
-
-class SlotButton(NamedTuple):
-    """One free slot as its button shows it: formatted here once, in the patient's zone, rather than
-    through the template's filters for each of the (often 100+) buttons."""
-
-    starts_at: str  # ISO 8601 with its offset, as the review and booking forms post it back
-    label: str  # e.g. "Mon 01 Dec 2026, 09:00", what a screen reader hears
-    time: str  # "09:00", the button's text
 
 
 @dataclass
@@ -120,35 +110,16 @@ def _usable_enrolment(specialist: User, offer: Offer, day: date):
     return None
 
 
-def _cancellation_sentence(specialist: User) -> str:
-    hours = late_cancel_notice_hours(specialist_id=specialist.id)
-    if not hours:
-        return "You can cancel at any time before the session; no refund is made for a paid session."
-    return (f"Cancel at least {hours} hours before to keep a package session; later cancellations are late, and "
-            "no refund is made for a paid session.")
-
-
 def review_of(specialist: User, offer: Offer, starts_at: datetime, *, use_package: bool) -> Review:
-    zone, their_zone = viewer_zone(), zone_of(specialist)
     ends_at = starts_at + timedelta(minutes=offer.rate.duration_minutes)
-    local, theirs = starts_at.astimezone(zone), starts_at.astimezone(their_zone)
-    span = f"{local:%A %d %B %Y}, {local:%H:%M}–{ends_at.astimezone(zone):%H:%M} ({zone.key})"
-    their_span = (f"{theirs:%A %d %B}, {theirs:%H:%M}–{ends_at.astimezone(their_zone):%H:%M} ({their_zone.key})"
-                  if their_zone.key != zone.key and local.utcoffset() != theirs.utcoffset() else None)
+    span, their_span = session_spans(specialist, starts_at, ends_at)
+    theirs = starts_at.astimezone(zone_of(specialist))
     enrolment = _usable_enrolment(specialist, offer, theirs.date()) if use_package else None
     rate = offer.rate
     paid_by = (f"From your package “{enrolment.package_name}” ({enrolment.credits_remaining} left)" if enrolment
                else money(rate.price, rate.currency))
     return Review(starts_at, ends_at, offer, span, their_span, paid_by, enrolment is not None,
-                  _cancellation_sentence(specialist), theirs.date())
-
-
-def parse_start(value: str | None) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+                  cancellation_sentence(specialist), theirs.date())
 
 
 def service_id_of(value: str | None) -> uuid.UUID | None:

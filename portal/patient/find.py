@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, make_response, redirect, request, u
 from flask_login import current_user
 
 from portal import clock, policies
+from portal.bookings.slots import parse_start
 from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
 from portal.domain.zones import zone_of
 from portal.extensions import htmx
@@ -15,7 +16,6 @@ from portal.patient.booking_steps import (
     bookable_offers,
     chosen_offer,
     parse_day,
-    parse_start,
     review_of,
     service_id_of,
     week_of,

@@ -33,7 +33,8 @@ def test_the_patient_picks_a_free_time_confirms_and_sees_the_move(login_as, user
     picker = client.get(f"/bookings/{booked.id}/move").text
     assert 'value="2030-01-07T14:00:00+00:00"' in picker and 'value="2030-01-07T12:00:00+00:00"' not in picker
     confirm = client.get(f"/bookings/{booked.id}/move/confirm", query_string={"starts_at": "2030-01-07T14:00:00+00:00"})
-    assert "Confirm the new time" in confirm.text and "Mon 07 Jan 2030, 14:00" in confirm.text
+    assert "Confirm the new time" in confirm.text and "Monday 07 January 2030, 14:00–15:00 (UTC)" in confirm.text
+    assert "60 minutes" in confirm.text and "Unchanged" in confirm.text and "no refund is made" in confirm.text
     response = client.post(f"/bookings/{booked.id}/move", data={"starts_at": "2030-01-07T14:00:00+00:00",
                                                                "reason": "Work shift"})
     assert response.status_code == 302 and response.location.endswith(f"/bookings/{booked.id}")
@@ -88,3 +89,11 @@ def test_attendance_before_the_start_is_refused_with_words(login_as, users, book
     client.post(f"/bookings/{booked.id}/attendance", data={"status": "completed"})
     assert "has not started yet" in client.get(f"/bookings/{booked.id}").text
     assert db.session.get(Booking, booked.id).status == "confirmed"
+
+
+def test_the_move_review_shows_the_specialists_time_when_their_clock_differs(login_as, users, booked):
+    users["specialist"].timezone = "America/New_York"
+    confirm = login_as(users["patient"]).get(f"/bookings/{booked.id}/move/confirm",
+                                             query_string={"starts_at": "2030-01-07T14:00:00+00:00"}).text
+    assert "Monday 07 January 2030, 14:00–15:00 (UTC)" in confirm
+    assert "Monday 07 January, 09:00–10:00 (America/New_York)" in confirm
