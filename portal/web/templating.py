@@ -65,6 +65,7 @@ def page_url(number: int) -> str:
 def configure_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links,
+        account_links=account_links, offers_api_tokens=offers_api_tokens,
         page_url=page_url,
     )
     from portal.selectors.packages import package_pricing_now
@@ -86,23 +87,43 @@ def configure_jinja(app: Flask) -> None:
         return {"viewer_timezone": zone.key}
 
 
+# The main navigation: the pages a role opens every day, each visible in the header from 1024 px.
 NAV_LINKS = {
     Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
-                   ("patient.my_packages", "My packages"), ("recurring.index", "Recurring"),
-                ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
+                   ("patient.my_packages", "My packages"), ("recurring.index", "Recurring")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
-                   ("specialist.clients", "Clients"),
-                   ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
-                   ("specialist.notes", "Notes"), ("recurring.index", "Recurring"),
-                   ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
-    Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
-              ("admin.bookings", "Bookings"), ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
-              ("recurring.index", "Recurring"),
-              ("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
+                      ("specialist.clients", "Clients"), ("specialist.availability", "Hours and rates"),
+                      ("specialist.packages", "Packages"), ("specialist.notes", "Notes"),
+                      ("recurring.index", "Recurring")],
+    Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.users_list", "Users"), ("admin.bookings", "Bookings"),
+                 ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
+                 ("recurring.index", "Recurring")],
     Role.OPS: [("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
+}
+
+# The account menu: settings (as sections of /account) and the pages a role opens now and then.
+_SETTINGS = [("account.settings", "", "Settings"), ("account.settings", "calendar-feed", "Calendar feed"),
+             ("account.settings", "reminders", "E-mail reminders")]
+_TOKENS = [("account.settings", "api-tokens", "API tokens")]
+ACCOUNT_LINKS = {
+    Role.PATIENT: [*_SETTINGS, ("account.data", "", "Your data and privacy")],
+    Role.SPECIALIST: [*_SETTINGS, *_TOKENS],
+    Role.ADMIN: [*_SETTINGS, *_TOKENS, ("admin.audit_log", "", "Audit log"),
+                 ("admin.ops_dashboard", "", "Operations"), ("admin.outbox", "", "Outbox")],
+    Role.OPS: [*_SETTINGS, *_TOKENS],
 }
 
 
 def nav_links(user) -> list[tuple[str, str]]:
     """The main navigation for a role; features append their pages here."""
     return NAV_LINKS.get(getattr(user, "role", None), [])
+
+
+def account_links(user) -> list[tuple[str, str, str]]:
+    """The account menu for a role: (endpoint, section anchor or "", label)."""
+    return ACCOUNT_LINKS.get(getattr(user, "role", None), [])
+
+
+def offers_api_tokens(user) -> bool:
+    """The settings page offers API tokens to staff; a patient's are issued by an admin or the CLI."""
+    return getattr(user, "role", None) in (Role.SPECIALIST, Role.ADMIN, Role.OPS)

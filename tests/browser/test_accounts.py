@@ -123,9 +123,9 @@ def test_forgot_reset_and_sign_in(page, phone_page, committed_db, create_committ
 
 
 def test_account_and_tokens_pages_at_375(phone_page, committed_db, create_committed_user):
-    create_committed_user("patient", "pat@tokens.test", display_name="Pat Tokens")
+    create_committed_user("specialist", "spec@tokens.test", display_name="Spec Tokens")
     phone_page.set_viewport_size({"width": 375, "height": 740})
-    sign_in(phone_page, "pat@tokens.test")
+    sign_in(phone_page, "spec@tokens.test")
     phone_page.goto("/account")
     shoot(phone_page, "account-375")
     phone_page.goto("/account/tokens")

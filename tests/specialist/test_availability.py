@@ -221,7 +221,7 @@ def test_calendar_feed_lists_bookings_and_revoking_kills_the_old_link(client, us
 
     booking = make_booking(users["patient"], users["specialist"], MONDAY.replace(hour=10))
     login_as(users["patient"])
-    page = client.get("/calendar-feed").get_data(as_text=True)
+    page = client.get("/account").get_data(as_text=True)
     url = page.split('readonly value="')[1].split('"')[0]
     path = url.split("localhost", 1)[1]
     feed = client.get(path)
@@ -232,5 +232,5 @@ def test_calendar_feed_lists_bookings_and_revoking_kills_the_old_link(client, us
     assert client.post("/calendar-feed/revoke").status_code == 302
     assert client.get(path).status_code == 404
     assert client.get("/calendar/forged.ics").status_code == 404
-    new_page = client.get("/calendar-feed").get_data(as_text=True)
+    new_page = client.get("/account").get_data(as_text=True)
     assert url not in new_page
