@@ -1,5 +1,5 @@
-"""The calendar feed: its section of the settings page (/calendar-feed redirects there), revoking the link, and the feed itself
-(reached by calendar apps without a session, so authorised by its token)."""
+"""The calendar feed: its section of the settings page (/calendar-feed redirects there), revoking the
+link, and the feed itself (reached by calendar apps without a session, so authorised by its token)."""
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 

@@ -110,7 +110,7 @@ def test_cancel_dialog_says_before_and_after_whether_it_is_late(client, login_as
     db.session.flush()
     login_as(users["patient"])
     dialog = client.get(f"/bookings/{booking.id}/cancel").get_data(as_text=True)
-    assert "Late cancellation." in dialog and "the package credit this session used is forfeited" in dialog
+    assert "This is a late cancellation" in dialog and "the package credit this session used is forfeited" in dialog
     done = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "ill", "target": "page"},
                        headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "This is a late cancellation (less than 24 hours&#39; notice): the package credit" in done
