@@ -1,7 +1,7 @@
 """Jinja globals and filters: policy checks for buttons, times in the viewer's zone."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,18 @@ def _local_time_filter(context, value: datetime | None) -> str:
     return _local_datetime_filter(context, value, "%H:%M")
 
 
+def series_time(series) -> str:
+    """A series' time of day in the viewer's zone, with the specialist's clock in brackets when it
+    reads differently (on the next date it books, so summer time is taken into account)."""
+    theirs = zone_named(series.specialist_user.timezone)
+    day = series.next_booking_date or date.today()
+    at = datetime.combine(day, series.time_of_day, tzinfo=theirs)
+    mine = at.astimezone(viewer_zone())
+    if mine.strftime("%H:%M") == at.strftime("%H:%M"):
+        return at.strftime("%H:%M")
+    return f"{mine:%H:%M} ({at:%H:%M} {theirs.key.replace('_', ' ')})"
+
+
 def money(amount: Decimal | float | None, currency: str = "") -> str:
     if amount is None:
         return ""
@@ -66,7 +78,7 @@ def configure_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links,
         account_links=account_links, offers_api_tokens=offers_api_tokens,
-        page_url=page_url,
+        page_url=page_url, series_time=series_time,
     )
     from portal.selectors.packages import package_pricing_now
 

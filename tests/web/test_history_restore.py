@@ -19,7 +19,7 @@ NOT_PAGES = {  # endpoints that answer files, not HTML pages
     "feeds.feed": "an iCalendar feed", "admin.audit_csv": "a CSV download", "admin.bookings_csv": "a CSV download",
     "bookings.recording_stream": "a video stream", "healthz": "a JSON health check",
     "admin.outbox_body": "a message's own HTML, framed by the mailbox page",
-    "account.data_download": "a JSON file of the patient's data",
+    "account.data_download": "a JSON file of the patient's data", "bookings.calendar_file": "one session as .ics",
 }
 ROLE_ORDER = ("patient", "specialist", "admin", "ops")
 
