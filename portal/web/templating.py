@@ -86,6 +86,9 @@ def configure_jinja(app: Flask) -> None:
     from portal.selectors.enrolments import expires_soon
 
     app.jinja_env.globals["enrolment_expires_soon"] = expires_soon
+    from portal.selectors.services import package_service_names
+
+    app.jinja_env.globals["package_services"] = package_service_names
     from portal.web.fields import browser_zone_aliases
 
     app.jinja_env.globals["browser_zone_aliases"] = browser_zone_aliases

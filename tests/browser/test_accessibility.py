@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditLog, Booking, MeetingRecording, Outbox, RecurringBooking, Role, User
+from portal.models import AuditLog, Booking, BookingPackage, MeetingRecording, Outbox, RecurringBooking, Role, User
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401 (the browser fixture's flags)
 from tests.test_routes import route_access
 
@@ -77,6 +77,7 @@ SAMPLES = {
     "user_id": lambda user: _first(sa.select(User.id).where(User.role == Role.PATIENT)),
     "patient_id": lambda user: getattr(_booking_of(user), "patient_id", None),
     "recording_id": lambda user: _first(sa.select(MeetingRecording.id)),
+    "package_id": lambda user: _first(sa.select(BookingPackage.id).where(BookingPackage.is_active.is_(True))),
     # a link's page with a token that is not valid: the "this link does not work" page
     "token": lambda user: "not-a-valid-token",
 }
