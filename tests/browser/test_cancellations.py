@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from portal import clock
 from portal.extensions import db
 from portal.models import Booking, BookingCancellation
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_menu_on_phone, sign_in
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("SCREENSHOT_DIR")
@@ -120,6 +120,7 @@ def test_admin_filters_cancellations_by_who_cancelled(request, patient_with_book
     db.session.commit()
     create_committed_user("admin", "admin@browser.test", display_name="Ada Admin")
     sign_in(page, "admin@browser.test")
+    open_menu_on_phone(page)
     page.get_by_role("link", name="Cancellations").click()
     results = page.locator("#cancellation-results")
     expect(results).to_contain_text("Patient has a cold")

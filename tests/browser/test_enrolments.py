@@ -54,7 +54,7 @@ def cancel(page, booking_id, *, late: bool) -> None:
     page.click(".cancel-button")
     dialog = page.locator(f"#cancel-dialog-{booking_id}")
     if late:
-        expect(dialog).to_contain_text("Late cancellation.")
+        expect(dialog).to_contain_text("This is a late cancellation")
         expect(dialog).to_contain_text("the package credit this session used is forfeited")
     else:
         expect(dialog).to_contain_text("This is not a late cancellation (at least 24 hours' notice)")
