@@ -75,4 +75,4 @@ def test_patient_books_a_slot_and_the_list_updates_in_place(page):
     page.reload()
     expect(slot(page, 10)).to_have_count(0)
     page.goto("/patient/")
-    expect(page.locator("#upcoming-bookings")).to_contain_text("Dr Sam Lee")
+    expect(page.locator("#next-session")).to_contain_text("Dr Sam Lee")
