@@ -23,7 +23,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), SafeText(MAX_NAME)],
+    name = StringField("Token name", validators=[DataRequired(), SafeText(MAX_NAME)],
                        description="What the token is for, e.g. the script that uses it.")
     expires_days = IntegerField("Expires after (days)", validators=[Optional(), NumberRange(1, 3650)],
                                 description="Leave empty for a token that does not expire.")

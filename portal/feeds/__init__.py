@@ -1,12 +1,11 @@
-"""The calendar feed: a page to copy or revoke the link, and the feed itself
-(reached by calendar apps without a session, so authorised by its token)."""
+"""The calendar feed: its section of the settings page (/calendar-feed redirects there), revoking the
+link, and the feed itself (reached by calendar apps without a session, so authorised by its token)."""
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.extensions import db
-from portal.services.calendar_feed import feed_ics, feed_revoke, feed_token, feed_user
+from portal.services.calendar_feed import feed_ics, feed_revoke, feed_user
 from portal.web.blueprints import PUBLIC, SIGNED_IN
-from portal.web.rendering import render_page
 
 bp = Blueprint("feeds", __name__)
 
@@ -14,8 +13,8 @@ bp = Blueprint("feeds", __name__)
 @bp.route("/calendar-feed")
 @login_required
 def settings():
-    url = url_for("feeds.feed", token=feed_token(current_user), _external=True)
-    return render_page("feeds/settings.html", "feed_url", feed_url=url)
+    """The feed is a section of the settings page."""
+    return redirect(url_for("account.settings", _anchor="calendar-feed"))
 
 
 @bp.route("/calendar-feed/revoke", methods=["POST"])
@@ -24,7 +23,7 @@ def revoke():
     feed_revoke(actor=current_user)
     db.session.commit()
     flash("Your old feed link no longer works. Subscribe again with the new one.", "success")
-    return redirect(url_for("feeds.settings"))
+    return redirect(url_for("account.settings", _anchor="calendar-feed"))
 
 
 @bp.route("/calendar/<token>.ics")

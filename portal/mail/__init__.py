@@ -19,8 +19,8 @@ def settings():
         reminders_set(actor=current_user, user=current_user, enabled=enabled)
         db.session.commit()
         flash("Reminders are on." if enabled else "Reminders are off.", "success")
-        return redirect(url_for("mail.settings"))
-    return render_page("account/email.html")
+    # The reminder switch is a section of the settings page.
+    return redirect(url_for("account.settings", _anchor="reminders"))
 
 
 @bp.route("/reminders/off/<token>", methods=["GET"])

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.types import UTCDateTime, new_id, utcnow
@@ -71,6 +71,10 @@ class PackageEnrolment(db.Model):
     expiry_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    specialist_user = relationship(
+        "User", primaryjoin="PackageEnrolment.specialist_id == User.id", foreign_keys=[specialist_id], viewonly=True
+    )
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {ENROLMENT_STATUSES!r}", name="status"),

@@ -36,6 +36,23 @@ def bookings_for_dashboard(*, user, limit: int = 20) -> tuple[list[Booking], lis
     return list(upcoming), list(past)
 
 
+PAST_PER_PAGE = 20
+
+
+def patient_dashboard(*, user, past_page=1, limit: int = 100) -> dict:
+    """The patient's dashboard: `next_session` (the first session still to come, or None), the `upcoming`
+    ones after it in time order, the `cancelled` ones that were to come, and a page of `past`."""
+    now = utcnow()
+    base = (sa.select(Booking).where(visible(Booking, user))
+            .options(joinedload(Booking.specialist_user), joinedload(Booking.cancellation)))
+    coming = db.session.scalars(base.where(Booking.ends_at > now).order_by(Booking.starts_at).limit(limit)).all()
+    active = [b for b in coming if b.status in ACTIVE_STATUSES]
+    past = paginate(base.where(Booking.ends_at <= now).order_by(Booking.starts_at.desc()),
+                    page=past_page, per_page=PAST_PER_PAGE)
+    return {"next_session": active[0] if active else None, "upcoming": active[1:],
+            "cancelled": [b for b in coming if b.status not in ACTIVE_STATUSES], "past": past}
+
+
 def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at: datetime,
                   ends_at: datetime, moving_id: uuid.UUID | None = None):
     """One active booking of the specialist or of the patient overlapping the interval, or None

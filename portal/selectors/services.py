@@ -63,6 +63,13 @@ def package_covers(package_id: uuid.UUID | None, service_id: uuid.UUID | None) -
     return not named or service_id in named
 
 
+def package_service_names(package_id: uuid.UUID) -> list[str]:
+    """The names of the services a package pays for; empty when it pays for all of them."""
+    return list(db.session.scalars(
+        sa.select(Service.name).join(PackageService, PackageService.service_id == Service.id)
+        .where(PackageService.package_id == package_id).order_by(Service.name)))
+
+
 def grid_default_minutes(specialist_id: uuid.UUID, on: date) -> int:
     """The shortest active service's length rounded up to 15 minutes, at most 60 (60 without one).
 

@@ -60,18 +60,36 @@ def feed_ics(user: User) -> bytes:
         sa.select(Booking).where(sa.or_(Booking.patient_id == user.id, Booking.specialist_id == user.id),
                                  Booking.starts_at >= since).order_by(Booking.starts_at)
     )
+    calendar = _calendar()
+    calendar.add("x-wr-calname", "Clinic sessions")
+    for booking in bookings:
+        calendar.add_component(_event(booking, user))
+    return calendar.to_ical()
+
+
+def booking_ics(booking: Booking, user: User) -> bytes:
+    """One session as a calendar file ("Add to calendar"); its UID matches the feed's, so a calendar
+    holding both keeps one event."""
+    calendar = _calendar()
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(_event(booking, user))
+    return calendar.to_ical()
+
+
+def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic portal//Bookings//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", "Clinic sessions")
-    for booking in bookings:
-        other = booking.specialist_user if booking.patient_id == user.id else booking.patient
-        event = Event()
-        event.add("uid", f"{booking.id}@clinic-portal")
-        event.add("dtstamp", booking.updated_at or clock.now())
-        event.add("dtstart", booking.starts_at)
-        event.add("dtend", booking.ends_at)
-        event.add("summary", f"Session with {other.display_name}")
-        event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
-        calendar.add_component(event)
-    return calendar.to_ical()
+    return calendar
+
+
+def _event(booking: Booking, user: User) -> Event:
+    other = booking.specialist_user if booking.patient_id == user.id else booking.patient
+    event = Event()
+    event.add("uid", f"{booking.id}@clinic-portal")
+    event.add("dtstamp", booking.updated_at or clock.now())
+    event.add("dtstart", booking.starts_at)
+    event.add("dtend", booking.ends_at)
+    event.add("summary", f"Session with {other.display_name}")
+    event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
+    return event

@@ -70,6 +70,12 @@ class CancelTerms:
         text = f"This is not a late cancellation ({notice})"
         return text + (": the package credit is returned." if self.uses_credit else ".")
 
+    def in_one_sentence(self) -> str:
+        """explain() and what happens to a payment, as the cancel dialog's one sentence."""
+        if self.uses_credit:
+            return self.explain()
+        return self.explain().rstrip(".") + ", and any payment for it is not refunded."
+
 
 def cancel_terms(*, actor: User, booking: Booking, now: datetime | None = None,
                  cancelled_for: str | None = None) -> CancelTerms:

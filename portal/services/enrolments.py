@@ -95,10 +95,10 @@ def enrolment_mark_paid(*, actor: User, enrolment_id, reference) -> PackageEnrol
 
 
 def enrolment_cancel(*, actor: User, enrolment_id) -> PackageEnrolment:
-    """An admin cancels an enrolment that was never paid."""
+    """An admin cancels an enrolment that was never paid, or its patient withdraws it."""
     enrolment = enrolment_load(actor=actor, enrolment_id=enrolment_id)
-    if actor.role != Role.ADMIN:
-        raise Forbidden("Only an administrator can cancel an enrolment.")
+    if actor.role != Role.ADMIN and actor.id != enrolment.patient_id:
+        raise Forbidden("Only an administrator or the patient can cancel an enrolment.")
     enrolment = _locked(enrolment)
     if enrolment.status != PENDING:
         raise EnrolmentStateError("Only an enrolment that was never paid can be cancelled.")

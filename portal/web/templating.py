@@ -1,7 +1,7 @@
 """Jinja globals and filters: policy checks for buttons, times in the viewer's zone."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,18 @@ def _local_time_filter(context, value: datetime | None) -> str:
     return _local_datetime_filter(context, value, "%H:%M")
 
 
+def series_time(series) -> str:
+    """A series' time of day in the viewer's zone, with the specialist's clock in brackets when it
+    reads differently (on the next date it books, so summer time is taken into account)."""
+    theirs = zone_named(series.specialist_user.timezone)
+    day = series.next_booking_date or date.today()
+    at = datetime.combine(day, series.time_of_day, tzinfo=theirs)
+    mine = at.astimezone(viewer_zone())
+    if mine.strftime("%H:%M") == at.strftime("%H:%M"):
+        return at.strftime("%H:%M")
+    return f"{mine:%H:%M} ({at:%H:%M} {theirs.key.replace('_', ' ')})"
+
+
 def money(amount: Decimal | float | None, currency: str = "") -> str:
     if amount is None:
         return ""
@@ -65,7 +77,8 @@ def page_url(number: int) -> str:
 def configure_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=lambda action, row: policies.can(action, current_user, row), nav_links=nav_links,
-        page_url=page_url,
+        account_links=account_links, offers_api_tokens=offers_api_tokens,
+        page_url=page_url, series_time=series_time,
     )
     from portal.selectors.packages import package_pricing_now
 
@@ -73,6 +86,9 @@ def configure_jinja(app: Flask) -> None:
     from portal.selectors.enrolments import expires_soon
 
     app.jinja_env.globals["enrolment_expires_soon"] = expires_soon
+    from portal.selectors.services import package_service_names
+
+    app.jinja_env.globals["package_services"] = package_service_names
     from portal.web.fields import browser_zone_aliases
 
     app.jinja_env.globals["browser_zone_aliases"] = browser_zone_aliases
@@ -86,23 +102,43 @@ def configure_jinja(app: Flask) -> None:
         return {"viewer_timezone": zone.key}
 
 
+# The main navigation: the pages a role opens every day, each visible in the header from 1024 px.
 NAV_LINKS = {
     Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
-                   ("patient.my_packages", "My packages"), ("recurring.index", "Recurring"),
-                ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
+                   ("patient.my_packages", "My packages"), ("recurring.index", "Recurring")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
-                   ("specialist.clients", "Clients"),
-                   ("specialist.availability", "Hours and rates"), ("specialist.packages", "Packages"),
-                   ("specialist.notes", "Notes"), ("recurring.index", "Recurring"),
-                   ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
-    Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.audit_log", "Audit log"), ("admin.users_list", "Users"),
-              ("admin.bookings", "Bookings"), ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
-              ("recurring.index", "Recurring"),
-              ("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
+                      ("specialist.clients", "Clients"), ("specialist.availability", "Hours and rates"),
+                      ("specialist.packages", "Packages"), ("specialist.notes", "Notes"),
+                      ("recurring.index", "Recurring")],
+    Role.ADMIN: [("admin.dashboard", "Overview"), ("admin.users_list", "Users"), ("admin.bookings", "Bookings"),
+                 ("admin.cancellations", "Cancellations"), ("admin.packages", "Packages"),
+                 ("recurring.index", "Recurring")],
     Role.OPS: [("admin.ops_dashboard", "Operations"), ("admin.outbox", "Outbox")],
+}
+
+# The account menu: settings (as sections of /account) and the pages a role opens now and then.
+_SETTINGS = [("account.settings", "", "Settings"), ("account.settings", "calendar-feed", "Calendar feed"),
+             ("account.settings", "reminders", "E-mail reminders")]
+_TOKENS = [("account.settings", "api-tokens", "API tokens")]
+ACCOUNT_LINKS = {
+    Role.PATIENT: [*_SETTINGS, ("account.data", "", "Your data and privacy")],
+    Role.SPECIALIST: [*_SETTINGS, *_TOKENS],
+    Role.ADMIN: [*_SETTINGS, *_TOKENS, ("admin.audit_log", "", "Audit log"),
+                 ("admin.ops_dashboard", "", "Operations"), ("admin.outbox", "", "Outbox")],
+    Role.OPS: [*_SETTINGS, *_TOKENS],
 }
 
 
 def nav_links(user) -> list[tuple[str, str]]:
     """The main navigation for a role; features append their pages here."""
     return NAV_LINKS.get(getattr(user, "role", None), [])
+
+
+def account_links(user) -> list[tuple[str, str, str]]:
+    """The account menu for a role: (endpoint, section anchor or "", label)."""
+    return ACCOUNT_LINKS.get(getattr(user, "role", None), [])
+
+
+def offers_api_tokens(user) -> bool:
+    """The settings page offers API tokens to staff; a patient's are issued by an admin or the CLI."""
+    return getattr(user, "role", None) in (Role.SPECIALIST, Role.ADMIN, Role.OPS)

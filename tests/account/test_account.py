@@ -1,4 +1,5 @@
-"""/account: name, time zone and password; /account/tokens; the admin's view of a user's tokens."""
+"""/account: one settings page (name, zone, reminders, password, calendar feed, API tokens for staff);
+the admin's view of a user's tokens."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,7 +21,7 @@ def test_the_account_page_saves_name_and_time_zone(client, users, login_as):
     response = client.post("/account", data={"display_name": "Patricia One", "timezone": "Europe/Lisbon"})
     assert response.status_code == 302  # the reminder box left unticked: reminders off
     page = client.get("/account")
-    assert "Your account is saved." in page.text and 'value="Patricia One"' in page.text
+    assert "Saved." in page.text and 'value="Patricia One"' in page.text
     db.session.refresh(users["patient"])
     assert (users["patient"].timezone, users["patient"].reminders_enabled) == ("Europe/Lisbon", False)
     client.post("/account", data={"display_name": "Patricia One", "timezone": "Europe/Lisbon",
@@ -85,15 +86,14 @@ def _token_row(name: str) -> ApiToken:
 
 
 def test_a_token_is_created_shown_once_listed_and_revoked(app, client, users, login_as):
-    patient = users["patient"]
-    login_as(patient)
+    login_as(users["specialist"])
     response = client.post("/account/tokens", data={"name": "my script", "expires_days": "30"})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     token = response.text.split('id="new-token">')[1].split("<")[0]
     assert token.startswith("cp_")
     api = app.test_client()
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    listing = client.get("/account/tokens").text
+    listing = client.get("/account").text
     assert "my script" in listing and token not in listing and "never" not in listing.split("my script")[1][:200]
     row = _token_row("my script")
     assert row.last_used_at is not None
@@ -103,7 +103,7 @@ def test_a_token_is_created_shown_once_listed_and_revoked(app, client, users, lo
 
 
 def test_a_bad_expiry_is_a_form_error(client, users, login_as):
-    login_as(users["patient"])
+    login_as(users["specialist"])
     response = client.post("/account/tokens", data={"name": "x", "expires_days": "0"})
     assert response.status_code == 422 and "cp_" not in response.text
 
@@ -155,3 +155,34 @@ def test_only_admins_open_a_users_page(client, users, login_as):
     login_as(users["ops"])
     assert client.get(f"/admin/users/{users['patient'].id}").status_code == 403
     assert db.session.get(User, users["patient"].id) is not None
+
+
+def test_the_settings_page_holds_every_section_and_tokens_for_staff_only(client, users, login_as):
+    login_as(users["specialist"])
+    page = client.get("/account").text
+    for section in ("account-details", "reminders", "password", "calendar-feed", "api-tokens", "sessions"):
+        assert f'id="{section}"' in page
+    login_as(users["patient"])
+    page = client.get("/account").text
+    assert 'id="calendar-feed"' in page and 'id="reminders"' in page
+    assert 'id="api-tokens"' not in page and "Create token" not in page
+
+
+def test_old_settings_addresses_redirect_to_their_sections(client, users, login_as):
+    login_as(users["specialist"])
+    for path, section in (("/account/tokens", "api-tokens"), ("/calendar-feed", "calendar-feed"),
+                          ("/account/email", "reminders")):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/account#{section}")
+
+
+def test_a_patient_sees_and_can_revoke_a_token_an_admin_issued(client, users, login_as):
+    from portal.services.users import api_token_create
+
+    api_token_create(user=users["patient"], name="clinic import", expires_days=None)
+    db.session.flush()
+    login_as(users["patient"])
+    page = client.get("/account").text
+    assert 'id="api-tokens"' in page and "clinic import" in page and "Create token" not in page
+    row = _token_row("clinic import")
+    assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 302

@@ -42,5 +42,6 @@ def test_the_same_token_still_opens_the_api_and_the_functions(client, users, api
 
 
 def test_a_signed_in_session_still_manages_tokens(client, users, login_as):
-    login_as(users["patient"])
-    assert client.get("/account/tokens").status_code == 200
+    login_as(users["specialist"])
+    assert client.get("/account/tokens").status_code == 302
+    assert 'id="api-tokens"' in client.get("/account").text

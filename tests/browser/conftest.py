@@ -73,3 +73,21 @@ def sign_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
     # (a slow, loaded machine) follows the plain link to the no-JavaScript page instead.
     with page.expect_navigation(wait_until="load"):
         page.click("button[type=submit]")
+
+
+def sign_out(page) -> None:
+    """Open the menu that holds Sign out (the account menu, or on a phone the whole navigation)."""
+    toggle = page.locator(".menu-toggle")
+    if toggle.is_visible():
+        toggle.click()
+    else:
+        page.locator(".account-toggle").click()
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Sign out").click()
+
+
+def open_menu_on_phone(page) -> None:
+    """Below 1000 px the navigation sits behind the Menu button."""
+    toggle = page.locator(".menu-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()

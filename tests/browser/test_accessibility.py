@@ -4,8 +4,8 @@ The pages come from app.url_map (like the role matrix in tests/test_routes.py), 
 new page is checked without a new test; a URL argument nobody knows how to fill
 fails the run until SAMPLES learns it. No violation of impact serious or critical
 passes; a moderate or minor one passes only when tests/browser/axe_allowlist.json
-names its rule with the reason it is accepted. Each page's phone screenshot goes to
-BROWSER_ARTIFACTS (default .artifacts/screens), for people to look at.
+names its rule with the reason it is accepted. Each page's screenshot at 1280 and at 375 px goes to
+BROWSER_ARTIFACTS (else $ARTIFACTS_DIR/screens, else .artifacts/screens), for people to look at.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditLog, Booking, MeetingRecording, Outbox, RecurringBooking, Role, User
+from portal.models import AuditLog, Booking, BookingPackage, MeetingRecording, Outbox, RecurringBooking, Role, User
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401 (the browser fixture's flags)
 from tests.test_routes import route_access
 
@@ -28,14 +28,16 @@ pytestmark = pytest.mark.browser
 ASSETS = Path(__file__).parent / "assets"
 AXE = (ASSETS / "axe-4.14.1.min.js").read_text()
 ALLOWLIST = json.loads((Path(__file__).parent / "axe_allowlist.json").read_text())
-ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ".artifacts/screens"))
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS")
+                 or Path(os.environ.get("ARTIFACTS_DIR", ".artifacts")) / "screens")
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 
 # GET routes that answer no HTML page of their own: files, feeds, streams, polled fragments.
 NOT_PAGES = {"admin.audit_csv", "admin.bookings_csv", "healthz", "feeds.feed", "bookings.recording_stream",
              "bookings.cancel_closed", "admin.ops_job", "static", "admin.outbox_body",
-             "bookings.recording_open", "bookings.recording_watch", "account.data_download"}
+             "bookings.recording_open", "bookings.recording_watch", "account.data_download",
+             "bookings.calendar_file"}
 DEMO_LOGIN = {Role.PATIENT: "patient@demo.clinic", Role.SPECIALIST: "specialist@demo.clinic",
               Role.ADMIN: "admin@demo.clinic", Role.OPS: "ops@demo.clinic"}
 # "zoom" is a 1280 px screen at 200 % zoom: 640 CSS pixels wide at twice the density.
@@ -75,6 +77,7 @@ SAMPLES = {
     "user_id": lambda user: _first(sa.select(User.id).where(User.role == Role.PATIENT)),
     "patient_id": lambda user: getattr(_booking_of(user), "patient_id", None),
     "recording_id": lambda user: _first(sa.select(MeetingRecording.id)),
+    "package_id": lambda user: _first(sa.select(BookingPackage.id).where(BookingPackage.is_active.is_(True))),
     # a link's page with a token that is not valid: the "this link does not work" page
     "token": lambda user: "not-a-valid-token",
 }
@@ -158,10 +161,10 @@ def test_every_page_passes_axe_on_desktop_and_phone(browser, live_server, demo_c
                 overflow = horizontal_overflow(page)
                 if overflow > 1:
                     problems.append(f"{viewport_name} {path}: {overflow}px of horizontal scroll")
-            if viewport_name == "phone":
+            if viewport_name in ("desktop", "phone"):
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                name = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "id", f"{role}{path.replace('/', '_')}.png")
-                page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+                name = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "id", f"{role}{path.replace('/', '_')}")
+                page.screenshot(path=str(ARTIFACTS / f"{name}-{viewport['width']}.png"), full_page=True)
         context.close()
     assert problems == [], "\n".join(problems)
 

@@ -75,9 +75,8 @@ def test_sign_up_confirm_and_book(browser, live_server, committed_db, specialist
     expect(page.locator("#confirm-email")).to_contain_text("confirm your e-mail address")
     page.goto(f"/patient/specialists/{specialist.id}")
     shoot(page, "unconfirmed-specialist-desktop")
-    slot(page, 10).click()
-    page.get_by_role("button", name="Confirm").click()
-    expect(page.locator("#slot-list")).to_contain_text("Confirm your e-mail address before booking")
+    expect(page.locator("#confirm-to-book")).to_contain_text("Confirm your e-mail to book.")
+    expect(page.locator("#slot-list button.slot")).to_have_count(0)  # times shown, not offered
 
     assert outbox_deliver(ids=[row.id for row in outbox_rows("account_confirm")]) == {"kept": 1}
     message = newest_mail()  # no SMTP_URL: where `make run` puts it
@@ -90,7 +89,7 @@ def test_sign_up_confirm_and_book(browser, live_server, committed_db, specialist
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")
     page.goto("/patient/")
-    expect(page.locator("#upcoming-bookings")).to_contain_text("Dr Sam Lee")
+    expect(page.locator("#next-session")).to_contain_text("Dr Sam Lee")
     context.close()
 
 
@@ -123,13 +122,13 @@ def test_forgot_reset_and_sign_in(page, phone_page, committed_db, create_committ
 
 
 def test_account_and_tokens_pages_at_375(phone_page, committed_db, create_committed_user):
-    create_committed_user("patient", "pat@tokens.test", display_name="Pat Tokens")
+    create_committed_user("specialist", "spec@tokens.test", display_name="Spec Tokens")
     phone_page.set_viewport_size({"width": 375, "height": 740})
-    sign_in(phone_page, "pat@tokens.test")
+    sign_in(phone_page, "spec@tokens.test")
     phone_page.goto("/account")
     shoot(phone_page, "account-375")
     phone_page.goto("/account/tokens")
-    phone_page.get_by_label("Name").fill("backup script")
+    phone_page.get_by_label("Token name").fill("backup script")
     phone_page.get_by_label("Expires after (days)").fill("30")
     phone_page.get_by_role("button", name="Create token").click()
     expect(phone_page.locator("#new-token")).to_contain_text("cp_")

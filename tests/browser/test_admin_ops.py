@@ -55,7 +55,8 @@ def test_admin_filters_the_audit_log_to_a_cancellation(page, create_committed_us
                  old_values={"status": "confirmed"}, new_values={"status": "cancelled"})
     db.session.commit()
     sign_in(page, "admin@browser.test")
-    page.click("nav.mainnav >> text=Audit log")
+    page.locator(".account-toggle").click()
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Audit log").click()
     rows = page.locator("#audit-results tbody tr")
     expect(rows).to_have_count(8)  # 6 rows above, the admin's account and login
     page.fill("#f-action", "booking_cancelled")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import SpecialistRate, WorkingHours
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_blocking_part_of_a_day_removes_it_from_the_patient_slot_list(page, peop
     expect(page.locator("#day-panel .exception-row")).to_contain_text("14:00–15:30")
     expect(page.locator('a.day.partial[data-date="2030-01-07"]')).to_have_count(1)
 
-    page.click("text=Sign out")
+    sign_out(page)
     sign_in(page, "pat@browser.test")
     page.goto(f"/patient/specialists/{specialist.id}")
     expect(slot(page, 13)).to_be_visible()
@@ -75,4 +75,4 @@ def test_patient_books_a_slot_and_the_list_updates_in_place(page):
     page.reload()
     expect(slot(page, 10)).to_have_count(0)
     page.goto("/patient/")
-    expect(page.locator("#upcoming-bookings")).to_contain_text("Dr Sam Lee")
+    expect(page.locator("#next-session")).to_contain_text("Dr Sam Lee")

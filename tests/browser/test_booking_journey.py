@@ -73,5 +73,5 @@ def test_choose_a_service_a_week_a_time_then_confirm(browser, live_server, clini
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")
     check(page, f"journey-booked-{width}")
     page.goto("/patient/")
-    expect(page.locator("#upcoming-bookings")).to_contain_text("Dr Ada Grid")
+    expect(page.locator("#next-session")).to_contain_text("Dr Ada Grid")
     context.close()

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from portal import clock
 from portal.extensions import db
 from portal.models import Booking, BookingCancellation
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_menu_on_phone, sign_in
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("SCREENSHOT_DIR")
@@ -31,10 +31,11 @@ def patient_with_bookings(create_committed_user):
     starts = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     bookings = [Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=starts + timedelta(days=i),
                         ends_at=starts + timedelta(days=i, hours=1), price=Decimal("90.00"), currency="EUR")
-                for i in range(2)]
+                for i in range(3)]
     db.session.add_all(bookings)
     db.session.commit()
-    return patient, specialist, [b.id for b in bookings]
+    # The first is the dashboard's "Next session" card; the two after it are rows of the list.
+    return patient, specialist, [b.id for b in bookings[1:]]
 
 
 @pytest.mark.parametrize("device", ["page", "phone_page"])
@@ -49,10 +50,10 @@ def test_patient_cancels_with_a_reason_and_the_row_turns_cancelled_in_place(requ
     row.get_by_role("link", name="Cancel").click()
     dialog = page.locator(f"#cancel-dialog-{first}")
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("No refund is made")
+    expect(dialog).to_contain_text("not refunded")
     shot(page, f"dialog-{device}")
     dialog.get_by_label("Why are you cancelling?").fill("Travelling for work that week")
-    dialog.get_by_role("button", name="Cancel booking, no refund").click()
+    dialog.get_by_role("button", name="Cancel this session").click()
     expect(row.locator(".badge")).to_have_text("Cancelled")
     expect(row).to_have_class("is-cancelled")
     expect(dialog).to_have_count(0)
@@ -77,7 +78,7 @@ def test_the_dialog_says_why_when_the_cancel_is_refused(page, patient_with_booki
     db.session.rollback()  # a fresh transaction, after the server's writes
     booking_cancel(actor=specialist, booking_id=first, reason="Specialist is ill")  # meanwhile
     db.session.commit()
-    dialog.get_by_role("button", name="Cancel booking, no refund").click()
+    dialog.get_by_role("button", name="Cancel this session").click()
     expect(dialog.locator(".form-errors")).to_have_text("This booking is already cancelled.")
     shot(page, "dialog-error-page")
     dialog.get_by_role("button", name="Close").click()
@@ -102,7 +103,7 @@ def test_cancelling_from_the_booking_page(page, patient_with_bookings):
     page.get_by_role("link", name="Cancel").click()
     page.get_by_label("Why are you cancelling?").fill("Moving house")
     shot(page, "detail-dialog-page")
-    page.get_by_role("button", name="Cancel booking, no refund").click()
+    page.get_by_role("button", name="Cancel this session").click()
     expect(page.locator("#booking-summary .badge")).to_have_text("Cancelled")
     shot(page, "detail-cancelled-page")
 
@@ -119,6 +120,7 @@ def test_admin_filters_cancellations_by_who_cancelled(request, patient_with_book
     db.session.commit()
     create_committed_user("admin", "admin@browser.test", display_name="Ada Admin")
     sign_in(page, "admin@browser.test")
+    open_menu_on_phone(page)
     page.get_by_role("link", name="Cancellations").click()
     results = page.locator("#cancellation-results")
     expect(results).to_contain_text("Patient has a cold")
@@ -139,10 +141,10 @@ def test_without_javascript_the_cancel_link_opens_a_page_that_works(browser, liv
     sign_in(page, "pat@browser.test")
     page.locator(f"#booking-{first}").get_by_role("link", name="Cancel").click()
     expect(page).to_have_url(re.compile(rf"/bookings/{first}/cancel$"))
-    expect(page.locator("main")).to_contain_text("No refund is made")
+    expect(page.locator("main")).to_contain_text("not refunded")
     page.get_by_label("Why are you cancelling?").fill("No longer needed")
     shot(page, "nojs-cancel-page-phone")
-    page.get_by_role("button", name="Cancel booking, no refund").click()
+    page.get_by_role("button", name="Cancel this session").click()
     expect(page).to_have_url(re.compile(rf"/bookings/{first}$"))
     expect(page.locator(".flash")).to_contain_text("No refund will be processed")
     expect(page.locator("#booking-summary .badge")).to_have_text("Cancelled")

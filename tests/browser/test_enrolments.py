@@ -54,7 +54,7 @@ def cancel(page, booking_id, *, late: bool) -> None:
     page.click(".cancel-button")
     dialog = page.locator(f"#cancel-dialog-{booking_id}")
     if late:
-        expect(dialog).to_contain_text("Late cancellation.")
+        expect(dialog).to_contain_text("This is a late cancellation")
         expect(dialog).to_contain_text("the package credit this session used is forfeited")
     else:
         expect(dialog).to_contain_text("This is not a late cancellation (at least 24 hours' notice)")
@@ -69,7 +69,11 @@ def test_take_pay_book_twice_cancel_late_and_early(browser, live_server, page, p
     SHOTS.mkdir(parents=True, exist_ok=True)
     sign_in(page, "pat@enrol.test")
     page.goto(f"/patient/specialists/{specialist.id}")
-    page.click("button:has-text('Take this package')")
+    page.get_by_role("link", name="Take this package: Four-session block").click()
+    review = page.locator("#package-review")
+    expect(review).to_contain_text("withdraw it")
+    page.screenshot(path=str(SHOTS / "package-review.png"), full_page=True)
+    review.get_by_role("button", name="Take this package").click()
     expect(page.locator(".flash-success")).to_contain_text("You have taken “Four-session block”")
     expect(page.locator(".enrolment")).to_contain_text("4 of 4")
     expect(page.locator(".enrolment")).to_contain_text("Awaiting payment")
@@ -83,7 +87,7 @@ def test_take_pay_book_twice_cancel_late_and_early(browser, live_server, page, p
         row.get_by_label("Payment reference for Four-session block").fill("BANK-2030-001")
         row.get_by_role("button", name="Mark paid").click()
         expect(admin.locator(".flash-success")).to_contain_text("Marked paid")
-        expect(admin.locator("#enrolments tr", has_text="Pat Credit")).to_contain_text("2030-01-07 – 2030-02-06")
+        expect(admin.locator("#enrolments tr", has_text="Pat Credit")).to_contain_text("07 Jan 2030 – 06 Feb 2030")
         admin.screenshot(path=str(SHOTS / "enrolments-admin.png"), full_page=True)
     finally:
         admin_context.close()

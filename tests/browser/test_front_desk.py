@@ -81,7 +81,7 @@ def test_a_patient_moves_a_session(device_page, clinic, device):
     original = booking.starts_at
     sign_in(page, "pat@browser.test")
     page.goto("/patient/")
-    page.locator(f"#booking-{booking.id}").get_by_role("link", name="Move").click()
+    page.locator("#next-session").get_by_role("link", name="Move").click()
     expect(page.get_by_role("heading", name="Pick a new time")).to_be_visible()
     clean(page, device)
     shot(page, f"front-desk-move-pick-{device}")
@@ -153,7 +153,7 @@ def test_an_admin_finds_a_patients_booking_and_cancels_on_their_behalf(device_pa
     dialog.get_by_label("Why are you cancelling?").fill("Phoned: a family matter")
     clean(page, device)
     shot(page, f"front-desk-admin-cancel-dialog-{device}")
-    dialog.get_by_role("button", name="Cancel booking, no refund").click()
+    dialog.get_by_role("button", name="Cancel this session").click()
     expect(page.locator("#booking-summary .badge").first).to_have_text("Cancelled")
     db.session.rollback()  # a fresh snapshot: see what the live server committed
     record = db.session.scalar(sa.select(BookingCancellation).where(BookingCancellation.booking_id == booking.id))

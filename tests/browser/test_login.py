@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,6 @@ def test_wrong_password_shows_an_error_and_stays_signed_out(page, create_committ
 def test_sign_out_returns_to_login(page, live_server, create_committed_user):
     create_committed_user("specialist", "spec@browser.test")
     sign_in(page, "spec@browser.test")
-    page.click("text=Sign out")
+    sign_out(page)
     expect(page).to_have_url(live_server + "/login")
     expect(page.locator(".flash")).to_contain_text("signed out")

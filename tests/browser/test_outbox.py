@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.jobs.embedded import EmbeddedScheduler
 from portal.models import SpecialistRate, WorkingHours
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +57,7 @@ def test_a_booking_confirmation_shows_up_in_the_outbox(page, browser, live_serve
     page.locator('button[value="2030-01-07T10:00:00+00:00"]').click()
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")
-    page.click("text=Sign out")
+    sign_out(page)
 
     sign_in(page, "admin@mail.test")
     page.goto("/admin/outbox")

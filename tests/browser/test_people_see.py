@@ -107,7 +107,7 @@ def test_admin_cancels_for_the_parties_and_both_read_who_when_why(device_page, c
     shot(page, f"people-see-admin-cancel-dialog-{device}")
     dialog.get_by_label("Why are you cancelling?").fill("Dr. Spec is ill; we will call you to rebook.")
     dialog.get_by_label("By the clinic").check()
-    dialog.get_by_role("button", name="Cancel booking, no refund").click()
+    dialog.get_by_role("button", name="Cancel this session").click()
     summary = page.locator("#booking-summary")
     expect(summary.locator(".badge")).to_have_text("Cancelled")
     expect(summary).to_contain_text("Clinic staff (Ada Admin)")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import AvailabilityException, SpecialistRate, WorkingHours
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("SCREENSHOT_DIR")
@@ -80,12 +80,12 @@ def test_a_new_series_holds_its_next_four_sessions_for_patient_and_specialist(pa
     shot(page, "series-created-desktop")
 
     page.goto("/patient/")
-    upcoming = page.locator("#upcoming-bookings")
+    upcoming = page.locator("main")  # the first in the Next session card, the rest listed after it
     for day in _sessions(first):
         expect(upcoming).to_contain_text(day.strftime("%d %b"))
     expect(upcoming).to_contain_text("Dr Weekly")
 
-    page.click("text=Sign out")
+    sign_out(page)
     sign_in(page, "weekly@browser.test")
     for day in _sessions(first):
         page.goto(f"/specialist/calendar?month={day.strftime('%Y-%m')}")

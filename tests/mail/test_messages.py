@@ -97,7 +97,7 @@ def test_the_outbox_keeps_a_reminder_without_its_working_opt_out_link(app, users
 
 def test_the_account_page_switches_reminders(app, users, login_as):
     client = login_as(users["specialist"])
-    page = client.get("/account/email")
+    page = client.get("/account")
     assert page.status_code == 200 and 'id="reminders"' in page.get_data(as_text=True)
     assert client.post("/account/email", data={}).status_code == 302
     db.session.refresh(users["specialist"])

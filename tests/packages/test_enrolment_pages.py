@@ -39,8 +39,14 @@ def test_patient_takes_a_package_and_staff_mark_it_paid(client, login_as, users,
     login_as(users["patient"])
     page = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Take this package" in page and "Valid for 10 days from the day it is paid." in page
+    assert "Covers any of their services" in page
+    review = client.get(f"/patient/packages/{package.id}/take").get_data(as_text=True)
+    assert "Take “Three-pack”?" in review and "withdraw it" in review and 'method="post"' in review
+    assert the_enrolment_count() == 0  # looking at the review takes nothing
     taken = client.post(f"/patient/packages/{package.id}/take", follow_redirects=True).get_data(as_text=True)
     assert "You have taken “Three-pack”" in taken and "3 of 3" in taken and "Awaiting payment" in taken
+    again = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    assert "Taken</span>" in again and "3 of 3 sessions left" in again
     enrolment = the_enrolment()
 
     login_as(users["specialist"])
@@ -60,6 +66,26 @@ def test_patient_takes_a_package_and_staff_mark_it_paid(client, login_as, users,
     mine = client.get("/patient/packages").get_data(as_text=True)
     assert "Usable until 11 March 2027; sessions not used by then are lost." in mine
     assert "Expires on" not in mine  # the warning comes 7 days ahead: see the next tests
+
+
+def the_enrolment_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(PackageEnrolment))
+
+
+def test_a_patient_withdraws_an_unpaid_enrolment_but_not_a_paid_one(client, login_as, users, package):
+    login_as(users["patient"])
+    client.post(f"/patient/packages/{package.id}/take")
+    mine = client.get("/patient/packages").get_data(as_text=True)
+    assert "Withdraw" in mine and users["specialist"].display_name in mine
+    enrolment = the_enrolment()
+    login_as(users["other_patient"])
+    assert client.post(f"/patient/packages/enrolments/{enrolment.id}/withdraw").status_code == 404
+    login_as(users["patient"])
+    done = client.post(f"/patient/packages/enrolments/{enrolment.id}/withdraw", follow_redirects=True)
+    assert "You have withdrawn “Three-pack”" in done.get_data(as_text=True)
+    assert the_enrolment().status == "cancelled"
+    again = client.post(f"/patient/packages/enrolments/{enrolment.id}/withdraw", follow_redirects=True)
+    assert "never paid" in again.get_data(as_text=True) and the_enrolment().status == "cancelled"
 
 
 def test_admin_cancels_an_unpaid_enrolment_from_the_page(client, login_as, users, package):
@@ -110,7 +136,7 @@ def test_cancel_dialog_says_before_and_after_whether_it_is_late(client, login_as
     db.session.flush()
     login_as(users["patient"])
     dialog = client.get(f"/bookings/{booking.id}/cancel").get_data(as_text=True)
-    assert "Late cancellation." in dialog and "the package credit this session used is forfeited" in dialog
+    assert "This is a late cancellation" in dialog and "the package credit this session used is forfeited" in dialog
     done = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "ill", "target": "page"},
                        headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "This is a late cancellation (less than 24 hours&#39; notice): the package credit" in done

@@ -78,7 +78,7 @@ def test_pause_says_first_how_many_sessions_go_then_cancels_them(as_user, users)
         client.post("/recurring/", data={"specialist_id": str(users["specialist"].id), "frequency": "weekly",
                                          "start_date": "2027-01-04", "time_of_day": "10:00"})
         listing = client.get("/recurring/").get_data(as_text=True)
-        assert "Pausing or ending cancels the sessions booked ahead: 4 booked sessions will be cancelled." in listing
+        assert "Stops booking new sessions until you resume. 4 booked sessions will be cancelled." in listing
         assert 'hx-confirm="Pause this series? 4 booked sessions will be cancelled."' in listing
         series = db.session.scalars(sa.select(RecurringBooking)).one()
         client.post(f"/recurring/{series.id}/pause")

@@ -181,10 +181,20 @@ def test_specialist_page_shows_slots_in_patient_zone_rates_and_packages(client, 
     login_as(patient)
     page = client.get(f"/patient/specialists/{specialist.id}").get_data(as_text=True)
     assert "Five pack" in page and "Old pack" not in page and "100.00 USD" in page
-    assert "America/New_York" in page
+    assert "America/New York" in page
     assert ">04:00</button>" in page  # 09:00 UTC is 04:00 in New York in January
     assert client.get("/patient/specialists/not-an-id").status_code == 404
     assert client.get(f"/patient/specialists/{patient.id}").status_code == 404
+
+
+def test_an_unconfirmed_address_sees_the_times_and_how_to_book_not_buttons(client, users, login_as, make_user):
+    patient = make_user("patient")
+    patient.email_confirmed_at = None
+    db.session.flush()
+    login_as(patient)
+    page = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    assert "Confirm your e-mail to book." in page and f"We sent a link to {patient.email}" in page
+    assert '<span class="slot">09:00</span>' in page and 'class="btn slot"' not in page
 
 
 def test_booking_a_slot_updates_the_list_in_place(client, users, login_as):
@@ -221,7 +231,7 @@ def test_calendar_feed_lists_bookings_and_revoking_kills_the_old_link(client, us
 
     booking = make_booking(users["patient"], users["specialist"], MONDAY.replace(hour=10))
     login_as(users["patient"])
-    page = client.get("/calendar-feed").get_data(as_text=True)
+    page = client.get("/account").get_data(as_text=True)
     url = page.split('readonly value="')[1].split('"')[0]
     path = url.split("localhost", 1)[1]
     feed = client.get(path)
@@ -232,5 +242,5 @@ def test_calendar_feed_lists_bookings_and_revoking_kills_the_old_link(client, us
     assert client.post("/calendar-feed/revoke").status_code == 302
     assert client.get(path).status_code == 404
     assert client.get("/calendar/forged.ics").status_code == 404
-    new_page = client.get("/calendar-feed").get_data(as_text=True)
+    new_page = client.get("/account").get_data(as_text=True)
     assert url not in new_page

@@ -19,7 +19,7 @@ NOT_PAGES = {  # endpoints that answer files, not HTML pages
     "feeds.feed": "an iCalendar feed", "admin.audit_csv": "a CSV download", "admin.bookings_csv": "a CSV download",
     "bookings.recording_stream": "a video stream", "healthz": "a JSON health check",
     "admin.outbox_body": "a message's own HTML, framed by the mailbox page",
-    "account.data_download": "a JSON file of the patient's data",
+    "account.data_download": "a JSON file of the patient's data", "bookings.calendar_file": "one session as .ics",
 }
 ROLE_ORDER = ("patient", "specialist", "admin", "ops")
 
@@ -33,6 +33,12 @@ def targets(users, make_booking):
     from portal.extensions import db
 
     db.session.add(series)
+    from decimal import Decimal
+
+    from portal.models import BookingPackage
+
+    package = BookingPackage(specialist_id=users["specialist"].id, name="Three", session_count=3, price=Decimal(90))
+    db.session.add(package)
     entry = audit_record(actor=users["admin"], action="test_entry", entity_type="booking", entity_id=booking.id)
     from portal.services.outbox import outbox_add
 
@@ -42,7 +48,7 @@ def targets(users, make_booking):
     return {"booking_id": booking.id, "series_id": series.id, "specialist_id": users["specialist"].id,
             "entry_id": entry.id, "job_id": uuid.uuid4(), "day": clock.today().isoformat(),
             "outbox_id": message, "user_id": users["patient"].id, "recording_id": uuid.uuid4(),
-            "patient_id": users["patient"].id,
+            "patient_id": users["patient"].id, "package_id": package.id,
             "code": "not-a-code", "token": "not-a-token"}
 
 

@@ -7,10 +7,14 @@
  * - Dialogs that htmx opens become modal (focus stays inside, Escape closes them) and give
  *   focus back to what opened them, or to what replaced it.
  * - The specialist's month calendar moves between days with the arrow keys, Home and End.
+ * - The header's "Menu" button (narrow windows) and account menu open and close: a click or
+ *   Enter/Space toggles, Escape closes and returns focus to the button, a click elsewhere closes.
  * Everything works without it: forms post, links navigate.
  */
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");
 
   var opener = null;
 
@@ -147,5 +151,41 @@
   }
 
   document.addEventListener("keydown", moveInCalendar);
+
+  /* ---------- the header's menu button and account menu ---------- */
+
+  var TOGGLES = ".menu-toggle, .account-toggle";
+
+  function setOpen(toggle, open) {
+    var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!panel) return;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.classList.toggle("is-open", open);
+  }
+
+  function closeMenus(except) {
+    document.querySelectorAll(TOGGLES).forEach(function (toggle) {
+      if (toggle !== except && toggle.getAttribute("aria-expanded") === "true") setOpen(toggle, false);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest ? event.target.closest(TOGGLES) : null;
+    if (toggle) {
+      setOpen(toggle, toggle.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    var inside = event.target.closest && event.target.closest(".site-nav.is-open, .account-menu.is-open");
+    if (!inside) closeMenus(null);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector(".account-toggle[aria-expanded=true]") ||
+               document.querySelector(".menu-toggle[aria-expanded=true]");
+    if (!open || document.querySelector("dialog[open]")) return;
+    setOpen(open, false);
+    open.focus();
+  });
   document.addEventListener("DOMContentLoaded", function () { tieErrors(document); });
 })();
