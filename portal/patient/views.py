@@ -1,3 +1,4 @@
+from flask import redirect, request, url_for
 from flask_login import current_user
 
 from portal.patient.blueprint import bp
@@ -9,3 +10,12 @@ from portal.web.rendering import render_page
 def dashboard():
     upcoming, past = bookings_for_dashboard(user=current_user)
     return render_page("patient/dashboard.html", upcoming=upcoming, past=past)
+
+
+@bp.route("/specialists", defaults={"rest": ""})
+@bp.route("/specialists/<path:rest>")
+def old_specialist_pages(rest):
+    """Links in e-mails sent before the directory was public lead on to it."""
+    target = url_for("specialists.index") + (f"/{rest}" if rest else "")
+    query = request.query_string.decode()
+    return redirect(f"{target}?{query}" if query else target, 301)

@@ -87,7 +87,7 @@ def configure_jinja(app: Flask) -> None:
 
 
 NAV_LINKS = {
-    Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
+    Role.PATIENT: [("patient.dashboard", "My bookings"), ("specialists.index", "Find a specialist"),
                    ("patient.my_packages", "My packages"), ("recurring.index", "Recurring"),
                 ("feeds.settings", "Calendar feed"), ("mail.settings", "E-mail")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),

@@ -216,7 +216,7 @@ def test_admin_creates_for_a_chosen_specialist(client, users, login_as):
 
 def test_patient_specialist_page_lists_only_active_packages_with_pricing(client, users, pkgs, login_as):
     login_as(users["patient"])
-    html = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    html = client.get(f"/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Four weeks" in html and "80.00 USD per session" in html and "Save 20.0%" in html
     assert "Old" not in html and "Other&#39;s" not in html
 
