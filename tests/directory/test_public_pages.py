@@ -186,6 +186,10 @@ def test_cached_times_follow_bookings_exceptions_services_and_hours_at_once(
                          json={"specialist_id": str(clinic.id), "starts_at": before[0]})
     assert booked.status_code == 201, booked.get_json()
     assert before[0] not in slot_starts(stranger, clinic)
+    cancelled = client.post("/functions/booking-cancel", headers=patient,
+                            json={"booking_id": booked.get_json()["id"], "reason": "cannot come"})
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert slot_starts(stranger, clinic) == before
     own = api_headers(clinic)
     services = client.get(f"/api/v1/specialists/{clinic.id}/services", headers=own).get_json()
     default = next(s for s in services if s["is_default"])
