@@ -155,6 +155,9 @@ def test_the_apis_package_service_specialist_and_slot_reads_answer_signed_out(cl
         response = client.get(path)
         assert response.status_code == 401 and response.get_json()["error"] == "UNAUTHORIZED", path
     assert client.post("/api/v1/booking-packages", json={}).status_code == 401
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert paths["/api/v1/booking-packages"]["get"]["security"] == []  # documented as public
+    assert "security" not in paths["/api/v1/booking-packages"]["post"]
 
 
 def test_signed_out_reads_have_their_own_limit_per_address(app, client, clinic, users, login_as, monkeypatch):
