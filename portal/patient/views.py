@@ -12,10 +12,9 @@ def dashboard():
     return render_page("patient/dashboard.html", upcoming=upcoming, past=past)
 
 
-@bp.route("/specialists", defaults={"rest": ""})
 @bp.route("/specialists/<path:rest>")
 def old_specialist_pages(rest):
     """Links in e-mails sent before the directory was public lead on to it."""
-    target = url_for("specialists.index") + (f"/{rest}" if rest else "")
+    target = url_for("specialists.index") + f"/{rest}"
     query = request.query_string.decode()
     return redirect(f"{target}?{query}" if query else target, 301)
