@@ -106,12 +106,12 @@ class Patient(Member):
     @task(3)
     def search(self) -> None:
         term = random.choice(SEARCH_TERMS)
-        self.get(f"/patient/specialists?q={term}" if term else "/patient/specialists", "patient: search")
+        self.get(f"/specialists?q={term}" if term else "/specialists", "patient: search")
 
     @task(4)
     def slot_list(self) -> None:
         specialist = random.choice(CAST["specialist_ids"])
-        text = self.get(f"/patient/specialists/{specialist}", "patient: slot list")
+        text = self.get(f"/specialists/{specialist}", "patient: slot list")
         if text:
             self.refresh_csrf(text)
             self.slots[specialist] = SLOT.findall(text)
@@ -123,7 +123,7 @@ class Patient(Member):
             return self.slot_list()
         specialist, slots = random.choice(choices)
         starts_at = slots.pop(random.randrange(len(slots)))
-        ok, status, text = self.post(f"/patient/specialists/{specialist}/book", "patient: book",
+        ok, status, text = self.post(f"/specialists/{specialist}/book", "patient: book",
                                      {"starts_at": starts_at}, 422)
         if ok:
             found = BOOKED.search(text)

@@ -22,9 +22,9 @@ INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON
                     "MAX_REQUEST_BYTES": 1, "MAX_UPLOAD_BYTES": 1, "RECORDING_STREAM_TTL": 1,
                     "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1,
                     "AUTO_COMPLETE_HOURS": 1, "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0,
-                    "SQLITE_BUSY_TIMEOUT_MS": 1, "CLINICAL_RECORD_RETENTION_YEARS": 1}
+                    "SQLITE_BUSY_TIMEOUT_MS": 1, "CLINICAL_RECORD_RETENTION_YEARS": 1, "PUBLIC_CACHE_SECONDS": 1}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
-RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT")
+RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT", "PUBLIC_READ_RATE_LIMIT")
 # Settings read from an environment variable of another name.
 ENV_NAMES: dict[str, str] = {}
 
@@ -110,6 +110,10 @@ class Config:
         self.WRITE_RATE_LIMIT = os.environ.get("WRITE_RATE_LIMIT", "60 per minute")
         # Booking creation, per patient booked.
         self.BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10 per 10 minutes")
+        # Signed-out reads of the public pages and API, per address.
+        self.PUBLIC_READ_RATE_LIMIT = os.environ.get("PUBLIC_READ_RATE_LIMIT", "120 per minute")
+        # How long a specialist's free times, as strangers see them, may be served from the cache.
+        self.PUBLIC_CACHE_SECONDS = _env_int("PUBLIC_CACHE_SECONDS", 60)
         # The furthest ahead any specialist's booking window may reach.
         self.MAX_BOOKING_AHEAD_DAYS = _env_int("MAX_BOOKING_AHEAD_DAYS", DEFAULT_BOOKING_AHEAD_DAYS)
         self.LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per 5 minutes")

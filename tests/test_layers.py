@@ -10,7 +10,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLUEPRINT_PACKAGES = ("admin", "patient", "specialist", "bookings", "recurring", "feeds", "auth", "packages", "account")
+BLUEPRINT_PACKAGES = ("admin", "directory", "patient", "specialist", "bookings", "recurring", "feeds", "auth",
+                      "packages", "account")
 
 
 def interface_modules() -> list[Path]:

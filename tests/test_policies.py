@@ -64,7 +64,7 @@ def rules(view, create, update, delete) -> dict[str, set[str]]:
 # subject name -> (model, expectations). Subjects belong to "patient" and "specialist".
 EXPECTATIONS = {
     "patient_account": (User, rules({"patient", "admin"}, ADMIN, {"patient", "admin"}, ADMIN)),  # delete: erasure
-    "specialist_account": (User, rules(SIGNED_IN, ADMIN, OWNER, NOBODY)),
+    "specialist_account": (User, rules(ROLES, ADMIN, OWNER, NOBODY)),  # the public directory
     "specialist_profile": (SpecialistProfile, rules(SIGNED_IN, OWNER, OWNER, ADMIN)),
     "rate": (SpecialistRate, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
     "working_hours": (WorkingHours, rules(SIGNED_IN, OWNER, OWNER, OWNER)),

@@ -29,6 +29,7 @@ PATH_VALUES = {
     "day": ("9999-12-31", "0001-01-01", "99999999999999999999", "abc", "2026-02-30", "-1", "1e20", "2026-W05"),
     "token": ("x", "0" * 500, "\x00", "a.b.c"),
     "code": ("x", "0" * 500, "\x00", "a.b.c"),
+    "rest": ("x", "0" * 500, "a/b/../c", "%00"),
 }
 SKIPPED_BLUEPRINTS = {"rq_dashboard"}  # a third-party dashboard that needs Redis; its own tests cover it
 ROLES = ("patient", "specialist", "admin")

@@ -3,8 +3,9 @@
 Each route is classified by the `allowed_roles` its blueprint carries (set by
 portal.web.blueprints.role_blueprint, or by hand for auth, bookings and the API)
 and the one its view carries (portal.web.blueprints.roles_required). "anonymous" in
-allowed_roles marks a public route. A GET route without URL parameters that
-has neither fails test_every_route_is_classified.
+allowed_roles marks a public route; a view marked `public_read` (portal.web.blueprints) is public on a
+blueprint that otherwise wants a user. A GET route without URL parameters that has neither fails
+test_every_route_is_classified.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def route_access(app, endpoint: str) -> tuple[set[str] | None, int]:
     view_roles = getattr(view, "allowed_roles", None)
     if bp_roles is None and view_roles is None:
         return None, 0
+    if getattr(view, "public_read", False):
+        return set(view_roles), 403
     allowed = set(bp_roles if bp_roles is not None else (ANONYMOUS, *ROLES))
     if view_roles is not None:
         allowed &= set(view_roles)

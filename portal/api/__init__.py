@@ -7,11 +7,11 @@ The API is exempt from form CSRF tokens: it only accepts JSON bodies, which
 a cross-site form cannot send, and session cookies are SameSite."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 
 from portal.extensions import api, csrf
-from portal.web.blueprints import PUBLIC, SIGNED_IN
+from portal.web.blueprints import PUBLIC, SIGNED_IN, is_public
 from portal.web.errors import json_error
 
 
@@ -44,7 +44,7 @@ def configure_api(app: Flask) -> None:
 
 
 def require_api_user():
-    if request.method == "OPTIONS":
+    if request.method == "OPTIONS" or is_public(current_app.view_functions.get(request.endpoint)):
         return None
     if not current_user.is_authenticated:
         return json_error(401, "UNAUTHORIZED", "Authentication required.")

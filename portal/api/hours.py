@@ -15,9 +15,11 @@ from portal.extensions import db
 from portal.models import Role, User
 from portal.selectors.availability import free_slots, rate_on
 from portal.selectors.hours import rates_of, working_hours_of
+from portal.selectors.public_cache import public_free_slots
 from portal.selectors.specialists import specialist_get, specialists_search
 from portal.services.bookings import bookable_service
 from portal.services.hours import HoursInput, rate_add, working_hours_replace
+from portal.web.blueprints import public_read
 
 blp = Blueprint("api_specialists", __name__, url_prefix="/api/v1/specialists",
                 description="Specialists, free slots, weekly hours and rates")
@@ -83,6 +85,8 @@ def _specialist(specialist_id) -> User:
 
 
 @blp.route("")
+@public_read
+@blp.doc(security=[])
 @blp.arguments(SpecialistQuery, location="query")
 @blp.response(200, SpecialistPageSchema)
 def list_specialists(args):
@@ -92,6 +96,8 @@ def list_specialists(args):
 
 
 @blp.route("/<uuid:specialist_id>/slots")
+@public_read
+@blp.doc(security=[])
 @blp.arguments(DateRangeArgs, location="query")
 @blp.response(200, SlotSchema(many=True))
 def slots(args, specialist_id):
@@ -105,9 +111,12 @@ def slots(args, specialist_id):
     rate = rate_on(specialist.id, clock.today(zone_of(specialist).key), service)
     if rate is None:
         return []
-    patient_id = current_user.id if current_user.role == Role.PATIENT else None
-    found = free_slots(specialist, args["from_"], args["to"], now=clock.now(),
-                       duration=timedelta(minutes=rate.duration_minutes), patient_id=patient_id)
+    duration, now = timedelta(minutes=rate.duration_minutes), clock.now()
+    if current_user.is_authenticated and current_user.role == Role.PATIENT:
+        found = free_slots(specialist, args["from_"], args["to"], now=now, duration=duration,
+                           patient_id=current_user.id)
+    else:
+        found = public_free_slots(specialist, args["from_"], args["to"], now=now, duration=duration)
     return [{"starts_at": s, "ends_at": e} for s, e in found]
 
 

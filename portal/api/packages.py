@@ -14,6 +14,7 @@ from portal.services.packages import (
     package_load,
     package_update,
 )
+from portal.web.blueprints import public_read
 
 blp = Blueprint("api_packages", __name__, url_prefix="/api/v1/booking-packages",
                 description="Specialists' multi-session packages")
@@ -73,6 +74,8 @@ def _dump(packages: list) -> list[dict]:
 
 
 @blp.route("")
+@public_read
+@blp.doc(security=[])
 @blp.arguments(PackageListArgs, location="query")
 @blp.response(200, PackagePageSchema)
 def list_packages(args):
@@ -92,6 +95,8 @@ def create_package(data):
 
 
 @blp.route("/<uuid:package_id>")
+@public_read
+@blp.doc(security=[])
 @blp.response(200, PackageSchema)
 def get_package(package_id):
     return _dump([package_load(actor=current_user, package_id=package_id)])[0]

@@ -14,6 +14,7 @@ from portal.models import User
 from portal.selectors.services import Offer, offers_of, package_ids_of, service_get, service_rate_on
 from portal.selectors.specialists import specialist_get
 from portal.services.offerings import service_create, service_update
+from portal.web.blueprints import public_read
 
 blp = Blueprint("api_services", __name__, url_prefix="/api/v1",
                 description="Services: what a specialist offers, each with its own length and price")
@@ -69,6 +70,8 @@ def _today(specialist: User):
 
 
 @blp.route("/specialists/<uuid:specialist_id>/services", methods=["GET"])
+@public_read
+@blp.doc(security=[])
 @blp.response(200, ServiceSchema(many=True))
 def list_services(specialist_id):
     """The specialist's active services (the default first), at today's length and price; the

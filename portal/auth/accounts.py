@@ -3,12 +3,13 @@
 None of these pages tells a visitor whether an address has an account."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.blueprint import bp
 from portal.auth.forms import EmailOnlyForm, NewPasswordForm, SignupForm
 from portal.auth.loading import start_session
+from portal.auth.next import safe_next
 from portal.services.account_links import CONFIRM, INVITE, RESET, link_user
 from portal.services.accounts import (
     account_accept_invitation,
@@ -32,17 +33,20 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
     form = SignupForm()
+    return_to = safe_next(request.args.get("next"))
     if not form.is_submitted():
         form.timezone.process_data(current_app.config["PORTAL_TIMEZONE"])
-        return render_page("auth/signup.html", form=form)
+        return render_page("auth/signup.html", form=form, return_to=return_to)
     if not form.validate():
-        return form_error(render_page("auth/signup.html", form=form))
+        return form_error(render_page("auth/signup.html", form=form, return_to=return_to))
     return submit_form(
         lambda: account_signup(email=form.email.data, password=form.password.data,
-                               display_name=form.display_name.data, timezone=form.timezone.data),
+                               display_name=form.display_name.data, timezone=form.timezone.data,
+                               return_to=return_to),
         done=lambda _user: render_page("auth/link_sent.html", heading="Check your inbox", email=form.email.data,
-                                       signup=True),
-        refused=lambda error: render_page("auth/signup.html", form=with_field_errors(form, error)))
+                                       signup=True, return_to=return_to),
+        refused=lambda error: render_page("auth/signup.html", form=with_field_errors(form, error),
+                                          return_to=return_to))
 
 
 @bp.route("/confirm/<token>")
@@ -54,7 +58,10 @@ def confirm_email(token):
                            what="This confirmation link is not valid any more.")
     submit_form(lambda: account_confirm(user=user), done=lambda _u: None, refused=lambda _e: None)
     flash("Your e-mail address is confirmed. You can book sessions now.", "success")
-    return redirect(url_for("auth.index") if current_user.is_authenticated else url_for("auth.login"))
+    return_to = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(return_to or url_for("auth.index"))
+    return redirect(url_for("auth.login", next=return_to))
 
 
 @bp.route("/confirm/resend", methods=["POST"])

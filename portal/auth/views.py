@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, logout_user
@@ -9,6 +8,7 @@ from flask_login import current_user, login_required, logout_user
 from portal.auth.blueprint import bp
 from portal.auth.forms import LoginForm
 from portal.auth.loading import start_session
+from portal.auth.next import safe_next
 from portal.auth.throttle import login_failed, login_wait_seconds
 from portal.extensions import db
 from portal.models import Role
@@ -27,17 +27,6 @@ DASHBOARDS = {
 
 def dashboard_url(user) -> str:
     return url_for(DASHBOARDS[user.role])
-
-
-def safe_next(target: str | None) -> str | None:
-    """A same-site path to return to after login, never another host."""
-    if not target or any(ch.isspace() or ord(ch) < 32 for ch in target):
-        return None  # browsers drop tabs and newlines: "/\t/evil.example" would become "//evil.example"
-    target = target.replace("\\", "/")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _too_many_attempts(wait: int):

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal.models import Booking, BookingCancellation, BookingPackage, Role
+from portal.models import Booking, BookingCancellation, BookingPackage, Role, User
 from portal.policies.base import Policy
 from portal.policies.bookings import (
     BookingPolicy,
@@ -71,11 +71,16 @@ def _signed_in(user) -> bool:
     return getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
 
 
+# What a stranger (signed out, or a deactivated account) may see: the clinic's front door, that is
+# active specialists (UserPolicy with no user) and active packages (PackagePolicy with no user).
+PUBLIC_MODELS = frozenset({BookingPackage, User})
+
+
 def visible(model: type, user) -> sa.ColumnElement:
     """WHERE clause limiting a query on `model` to what `user` may see."""
     policy = policy_for(model)
-    if not _signed_in(user) and model is not BookingPackage:
-        return sa.false()  # anonymous and deactivated users see nothing but active packages
+    if not _signed_in(user) and model not in PUBLIC_MODELS:
+        return sa.false()
     return policy.visible(user if _signed_in(user) else None)
 
 
@@ -83,7 +88,7 @@ def can(action: str, user, row: Any) -> bool:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not _signed_in(user):
-        return action == "view" and isinstance(row, BookingPackage) and row.is_active
+        return action == "view" and type(row) in PUBLIC_MODELS and policy_for(type(row)).view(None, row)
     return bool(getattr(policy_for(type(row)), action)(user, row))
 
 

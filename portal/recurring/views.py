@@ -83,7 +83,7 @@ def choose_first():
         flash("Choose a specialist.", "error")
         return redirect(url_for("recurring.index"))
     repeat = frequency if frequency in service.FREQUENCIES else "weekly"
-    return redirect(url_for("patient.specialist", specialist_id=specialist_id, repeat=repeat))
+    return redirect(url_for("specialists.profile", specialist_id=specialist_id, repeat=repeat))
 
 
 def _specialist_id(form: SeriesForm) -> uuid.UUID:

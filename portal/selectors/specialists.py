@@ -7,8 +7,12 @@ from sqlalchemy.orm import joinedload
 from portal import policies
 from portal.domain.inputs import as_uuid
 from portal.extensions import db
-from portal.models import BookingPackage, Role, SpecialistProfile, User
+from portal.models import BookingPackage, Role, Service, SpecialistProfile, User
 from portal.selectors.pagination import Pagination, paginate
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def specialist_get(*, specialist_id) -> User | None:
@@ -38,11 +42,16 @@ def specialist_choices(*, limit: int = 500) -> list[tuple]:
 
 
 def specialists_search(*, viewer, q: str = "", page=1, per_page: int = 10) -> Pagination:
-    """Active specialists whose name contains `q`, and how many there are in all."""
+    """Active specialists whose name, title or an active service's name contains `q`, and how many
+    there are in all."""
     query = (sa.select(User).join(SpecialistProfile, SpecialistProfile.id == User.id)
              .where(User.role == Role.SPECIALIST, User.is_active.is_(True), policies.visible(User, viewer)))
     if q.strip():
-        query = query.where(User.display_name.ilike(f"%{q.strip()}%"))
+        pattern = f"%{escape_like(q.strip())}%"
+        offers = sa.select(Service.id).where(Service.specialist_id == User.id, Service.is_active.is_(True),
+                                             Service.name.ilike(pattern, escape="\\"))
+        query = query.where(sa.or_(User.display_name.ilike(pattern, escape="\\"),
+                                   SpecialistProfile.title.ilike(pattern, escape="\\"), offers.exists()))
     return paginate(query.options(joinedload(User.specialist_profile)).order_by(User.display_name, User.id),
                     page=page, per_page=per_page)
 

@@ -21,7 +21,8 @@ def account_confirm_mail(*, recipient: User, about: dict) -> MailContent:
     if recipient.email_confirmed_at is not None:
         raise MailObsolete("the address is confirmed already")
     return MailContent(subject="Confirm your e-mail address",
-                       context={"token": link_token(recipient, CONFIRM), "days": MAX_AGE[CONFIRM] // 86400},
+                       context={"token": link_token(recipient, CONFIRM), "days": MAX_AGE[CONFIRM] // 86400,
+                                "next": about.get("next")},
                        secret_names=LINK_TOKEN)
 
 

@@ -33,9 +33,11 @@ def _window() -> int:
     return int(time.time() // MAIL_WINDOW_SECONDS)
 
 
-def account_signup(*, email: str, password: str, display_name: str, timezone: str) -> User | None:
+def account_signup(*, email: str, password: str, display_name: str, timezone: str,
+                   return_to: str | None = None) -> User | None:
     """A patient's own account, usable at once, with a confirmation link on its way; None (and a
-    note to the owner) when the address is taken."""
+    note to the owner) when the address is taken. `return_to`, a same-site path the caller has
+    checked (a chosen time's review), is where the confirmation link leads on to."""
     check_new_password(password, email=email)
     existing = user_by_email(email)
     if existing is not None:
@@ -45,12 +47,13 @@ def account_signup(*, email: str, password: str, display_name: str, timezone: st
         return None
     user = user_create(email=email, password=password, role=Role.PATIENT, display_name=display_name,
                        timezone=timezone, email_confirmed=False)
-    _send_confirmation(user)
+    _send_confirmation(user, return_to)
     return user
 
 
-def _send_confirmation(user: User) -> None:
-    outbox_add(recipient=user, template="account_confirm", about={"user_id": user.id},
+def _send_confirmation(user: User, return_to: str | None = None) -> None:
+    about = {"user_id": user.id, **({"next": return_to} if return_to else {})}
+    outbox_add(recipient=user, template="account_confirm", about=about,
                dedup_key=f"account_confirm:{user.id}:{_window()}")
 
 

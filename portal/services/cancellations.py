@@ -26,6 +26,7 @@ from portal.domain.inputs import MAX_REASON, as_uuid, has_control_chars
 from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, CANCELLED_FOR, Booking, BookingCancellation, BookingStatusHistory, User
+from portal.selectors.public_cache import touch
 from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services.audit import audit_failure, audit_record
 from portal.services.enrolments import credit_return
@@ -181,6 +182,7 @@ def _set_cancelled(booking: Booking) -> None:
     ).rowcount
     if changed != 1:
         raise AlreadyCancelled("This booking is already cancelled.")
+    touch(db.session, [booking.specialist_id])  # the UPDATE passed the ORM: its free time is public again
     db.session.refresh(booking)
 
 

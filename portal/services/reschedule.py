@@ -24,6 +24,7 @@ from portal.domain.inputs import MAX_REASON, has_control_chars
 from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking, BookingStatusHistory, Role, User
+from portal.selectors.public_cache import touch
 from portal.selectors.specialists import late_cancel_notice_hours, specialist_get
 from portal.services.audit import audit_record
 from portal.services.bookings import SlotUnavailable, booking_time_check
@@ -102,6 +103,7 @@ def _set_time(booking: Booking, starts_at: datetime, ends_at: datetime, now: dat
     except IntegrityError as error:
         log.info("move of booking %s to %s lost a race", booking.id, starts_at)
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
+    touch(db.session, [booking.specialist_id])  # the UPDATE passed the ORM: both times change publicly
     if changed != 1:
         raise AlreadyCancelled("This booking was cancelled meanwhile, so it cannot be moved.")
     db.session.refresh(booking)

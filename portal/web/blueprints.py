@@ -47,3 +47,17 @@ def roles_required(*roles: Role, deny_status: int = 403) -> Callable:
         return wrapped
 
     return decorator
+
+
+def public_read(view):
+    """A read anyone may make, signed in or not, on a blueprint that otherwise wants a user (the
+    API's package, service, specialist and slot reads). Signed-out, it is counted against
+    PUBLIC_READ_RATE_LIMIT per address (portal.web.rate_limits)."""
+    view.allowed_roles = PUBLIC
+    view.public_read = True
+    return view
+
+
+def is_public(view) -> bool:
+    """A view of a public blueprint, or one marked `public_read`."""
+    return getattr(view, "public_read", False)

@@ -4,8 +4,10 @@ when several processes serve the portal, as for the login limits).
 - WRITE_RATE_LIMIT: every state-changing request (any method but GET, HEAD, OPTIONS), per
   signed-in user and, for an API token, per token too; per address when signed out.
 - BOOKING_RATE_LIMIT: booking creation, per patient booked (admins are not limited by it).
+- PUBLIC_READ_RATE_LIMIT: a signed-out read of a public route (the directory pages, the API's
+  public reads), per address.
 
-Reads are never limited. Over a limit the API answers 429 {"error": "RATE_LIMITED"} with
+Signed-in reads are never limited. Over a limit the API answers 429 {"error": "RATE_LIMITED"} with
 Retry-After; a page gets a calm message (htmx: in the page's notice region)."""
 from __future__ import annotations
 
@@ -20,12 +22,16 @@ from flask_login import current_user
 from limits import parse_many
 
 from portal.extensions import htmx, limiter
+from portal.web.blueprints import is_public
 from portal.web.errors import error_page, json_error, wants_json
 
 log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOTICE_TARGET = "#rate-notice"
+# Blueprints of public pages whose signed-out reads count against PUBLIC_READ_RATE_LIMIT (the sign-in
+# pages have their own limits on failures).
+PUBLIC_PAGE_BLUEPRINTS = frozenset({"specialists"})
 
 
 def calm_message(retry_after: int) -> str:
@@ -83,10 +89,21 @@ def too_many_response(retry_after: int):
     return response
 
 
+def _stranger_reading_public_route(app: Flask) -> bool:
+    if current_user.is_authenticated or request.endpoint in (None, "static"):
+        return False
+    return is_public(app.view_functions.get(request.endpoint)) or request.blueprint in PUBLIC_PAGE_BLUEPRINTS
+
+
 def configure_rate_limits(app: Flask) -> None:
     @app.before_request
     def limit_writes():
-        if request.method in READ_METHODS or request.endpoint in (None, "static"):
+        if request.method in READ_METHODS:
+            if not _stranger_reading_public_route(app):
+                return None
+            retry_after = over_limit("PUBLIC_READ_RATE_LIMIT", "public-read", f"address:{get_remote_address()}")
+        elif request.endpoint in (None, "static"):
             return None
-        retry_after = over_limit("WRITE_RATE_LIMIT", "write", *writer_keys())
+        else:
+            retry_after = over_limit("WRITE_RATE_LIMIT", "write", *writer_keys())
         return too_many_response(retry_after) if retry_after else None

@@ -104,7 +104,7 @@ def configure_jinja(app: Flask) -> None:
 
 # The main navigation: the pages a role opens every day, each visible in the header from 1024 px.
 NAV_LINKS = {
-    Role.PATIENT: [("patient.dashboard", "My bookings"), ("patient.specialists", "Find a specialist"),
+    Role.PATIENT: [("patient.dashboard", "My bookings"), ("specialists.index", "Find a specialist"),
                    ("patient.my_packages", "My packages"), ("recurring.index", "Recurring")],
     Role.SPECIALIST: [("specialist.dashboard", "Schedule"), ("specialist.calendar", "Calendar"),
                       ("specialist.clients", "Clients"), ("specialist.availability", "Hours and rates"),

@@ -84,8 +84,8 @@ def test_an_unconfirmed_patient_browses_but_does_not_book_until_confirmed(app, c
     specialist = users["specialist"]
     signup(client)
     client.post("/login", data={"email": "new@example.test", "password": GOOD_PASSWORD})
-    assert client.get(f"/patient/specialists/{specialist.id}").status_code == 200
-    refused = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": SLOT})
+    assert client.get(f"/specialists/{specialist.id}").status_code == 200
+    refused = client.post(f"/specialists/{specialist.id}/book", data={"starts_at": SLOT})
     assert refused.status_code == 422 and "Confirm your e-mail address before booking" in refused.text
     path = link_path(app, rendered_text(app, outbox_rows("account_confirm")[0])[1], "/confirm/")
     g.pop("_login_user", None)
@@ -94,7 +94,7 @@ def test_an_unconfirmed_patient_browses_but_does_not_book_until_confirmed(app, c
     g.pop("_login_user", None)
     assert "Please confirm" not in client.get("/patient/").text
     with clock.frozen(datetime(2030, 1, 1, tzinfo=UTC)):  # the slot inside the specialist's booking window
-        booked = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": SLOT})
+        booked = client.post(f"/specialists/{specialist.id}/book", data={"starts_at": SLOT})
     assert booked.status_code == 302
 
 

@@ -178,7 +178,9 @@ def test_malformed_ids_in_the_path_answer_404(client, users, api_headers, method
 
 
 def test_unauthenticated_gets_401_and_unknown_ids_404(client, users, api_headers):
-    assert client.get("/api/v1/specialists").status_code == 401
+    specialist = users["specialist"].id
+    assert client.get(f"/api/v1/specialists/{specialist}/working-hours").status_code == 401
+    assert client.get(f"/api/v1/specialists/{specialist}/rates").status_code == 401
     missing = "00000000-0000-0000-0000-000000000000"
     headers = api_headers(users["patient"])
     assert client.get(f"/api/v1/specialists/{missing}/working-hours", headers=headers).status_code == 404

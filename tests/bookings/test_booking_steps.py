@@ -39,7 +39,7 @@ def page_of(client, url: str) -> str:
 def test_choose_a_service_then_a_week_then_review_and_confirm(client, login_as, users, check_in):
     specialist, patient = users["specialist"], users["patient"]
     login_as(patient)
-    base = f"/patient/specialists/{specialist.id}"
+    base = f"/specialists/{specialist.id}"
     page = page_of(client, base)
     assert "Session" in page and "Check-in" in page and "A short follow-up" in page
     page = page_of(client, f"{base}?service={check_in.id}")
@@ -60,7 +60,7 @@ def test_choose_a_service_then_a_week_then_review_and_confirm(client, login_as, 
 def test_weeks_reach_the_whole_booking_window_and_no_further(client, login_as, users):
     specialist = users["specialist"]
     login_as(users["patient"])
-    base = f"/patient/specialists/{specialist.id}"
+    base = f"/specialists/{specialist.id}"
     later = page_of(client, f"{base}?week=2030-09-02")  # eight months ahead
     assert "02 Sep – 08 Sep 2030" in later and "2030-09-02T09:00:00+00:00" in later and "Previous week" in later
     beyond = page_of(client, f"{base}?week=2032-01-01")  # past the 365-day window: its last week
@@ -82,10 +82,10 @@ def test_the_review_shows_both_zones_and_the_package_that_pays(client, login_as,
     db.session.flush()
     login_as(patient)
     start = "2030-01-07T14:00:00+00:00"
-    review = page_of(client, f"/patient/specialists/{specialist.id}/review?starts_at={start.replace('+', '%2B')}")
+    review = page_of(client, f"/specialists/{specialist.id}/review?starts_at={start.replace('+', '%2B')}")
     assert "09:00–10:00 (America/New_York)" in review and "14:00–15:00 (UTC)" in review
     assert "From your package “Four” (3 left)" in review
-    unpaid = page_of(client, f"/patient/specialists/{specialist.id}/review?use_package=0&starts_at="
+    unpaid = page_of(client, f"/specialists/{specialist.id}/review?use_package=0&starts_at="
                              f"{start.replace('+', '%2B')}")
     assert "100.00 USD" in unpaid and "From your package" not in unpaid
 
@@ -102,15 +102,15 @@ def test_a_package_naming_another_service_does_not_pay_in_the_review(client, log
     db.session.flush()
     login_as(patient)
     start = "2030-01-07T14:00:00%2B00:00"
-    session = page_of(client, f"/patient/specialists/{specialist.id}/review?starts_at={start}")
+    session = page_of(client, f"/specialists/{specialist.id}/review?starts_at={start}")
     assert "100.00 USD" in session and "From your package" not in session
-    covered = page_of(client, f"/patient/specialists/{specialist.id}/review?service={check_in.id}&starts_at={start}")
+    covered = page_of(client, f"/specialists/{specialist.id}/review?service={check_in.id}&starts_at={start}")
     assert "From your package “Check-ins” (4 left)" in covered
 
 
 def test_an_unreadable_time_is_a_clear_422(client, login_as, users):
     login_as(users["patient"])
-    response = client.get(f"/patient/specialists/{users['specialist'].id}/review?starts_at=soon")
+    response = client.get(f"/specialists/{users['specialist'].id}/review?starts_at=soon")
     assert response.status_code == 422 and "could not be read" in response.get_data(as_text=True)
 
 
@@ -118,10 +118,10 @@ def test_the_review_sets_up_a_standing_appointment_from_the_chosen_time(client, 
     specialist = users["specialist"]
     login_as(users["patient"])
     start = "2030-01-07T14:00:00+00:00"
-    bad = client.post(f"/patient/specialists/{specialist.id}/book", data={
+    bad = client.post(f"/specialists/{specialist.id}/book", data={
         "starts_at": start, "service": str(check_in.id), "repeat": "weekly", "end_date": "2030-01-01"})
     assert bad.status_code == 422 and "The end date is before the start date" in bad.get_data(as_text=True)
-    done = client.post(f"/patient/specialists/{specialist.id}/book", data={
+    done = client.post(f"/specialists/{specialist.id}/book", data={
         "starts_at": start, "service": str(check_in.id), "repeat": "weekly"})
     assert done.status_code == 302 and "/recurring/" in done.headers["Location"]
     sessions = db.session.scalars(sa.select(Booking).order_by(Booking.starts_at)).all()

@@ -37,7 +37,7 @@ BLOCKING = ("serious", "critical")
 NOT_PAGES = {"admin.audit_csv", "admin.bookings_csv", "healthz", "feeds.feed", "bookings.recording_stream",
              "bookings.cancel_closed", "admin.ops_job", "static", "admin.outbox_body",
              "bookings.recording_open", "bookings.recording_watch", "account.data_download",
-             "bookings.calendar_file"}
+             "bookings.calendar_file", "patient.old_specialist_pages"}  # the last: a redirect to the directory
 DEMO_LOGIN = {Role.PATIENT: "patient@demo.clinic", Role.SPECIALIST: "specialist@demo.clinic",
               Role.ADMIN: "admin@demo.clinic", Role.OPS: "ops@demo.clinic"}
 # "zoom" is a 1280 px screen at 200 % zoom: 640 CSS pixels wide at twice the density.

@@ -73,7 +73,7 @@ def test_sign_up_confirm_and_book(browser, live_server, committed_db, specialist
 
     sign_in(page, "nina@signup.test", PASSWORD)
     expect(page.locator("#confirm-email")).to_contain_text("confirm your e-mail address")
-    page.goto(f"/patient/specialists/{specialist.id}")
+    page.goto(f"/specialists/{specialist.id}")
     shoot(page, "unconfirmed-specialist-desktop")
     expect(page.locator("#confirm-to-book")).to_contain_text("Confirm your e-mail to book.")
     expect(page.locator("#slot-list button.slot")).to_have_count(0)  # times shown, not offered
@@ -84,7 +84,7 @@ def test_sign_up_confirm_and_book(browser, live_server, committed_db, specialist
     page.goto(link_path(committed_db, message.get_body(("plain",)).get_content(), "/confirm/"))
     expect(page.locator(".flash-success")).to_contain_text("Your e-mail address is confirmed")
     expect(page.locator("#confirm-email")).to_have_count(0)
-    page.goto(f"/patient/specialists/{specialist.id}")
+    page.goto(f"/specialists/{specialist.id}")
     slot(page, 10).click()
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#slot-list .flash-success")).to_contain_text("Booked")

@@ -52,7 +52,7 @@ def test_blocking_part_of_a_day_removes_it_from_the_patient_slot_list(page, peop
 
     sign_out(page)
     sign_in(page, "pat@browser.test")
-    page.goto(f"/patient/specialists/{specialist.id}")
+    page.goto(f"/specialists/{specialist.id}")
     expect(slot(page, 13)).to_be_visible()
     expect(slot(page, 14)).to_have_count(0)
     expect(slot(page, 15)).to_have_count(0)
@@ -62,7 +62,7 @@ def test_blocking_part_of_a_day_removes_it_from_the_patient_slot_list(page, peop
 @pytest.mark.usefixtures("people")
 def test_patient_books_a_slot_and_the_list_updates_in_place(page):
     sign_in(page, "pat@browser.test")
-    page.goto("/patient/specialists")
+    page.goto("/specialists")
     page.fill("#q", "sam")
     page.get_by_role("link", name="Dr Sam Lee").click()
     expect(page.locator("h1")).to_have_text("Dr Sam Lee")

@@ -49,7 +49,7 @@ def test_choose_a_service_a_week_a_time_then_confirm(browser, live_server, clini
     context = browser.new_context(base_url=live_server, viewport=VIEWPORTS[width])
     page = context.new_page()
     sign_in(page, "svc-pat@browser.test")
-    page.goto(f"/patient/specialists/{clinic.id}")
+    page.goto(f"/specialists/{clinic.id}")
     check(page, f"journey-services-{width}")
     page.get_by_role("link", name="Assessment").click()
     expect(page.locator(".service-option.selected")).to_contain_text("Assessment")

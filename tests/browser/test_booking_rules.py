@@ -50,7 +50,7 @@ def test_specialist_sets_rules_and_the_patients_slot_list_changes(browser, live_
     patient.set_default_timeout(30_000)  # the shared CI machine can be slow; the assertions stay exact
     page.set_default_timeout(30_000)
     sign_in(patient, "fair@browser.test")
-    patient.goto(f"/patient/specialists/{specialist.id}")
+    patient.goto(f"/specialists/{specialist.id}")
     before = slot_starts(patient)
     now = datetime.now(UTC)
     assert min(before) >= now + timedelta(hours=2)  # the default notice

@@ -42,7 +42,7 @@ def frozen(live_portal):
 
 
 def book(page, specialist, starts_at: str) -> None:
-    page.goto(f"/patient/specialists/{specialist.id}")
+    page.goto(f"/specialists/{specialist.id}")
     page.click(f"button.slot[value='{starts_at}']")
     expect(page.locator("#booking-review")).to_contain_text("From your package")
     page.get_by_role("button", name="Confirm").click()
@@ -68,7 +68,7 @@ def test_take_pay_book_twice_cancel_late_and_early(browser, live_server, page, p
     specialist = people
     SHOTS.mkdir(parents=True, exist_ok=True)
     sign_in(page, "pat@enrol.test")
-    page.goto(f"/patient/specialists/{specialist.id}")
+    page.goto(f"/specialists/{specialist.id}")
     page.get_by_role("link", name="Take this package: Four-session block").click()
     review = page.locator("#package-review")
     expect(review).to_contain_text("withdraw it")
@@ -114,7 +114,7 @@ def test_take_pay_book_twice_cancel_late_and_early(browser, live_server, page, p
     small = phone.new_page()
     try:
         sign_in(small, "pat@enrol.test")
-        small.goto(f"/patient/specialists/{specialist.id}")
+        small.goto(f"/specialists/{specialist.id}")
         expect(small.locator("#my-enrolments")).to_contain_text("3 of 4")
         assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         small.screenshot(path=str(SHOTS / "enrolments-phone.png"), full_page=True)

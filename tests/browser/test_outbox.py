@@ -51,7 +51,7 @@ def embedded_scheduler(live_server, committed_db):
 @pytest.mark.usefixtures("people", "embedded_scheduler")
 def test_a_booking_confirmation_shows_up_in_the_outbox(page, browser, live_server):
     sign_in(page, "pat@mail.test")
-    page.goto("/patient/specialists")
+    page.goto("/specialists")
     page.fill("#q", "sam")
     page.get_by_role("link", name="Dr Sam Lee").click()
     page.locator('button[value="2030-01-07T10:00:00+00:00"]').click()

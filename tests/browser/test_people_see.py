@@ -68,17 +68,17 @@ def add_booking(patient, specialist, starts_at, status="confirmed") -> Booking:
 def test_back_after_a_history_cache_miss_shows_the_whole_page(device_page, clinic, device):
     page = device_page
     sign_in(page, "pat@browser.test")
-    page.goto("/patient/specialists")
+    page.goto("/specialists")
     for query in ("Spec", "Two"):
         with page.expect_response(lambda r, query=query: r.url.endswith(f"q={query}")):
             page.fill("#q", query)  # the search runs as you type (one request, its URL pushed)
-        expect(page).to_have_url(f"/patient/specialists?q={query}")
+        expect(page).to_have_url(f"/specialists?q={query}")
     page.wait_for_timeout(400)  # htmx settles and saves the history entry
     page.evaluate("sessionStorage.removeItem('htmx-history-cache')")  # a cache miss, as when it is full
     with page.expect_request(lambda r: r.headers.get("hx-history-restore-request") == "true") as restore:
         page.go_back()
     assert restore.value.headers.get("hx-request") == "true"
-    expect(page).to_have_url("/patient/specialists?q=Spec")
+    expect(page).to_have_url("/specialists?q=Spec")
     expect(page.locator("header.topbar")).to_have_count(1)
     expect(page.locator("nav.mainnav")).to_have_count(1)
     expect(page.locator("h1")).to_have_text("Find a specialist")

@@ -214,7 +214,7 @@ def test_a_package_about_to_expire_with_sessions_left_is_announced_once(app, use
     text = parts(mail)["text/plain"]
     assert "can be used until Wednesday 31 March 2027" in text
     assert "You have 4 sessions left in it. Sessions not booked by then are lost." in text
-    assert f"/patient/specialists/{users['specialist'].id}" in text
+    assert f"/specialists/{users['specialist'].id}" in text
     assert "4 sessions left" in parts(mail)["text/html"]
 
 

@@ -37,7 +37,7 @@ def the_enrolment() -> PackageEnrolment:
 
 def test_patient_takes_a_package_and_staff_mark_it_paid(client, login_as, users, package):
     login_as(users["patient"])
-    page = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    page = client.get(f"/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Take this package" in page and "Valid for 10 days from the day it is paid." in page
     assert "Covers any of their services" in page
     review = client.get(f"/patient/packages/{package.id}/take").get_data(as_text=True)
@@ -45,7 +45,7 @@ def test_patient_takes_a_package_and_staff_mark_it_paid(client, login_as, users,
     assert the_enrolment_count() == 0  # looking at the review takes nothing
     taken = client.post(f"/patient/packages/{package.id}/take", follow_redirects=True).get_data(as_text=True)
     assert "You have taken “Three-pack”" in taken and "3 of 3" in taken and "Awaiting payment" in taken
-    again = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    again = client.get(f"/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Taken</span>" in again and "3 of 3 sessions left" in again
     enrolment = the_enrolment()
 
@@ -113,7 +113,7 @@ def active_enrolment(users, package, credits_used=0) -> PackageEnrolment:
 def test_booking_from_the_page_uses_a_credit_or_pays_singly(client, login_as, users, package):
     enrolment = active_enrolment(users, package)
     login_as(users["patient"])
-    url = f"/patient/specialists/{users['specialist'].id}"
+    url = f"/specialists/{users['specialist'].id}"
     page = client.get(url).get_data(as_text=True)
     assert "Booking uses one session of “Three-pack” (3 left)" in page and "Pay singly instead" in page
     assert "Expires on 05 March: book your remaining 3 sessions" in page

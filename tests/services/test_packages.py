@@ -49,9 +49,12 @@ def test_list_filters_by_specialist_and_active(client, users, pkgs, api_headers)
     assert names(client.get(url, headers=headers)) == ["Old"]
 
 
-def test_anonymous_api_caller_gets_401(client, pkgs):
+def test_a_stranger_lists_and_reads_active_packages_only_and_changes_none(client, pkgs):
     # First request of the test: flask-login caches the user on `g` of the test's app context.
-    assert client.get("/api/v1/booking-packages").status_code == 401
+    assert names(client.get("/api/v1/booking-packages")) == ["Four weeks", "Other's"]
+    assert client.get(f"/api/v1/booking-packages/{pkgs['hidden'].id}").status_code == 404
+    assert client.patch(f"/api/v1/booking-packages/{pkgs['active'].id}", json={"name": "X"}).status_code == 401
+    assert client.delete(f"/api/v1/booking-packages/{pkgs['active'].id}").status_code == 401
 
 
 @pytest.mark.parametrize("role, status", [
@@ -216,7 +219,7 @@ def test_admin_creates_for_a_chosen_specialist(client, users, login_as):
 
 def test_patient_specialist_page_lists_only_active_packages_with_pricing(client, users, pkgs, login_as):
     login_as(users["patient"])
-    html = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    html = client.get(f"/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Four weeks" in html and "80.00 USD per session" in html and "Save 20.0%" in html
     assert "Old" not in html and "Other&#39;s" not in html
 

@@ -46,7 +46,7 @@ def test_blocking_part_of_a_day_removes_those_slots_for_patients(client, users, 
     row = db.session.query(AvailabilityException).one()
     assert (row.all_day, str(row.start_time), str(row.end_time)) == (False, "14:00:00", "15:30:00")
     login_as(patient)
-    page = client.get(f"/patient/specialists/{specialist.id}").get_data(as_text=True)
+    page = client.get(f"/specialists/{specialist.id}").get_data(as_text=True)
     # 15:30-16:30 is free, but sessions start on the hour grid: 16:00 is the first after the block.
     assert "2030-01-07T13:00:00+00:00" in page and "2030-01-07T16:00:00+00:00" in page
     assert "2030-01-07T14:00:00+00:00" not in page and "2030-01-07T13:30:00+00:00" not in page
@@ -159,12 +159,12 @@ def test_patients_search_specialists_with_pagination(client, users, login_as, ma
     for n in range(11):
         make_specialist(name=f"Doctor {n:02d}")
     login_as(users["patient"])
-    first = client.get("/patient/specialists?q=doctor").get_data(as_text=True)
+    first = client.get("/specialists?q=doctor").get_data(as_text=True)
     assert "Doctor 00" in first and "Doctor 10" not in first and "Page 1 of 2" in first
-    second = client.get("/patient/specialists?q=doctor&page=2", headers=HX).get_data(as_text=True)
+    second = client.get("/specialists?q=doctor&page=2", headers=HX).get_data(as_text=True)
     assert "Doctor 10" in second and "<html" not in second
-    assert "No specialist matches" in client.get("/patient/specialists?q=zzz").get_data(as_text=True)
-    assert client.get("/patient/specialists?page=-4").status_code == 200
+    assert "No specialist matches" in client.get("/specialists?q=zzz").get_data(as_text=True)
+    assert client.get("/specialists?page=-4").status_code == 200
 
 
 def test_specialist_page_shows_slots_in_patient_zone_rates_and_packages(client, users, login_as, make_user):
@@ -179,12 +179,12 @@ def test_specialist_page_shows_slots_in_patient_zone_rates_and_packages(client, 
                        is_active=False)])
     patient = make_user("patient", timezone="America/New_York")
     login_as(patient)
-    page = client.get(f"/patient/specialists/{specialist.id}").get_data(as_text=True)
+    page = client.get(f"/specialists/{specialist.id}").get_data(as_text=True)
     assert "Five pack" in page and "Old pack" not in page and "100.00 USD" in page
     assert "America/New York" in page
     assert ">04:00</button>" in page  # 09:00 UTC is 04:00 in New York in January
-    assert client.get("/patient/specialists/not-an-id").status_code == 404
-    assert client.get(f"/patient/specialists/{patient.id}").status_code == 404
+    assert client.get("/specialists/not-an-id").status_code == 404
+    assert client.get(f"/specialists/{patient.id}").status_code == 404
 
 
 def test_an_unconfirmed_address_sees_the_times_and_how_to_book_not_buttons(client, users, login_as, make_user):
@@ -192,7 +192,7 @@ def test_an_unconfirmed_address_sees_the_times_and_how_to_book_not_buttons(clien
     patient.email_confirmed_at = None
     db.session.flush()
     login_as(patient)
-    page = client.get(f"/patient/specialists/{users['specialist'].id}").get_data(as_text=True)
+    page = client.get(f"/specialists/{users['specialist'].id}").get_data(as_text=True)
     assert "Confirm your e-mail to book." in page and f"We sent a link to {patient.email}" in page
     assert '<span class="slot">09:00</span>' in page and 'class="btn slot"' not in page
 
@@ -200,21 +200,21 @@ def test_an_unconfirmed_address_sees_the_times_and_how_to_book_not_buttons(clien
 def test_booking_a_slot_updates_the_list_in_place(client, users, login_as):
     specialist, patient = users["specialist"], users["patient"]
     login_as(patient)
-    response = client.post(f"/patient/specialists/{specialist.id}/book", headers=HX,
+    response = client.post(f"/specialists/{specialist.id}/book", headers=HX,
                            data={"starts_at": "2030-01-07T10:00:00+00:00"})
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and text.strip().startswith('<div id="slot-list"') and "Booked" in text
     assert "2030-01-07T10:00:00+00:00" not in text
     booking = db.session.query(Booking).one()
     assert (booking.patient_id, booking.price) == (patient.id, 100)
-    again = client.post(f"/patient/specialists/{specialist.id}/book", headers=HX,
+    again = client.post(f"/specialists/{specialist.id}/book", headers=HX,
                         data={"starts_at": "2030-01-07T10:00:00+00:00"})
     assert "already" in again.get_data(as_text=True)
-    plain = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "garbage"})
+    plain = client.post(f"/specialists/{specialist.id}/book", data={"starts_at": "garbage"})
     assert plain.status_code == 422
-    past = client.post(f"/patient/specialists/{specialist.id}/book", data={"starts_at": "2020-01-06T10:00:00+00:00"})
+    past = client.post(f"/specialists/{specialist.id}/book", data={"starts_at": "2020-01-06T10:00:00+00:00"})
     assert past.status_code == 422  # a form error, whatever the refusal (was 409)
-    book_url = f"/patient/specialists/{specialist.id}/book"
+    book_url = f"/specialists/{specialist.id}/book"
     redirect = client.post(book_url, data={"starts_at": "2030-01-08T10:00:00+00:00"})
     assert redirect.status_code == 302 and "/bookings/" in redirect.location
 
@@ -223,7 +223,7 @@ def test_specialist_and_patient_pages_refuse_other_roles(client, users, login_as
     login_as(users["patient"])
     assert client.get("/specialist/calendar").status_code == 403
     login_as(users["specialist"])
-    assert client.get("/patient/specialists").status_code == 403
+    assert client.get("/patient/").status_code == 403
 
 
 def test_calendar_feed_lists_bookings_and_revoking_kills_the_old_link(client, users, login_as, make_booking):

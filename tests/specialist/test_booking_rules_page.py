@@ -56,7 +56,7 @@ def test_bad_rules_show_the_error_at_the_field_with_422(app, client, users, logi
 def test_patient_sees_fewer_slots_and_the_refusal_in_place(client, users, login_as, make_booking):
     specialist, patient = users["specialist"], users["patient"]
     login_as(patient)
-    url = f"/patient/specialists/{specialist.id}"
+    url = f"/specialists/{specialist.id}"
     assert "Monday 07 January" in client.get(url).get_data(as_text=True)
     profile = db.session.get(SpecialistProfile, specialist.id)
     profile.min_notice_hours = 48
@@ -87,7 +87,7 @@ def test_booking_page_shows_the_booking_limit_calmly_in_place(app, client, users
     monkeypatch.setitem(app.config, "BOOKING_RATE_LIMIT", "1 per 10 minutes")
     specialist = users["specialist"]
     login_as(users["patient"])
-    url = f"/patient/specialists/{specialist.id}/book"
+    url = f"/specialists/{specialist.id}/book"
     assert client.post(url, data={"starts_at": MONDAY.replace(hour=10).isoformat()}, headers=HX).status_code == 200
     again = client.post(url, data={"starts_at": MONDAY.replace(hour=12).isoformat()}, headers=HX)
     fragment = again.get_data(as_text=True)

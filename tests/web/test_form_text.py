@@ -235,7 +235,7 @@ def test_a_role_with_bad_text_is_shown_on_the_users_row(client, login_as, users,
 @pytest.mark.parametrize("value, message", bad_values(500))
 def test_a_slot_with_bad_text_books_nothing(client, login_as, users, value, message):
     login_as(users["patient"])
-    response = client.post(f"/patient/specialists/{users['specialist'].id}/book", data={"starts_at": value},
+    response = client.post(f"/specialists/{users['specialist'].id}/book", data={"starts_at": value},
                            headers={"HX-Request": "true"})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert count(Booking) == 0

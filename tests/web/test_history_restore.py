@@ -20,6 +20,7 @@ NOT_PAGES = {  # endpoints that answer files, not HTML pages
     "bookings.recording_stream": "a video stream", "healthz": "a JSON health check",
     "admin.outbox_body": "a message's own HTML, framed by the mailbox page",
     "account.data_download": "a JSON file of the patient's data", "bookings.calendar_file": "one session as .ics",
+    "patient.old_specialist_pages": "a redirect to the public directory",
 }
 ROLE_ORDER = ("patient", "specialist", "admin", "ops")
 
@@ -79,14 +80,14 @@ def test_every_get_page_answers_a_history_restore_with_the_whole_page(app, clien
         if response.mimetype != "text/html" or "<html" not in body or "</body>" not in body:
             wrong.append(f"{rule.rule} as {role}: {response.status_code} {response.mimetype} {len(body)} bytes")
     assert wrong == []
-    assert {"/patient/specialists", "/specialist/calendar", "/admin/audit", "/bookings/<uuid:booking_id>",
+    assert {"/specialists", "/specialist/calendar", "/admin/audit", "/bookings/<uuid:booking_id>",
             "/admin/users", "/specialist/notes"} <= set(checked)
 
 
 def test_the_issues_example_page_is_whole_on_restore_and_a_fragment_otherwise(client, users, login_as):
     login_as(users["patient"])
-    fragment = client.get("/patient/specialists?q=Spec", headers={"HX-Request": "true"}).get_data(as_text=True)
+    fragment = client.get("/specialists?q=Spec", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and "Spec One" in fragment
-    whole = client.get("/patient/specialists?q=Spec", headers=RESTORE)
+    whole = client.get("/specialists?q=Spec", headers=RESTORE)
     assert "<html" in whole.get_data(as_text=True) and "Spec One" in whole.get_data(as_text=True)
     assert "HX-Request" in whole.headers["Vary"]

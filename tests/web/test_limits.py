@@ -145,7 +145,7 @@ def test_nul_in_page_forms_is_refused_not_a_500(client, path, data):
 
 
 @pytest.mark.parametrize("role, path", [
-    ("patient", "/patient/specialists"), ("admin", "/admin/users"), ("admin", "/admin/cancellations"),
+    ("patient", "/specialists"), ("admin", "/admin/users"), ("admin", "/admin/cancellations"),
     ("specialist", "/specialist/notes"), ("admin", "/admin/outbox"), ("admin", "/admin/audit"),
 ])
 @pytest.mark.parametrize("query", [{"q": NUL}, {"page": "99999999999999999999"}, {"page": "1e20"}])
@@ -240,7 +240,7 @@ def test_multipart_fields_with_unknown_names_are_a_400_naming_them(client, users
 def test_far_dates_in_page_forms_are_form_errors(client, users, login_as):
     specialist = users["specialist"]
     login_as(users["patient"])
-    booked = client.post(f"/patient/specialists/{specialist.id}/book",
+    booked = client.post(f"/specialists/{specialist.id}/book",
                          data={"starts_at": "9999-12-31T23:00:00-14:00"})
     assert booked.status_code == 422
     series = client.post("/recurring/", data={"specialist_id": str(specialist.id), "frequency": "weekly",

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, Booking
 from portal.models.bulk import pg_array, pg_type
+from portal.selectors.public_cache import touch
 from portal.services.recurring_dispatch.planning import (
     PATIENT_BUSY,
     SLOT_TAKEN,
@@ -101,6 +102,7 @@ def insert_bookings_unless_they_clash(plan: Plan, now: datetime) -> None:
         inserted = _insert_the_clean_ones(plan, now)
     if len(inserted) < len(plan.bookings):
         plan.bookings = [b for b in plan.bookings if b["id"] in inserted]
+    touch(db.session, {b["specialist_id"] for b in plan.bookings})
 
 
 def _is_a_clash_or_booked_already(error) -> bool:

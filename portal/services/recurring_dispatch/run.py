@@ -18,6 +18,7 @@ from portal.domain.recurrence import occurrence_date, occurrence_start
 from portal.extensions import db
 from portal.models import Booking, BookingStatusHistory, RecurringBooking, RecurringOccurrenceSkip
 from portal.models.bulk import bulk_insert, is_postgres
+from portal.selectors.public_cache import touch
 from portal.services.audit import audit_record
 from portal.services.outbox import outbox_add_many
 from portal.services.recurring_dispatch import ahead, credits, planning, postgres, reads
@@ -315,6 +316,7 @@ def _owe_skip_summaries(plan: Plan, now: datetime) -> None:
 def _insert_bookings(plan: Plan, now: datetime) -> None:
     """SQLite: every booking was checked for overlaps while planning, so all go in."""
     bulk_insert(Booking.__table__, plan.bookings)
+    touch(db.session, {b["specialist_id"] for b in plan.bookings})
     bulk_insert(BookingStatusHistory.__table__, [
         {"id": uuid.uuid4(), "booking_id": b["id"], "from_status": None, "to_status": "confirmed",
          "created_at": now} for b in plan.bookings])

@@ -14,10 +14,11 @@ from flask_login import current_user
 from portal import clock
 from portal.bookings.slots import SlotButton, cancellation_sentence, session_spans
 from portal.domain.zones import zone_of
-from portal.models import User
+from portal.models import Role, User
 from portal.selectors.availability import free_slots
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.enrolments import enrolments_of_patient
+from portal.selectors.public_cache import public_free_slots
 from portal.selectors.services import Offer, offers_of, package_covers
 from portal.web.templating import LOCAL_DATETIME_FORMAT, money, viewer_zone
 
@@ -77,12 +78,20 @@ def week_of(specialist: User, offer: Offer, asked: str | None) -> Week:
     first = min(max(first, today), latest)
     zone = viewer_zone()
     days = defaultdict(list)
-    for start, _end in free_slots(specialist, first, first + timedelta(days=WEEK - 1), now=now,
-                                  duration=timedelta(minutes=offer.rate.duration_minutes), patient_id=current_user.id):
+    for start, _end in slots_for_viewer(specialist, first, first + timedelta(days=WEEK - 1), now=now,
+                                        duration=timedelta(minutes=offer.rate.duration_minutes)):
         local = start.astimezone(zone)
         days[local.date()].append(SlotButton(start.isoformat(), local.strftime(LOCAL_DATETIME_FORMAT),
                                              local.strftime("%H:%M")))
     return Week(first, dict(days), today, latest)
+
+
+def slots_for_viewer(specialist: User, first: date, last: date, *, now: datetime, duration: timedelta) -> list:
+    """A patient's own free times (none where they are booked elsewhere, none past their limit);
+    anyone else's, the public ones (cached)."""
+    if current_user.is_authenticated and current_user.role == Role.PATIENT:
+        return free_slots(specialist, first, last, now=now, duration=duration, patient_id=current_user.id)
+    return public_free_slots(specialist, first, last, now=now, duration=duration)
 
 
 @dataclass

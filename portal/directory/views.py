@@ -1,5 +1,8 @@
 """Finding a specialist, their page with services, packages and a week of free times (in the
-patient's own time zone), the review of a chosen time, and booking it on "Confirm"."""
+visitor's own time zone), the review of a chosen time, and booking it on "Confirm".
+
+Anyone may read these pages; a stranger's review asks them to sign in or sign up, and brings them
+back to it (a safe `next`). Only a patient's "Confirm" books."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
@@ -7,12 +10,8 @@ from flask_login import current_user
 
 from portal import clock, policies
 from portal.bookings.slots import parse_start
-from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
-from portal.domain.zones import zone_of
-from portal.extensions import htmx
-from portal.models import User
-from portal.patient.blueprint import bp
-from portal.patient.booking_steps import (
+from portal.directory.blueprint import bp
+from portal.directory.booking_steps import (
     bookable_offers,
     chosen_offer,
     parse_day,
@@ -20,6 +19,10 @@ from portal.patient.booking_steps import (
     service_id_of,
     week_of,
 )
+from portal.domain.booking_rules import BOOKING_LIMIT_REACHED, limit_refusal, refusal_message
+from portal.domain.zones import zone_of
+from portal.extensions import htmx
+from portal.models import Role, User
 from portal.patient.forms import BookForm
 from portal.recurring.views import change_message
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
@@ -27,6 +30,7 @@ from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.services.recurring import FREQUENCIES, recurring_create
+from portal.web.blueprints import roles_required
 from portal.web.forms import checks_own_text, form_error, submit_form
 from portal.web.rate_limits import booking_rate_limited, calm_message
 from portal.web.rendering import render_page
@@ -34,12 +38,16 @@ from portal.web.rendering import render_page
 PER_PAGE = 10
 
 
-@bp.route("/specialists")
-def specialists():
+@bp.route("")
+def index():
     q = request.args.get("q", "")[:120]
     results = specialists_search(viewer=current_user, q=q, page=request.args.get("page"), per_page=PER_PAGE)
-    return render_page("patient/specialists.html", "results", specialists=results.items, q=q, results=results,
+    return render_page("specialists/index.html", "results", specialists=results.items, q=q, results=results,
                        total=results.total)
+
+
+def _is_patient() -> bool:
+    return current_user.is_authenticated and current_user.role == Role.PATIENT
 
 
 def _specialist(specialist_id) -> User:
@@ -61,14 +69,16 @@ def _page(specialist: User, *, message=None, error=None, booking=None, review=No
     offer = offer or chosen_offer(specialist, offers, request.values.get("service"))
     week = week_of(specialist, offer, request.values.get("week")) if offer else None
     return render_page(
-        "patient/specialist.html", "slot_list", specialist=specialist, offers=offers, offer=offer,
+        "specialists/profile.html", "slot_list", specialist=specialist, offers=offers, offer=offer,
         rate=offer and offer.rate, week=week,
         packages=active_packages(viewer=current_user, specialist_id=specialist.id),
         slot_days=week.days if week else {}, message=message, error=error, booking=booking, review=review,
         # Only an empty week says why (two more queries): the page shows no note beside free slots.
-        limit_note=None if week and week.days else _limit_note(specialist),
-        enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id),
-        pay_singly=_pay_singly(), repeat=_repeat(),
+        limit_note=None if week and week.days or not _is_patient() else _limit_note(specialist),
+        enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id) if _is_patient() else [],
+        pay_singly=_pay_singly(), repeat=_repeat(), may_book=_is_patient(),
+        # Where a stranger comes back to after signing in or up: this page, or the chosen time's review.
+        return_to=request.full_path.rstrip("?"),
     )
 
 
@@ -87,12 +97,12 @@ def _limit_note(specialist: User) -> str | None:
     return refusal_message(BOOKING_LIMIT_REACHED, rules, current_app.config["MAX_BOOKING_AHEAD_DAYS"])
 
 
-@bp.route("/specialists/<uuid:specialist_id>")
-def specialist(specialist_id):
+@bp.route("/<uuid:specialist_id>")
+def profile(specialist_id):
     return _page(_specialist(specialist_id))
 
 
-@bp.route("/specialists/<uuid:specialist_id>/review")
+@bp.route("/<uuid:specialist_id>/review")
 def review(specialist_id):
     """The chosen time in words (service, length, price or package, zones, cancellation): only its
     "Confirm" books."""
@@ -102,10 +112,11 @@ def review(specialist_id):
     if starts_at is None or offer is None:
         return form_error(_page(specialist, error="That time could not be read. Please pick a slot."))
     return _page(specialist, offer=offer,
-                 review=review_of(specialist, offer, starts_at, use_package=not _pay_singly()))
+                 review=review_of(specialist, offer, starts_at, use_package=_is_patient() and not _pay_singly()))
 
 
-@bp.route("/specialists/<uuid:specialist_id>/book", methods=["POST"])
+@bp.route("/<uuid:specialist_id>/book", methods=["POST"])
+@roles_required(Role.PATIENT)
 @checks_own_text
 def book(specialist_id):
     specialist = _specialist(specialist_id)
