@@ -16,6 +16,7 @@ from portal.models import Booking
 from portal.selectors.services import service_get
 from portal.selectors.specialists import specialist_get
 from portal.services.reschedule import (
+    TOO_LATE_TO_MOVE,
     booking_reschedule,
     is_late_for_patient,
     is_movable,
@@ -45,7 +46,7 @@ def _problem(booking: Booking) -> str | None:
     if booking.status == "cancelled":
         return "This booking is cancelled, so it cannot be moved."
     if not is_movable(booking):
-        return "This session has already started or ended, so it can no longer be moved."
+        return TOO_LATE_TO_MOVE
     if not moves_as_staff(current_user, booking) and is_late_for_patient(booking):
         return late_message(booking)
     return None

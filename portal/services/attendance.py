@@ -3,7 +3,7 @@
 Once a session has started, its specialist or an admin records the answer, and may change it
 for ATTENDANCE_DAYS after the session ended. A no-show keeps its package credit used. Every
 night `bookings_complete_past` marks the confirmed sessions that ended AUTO_COMPLETE_HOURS ago
-completed, in one set-based statement; running it again changes nothing."""
+completed, in one set-based statement; running it twice changes nothing."""
 from __future__ import annotations
 
 import logging
@@ -45,7 +45,7 @@ def booking_attendance_set(*, actor: User, booking_id: uuid.UUID, status: str) -
     """Record that the session took place or was missed. Flushes; the caller commits.
 
     Raises INVALID_REQUEST (an unknown status), NOT_FOUND, FORBIDDEN, NOT_STARTED,
-    ALREADY_CANCELLED or ATTENDANCE_CLOSED. The same answer again changes nothing."""
+    ALREADY_CANCELLED or ATTENDANCE_CLOSED. Giving the same answer twice changes nothing."""
     if status not in ATTENDANCE_STATUSES:
         raise ServiceError("status must be completed or no_show.",
                            fields={"status": "Either completed or no_show."})

@@ -2,7 +2,7 @@
 
 `booking_cancel` is the one way a booking becomes cancelled by a person: the
 booking page, the booking lists, the `booking-cancel` function and other
-features (a specialist's new availability exception) all call it. It raises
+features (a specialist's availability exception placed over bookings) all call it. It raises
 without touching the caller's transaction, so a caller cancelling several
 bookings decides itself what a refusal means; interfaces that end the request
 on a refusal record it with `booking_cancel_refused`.
@@ -182,7 +182,8 @@ def _set_cancelled(booking: Booking) -> None:
     ).rowcount
     if changed != 1:
         raise AlreadyCancelled("This booking is already cancelled.")
-    touch(db.session, [booking.specialist_id])  # the UPDATE passed the ORM: its free time is public again
+    # The UPDATE bypasses the ORM's events: the public cache learns of the freed time here.
+    touch(db.session, [booking.specialist_id])
     db.session.refresh(booking)
 
 

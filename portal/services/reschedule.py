@@ -1,8 +1,8 @@
-"""Moving a session to another time: the same booking, a new start.
+"""Moving a session to another time: the same booking at another start.
 
 The booking keeps its id, status, price, package credit, series link and occurrence date
-(so the dispatcher never books a moved occurrence again). The new time passes every
-check a new booking's does (services.bookings.booking_time_check); the old time is free
+(so the dispatcher never books a moved occurrence twice). The time moved to passes every
+check a booking's time does (services.bookings.booking_time_check); the old time is free
 as soon as the move commits. The patient moves only outside the specialist's
 late-cancellation window and within the booking rules; staff (the session's specialist,
 an admin) move any future session and may step past the rules, which the audit row names.
@@ -38,6 +38,9 @@ MOVED_MAIL = "booking_moved"
 
 class LateReschedule(Conflict):
     code = "LATE_RESCHEDULE"
+
+
+TOO_LATE_TO_MOVE = "This session has already started or ended, so it can no longer be moved."
 
 
 def late_window_hours(booking: Booking) -> int:
@@ -85,7 +88,7 @@ def _movable_booking(actor: User, booking_id, now: datetime) -> Booking:
     if booking.status == "cancelled":
         raise AlreadyCancelled("This booking is cancelled, so it cannot be moved.")
     if not is_movable(booking, now):
-        raise BookingInPast("This session has already started or ended, so it can no longer be moved.")
+        raise BookingInPast(TOO_LATE_TO_MOVE)
     if not moves_as_staff(actor, booking) and is_late_for_patient(booking, now):
         raise LateReschedule(late_message(booking))
     return booking
