@@ -11,12 +11,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.domain.meetings import LOCATION_KINDS, QUESTION_KINDS
 from portal.extensions import db
 from portal.models.types import PlainJSON, UTCDateTime, new_id, utcnow
 
-LOCATION_KINDS = ("in_person", "video", "phone")
 CONSENT_KINDS = ("terms", "recording")
-QUESTION_KINDS = ("short_text", "long_text", "single_choice", "multiple_choice", "yes_no", "date")
+__all__ = ["CONSENT_KINDS", "LOCATION_KINDS", "QUESTION_KINDS", "Consent", "ConsentTerms", "IntakeForm",
+           "IntakeResponse"]
 
 
 class IntakeForm(db.Model):

@@ -23,5 +23,6 @@ from portal.policies.rules import (
 )
 
 __all__ = ["ACCOUNT_MAIL_TEMPLATES", "ACTIONS", "STAFF_ROLES", "can", "can_cancel", "can_mark_attendance",
-           "can_read_mail_body", "can_reschedule", "can_see_exception_reason", "can_see_location", "is_admin", "is_ops", "load",
+           "can_read_mail_body", "can_reschedule", "can_see_exception_reason", "can_see_location",
+           "is_admin", "is_ops", "load",
            "may_book_for_others", "policy_for", "visible"]
