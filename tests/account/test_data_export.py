@@ -24,10 +24,11 @@ THEIRS = "Other patient: confidential history of migraines."
 
 
 @pytest.fixture
-def record(users, make_booking):
+def record(users, make_booking, consent_to_recording):
     """The patient's past session with a note, an amendment and a recording, a cancelled future one,
     and the same specialist's session and note with another patient; the specialist's away reason."""
     patient, specialist = users["patient"], users["specialist"]
+    consent_to_recording(patient, specialist)
     past = make_booking(patient, specialist, NOW - timedelta(days=2))
     future = make_booking(patient, specialist, NOW + timedelta(days=5))
     theirs = make_booking(users["other_patient"], specialist, NOW - timedelta(days=3))

@@ -125,10 +125,11 @@ def backend(request, app, monkeypatch):
 
 
 @pytest.fixture
-def patient_record(users, make_booking, backend):
+def patient_record(users, make_booking, backend, consent_to_recording):
     """The patient's past session (a note, a recording, an access row), a session to come in a
     series, a token, stored mails (one sent and kept as a file, one waiting) and audit rows."""
     patient, specialist, admin = users["patient"], users["specialist"], users["admin"]
+    consent_to_recording(patient, specialist)
     past = make_booking(patient, specialist, NOW - timedelta(days=3))
     series = RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
                               start_date=(NOW + timedelta(days=4)).date(), time_of_day=time(10))
