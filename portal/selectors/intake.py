@@ -36,10 +36,11 @@ def intake_pending(patient_id: uuid.UUID, specialist_id: uuid.UUID) -> bool:
 
 
 def is_first_booking_with(booking: Booking) -> bool:
-    """No earlier booking (of any status) of this patient with this specialist."""
+    """No other booking (of any status) of this patient with this specialist: asked just after
+    `booking` was made, any other came first."""
     return not db.session.scalar(sa.select(sa.exists().where(
         Booking.patient_id == booking.patient_id, Booking.specialist_id == booking.specialist_id,
-        Booking.id != booking.id, Booking.created_at < booking.created_at)))
+        Booking.id != booking.id)))
 
 
 def current_terms() -> ConsentTerms | None:

@@ -36,3 +36,16 @@ def booking_intake(booking) -> dict | None:
     else:
         response = None
     return {"patient": False, "questions": questions, "response": response}
+
+
+def client_intake(patient) -> dict | None:
+    """The signed-in specialist's questionnaire with `patient`'s answers, for the client's history."""
+    from portal.models import IntakeResponse
+    from portal.selectors.intake import intake_form_of, intake_response_of
+
+    form = intake_form_of(current_user.id)
+    response = intake_response_of(patient.id, current_user.id)
+    if response is None or not policies.can("view", current_user, response):
+        return {"questions": form.questions if form else [], "response": None} if form and form.questions else None
+    return {"questions": form.questions if form else [],
+            "response": policies.load(IntakeResponse, response.id, current_user)}
