@@ -1,4 +1,5 @@
-from wtforms import BooleanField
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from portal.web.forms import PortalForm
 
@@ -12,3 +13,8 @@ class IntakePageForm(PortalForm):
 
 class QuestionnaireForm(PortalForm):
     """The CSRF token; the rows' fields are read by the view (their number varies)."""
+
+
+class TermsForm(PortalForm):
+    body = TextAreaField("The terms", validators=[DataRequired("Give the terms' text."), Length(max=20_000)],
+                         description="Publishing adds a version: patients agree to it at their next booking.")

@@ -11,9 +11,15 @@ from portal.errors import NotFound
 from portal.intake.blueprint import bp
 from portal.intake.forms import IntakePageForm
 from portal.models import Booking, IntakeResponse
-from portal.selectors.intake import intake_form_of, intake_response_of, recording_consented, terms_pending
+from portal.selectors.intake import (
+    intake_form_of,
+    intake_response_of,
+    live_consent,
+    recording_consented,
+    terms_pending,
+)
 from portal.selectors.specialists import specialist_get
-from portal.services.intake import consent_give, intake_response_set
+from portal.services.intake import consent_give, consent_withdraw, intake_response_set
 from portal.web.forms import form_error, submit_form
 from portal.web.rendering import render_page
 
@@ -97,3 +103,25 @@ def submit(specialist_id):
         return _page(specialist, answers=answers, errors={"form": error.message, **fields}, status=422)
 
     return submit_form(save, done=done, refused=refused, reraise=(403, 404))
+
+
+@bp.route("/<uuid:specialist_id>/recording/withdraw", methods=["POST"])
+def withdraw_recording(specialist_id):
+    """Withdraw the consent to recording: later recordings are refused, earlier ones stay."""
+    specialist = _specialist(specialist_id)
+    if not IntakePageForm().validate():
+        return form_error(_page(specialist, errors={"form": "The form expired. Please try again."}))
+    consent = live_consent(current_user.id, "recording", specialist_id=specialist.id)
+    if consent is None:
+        return redirect(url_for("intake.form", specialist_id=specialist.id))
+
+    def done(_):
+        flash(f"Withdrawn: {specialist.display_name} will not record your sessions.", "success")
+        return redirect(url_for("intake.form", specialist_id=specialist.id))
+
+    def refused(error):
+        flash(error.message, "error")
+        return redirect(url_for("intake.form", specialist_id=specialist.id))
+
+    return submit_form(lambda: consent_withdraw(actor=current_user, consent_id=consent.id), done=done,
+                       refused=refused, reraise=(403, 404))

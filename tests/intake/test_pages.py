@@ -141,3 +141,28 @@ def test_the_specialist_keeps_the_questionnaire_on_their_page(client, users, log
     assert bad.status_code == 422 and "different choices" in bad.get_data(as_text=True)
     login_as(users["patient"])
     assert client.get("/specialist/questionnaire").status_code == 403
+
+
+def test_the_patient_withdraws_the_recording_consent_on_the_page(client, users, login_as):
+    specialist, patient = users["specialist"], users["patient"]
+    login_as(patient)
+    url = f"/intake/{specialist.id}"
+    client.post(url, data={"agree_recording": "y"})
+    assert "Withdraw consent to recording" in client.get(url).get_data(as_text=True)
+    withdrawn = client.post(f"{url}/recording/withdraw")
+    assert withdrawn.status_code == 302
+    (consent,) = db.session.scalars(sa.select(Consent).execution_options(populate_existing=True)).all()
+    assert consent.withdrawn_at is not None
+    assert "I agree that" in client.get(url).get_data(as_text=True)
+
+
+def test_admins_publish_versions_of_the_terms(client, users, login_as):
+    login_as(users["admin"])
+    assert "No terms are set" in client.get("/admin/terms").get_data(as_text=True)
+    assert client.post("/admin/terms", data={"body": ""}).status_code == 422
+    assert client.post("/admin/terms", data={"body": "Be on time."}).status_code == 302
+    assert client.post("/admin/terms", data={"body": "Be on time, please."}).status_code == 302
+    page = client.get("/admin/terms").get_data(as_text=True)
+    assert "Version 2" in page and "Be on time, please." in page
+    login_as(users["specialist"])
+    assert client.get("/admin/terms").status_code == 403
