@@ -173,3 +173,35 @@ def test_the_rule_can_be_turned_off(app, client, users, api_headers, make_bookin
     booking = make_booking(users["patient"], users["specialist"],
                            datetime.now(UTC).replace(microsecond=0) - timedelta(days=1))
     assert _upload(client, api_headers(users["admin"]), booking).status_code == 201
+
+
+def test_a_failure_while_saving_answers_reaches_sentry_without_them(client, users, api_headers, questionnaire,
+                                                                    monkeypatch):
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    from portal.web.monitoring import scrub_event
+
+    envelopes = []
+
+    class Capturing(Transport):
+        def capture_envelope(self, envelope):
+            envelopes.append(envelope)
+
+    def broken_audit(**kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr("portal.services.intake.audit_record", broken_audit)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Capturing(), before_send=scrub_event)
+    try:
+        response = client.put(response_url(users["specialist"]), headers=api_headers(users["patient"]),
+                              json={"answers": ANSWERS})
+        sentry_sdk.flush()
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init(dsn=None)
+        client.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    events = [item.payload.json for env in envelopes for item in env.items if item.type == "event"]
+    assert events and all(SECRET not in repr(event) and "Kim, 555" not in repr(event) for event in events)
