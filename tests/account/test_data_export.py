@@ -66,6 +66,9 @@ def test_the_api_answers_the_whole_document_of_the_patients_own_record(client, u
     [recording] = document["recordings"]
     assert recording["id"] == str(record["recording"].id) and recording["file_format"] == "mp4"
     assert "storage_path" not in recording
+    assert document["consents"] == [{"kind": "recording", "specialist": "Spec One", "terms_version": None,
+                                     "given_at": document["consents"][0]["given_at"], "withdrawn_at": None}]
+    assert document["intake_answers"] == []
 
 
 def test_no_other_persons_data_and_nothing_private_of_a_specialist(client, users, record, api_headers):

@@ -205,3 +205,12 @@ def test_a_failure_while_saving_answers_reaches_sentry_without_them(client, user
     assert response.status_code == 500
     events = [item.payload.json for env in envelopes for item in env.items if item.type == "event"]
     assert events and all(SECRET not in repr(event) and "Kim, 555" not in repr(event) for event in events)
+
+
+def test_the_patients_data_export_holds_their_answers_beside_the_questions(client, users, api_headers,
+                                                                          questionnaire):
+    client.put(response_url(users["specialist"]), headers=api_headers(users["patient"]), json={"answers": ANSWERS})
+    (answered,) = client.get("/api/v1/me/export", headers=api_headers(users["patient"])).json["intake_answers"]
+    assert answered["answers"][0] == {"question": "What brings you here?", "answer": SECRET}
+    assert answered["specialist"] == users["specialist"].display_name
+    assert client.get("/api/v1/me/export", headers=api_headers(users["other_patient"])).json["intake_answers"] == []
