@@ -117,7 +117,7 @@ def consent_give(*, actor: User, kind: str, specialist_id=None) -> Consent:
 
 
 def consent_withdraw(*, actor: User, consent_id: uuid.UUID) -> Consent:
-    """Withdraw a consent: recordings are refused from now on; earlier ones stay."""
+    """Withdraw a consent: later recordings are refused; earlier ones stay."""
     consent = policies.load(Consent, consent_id, actor, action="update", missing="No such consent.",
                             refused="Only the patient withdraws their consent.")
     if consent.withdrawn_at is not None:
