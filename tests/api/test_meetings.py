@@ -157,3 +157,13 @@ def test_the_room_host_is_configurable(client, users, api_headers, video_service
     monkeypatch.setitem(app.config, "VIDEO_ROOM_BASE_URL", "https://video.clinic.example")
     booked = book(client, api_headers(users["patient"]), users["specialist"], video_service, 9).json
     assert db.session.get(Booking, uuid.UUID(booked["id"])).room_url.startswith("https://video.clinic.example/clinic-")
+
+
+def test_add_to_calendar_carries_the_room_to_the_party(client, users, api_headers, video_service, login_as):
+    booked = book(client, api_headers(users["patient"]), users["specialist"], video_service, 9).json
+    room = db.session.get(Booking, uuid.UUID(booked["id"])).room_url
+    login_as(users["patient"])
+    (event,) = Calendar.from_ical(client.get(f"/bookings/{booked['id']}/calendar.ics").data).walk("VEVENT")
+    assert str(event["LOCATION"]) == room and str(event["URL"]) == room
+    login_as(users["other_patient"])
+    assert client.get(f"/bookings/{booked['id']}/calendar.ics").status_code == 404
