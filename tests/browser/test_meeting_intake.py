@@ -1,7 +1,7 @@
 """In a real browser, at desktop and phone width: a patient books a video session with a specialist
 they have never seen, agrees to the clinic's terms and to recording, fills in the questionnaire,
 and sees "Join" appear 15 minutes before the start; the specialist reads the answers beside the
-booking. Every step passes axe."""
+booking, and finds "Join" on their dashboard too. Every step passes axe."""
 from __future__ import annotations
 
 import os
@@ -102,6 +102,10 @@ def test_a_new_patient_books_video_fills_the_intake_and_joins(browser, live_serv
         booking_url = page.url
         specialist_page = browser.new_context(base_url=live_server, viewport=WIDTHS[width]).new_page()
         sign_in(specialist_page, "video@browser.test")
+        specialist_page.goto("/specialist/")
+        expect(specialist_page.locator("#next-session").get_by_role("link", name="Join")).to_have_attribute(
+            "href", room)
+        check(specialist_page, "specialist-dashboard", width)
         specialist_page.goto(booking_url)
         answers = specialist_page.locator("#booking-intake")
         expect(answers).to_contain_text("Trouble sleeping since spring")

@@ -102,6 +102,10 @@ def test_join_shows_from_15_minutes_before_until_the_end_to_the_parties(client, 
             card = client.get("/patient/").get_data(as_text=True)
             if moment < starts + timedelta(minutes=60):
                 assert ('href="https://meet.jit.si/clinic-testroom"' in card) is shown, moment
+            login_as(users["specialist"])
+            dashboard = client.get("/specialist/").get_data(as_text=True)
+            if moment < starts + timedelta(minutes=60):
+                assert ('href="https://meet.jit.si/clinic-testroom"' in dashboard) is shown, moment
     login_as(users["other_patient"])
     assert client.get(f"/bookings/{booking.id}").status_code == 404
 
