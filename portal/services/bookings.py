@@ -6,12 +6,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock, policies
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
 from portal.domain.intervals import interval_fits, on_grid
+from portal.domain.meetings import new_room_url
 from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
@@ -225,7 +227,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     booking = Booking(
         patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
         status="confirmed", price=rate.price, currency=rate.currency, service_id=rate.service_id,
-        recurring_booking_id=recurring_booking_id,
+        recurring_booking_id=recurring_booking_id, room_url=_own_room(rate.service_id),
     )
     try:
         with db.session.begin_nested():
@@ -252,6 +254,14 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     if recurring_booking_id is None:  # a series' bookings are confirmed by one series mail instead
         booking_mail(booking, "booking_confirmed", [patient, specialist])
     return booking
+
+
+def _own_room(service_id: uuid.UUID | None) -> str | None:
+    """A video service without a fixed room gives each booking its own, never reused."""
+    service = service_get(service_id) if service_id else None
+    if service is None or service.location_kind != "video" or service.location_room_url:
+        return None
+    return new_room_url(current_app.config["VIDEO_ROOM_BASE_URL"])
 
 
 def booking_mail(booking: Booking, template: str, recipients) -> None:
