@@ -6,14 +6,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock, policies
 from portal.domain.booking_rules import OUTSIDE_BOOKING_WINDOW
 from portal.domain.inputs import WINDOW_MESSAGE, moment_in_window
 from portal.domain.intervals import interval_fits, on_grid
-from portal.domain.meetings import new_room_url
 from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
@@ -27,6 +25,7 @@ from portal.selectors.users import patient_get
 from portal.services.audit import audit_record
 from portal.services.booking_rules import BookingRuleBroken, booking_rules_enforce, max_ahead_days, may_override
 from portal.services.enrolments import credit_draw
+from portal.services.meetings import needs_own_room, own_room_url
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +257,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
 
 def _own_room(service_id: uuid.UUID | None) -> str | None:
     """A video service without a fixed room gives each booking its own, never reused."""
-    service = service_get(service_id) if service_id else None
-    if service is None or service.location_kind != "video" or service.location_room_url:
-        return None
-    return new_room_url(current_app.config["VIDEO_ROOM_BASE_URL"])
+    return own_room_url() if needs_own_room(service_get(service_id) if service_id else None) else None
 
 
 def booking_mail(booking: Booking, template: str, recipients) -> None:
