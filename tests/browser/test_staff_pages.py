@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.models import SpecialistRate, WorkingHours
+from portal.models import Booking, Service, SpecialistRate, WorkingHours
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -49,3 +49,71 @@ def test_working_hours_are_picked_as_times_and_bad_ranges_change_nothing(page, s
     page.reload()
     expect(page.locator("#hours-day5 input[name=start5]").first).to_have_value("10:00")
     expect(page.locator("#hours-day5 input[name=end5]").first).to_have_value("12:30")
+
+
+@pytest.fixture
+def week_of_sessions(specialist, create_committed_user, live_portal):
+    with live_portal.frozen(MONDAY - timedelta(days=1)):
+        patient = create_committed_user("patient", "pat@browser.test", display_name="Pat Doe")
+        other = create_committed_user("patient", "kim@browser.test", display_name="Kim Roe")
+        massage = Service(specialist_id=specialist.id, name="Sports massage")
+        db.session.add(massage)
+        db.session.flush()
+        for who, starts, status, service in [(patient, MONDAY + timedelta(hours=10), "confirmed", massage.id),
+                                             (other, MONDAY + timedelta(days=1, hours=11), "cancelled", None)]:
+            db.session.add(Booking(patient_id=who.id, specialist_id=specialist.id, starts_at=starts,
+                                   ends_at=starts + timedelta(hours=1), status=status, price=Decimal(80),
+                                   currency="EUR", service_id=service))
+        db.session.commit()
+        yield specialist
+
+
+def test_the_week_view_names_patients_and_services_and_keeps_its_url(page, week_of_sessions, live_portal):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    with live_portal.frozen(MONDAY - timedelta(days=1)):
+        sign_in(page, "spec@browser.test")
+        page.goto("/specialist/calendar?month=2030-01")
+        for day in ("2030-01-07", "2030-01-08", "2030-01-09", "2030-01-08"):
+            page.click(f'a.day[data-date="{day}"]')
+            expect(page).to_have_url(f"/specialist/calendar?view=month&month=2030-01&day={day}")
+        expect(page.locator("#day-panel h2")).to_have_text("Tuesday 08 January 2030")
+        expect(page.locator('a.day[data-date="2030-01-08"]')).to_be_focused()
+
+        page.get_by_role("link", name="Week", exact=True).click()
+        expect(page).to_have_url("/specialist/calendar?view=week&day=2030-01-08")
+        week = page.locator(".week-grid")
+        monday = week.locator(".week-day").nth(0)
+        expect(monday.locator(".week-session")).to_contain_text("Pat Doe")
+        expect(monday.locator(".week-session")).to_contain_text("Sports massage")
+        cancelled = week.locator(".week-day").nth(1).locator(".week-session")
+        expect(cancelled).to_contain_text("Kim Roe")
+        expect(cancelled).to_contain_text("Cancelled")
+        expect(cancelled).to_have_class("week-session session-cancelled")
+        assert float(cancelled.locator("a").evaluate("a => getComputedStyle(a).opacity")) < 1
+
+        week.locator('a.week-day-head[data-date="2030-01-07"]').click()
+        expect(page).to_have_url("/specialist/calendar?view=week&week=2030-01-07&day=2030-01-07")
+        page.reload()
+        expect(page.locator("#day-panel h2")).to_have_text("Monday 07 January 2030")
+        expect(page.get_by_role("link", name="Week", exact=True)).to_have_attribute("aria-current", "page")
+        page.go_back()
+        expect(page).to_have_url("/specialist/calendar?view=week&day=2030-01-08")
+        expect(page.locator("#day-panel h2")).to_have_text("Tuesday 08 January 2030")
+
+        page.goto("/specialist/calendar")  # the last view chosen
+        expect(page.locator(".week-grid")).to_be_visible()
+    assert errors == []
+
+
+def test_on_a_phone_the_picked_day_opens_at_the_top(browser, live_server, week_of_sessions, live_portal):
+    context = browser.new_context(base_url=live_server, viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    with live_portal.frozen(MONDAY - timedelta(days=1)):
+        sign_in(page, "spec@browser.test")
+        page.goto("/specialist/calendar?view=month&month=2030-01")
+        page.click('a.day[data-date="2030-01-30"]')
+        expect(page.locator("#day-panel h2")).to_have_text("Wednesday 30 January 2030")
+        page.wait_for_function("Math.abs(document.getElementById('day-panel').getBoundingClientRect().top) < 40")
+    context.close()
