@@ -42,7 +42,9 @@ def test_specialist_creates_a_package_in_place(page, people):
     page.click("button:has-text('Create package')")
     package = page.locator(".package", has_text="Four weeks")
     expect(package).to_contain_text("80.00 USD")            # per session
-    expect(package).to_contain_text("80.00 USD (20.0%)")    # saving vs 4 x 100.00
+    discount = package.locator("dt:has-text('Discount') + dd")
+    expect(discount).to_contain_text("20.0% (saves 80.00 USD)")  # vs 4 x 100.00, worked out from the price
+    expect(package.locator("dt")).to_have_text(["Sessions", "Package price", "Per session", "Discount", "Valid for"])
     expect(page.locator(".flash-success")).to_contain_text("created")
     package.locator("button:has-text('Hide from patients')").click()
     expect(page.locator(".package", has_text="Four weeks")).to_contain_text("Hidden")
