@@ -40,10 +40,14 @@ def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, live_portal, crea
         page.click("#run-dispatcher")
         status = page.locator("#job-status")
         expect(status).to_contain_text("Dispatcher finished")
-        expect(status.locator(".job-count")).to_have_text("2")
+        expect(status.locator(".job-summary")).to_have_text("2 bookings created")
         assert page.url.endswith("/admin/ops")  # htmx swapped the block; no navigation
         page.reload()
-        expect(page.locator("#job-runs tbody tr").first).to_contain_text("dispatched: 2, errors: 0")
+        expect(page.locator("#job-runs tbody tr").first).to_contain_text("2 bookings created")
+        last_run = page.locator("#schedule-recurring-dispatch .last-run")
+        expect(last_run).to_contain_text("2 bookings created")  # the same run, in the same words
+        expect(page.locator("#schedule-recurring-dispatch .when")).to_contain_text("daily at 02:00 UTC")
+        expect(page.locator("#schedule-recurring-dispatch .next-run")).to_have_text("next in 20 h")
 
 
 def test_admin_filters_the_audit_log_to_a_cancellation(page, create_committed_user):
