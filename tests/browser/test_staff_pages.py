@@ -117,3 +117,28 @@ def test_on_a_phone_the_picked_day_opens_at_the_top(browser, live_server, week_o
         expect(page.locator("#day-panel h2")).to_have_text("Wednesday 30 January 2030")
         page.wait_for_function("Math.abs(document.getElementById('day-panel').getBoundingClientRect().top) < 40")
     context.close()
+
+
+def test_an_admin_cannot_deactivate_themselves_and_confirms_deactivating_others(page, create_committed_user):
+    create_committed_user("admin", "admin@browser.test", display_name="Ada Admin")
+    create_committed_user("patient", "pat@browser.test", display_name="Pat Doe")
+    sign_in(page, "admin@browser.test")
+    page.goto("/admin/users")
+    own = page.locator("tr", has_text="Ada Admin")
+    own.get_by_text("Manage").click()
+    expect(own).to_contain_text("another administrator changes its role or deactivates it")
+    expect(own.get_by_role("link", name="Deactivate…")).to_have_count(0)
+    expect(own.locator("select")).to_have_count(0)
+
+    row = page.locator("tr", has_text="Pat Doe")
+    row.get_by_text("Manage").click()
+    row.get_by_role("link", name="Deactivate…").click()
+    expect(row).to_contain_text("Deactivate Pat Doe?")
+    row.get_by_role("link", name="Keep active").click()
+    expect(row.locator(".badge")).to_have_text("active")
+    row.get_by_text("Manage").click()
+    row.get_by_role("link", name="Deactivate…").click()
+    row.get_by_role("button", name="Deactivate").click()
+    expect(row.locator("[role=status]")).to_have_text(
+        "Pat Doe is deactivated: signed out everywhere, API tokens revoked.")
+    expect(row.locator(".badge")).to_have_text("deactivated")
