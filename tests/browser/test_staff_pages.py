@@ -142,3 +142,35 @@ def test_an_admin_cannot_deactivate_themselves_and_confirms_deactivating_others(
     expect(row.locator("[role=status]")).to_have_text(
         "Pat Doe is deactivated: signed out everywhere, API tokens revoked.")
     expect(row.locator(".badge")).to_have_text("deactivated")
+
+
+CLIPPED = """cell => {
+  const wrap = cell.closest('.table-wrap') || document.documentElement;
+  const limit = Math.min(wrap.getBoundingClientRect().right, document.documentElement.clientWidth);
+  return [...cell.querySelectorAll('button, a')].filter(el => el.getClientRects().length).map(el => {
+    const box = el.getBoundingClientRect();
+    const cut = box.right > limit + 0.5 || box.left < 0 || el.scrollWidth > el.clientWidth + 1;
+    return cut ? el.textContent.trim() : null;
+  }).filter(Boolean);
+}"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_patients_recurring_list_keeps_its_actions_whole(browser, live_server, create_committed_user, width):
+    from portal.models import RecurringBooking
+
+    patient = create_committed_user("patient", "pat@browser.test", display_name="Pat Doe")
+    specialist = create_committed_user("specialist", "spec@browser.test", display_name="Dr Sam Lee")
+    db.session.add(RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
+                                    start_date=date(2030, 1, 7), time_of_day=time(10), is_active=True,
+                                    next_booking_date=date(2030, 1, 7), next_occurrence_index=0))
+    db.session.commit()
+    context = browser.new_context(base_url=live_server, viewport={"width": width, "height": 800})
+    page = context.new_page()
+    sign_in(page, "pat@browser.test")
+    page.goto("/recurring/")
+    cell = page.locator("#series-list td.actions").first
+    expect(cell.get_by_role("button", name="Pause")).to_be_visible()
+    cell.scroll_into_view_if_needed()
+    assert cell.evaluate(CLIPPED) == []
+    context.close()
