@@ -55,7 +55,9 @@ def test_specialist_writes_a_note_and_the_patient_reads_it(browser, live_server,
     sign_in(page, "spec@browser.test")
     page.goto(f"/bookings/{booking.id}")
     page.click("text=Write a note")
+    expect(page.locator(".note-form .note-audience")).to_contain_text("The patient can read this note")
     page.fill("#new-note-notes", "Calmer this week; practised breathing.")
+    page.get_by_label("Private notes (only you and administrators)").fill("Check the medication dose next time")
     page.fill("#new-note-follow_up_actions", "Breathing twice a day")
     page.select_option("#new-note-mood_level", "7")
     page.select_option("#new-note-engagement", "high")
@@ -63,6 +65,7 @@ def test_specialist_writes_a_note_and_the_patient_reads_it(browser, live_server,
     note = page.locator("article.note")
     expect(note).to_contain_text("Calmer this week")
     expect(note).to_contain_text("7/10")
+    expect(note).to_contain_text("Check the medication dose next time")
     expect(note).to_contain_text("Editable until")
     expect(note.get_by_role("link", name="Edit", exact=True)).to_be_visible()
 
@@ -77,5 +80,10 @@ def test_specialist_writes_a_note_and_the_patient_reads_it(browser, live_server,
         expect(patient_page.locator("text=Write a note")).to_have_count(0)
         expect(patient_note.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
         expect(patient_note.get_by_role("button", name="Delete note")).to_have_count(0)
+        expect(patient_page.locator("body")).not_to_contain_text("medication")
+        expect(patient_page.locator("body")).not_to_contain_text("Private notes")
+        answer = patient_page.request.get("/api/v1/session-notes").json()  # the patient's own session
+        assert answer["items"][0]["notes"] == "Calmer this week; practised breathing."
+        assert "private_notes" not in answer["items"][0] and "medication" not in str(answer)
     finally:
         context.close()

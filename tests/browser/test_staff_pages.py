@@ -174,3 +174,57 @@ def test_the_patients_recurring_list_keeps_its_actions_whole(browser, live_serve
     cell.scroll_into_view_if_needed()
     assert cell.evaluate(CLIPPED) == []
     context.close()
+
+
+@pytest.fixture
+def demo_data(committed_db):
+    from portal.cli.demo import seed_demo_data
+
+    seed_demo_data()
+    db.session.commit()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_staff_views_no_url_reaches_pass_axe_and_are_photographed(browser, live_server, demo_data, width):
+    """The states the page walk of test_accessibility does not open: the week view, a note being
+    written, a deactivation being confirmed. Screenshots go beside the others as staff-*.png."""
+    import sqlalchemy as sa
+
+    from portal.models import User
+    from tests.browser.test_accessibility import ARTIFACTS, axe_violations, unacceptable
+
+    booking = db.session.scalars(sa.select(Booking).join(User, User.id == Booking.specialist_id)
+                                 .where(User.email == "specialist@demo.clinic")
+                                 .order_by(Booking.starts_at.desc())).first()
+    problems = []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def check(page, name):
+        problems.extend(f"{name} {width}: {v['impact']} {v['id']} at {v['nodes']}"
+                        for v in unacceptable(axe_violations(page)))
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 1:
+            problems.append(f"{name} {width}: {overflow}px of horizontal scroll")
+        page.screenshot(path=str(ARTIFACTS / f"staff-{name}-{width}.png"), full_page=True)
+
+    for email, steps in [
+        ("specialist@demo.clinic", [("calendar-week", "/specialist/calendar?view=week", None),
+                                    ("availability", "/specialist/availability", None),
+                                    ("note-form", f"/bookings/{booking.id}?add_note=1", None)]),
+        ("admin@demo.clinic", [("users-confirm", "/admin/users", "confirm"), ("ops", "/admin/ops", None),
+                               ("audit", "/admin/audit?action=user_login", None)]),
+    ]:
+        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": 800},
+                                      bypass_csp=True)
+        page = context.new_page()
+        sign_in(page, email, "demo-password")
+        for name, path, action in steps:
+            page.goto(path)
+            if action == "confirm":
+                row = page.locator("tr", has_text="Sam Taylor")
+                row.get_by_text("Manage").click()
+                row.get_by_role("link", name="Deactivate…").click()
+                expect(row).to_contain_text("Deactivate Sam Taylor?")
+            check(page, name)
+        context.close()
+    assert problems == [], "\n".join(problems)
