@@ -277,3 +277,9 @@ def test_unknown_actions_are_a_programming_error(world):
     actors, subject = world
     with pytest.raises(ValueError):
         policies.can("publish", actors["admin"], subject["booking"])
+
+
+def test_a_notes_private_field_is_read_by_its_author_and_admins_only(world):
+    actors, subject = world
+    readers = {role for role in ROLES if policies.can_read_private_notes(actors[role], subject["note"])}
+    assert readers == {"specialist", "admin"}

@@ -20,6 +20,7 @@ from portal.selectors.audit import (
     AuditFilters,
     InvalidCursor,
     actor_names,
+    actors_named,
     audit_actions,
     audit_diff,
     audit_page,
@@ -50,9 +51,14 @@ def _parse_actor(value: str, errors: dict) -> dict:
         return {"actor_id": uuid.UUID(value)}
     except ValueError:
         pass
-    user = user_by_email(value) if "@" in value else None
+    if "@" not in value:
+        named = actors_named(value)
+        if not named:
+            errors["actor"] = f"No one is named like “{value}”. Give a name, an e-mail, a user id or 'system'."
+        return {"actor_ids": named}  # none named: matches nothing
+    user = user_by_email(value)
     if user is None:
-        errors["actor"] = "Give a user id, an e-mail or 'system'."
+        errors["actor"] = "No account has this e-mail. Give a name, an e-mail, a user id or 'system'."
         return {"actor_id": uuid.UUID(int=0)}  # matches nothing
     return {"actor_id": user.id}
 
@@ -72,7 +78,8 @@ def _parse_day(value: str, key: str, errors: dict) -> date | None:
 
 
 def filters_from_args(args) -> tuple[AuditFilters, dict, dict]:
-    """The filters a query string asks for, the form's values, and errors per field."""
+    """The filters a query string asks for, the form's values, and errors per field. The page
+    and its CSV export both read them here, so the export holds the rows the page lists."""
     values = {key: (args.get(key) or "").strip() for key in FILTER_KEYS}
     errors: dict = {}
     if values["status"] and values["status"] not in AUDIT_STATUSES:
@@ -105,8 +112,13 @@ def audit_log():
     return render_page(
         "admin/audit.html", "audit_results", rows=rows, next_cursor=next_cursor, cursor=cursor,
         values=values, errors=errors, query=query, names=actor_names(rows), statuses=AUDIT_STATUSES,
-        actions=[] if wants_fragment() else audit_actions(),
+        actions=[] if wants_fragment() else _with_chosen(audit_actions(), values["action"]),
     )
+
+
+def _with_chosen(actions: list[str], chosen: str) -> list[str]:
+    """The drop-down's actions, keeping one a link asked for that no row has (yet)."""
+    return actions if not chosen or chosen in actions else sorted([*actions, chosen])
 
 
 @bp.route("/audit/<uuid:entry_id>")

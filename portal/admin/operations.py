@@ -6,13 +6,15 @@ import logging
 from flask import current_app, url_for
 from flask_login import current_user
 
+from portal import clock
 from portal.admin.blueprint import bp
+from portal.domain.schedule_words import cron_in_words, next_cron_run, time_until
 from portal.extensions import db
 from portal.jobs.embedded import embedded_scheduler
 from portal.jobs.queue import JobState, QueueUnavailable, enqueue
 from portal.jobs.schedule import SCHEDULE
 from portal.jobs.tasks import dispatch_recurring_job
-from portal.selectors.admin import recent_job_runs
+from portal.selectors.admin import JOB_AUDIT_ACTIONS, last_audited_runs, recent_job_runs, run_summary
 from portal.selectors.jobs import declared_schedule, job_state, registered_schedule
 from portal.selectors.outbox import job_runs, outbox_failed
 from portal.services.audit import audit_failure, audit_record
@@ -24,12 +26,37 @@ QUEUE_DOWN = ("The job queue (Redis) is not reachable, so the dispatcher was not
               "Nothing was lost: due series stay due and the next run picks them up. Try again shortly.")
 
 
+def _last_run(job_id: str, audited: dict, recorded: dict) -> dict | None:
+    """A job's last run: for the audited jobs their newest audit row (the history table's source)
+    unless a run has started since; for the others the run record."""
+    record, row = recorded.get(job_id), audited.get(job_id)
+    if record is not None and record.status == "running" and (row is None or record.started_at > row.created_at):
+        return {"at": record.started_at, "status": "running", "summary": "Running…", "runner": record.runner}
+    if job_id in JOB_AUDIT_ACTIONS:
+        if row is None:
+            return None
+        return {"at": row.created_at, "status": row.status, "summary": run_summary(row.action, row.new_values),
+                "runner": record.runner if record is not None else None}
+    if record is None:
+        return None
+    return {"at": record.started_at, "status": record.status, "summary": record.summary, "runner": record.runner}
+
+
+def _next_words(entry, next_run, runs: bool) -> str:
+    if not runs:
+        return "not scheduled here"
+    if entry.embedded_every and next_run is None:
+        return f"every {entry.embedded_every} s in this process"
+    now = clock.now()
+    return time_until(next_run or next_cron_run(entry.cron, now), now).replace("in ", "next in ", 1)
+
+
 def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
-    """Each scheduled job with who really runs it and its last run, and one sentence saying how the
-    schedule runs on this installation."""
+    """Each scheduled job with who really runs it, when next, and its last run, and one sentence
+    saying how the schedule runs on this installation."""
     registered = {entry.id: entry for entry in registered_schedule()}
     embedded = embedded_scheduler(current_app._get_current_object())
-    last = job_runs(user=current_user)
+    recorded, audited = job_runs(user=current_user), last_audited_runs()
     rows = []
     for entry in SCHEDULE:
         if redis_mode:
@@ -40,10 +67,12 @@ def _schedule_rows(redis_mode: bool) -> tuple[list[dict], str]:
         else:
             runner = "Nothing: no scheduler runs in this process"
         next_run = registered[entry.id].next_run if entry.id in registered else None
+        runs = redis_mode and entry.id in registered or (not redis_mode and embedded is not None)
         rows.append({"id": entry.id, "func": entry.func_name, "cron": entry.cron, "description": entry.description,
-                     "runner": runner, "next_run": next_run, "last": last.get(entry.id),
+                     "when": cron_in_words(entry.cron), "next_words": _next_words(entry, next_run, runs),
+                     "runner": runner, "next_run": next_run, "last": _last_run(entry.id, audited, recorded),
                      "checked": embedded.last_ran.get(entry.id) if embedded and entry.embedded_every else None,
-                     "runs": redis_mode and entry.id in registered or (not redis_mode and embedded is not None)})
+                     "runs": runs})
     if redis_mode:
         how = ("Scheduled jobs run on the RQ workers, enqueued by rq-scheduler (flask rq scheduler)."
                if registered else "Redis is configured but rq-scheduler has registered nothing: start "
@@ -61,7 +90,7 @@ def _page(job: JobState | None = None, *, queue_error: str | None = None, status
     schedule_rows, schedule_how = _schedule_rows(redis_mode)
     return render_page(
         "admin/ops.html", "job_status", status, job=job, queue_error=queue_error,
-        runs=recent_job_runs(limit=20), redis_mode=redis_mode,
+        runs=recent_job_runs(limit=20), redis_mode=redis_mode, run_summary=run_summary,
         schedule_rows=schedule_rows, schedule_how=schedule_how, failed_mail=outbox_failed(user=current_user, limit=20),
         schedule=registered_schedule() or declared_schedule(),
         dashboard_url=url_for("rq_dashboard.queues_overview") if "rq_dashboard" in current_app.blueprints else None,

@@ -31,13 +31,24 @@ def users_page(invite=None):
                        results=results, q=query, role=role, roles=ROLES, invite=invite or invite_form())
 
 
-def _row_or_redirect(user, error: str | None = None):
+def _row(user, **context):
+    return render_page("admin/users.html", "user_row", u=user, roles=ROLES, **context)
+
+
+def _row_or_redirect(user, error: str | None = None, notice: str | None = None):
     if htmx:
-        return render_page("admin/users.html", "user_row", u=user, roles=ROLES, row_error=error)
-    if error:
-        flash(error, "error")
-    return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
-                    else url_for("admin.users_list"))
+        return _row(user, row_error=error, row_notice=notice)
+    if error or notice:
+        flash(error or notice, "error" if error else "success")
+    back = request.referrer if (request.referrer or "").startswith(request.host_url) else ""
+    return redirect(back if back and "/deactivate" not in back else url_for("admin.users_list"))
+
+
+def _said(user) -> str:
+    """What a change did, in words, for the row and the flash message."""
+    if not user.is_active:
+        return f"{user.display_name} is deactivated: signed out everywhere, API tokens revoked."
+    return f"{user.display_name} is active ({user.role})."
 
 
 def _refused(user_id, message: str):
@@ -47,7 +58,8 @@ def _refused(user_id, message: str):
 def _apply(change, user_id, form: UserChangeForm, **kwargs):
     if not form.validate():
         return form_error(_refused(user_id, next(iter(form.error_messages().values()))))
-    return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs), done=_row_or_redirect,
+    return submit_form(lambda: change(actor=current_user, user_id=user_id, **kwargs),
+                       done=lambda user: _row_or_redirect(user, notice=_said(user)),
                        refused=lambda error: _refused(user_id, error.message), reraise=(404,))
 
 
@@ -67,13 +79,36 @@ def users_set_active(user_id):
     return _apply(user_set_active, user_id, form, active=form.active.data == "1")
 
 
+@bp.route("/users/<uuid:user_id>/row")
+@roles_required(Role.ADMIN)
+def users_row(user_id):
+    """One row of the users table, as it stands (a confirmation step dismissed); a browser
+    without htmx gets the table."""
+    user = policies.load(User, user_id, current_user)
+    return _row(user) if htmx else redirect(url_for("admin.users_list"))
+
+
+@bp.route("/users/<uuid:user_id>/deactivate")
+@roles_required(Role.ADMIN)
+def users_confirm_deactivate(user_id):
+    """The step before deactivating: the row asks (htmx), or the account page does."""
+    user = policies.load(User, user_id, current_user)
+    if htmx:
+        return _row(user, confirming=True)
+    return _detail(user, confirming=True)
+
+
 @bp.route("/users/<uuid:user_id>")
 @roles_required(Role.ADMIN)
 def users_detail(user_id):
-    user = policies.load(User, user_id, current_user)
-    return render_page("admin/user_detail.html", u=user, tokens=api_tokens_of(actor=current_user, user=user),
-                       now_utc=utcnow(), revoke_endpoint="admin.users_token_revoke",
-                       revoke_args={"user_id": user.id}, bookings=bookings_of_person(viewer=current_user, user=user))
+    return _detail(policies.load(User, user_id, current_user))
+
+
+def _detail(user, confirming: bool = False):
+    return render_page("admin/user_detail.html", u=user, confirming=confirming, roles=ROLES,
+                       tokens=api_tokens_of(actor=current_user, user=user), now_utc=utcnow(),
+                       revoke_endpoint="admin.users_token_revoke", revoke_args={"user_id": user.id},
+                       bookings=bookings_of_person(viewer=current_user, user=user))
 
 
 def _back_to_detail(user_id, message: str):

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from portal.api.common import Blueprint, BoundedDateTime, PageArgs, Text, page_of, page_schema
 from portal.extensions import db
+from portal.policies import can_read_private_notes
 from portal.selectors.notes import notes_visible
 from portal.services.notes import (
     amendment_add,
@@ -37,12 +38,20 @@ class NoteSchema(ma.Schema):
     notes = ma.fields.String()
     follow_up_actions = ma.fields.String()
     next_session_recommendation = ma.fields.String()
+    private_notes = ma.fields.String(metadata={
+        "description": "The author's own field: listed for the author and admins, absent for the patient"})
     metadata = ma.fields.Dict(attribute="metadata_")
     created_at = BoundedDateTime(dump_only=True)
     updated_at = BoundedDateTime(dump_only=True)
     locked = ma.fields.Method("_locked", dump_only=True)
     locks_at = ma.fields.Method("_locks_at", dump_only=True)
     amendments = ma.fields.List(ma.fields.Nested(AmendmentSchema), dump_only=True)
+
+    @ma.post_dump(pass_original=True)
+    def _hide_private(self, data: dict, note, **kwargs) -> dict:
+        if not can_read_private_notes(current_user, note):
+            data.pop("private_notes", None)
+        return data
 
     def _locked(self, note) -> bool:
         return note_is_locked(note)
@@ -58,6 +67,7 @@ class NoteInSchema(ma.Schema):
     notes = ma.fields.Raw()
     follow_up_actions = ma.fields.Raw()
     next_session_recommendation = ma.fields.Raw()
+    private_notes = ma.fields.Raw()
     metadata = ma.fields.Raw()
 
 

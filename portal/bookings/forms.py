@@ -17,11 +17,13 @@ def _short_text() -> StringField:
 
 
 class NoteForm(PortalForm):
-    """A session note: three texts, the known details, and free-form "key: value" lines."""
+    """A session note: three texts the patient reads, a private one they never see, the known
+    details, and free-form "key: value" lines."""
 
     notes = _long_text()
     follow_up_actions = _long_text()
     next_session_recommendation = _long_text()
+    private_notes = _long_text()
     mood_level = _short_text()
     engagement = _short_text()
     homework_completion = _short_text()

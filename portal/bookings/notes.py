@@ -28,13 +28,18 @@ from portal.web.access import log_reads
 from portal.web.forms import NOT_A_FORM_ERROR, checks_own_text, form_error, submit_form
 from portal.web.rendering import render_page, wants_fragment
 
-TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
+TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation", "private_notes")
 KNOWN_META = ("mood_level", "engagement", "homework_completion")
 
 
 @bp.app_template_global("booking_notes")
 def booking_notes(booking) -> list[SessionNote]:
     return notes_for_booking(user=current_user, booking_id=booking.id)
+
+
+@bp.app_template_global("can_read_private_notes")
+def can_read_private(note) -> bool:
+    return policies.can_read_private_notes(current_user, note)
 
 
 @bp.app_template_global("note_locked")

@@ -116,8 +116,8 @@ def seed_dispatcher_runs(today: date, weeks: int = 6) -> None:
         skipped = 1 if days_ago % 11 == 0 else 0
         db.session.add(AuditLog(actor_id=None, action="recurring_bookings_dispatched",
                                 entity_type="recurring_booking",
-                                new_values={"dispatched": dispatched, "skipped": skipped, "errors": 0},
-                                status="success", created_at=when))
+                                new_values={"dispatched": dispatched, "errors": skipped},
+                                status="success_with_errors" if skipped else "success", created_at=when))
 
 
 # ---------- recurring series ----------

@@ -20,6 +20,8 @@ class SessionNote(db.Model):
     notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     follow_up_actions: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     next_session_recommendation: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # For the author only: the booking's patient never reads it (policies.can_read_private_notes).
+    private_notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     metadata_: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)

@@ -23,8 +23,8 @@ from portal.services.packages import (
 from portal.web.forms import NOT_A_FORM_ERROR, form_error, submit_form
 from portal.web.rendering import render_page
 
-FORM_FIELDS = ("name", "description", "session_count", "price", "currency", "discount_percentage",
-               "valid_for_days")
+# No discount field: the service works it out from the price (see package_create).
+FORM_FIELDS = ("name", "description", "session_count", "price", "currency", "valid_for_days")
 
 
 def _values(form: PackageForm) -> dict:
@@ -33,7 +33,7 @@ def _values(form: PackageForm) -> dict:
 
 
 def render_panel(template: str, packages: list, **context):
-    context.setdefault("create_form", {"currency": "USD", "discount_percentage": "0"})
+    context.setdefault("create_form", {"currency": "USD"})
     return render_page(template, "packages_panel", packages=packages,
                        pricing=pricing_for(packages), currencies=CURRENCIES, **context)
 

@@ -10,7 +10,7 @@ from portal.policies.base import STAFF_ROLES, is_admin, is_ops
 from portal.policies.loading import load
 from portal.policies.meetings import can_see_location
 from portal.policies.people import can_see_exception_reason
-from portal.policies.records import ACCOUNT_MAIL_TEMPLATES, can_read_mail_body
+from portal.policies.records import ACCOUNT_MAIL_TEMPLATES, can_read_mail_body, can_read_private_notes
 from portal.policies.rules import (
     ACTIONS,
     can,
@@ -23,6 +23,5 @@ from portal.policies.rules import (
 )
 
 __all__ = ["ACCOUNT_MAIL_TEMPLATES", "ACTIONS", "STAFF_ROLES", "can", "can_cancel", "can_mark_attendance",
-           "can_read_mail_body", "can_reschedule", "can_see_exception_reason", "can_see_location",
-           "is_admin", "is_ops", "load",
-           "may_book_for_others", "policy_for", "visible"]
+           "can_read_mail_body", "can_read_private_notes", "can_reschedule", "can_see_exception_reason",
+           "can_see_location", "is_admin", "is_ops", "load", "may_book_for_others", "policy_for", "visible"]

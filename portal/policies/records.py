@@ -61,6 +61,13 @@ class SessionNotePolicy(Policy):
         return uid is not None and user.role == Role.SPECIALIST and row.provider_id == uid
 
 
+def can_read_private_notes(user, row: SessionNote) -> bool:
+    """The note's private field: its author and admins, never the booking's patient."""
+    uid = user_id(user)
+    return bool(getattr(user, "is_active", False)) and (
+        is_admin(user) or (uid is not None and row.provider_id == uid))
+
+
 class AmendmentPolicy(Policy):
     model = SessionNoteAmendment
 

@@ -26,6 +26,7 @@ SYSTEM_ACTOR = "system"
 class AuditFilters:
     action: str | None = None
     actor_id: uuid.UUID | None = None
+    actor_ids: tuple[uuid.UUID, ...] | None = None  # any of these (a name several people share)
     system_actor: bool = False  # rows written by scheduled jobs (no actor)
     entity_type: str | None = None
     entity_id: str | None = None
@@ -40,6 +41,8 @@ class AuditFilters:
                               (AuditLog.actor_id, self.actor_id)):
             if value not in (None, ""):
                 clauses.append(column == value)
+        if self.actor_ids is not None:
+            clauses.append(AuditLog.actor_id.in_(self.actor_ids))
         if self.system_actor:
             clauses.append(AuditLog.actor_id.is_(None))
         if self.since is not None:
@@ -108,6 +111,16 @@ def audit_walk(filters: AuditFilters, *, chunk: int = 2000) -> Iterator[sa.Row]:
         if len(rows) < chunk:
             return
         position = (rows[-1].created_at, rows[-1].id)
+
+
+MAX_NAMED_ACTORS = 50
+
+
+def actors_named(text: str) -> tuple[uuid.UUID, ...]:
+    """The ids of the people whose name contains `text` (case aside), for the actor filter."""
+    pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return tuple(db.session.scalars(sa.select(User.id).where(User.display_name.ilike(pattern, escape="\\"))
+                                    .order_by(User.id).limit(MAX_NAMED_ACTORS)))
 
 
 def actor_names(rows: list[AuditLog]) -> dict[uuid.UUID, str]:

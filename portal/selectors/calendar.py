@@ -4,7 +4,7 @@ from __future__ import annotations
 import calendar as pycalendar
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.domain.intervals import day_end, local_at
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, AvailabilityException, Booking
+from portal.models import ACTIVE_STATUSES, AvailabilityException, Booking, Service
 
 
 @dataclass
@@ -78,6 +78,44 @@ def day_bookings(*, specialist_id: uuid.UUID, zone: ZoneInfo, day: date) -> list
             Booking.starts_at >= local_at(day, time(0), zone), Booking.starts_at < day_end(day, zone),
         ).order_by(Booking.starts_at)
     ))
+
+
+@dataclass
+class WeekDay:
+    day: date
+    sessions: list = field(default_factory=list)  # every status; the page fades cancelled ones
+    exceptions: list = field(default_factory=list)
+
+
+def week_calendar(*, specialist_id: uuid.UUID, zone: ZoneInfo, monday: date) -> tuple[list[WeekDay], dict]:
+    """The seven days from `monday` with each session (patient loaded) and exception, and the
+    name of each session's service by booking id (a booking naming none has the default's)."""
+    days = [WeekDay(monday + timedelta(days=offset)) for offset in range(7)]
+    by_date = {d.day: d for d in days}
+    bookings = db.session.scalars(
+        sa.select(Booking).options(joinedload(Booking.patient)).where(
+            Booking.specialist_id == specialist_id,
+            Booking.starts_at >= local_at(monday, time(0), zone), Booking.starts_at < day_end(days[-1].day, zone),
+        ).order_by(Booking.starts_at)
+    ).all()
+    for booking in bookings:
+        by_date[booking.starts_at.astimezone(zone).date()].sessions.append(booking)
+    for exception in exceptions_on(specialist_id, monday, days[-1].day):
+        by_date[exception.exception_date].exceptions.append(exception)
+    return days, service_names(specialist_id=specialist_id, bookings=bookings)
+
+
+def service_names(*, specialist_id: uuid.UUID, bookings: list[Booking]) -> dict:
+    """Booking id -> the name of the service booked (the specialist's default when it names none)."""
+    names = dict(db.session.execute(sa.select(Service.id, Service.name).where(
+        Service.specialist_id == specialist_id)).all())
+    default = db.session.scalar(sa.select(Service.name).where(
+        Service.specialist_id == specialist_id, Service.is_default.is_(True)).limit(1))
+    return {b.id: names.get(b.service_id, default) if b.service_id else default for b in bookings}
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def shift_month(first_of_month: date, months: int) -> date:

@@ -42,6 +42,17 @@ def package_pricing(package: BookingPackage, rate=None) -> PackagePricing:
     return PackagePricing(per_session, Decimal(rate.price), rate.currency, saving, percent)
 
 
+def discount_from_price(*, specialist_id: uuid.UUID, price, session_count: int, currency: str) -> Decimal | None:
+    """The discount a price gives against `session_count` single sessions at the specialist's
+    rate today, as the pages show it (one decimal, 0 to 100), or None without a rate in `currency`."""
+    rate = rate_on(specialist_id, clock.today())
+    if rate is None or rate.currency != currency or not rate.price or not session_count:
+        return None
+    full = Decimal(rate.price) * session_count
+    percent = ((full - Decimal(price)) * 100 / full).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return min(max(percent, Decimal(0)), Decimal(100))
+
+
 def pricing_for(packages: list[BookingPackage]) -> dict[uuid.UUID, PackagePricing]:
     """Pricing per package id, looking up each specialist's current rate once."""
     today = clock.today()

@@ -21,7 +21,7 @@ from portal.services.audit import audit_record
 log = logging.getLogger(__name__)
 
 LOCK_AFTER = timedelta(hours=24)
-TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation")
+TEXT_FIELDS = ("notes", "follow_up_actions", "next_session_recommendation", "private_notes")
 ENGAGEMENT_LEVELS = ("low", "medium", "high")
 MAX_TEXT = MAX_LONG_TEXT
 

@@ -21,6 +21,7 @@ from portal.domain.inputs import (
 from portal.errors import Forbidden, ServiceError
 from portal.extensions import db
 from portal.models import BookingPackage, SpecialistProfile
+from portal.selectors.packages import discount_from_price
 from portal.services.audit import audit_record, changed_fields
 
 # ISO 4217 codes the clinic prices in; a fixed list keeps typos out.
@@ -147,6 +148,17 @@ def _audit_values(package: BookingPackage) -> dict:
     return {field: getattr(package, field) for field in FIELDS} | {"specialist_id": package.specialist_id}
 
 
+def _with_derived_discount(package: BookingPackage, clean: dict) -> dict:
+    """`clean` with the discount the price gives against the specialist's rate, so that the
+    stored discount and the saving the pages show cannot disagree; a given discount stands
+    only where no rate in the package's currency compares."""
+    derived = discount_from_price(
+        specialist_id=package.specialist_id, price=clean.get("price", package.price),
+        session_count=clean.get("session_count", package.session_count),
+        currency=clean.get("currency", package.currency))
+    return clean if derived is None else {**clean, "discount_percentage": derived}
+
+
 def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPackage:
     """A new package for `specialist_id` (the actor's own, unless the actor is an admin)."""
     package = BookingPackage(specialist_id=specialist_id)
@@ -155,7 +167,7 @@ def package_create(*, actor, specialist_id: uuid.UUID, data: dict) -> BookingPac
     if db.session.get(SpecialistProfile, specialist_id) is None:
         raise ServiceError("Choose a specialist.", code="INVALID_REQUEST",
                            fields={"specialist_id": "Unknown specialist."})
-    for key, value in package_validate(data).items():
+    for key, value in _with_derived_discount(package, package_validate(data)).items():
         setattr(package, key, value)
     db.session.add(package)
     db.session.flush()
@@ -172,7 +184,7 @@ def package_load(*, actor, package_id: Any, action: str = "view") -> BookingPack
 def package_update(*, actor, package_id: Any, data: dict) -> BookingPackage:
     """Change some fields; unchanged values leave no audit row."""
     package = package_load(actor=actor, package_id=package_id, action="update")
-    old, new = changed_fields(package, package_validate(data, partial=True))
+    old, new = changed_fields(package, _with_derived_discount(package, package_validate(data, partial=True)))
     if new:
         for key, value in new.items():
             setattr(package, key, value)

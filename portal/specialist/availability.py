@@ -25,27 +25,44 @@ from portal.web.rendering import render_page
 
 TEMPLATE = "specialist/availability.html"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
+TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")  # a time picker may add seconds
 
 
-def _hours_text() -> dict[int, str]:
-    text: dict[int, list[str]] = {d: [] for d in range(7)}
+def _saved_hours() -> dict[int, list[tuple[str, str]]]:
+    hours: dict[int, list[tuple[str, str]]] = {d: [] for d in range(7)}
     for row in working_hours_of(current_user.id):
-        text[row.weekday].append(f"{row.start_time:%H:%M}-{row.end_time:%H:%M}")
-    return {d: ", ".join(parts) for d, parts in text.items()}
+        hours[row.weekday].append((f"{row.start_time:%H:%M}", f"{row.end_time:%H:%M}"))
+    return hours
 
 
-def parse_ranges(weekday: int, value: str) -> list[HoursInput]:
-    """"09:00-12:00, 13:00-17:00" -> ranges; ValueError with a message people can act on."""
+def posted_hours(form: HoursForm) -> dict[int, list[tuple[str, str]]]:
+    """Each weekday's (start, end) pairs as typed, the empty pairs left out."""
+    hours = {}
+    for day in range(7):
+        starts, ends = form[f"start{day}"].data or [], form[f"end{day}"].data or []
+        pairs = zip(starts + [""] * (len(ends) - len(starts)), ends + [""] * (len(starts) - len(ends)), strict=True)
+        hours[day] = [(start.strip(), end.strip()) for start, end in pairs if start.strip() or end.strip()]
+    return hours
+
+
+def _time_of(text: str) -> time | None:
+    if not TIME.match(text):
+        return None
+    try:
+        return time.fromisoformat(text.zfill(5) if len(text) < 5 else text)
+    except ValueError:
+        return None
+
+
+def parse_ranges(weekday: int, pairs: list[tuple[str, str]]) -> list[HoursInput]:
+    """A day's (start, end) pairs -> ranges; ValueError with a message people can act on."""
     ranges = []
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        match = RANGE.match(part)
-        if not match:
-            raise ValueError(f"Write ranges like 09:00-12:00 (got {part!r}).")
-        try:
-            start, end = (time.fromisoformat(v.zfill(5)) for v in match.groups())
-        except ValueError as error:
-            raise ValueError(f"{part!r} is not a time of day.") from error
+    for start_text, end_text in pairs:
+        if not (start_text and end_text):
+            raise ValueError("Give both a start and an end time, or clear both.")
+        start, end = _time_of(start_text), _time_of(end_text)
+        if start is None or end is None:
+            raise ValueError(f"{start_text if start is None else end_text} is not a time of day (use HH:MM).")
         ranges.append(HoursInput(weekday, start, end))
     return ranges
 
@@ -85,7 +102,7 @@ def hours_page(*, hours=None, hours_errors=None, rate_form=None, rate_errors=Non
     today = today_here()
     current = rate_on(current_user.id, today)
     return render_page(
-        TEMPLATE, weekdays=WEEKDAYS, hours=hours or _hours_text(), hours_errors=hours_errors or {},
+        TEMPLATE, weekdays=WEEKDAYS, hours=hours or _saved_hours(), hours_errors=hours_errors or {},
         rates=rates_of(current_user.id), current_rate=current, today=today,
         rate_form=rate_form or {"currency": current.currency if current else "USD",
                                  "effective_from": today.isoformat()},
@@ -106,14 +123,14 @@ def availability():
 @checks_own_text
 def save_hours():
     form = HoursForm()
-    hours = {d: form[f"day{d}"].data or "" for d in range(7)}
+    hours = posted_hours(form)
     if not form.validate():
-        errors = {int(name.removeprefix("day")): message for name, message in form.error_messages().items()}
-        return form_error(hours_page(hours=hours, hours_errors=errors))
+        errors = {int(name[-1]): message for name, message in form.error_messages().items() if name[-1].isdigit()}
+        return form_error(hours_page(hours=hours, hours_errors=errors or {"form": "Give times as HH:MM."}))
     errors, ranges = {}, []
-    for weekday, value in hours.items():
+    for weekday, pairs in hours.items():
         try:
-            ranges += parse_ranges(weekday, value)
+            ranges += parse_ranges(weekday, pairs)
         except ValueError as error:
             errors[weekday] = str(error)
     if errors:

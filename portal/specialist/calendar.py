@@ -1,10 +1,11 @@
-"""The specialist's month calendar (htmx: months and days swap in place) and
-the day panel to block a day or part of it, or remove an exception."""
+"""The specialist's calendar, a month or a week (htmx: months, weeks and days swap in place,
+their URL pushed so Back and reload keep them), and the day panel to block a day or part
+of it, or remove an exception."""
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
-from flask import abort, redirect, request, url_for
+from flask import abort, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal import clock
@@ -13,7 +14,15 @@ from portal.domain.zones import zone_of
 from portal.errors import ServiceError
 from portal.extensions import db, htmx
 from portal.models import EXCEPTION_REASONS
-from portal.selectors.calendar import day_bookings, exceptions_on, month_calendar, shift_month
+from portal.selectors.calendar import (
+    day_bookings,
+    exceptions_on,
+    month_calendar,
+    service_names,
+    shift_month,
+    week_calendar,
+    week_start,
+)
 from portal.selectors.hours import affected_bookings
 from portal.services.hours import (
     AVAILABLE_ONLY_NEEDS_RANGE,
@@ -52,19 +61,43 @@ def _parse_month(value: str | None, fallback: date) -> date:
     return month
 
 
+VIEWS = ("month", "week")
+VIEW_KEY = "calendar_view"  # the last view chosen, kept in the signed session cookie
+
+
+def _view() -> str:
+    """The view the URL names (and remember it), else the last one chosen, else the month."""
+    chosen = request.args.get("view")
+    if chosen in VIEWS:
+        session[VIEW_KEY] = chosen
+        return chosen
+    return session.get(VIEW_KEY) if session.get(VIEW_KEY) in VIEWS else "month"
+
+
 def _context(*, month: date, day: date | None, form: dict | None = None, errors: dict | None = None,
-             affected: list | None = None, notice: str | None = None, with_month: bool = True) -> dict:
-    """The calendar's context; without `with_month`, no month grid (htmx swapping only the day panel)."""
+             affected: list | None = None, notice: str | None = None, with_month: bool = True,
+             view: str = "month", week: date | None = None) -> dict:
+    """The calendar's context; without `with_month`, no grid (htmx swapping only the day panel)."""
     zone = zone_of(current_user)
+    today = clock.today(zone.key)
+    monday = week_start(week or day or today)
     context = {
-        "month": month, "prev_month": shift_month(month, -1), "next_month": shift_month(month, 1),
-        "weeks": month_calendar(specialist_id=current_user.id, zone=zone, first_of_month=month) if with_month else [],
-        "today": clock.today(zone.key), "selected": day, "reasons": REASON_LABELS,
+        "view": view, "month": month, "prev_month": shift_month(month, -1), "next_month": shift_month(month, 1),
+        "week": monday, "prev_week": monday - timedelta(days=7), "next_week": monday + timedelta(days=7),
+        "weeks": [], "week_days": [], "service_names": {},
+        "today": today, "selected": day, "reasons": REASON_LABELS,
         "form": form or {}, "errors": errors or {}, "affected": affected or [], "notice": notice,
     }
+    if with_month and view == "week":
+        context["week_days"], context["service_names"] = week_calendar(
+            specialist_id=current_user.id, zone=zone, monday=monday)
+    elif with_month:
+        context["weeks"] = month_calendar(specialist_id=current_user.id, zone=zone, first_of_month=month)
     if day is not None:
         context["day_bookings"] = day_bookings(specialist_id=current_user.id, zone=zone, day=day)
         context["day_exceptions"] = exceptions_on(current_user.id, day, day)
+        context["service_names"] = {**service_names(specialist_id=current_user.id,
+                                                     bookings=context["day_bookings"]), **context["service_names"]}
     return context
 
 
@@ -72,8 +105,9 @@ def _context(*, month: date, day: date | None, form: dict | None = None, errors:
 def calendar():
     today = clock.today(zone_of(current_user).key)
     day = _parse_day(request.args.get("day"))
-    month = _parse_month(request.args.get("month"), day or today)
-    return render_page(TEMPLATE, "calendar_body", **_context(month=month, day=day))
+    week = _parse_day(request.args.get("week"))
+    month = _parse_month(request.args.get("month"), day or week or today)
+    return render_page(TEMPLATE, "calendar_body", **_context(month=month, day=day, view=_view(), week=week))
 
 
 @bp.route("/calendar/day/<day>")
@@ -81,7 +115,7 @@ def calendar_day(day):
     selected = _parse_day(day)
     # The month grid (its bookings and exceptions) is read only for a whole page, not for htmx's day panel.
     return render_page(TEMPLATE, "day_panel", **_context(month=selected.replace(day=1), day=selected,
-                                                         with_month=not wants_fragment()))
+                                                         with_month=not wants_fragment(), view=_view()))
 
 
 def _exception_input(day: date, form) -> tuple[ExceptionInput | None, dict]:
@@ -146,10 +180,12 @@ def calendar_unblock(exception_id):
 
 
 def _panel(day: date, **kwargs):
-    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, **kwargs))
+    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, view=_view(),
+                                                             **kwargs))
 
 
 def _done(day: date | None, notice: str):
     if day is None or not htmx:
         return redirect(url_for("specialist.calendar", day=day.isoformat() if day else None))
-    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, notice=notice))
+    return render_page(TEMPLATE, "calendar_body", **_context(month=day.replace(day=1), day=day, notice=notice,
+                                                             view=_view()))

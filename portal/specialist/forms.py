@@ -2,7 +2,8 @@
 messages; the services check what the values mean, these forms the text itself."""
 from __future__ import annotations
 
-from wtforms import StringField, TextAreaField
+from wtforms import Field, StringField, TextAreaField
+from wtforms.validators import ValidationError
 
 from portal.domain.inputs import MAX_NUMBER_CHARS, MAX_REASON, MAX_SHORT_TEXT
 from portal.web.forms import PortalForm
@@ -18,10 +19,31 @@ def _number() -> StringField:
     return StringField(validators=[SafeText(MAX_NUMBER_CHARS)])
 
 
-class HoursForm(PortalForm):
-    """A week of "09:00-12:00, 13:00-17:00" ranges, one field a weekday (day0 is Monday)."""
+class TimeList(Field):
+    """Every value posted under one name, in order: a day's start (or end) times."""
 
-    day0, day1, day2, day3, day4, day5, day6 = (_ranges() for _ in range(7))
+    def process_formdata(self, valuelist):
+        self.data = list(valuelist)
+
+    def _value(self):
+        return ""
+
+
+def _short_values(form, field) -> None:
+    if any(len(value) > MAX_NUMBER_CHARS for value in field.data or ()):
+        raise ValidationError("Give times as HH:MM.")
+
+
+def _times() -> TimeList:
+    return TimeList(validators=[_short_values], default=list)
+
+
+class HoursForm(PortalForm):
+    """A week of ranges: `start<d>` and `end<d>` posted once per range of weekday d (0 is Monday),
+    by the page's time pickers."""
+
+    start0, start1, start2, start3, start4, start5, start6 = (_times() for _ in range(7))
+    end0, end1, end2, end3, end4, end5, end6 = (_times() for _ in range(7))
 
 
 class RateForm(PortalForm):

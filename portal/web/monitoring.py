@@ -10,7 +10,7 @@ import traceback
 from flask import Flask
 
 SCRUBBED_KEYS = {
-    "reason", "notes", "follow_up_actions", "next_session_recommendation", "text", "metadata",
+    "reason", "notes", "follow_up_actions", "next_session_recommendation", "private_notes", "text", "metadata",
     "email", "password", "password_hash", "token", "authorization", "cookie", "csrf_token",
     "answers", "room_url", "join_url",
 }

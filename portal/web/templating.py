@@ -31,6 +31,27 @@ def local_time(value: datetime | None) -> str:
     return local_datetime(value, "%H:%M")
 
 
+HUMAN_DATE_FORMAT = "%a %d %b %Y"
+
+
+def human_date(value: date | datetime | None) -> str:
+    """A calendar date as people read it ("Mon 07 Jan 2030"), the pages' one date format."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(viewer_zone()).date()
+    return value.strftime(HUMAN_DATE_FORMAT)
+
+
+def date_range(first: date | None, last: date | None) -> str:
+    """Two dates as a range ("07 Jan – 13 Jan 2030"), the year said once when both share it."""
+    if first is None or last is None:
+        return human_date(first or last)
+    if first.year == last.year:
+        return f"{first:%d %b} – {last:%d %b %Y}"
+    return f"{first:%d %b %Y} – {last:%d %b %Y}"
+
+
 def _context_zone(context) -> ZoneInfo:
     """The viewer's zone as the page's context already holds it (inject_viewer), rather than through
     current_user for every time on the page; a macro imported without context falls back."""
@@ -97,7 +118,8 @@ def configure_jinja(app: Flask) -> None:
     from portal.web.fields import browser_zone_aliases
 
     app.jinja_env.globals["browser_zone_aliases"] = browser_zone_aliases
-    app.jinja_env.filters.update(local_datetime=_local_datetime_filter, local_time=_local_time_filter, money=money)
+    app.jinja_env.filters.update(local_datetime=_local_datetime_filter, local_time=_local_time_filter, money=money,
+                                 human_date=human_date, date_range=date_range)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

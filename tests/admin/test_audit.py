@@ -76,7 +76,7 @@ def test_bad_filters_show_errors_not_500(login_as, users, trail, client):
     response = client.get("/admin/audit?from=yesterday&actor=nobody&cursor=!!!")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Use a date like" in html and "Give a user id" in html and "page link has expired" in html
+    assert "Use a date like" in html and "No one is named like" in html and "page link has expired" in html
 
 
 def test_htmx_filter_returns_only_the_results_block(login_as, users, trail, client):
@@ -153,3 +153,29 @@ def test_api_refuses_non_admins_and_bad_input(app, client, users, trail, api_hea
         response = client.get(f"/api/v1/audit-logs?{query}", headers=headers)
         assert response.status_code == 400, query
         assert response.get_json()["success"] is False
+
+
+def test_the_export_link_swapped_with_the_results_exports_exactly_the_rows_shown(login_as, users, trail, client):
+    """Filters applied with the Filter button (htmx) swap the results and their export link together."""
+    import html as markup
+    import re
+
+    login_as(users["admin"])
+    name = users["patient"].display_name
+    fragment = client.get("/admin/audit", query_string={"actor": name.split()[0].lower(), "status": "success"},
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    shown = entity_ids(fragment)
+    assert len(shown) == 40  # the patient's cancellations, every third row
+    export = markup.unescape(re.search(r'id="audit-export" href="([^"]+)"', fragment).group(1))
+    assert "actor=" in export and "status=success" in export
+    rows = list(csv.DictReader(io.StringIO(client.get(export).get_data(as_text=True))))
+    assert [row["entity_id"] for row in rows] == shown
+    assert {row["actor_id"] for row in rows} == {str(users["patient"].id)}
+
+
+def test_the_action_filter_offers_the_actions_that_exist(login_as, users, trail, client):
+    login_as(users["admin"])
+    page = client.get("/admin/audit").get_data(as_text=True)
+    select = page.split('<select id="f-action"')[1].split("</select>")[0]
+    assert '<option value="booking_cancelled"' in select and '<option value="user_role_changed"' in select
+    assert '<option value="booking_created"' not in select

@@ -60,7 +60,7 @@ def test_dispatch_without_redis_runs_in_process_and_shows_the_result(committed_d
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="job-status"') and "hx-trigger" not in html
-    assert '<span class="job-count">3</span> bookings created, 1 skipped' in html
+    assert '<span class="job-summary">3 bookings created, 1 skipped</span>' in html
     assert "No rates found" in html
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 3
@@ -88,7 +88,9 @@ def test_recent_runs_come_from_the_audit_trail(login_as, users, client):
                  new_values={"deleted": 2})
     login_as(users["ops"])
     html = client.get("/admin/ops").get_data(as_text=True)
-    assert "Recurring bookings dispatched" in html and "dispatched: 5, errors: 1" in html
+    assert "Recurring bookings dispatched" in html and "5 bookings created, 1 skipped" in html
+    last_run = html.split('id="schedule-recurring-dispatch"')[1].split("</tr>")[0]
+    assert "Never" not in last_run and "5 bookings created, 1 skipped" in last_run  # the history's row
     assert "Recordings cleaned up" in html and "deleted: 2" in html
 
 
@@ -183,6 +185,18 @@ def test_dispatch_through_real_redis_is_followed_until_done(committed_db, redis_
         queue = get_queue()
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
     done = client.get(poll, headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "hx-trigger" not in done and '<span class="job-count">3</span>' in done
+    assert "hx-trigger" not in done and '<span class="job-summary">3 bookings created' in done
     with app.app_context():
         get_queue().empty()
+
+
+def test_a_job_running_now_shows_running_in_the_schedule(login_as, users, client):
+    from portal.services.audit import audit_record
+    from portal.services.job_runs import job_run_started
+
+    audit_record(actor=None, action="recurring_bookings_dispatched", entity_type="recurring_booking",
+                 new_values={"dispatched": 1, "errors": 0})
+    job_run_started(job_id="recurring-dispatch", runner="embedded")
+    html = login_as(users["ops"]).get("/admin/ops").get_data(as_text=True)
+    row = html.split('id="schedule-recurring-dispatch"')[1].split("</tr>")[0]
+    assert "Running…" in row and "1 booking created" not in row

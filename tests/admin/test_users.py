@@ -98,3 +98,46 @@ def test_deactivated_user_cannot_sign_in_and_tokens_end_for_good(app, login_as, 
     g.pop("_login_user", None)
     assert fresh.get("/api/v1/me", headers=headers).status_code == 401  # revoked for good
     assert len(audit_rows("user_activated")) == 1
+
+
+def test_the_service_refuses_an_admin_demoting_or_deactivating_themselves(users):
+    from portal.errors import Forbidden
+    from portal.services.user_admin import user_set_active, user_set_role
+
+    admin = users["admin"]
+    with pytest.raises(Forbidden, match="cannot deactivate your own account") as deactivating:
+        user_set_active(actor=admin, user_id=admin.id, active=False)
+    with pytest.raises(Forbidden, match="cannot change your own role") as demoting:
+        user_set_role(actor=admin, user_id=admin.id, role="patient")
+    assert deactivating.value.code == demoting.value.code == "SELF_CHANGE"
+    db.session.expire_all()
+    assert admin.role == "admin" and admin.is_active
+
+
+def test_each_row_offers_one_manage_and_the_admins_own_row_no_change(login_as, users, client):
+    admin, patient = users["admin"], users["patient"]
+    login_as(admin)
+    html = client.get("/admin/users").get_data(as_text=True)
+    own = html.split(f'id="user-{admin.id}"')[1].split("</tr>")[0]
+    other = html.split(f'id="user-{patient.id}"')[1].split("</tr>")[0]
+    assert own.count(">Manage<") == other.count(">Manage<") == 1
+    assert "/active" not in own and "/role" not in own and "another administrator" in own
+    assert f"/admin/users/{patient.id}/deactivate" in other and "btn-danger\"" not in other  # no red button
+
+
+def test_deactivation_asks_first_then_posts_and_says_what_it_did(login_as, users, client):
+    patient = users["patient"]
+    login_as(users["admin"])
+    asking = client.get(f"/admin/users/{patient.id}/deactivate", headers={"HX-Request": "true"})
+    row = asking.get_data(as_text=True)
+    assert row.lstrip().startswith(f'<tr id="user-{patient.id}"')
+    assert f"Deactivate {patient.display_name}?" in row and 'name="active" value="0"' in row
+    db.session.expire_all()
+    assert patient.is_active  # asking changed nothing
+    page = client.get(f"/admin/users/{patient.id}/deactivate").get_data(as_text=True)  # without JavaScript
+    assert f"Deactivate {patient.display_name}?" in page and "<html" in page
+    done = client.post(f"/admin/users/{patient.id}/active", data={"active": "0"},
+                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"{patient.display_name} is deactivated: signed out everywhere, API tokens revoked." in done
+    db.session.expire_all()
+    assert not patient.is_active

@@ -1,6 +1,9 @@
+import csv
+import io
 import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -40,10 +43,15 @@ def test_ops_user_runs_the_dispatcher_and_sees_the_count(page, live_portal, crea
         page.click("#run-dispatcher")
         status = page.locator("#job-status")
         expect(status).to_contain_text("Dispatcher finished")
-        expect(status.locator(".job-count")).to_have_text("2")
+        expect(status.locator(".job-summary")).to_have_text("2 bookings created")
         assert page.url.endswith("/admin/ops")  # htmx swapped the block; no navigation
         page.reload()
-        expect(page.locator("#job-runs tbody tr").first).to_contain_text("dispatched: 2, errors: 0")
+        expect(page.locator("#job-runs tbody tr").first).to_contain_text("2 bookings created")
+        last_run = page.locator("#schedule-recurring-dispatch .last-run")
+        expect(last_run).to_contain_text("2 bookings created")  # the same run, in the same words
+        expect(page.locator("#schedule-recurring-dispatch .when")).to_contain_text("daily at 02:00 UTC")
+        # The test server runs no scheduler, and the page does not pretend one will run it.
+        expect(page.locator("#schedule-recurring-dispatch .next-run")).to_have_text("not scheduled here")
 
 
 def test_admin_filters_the_audit_log_to_a_cancellation(page, create_committed_user):
@@ -59,11 +67,15 @@ def test_admin_filters_the_audit_log_to_a_cancellation(page, create_committed_us
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Audit log").click()
     rows = page.locator("#audit-results tbody tr")
     expect(rows).to_have_count(8)  # 6 rows above, the admin's account and login
-    page.fill("#f-action", "booking_cancelled")
-    page.press("#f-action", "Enter")
+    page.select_option("#f-action", "booking_cancelled")
+    page.get_by_role("button", name="Filter").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("booking_cancelled")
     expect(page).to_have_url(re.compile(r"action=booking_cancelled"))
+    with page.expect_download() as download:
+        page.locator("#audit-export").click()
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [row["entity_id"] for row in exported] == ["b-42"]  # what the page shows, not the whole trail
     rows.first.locator("text=Details").click()
     expect(page.locator(".audit-diff tr.changed")).to_contain_text("status")
     expect(page.locator(".audit-diff .diff-old")).to_contain_text("confirmed")

@@ -42,7 +42,9 @@ def test_specialist_creates_a_package_in_place(page, people):
     page.click("button:has-text('Create package')")
     package = page.locator(".package", has_text="Four weeks")
     expect(package).to_contain_text("80.00 USD")            # per session
-    expect(package).to_contain_text("80.00 USD (20.0%)")    # saving vs 4 x 100.00
+    discount = package.locator("dt:has-text('Discount') + dd")
+    expect(discount).to_contain_text("20.0% (saves 80.00 USD)")  # vs 4 x 100.00, worked out from the price
+    expect(package.locator("dt")).to_have_text(["Sessions", "Package price", "Per session", "Discount", "Valid for"])
     expect(page.locator(".flash-success")).to_contain_text("created")
     package.locator("button:has-text('Hide from patients')").click()
     expect(page.locator(".package", has_text="Four weeks")).to_contain_text("Hidden")
@@ -53,7 +55,9 @@ def test_specialist_writes_a_note_and_the_patient_reads_it(browser, live_server,
     sign_in(page, "spec@browser.test")
     page.goto(f"/bookings/{booking.id}")
     page.click("text=Write a note")
+    expect(page.locator(".note-form .note-audience")).to_contain_text("The patient can read this note")
     page.fill("#new-note-notes", "Calmer this week; practised breathing.")
+    page.get_by_label("Private notes (only you and administrators)").fill("Check the medication dose next time")
     page.fill("#new-note-follow_up_actions", "Breathing twice a day")
     page.select_option("#new-note-mood_level", "7")
     page.select_option("#new-note-engagement", "high")
@@ -61,6 +65,7 @@ def test_specialist_writes_a_note_and_the_patient_reads_it(browser, live_server,
     note = page.locator("article.note")
     expect(note).to_contain_text("Calmer this week")
     expect(note).to_contain_text("7/10")
+    expect(note).to_contain_text("Check the medication dose next time")
     expect(note).to_contain_text("Editable until")
     expect(note.get_by_role("link", name="Edit", exact=True)).to_be_visible()
 
@@ -75,5 +80,10 @@ def test_specialist_writes_a_note_and_the_patient_reads_it(browser, live_server,
         expect(patient_page.locator("text=Write a note")).to_have_count(0)
         expect(patient_note.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
         expect(patient_note.get_by_role("button", name="Delete note")).to_have_count(0)
+        expect(patient_page.locator("body")).not_to_contain_text("medication")
+        expect(patient_page.locator("body")).not_to_contain_text("Private notes")
+        answer = patient_page.request.get("/api/v1/session-notes").json()  # the patient's own session
+        assert answer["items"][0]["notes"] == "Calmer this week; practised breathing."
+        assert "private_notes" not in answer["items"][0] and "medication" not in str(answer)
     finally:
         context.close()

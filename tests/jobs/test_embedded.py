@@ -59,7 +59,7 @@ def test_the_ops_page_says_what_runs_and_when_it_last_ran(app, users, login_as):
     finally:
         embedded._started.pop(app.name)
     assert "this process runs the schedule itself" in html
-    assert "It runs on its own every night at 02:00 UTC" in html
+    assert "It runs on its own daily at 02:00 UTC" in html
     assert "This process, every 5 s" in html
     for entry in SCHEDULE:
         row = html.split(f'id="schedule-{entry.id}"')[1].split("</tr>")[0]

@@ -42,19 +42,27 @@ def _rows_before_0016():
                                    start_time=time(10), end_time=time(12))
     db.session.add_all([open_all_day, ranged])
     db.session.flush()
-    notes = [SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="a",
-                         metadata_={"homework_completed": True, "sleep": "ok"}),
-             SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="b", metadata_={"mood_level": 4}),
-             SessionNote(booking_id=booking_id, provider_id=specialist.id, notes="c",
-                         metadata_={"homework_completed": False, "homework_completion": True})]
-    db.session.add_all(notes)
+    # The notes too, with the columns of their time.
+    old_notes = sa.table("session_notes", *(sa.column(name, NOTES.c[name].type) for name in (
+        "id", "booking_id", "provider_id", "notes", "follow_up_actions", "next_session_recommendation",
+        "metadata", "created_at", "updated_at")))
+    note_ids = []
+    for text, metadata in [("a", {"homework_completed": True, "sleep": "ok"}), ("b", {"mood_level": 4}),
+                           ("c", {"homework_completed": False, "homework_completion": True})]:
+        note_ids.append(uuid.uuid4())
+        db.session.execute(sa.insert(old_notes).values(
+            id=note_ids[-1], booking_id=booking_id, provider_id=specialist.id, notes=text, follow_up_actions="",
+            next_session_recommendation="", metadata=metadata, created_at=start, updated_at=start))
     db.session.commit()
-    return open_all_day.id, ranged.id, [n.id for n in notes]
+    return open_all_day.id, ranged.id, note_ids
+
+
+NOTES = SessionNote.__table__
 
 
 def _metadata(note_ids) -> list[dict]:
     db.session.expire_all()
-    return [db.session.get(SessionNote, i).metadata_ for i in note_ids]
+    return [db.session.scalar(sa.select(NOTES.c.metadata).where(NOTES.c.id == i)) for i in note_ids]
 
 
 def test_0016_removes_all_day_available_only_rows_and_renames_the_homework_key(scratch_session):  # noqa: F811 (the imported fixture)

@@ -64,7 +64,7 @@ def test_patient_takes_a_package_and_staff_mark_it_paid(client, login_as, users,
 
     login_as(users["patient"])
     mine = client.get("/patient/packages").get_data(as_text=True)
-    assert "Usable until 11 March 2027; sessions not used by then are lost." in mine
+    assert "Usable until Thu 11 Mar 2027; sessions not used by then are lost." in mine
     assert "Expires on" not in mine  # the warning comes 7 days ahead: see the next tests
 
 

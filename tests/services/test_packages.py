@@ -1,4 +1,5 @@
 """Booking packages (spec section 2): access for every role, validation, pages and API."""
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -155,7 +156,28 @@ def test_specialist_page_creates_in_place_and_shows_pricing(client, users, login
     html = response.get_data(as_text=True)
     assert 'id="packages-panel"' in html and "<html" not in html
     assert "90.00 USD" in html          # per session
-    assert "40.00 USD (10.0%)" in html  # saving against 4 x 100.00
+    assert "10.0% (saves 40.00 USD)" in html  # against 4 x 100.00
+    assert db.session.scalar(sa.select(BookingPackage.discount_percentage)) == Decimal("10.0")
+
+
+def test_the_discount_follows_the_price_so_the_two_cannot_disagree(client, users, login_as, api_headers):
+    """The page has no discount field; the API's discount is replaced by the one the price gives
+    wherever the specialist's rate (100.00 USD) compares, and kept where none does."""
+    login_as(users["specialist"])
+    page = client.get("/specialist/packages?new=1").get_data(as_text=True)
+    assert 'name="discount_percentage"' not in page
+    created = client.post("/api/v1/booking-packages", headers=api_headers(users["specialist"]), json={
+        **GOOD, "price": "320.00", "discount_percentage": 25}).get_json()
+    assert created["discount_percentage"] in (20, "20.0", "20.00", 20.0)
+    client.post(f"/specialist/packages/{created['id']}", data={**GOOD, "price": "360"})
+    package = db.session.get(BookingPackage, uuid.UUID(created["id"]))
+    db.session.refresh(package)
+    assert package.discount_percentage == Decimal("10.0")
+    shown = client.get("/specialist/packages").get_data(as_text=True)
+    assert "10.0% (saves 40.00 USD)" in shown and "25" not in shown.split(package.name)[1].split("</li>")[0]
+    euros = client.post("/api/v1/booking-packages", headers=api_headers(users["specialist"]), json={
+        **GOOD, "currency": "EUR", "discount_percentage": 15}).get_json()
+    assert float(euros["discount_percentage"]) == 15.0
 
 
 def test_specialist_page_shows_form_errors_and_keeps_values(client, users, login_as):

@@ -7,6 +7,7 @@ import pytest
 from portal import clock
 from portal.extensions import db
 from portal.models import AuditLog, AvailabilityException, Booking, SpecialistRate, WorkingHours
+from portal.selectors.hours import working_hours_of
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 HX = {"HX-Request": "true"}
@@ -132,11 +133,17 @@ def test_hours_editor_replaces_the_week(client, users, login_as):
     specialist = users["specialist"]
     login_as(specialist)
     page = client.get("/specialist/availability").get_data(as_text=True)
-    assert 'value="09:00-17:00"' in page and "Current: <strong>60 min" in page
-    bad = client.post("/specialist/availability/hours", data={"day0": "9-12"})
-    assert bad.status_code == 422 and "Write ranges like" in bad.get_data(as_text=True)
-    assert client.post("/specialist/availability/hours",
-                       data={"day0": "08:00-12:00, 13:00-16:00", "day5": "10:00-12:00"}).status_code == 302
+    assert 'type="time" id="start0-1" name="start0" value="09:00"' in page and "Current: <strong>60 min" in page
+    bad = client.post("/specialist/availability/hours", data={"start0": "9", "end0": "12:00"})
+    assert bad.status_code == 422 and "9 is not a time of day (use HH:MM)." in bad.get_data(as_text=True)
+    half = client.post("/specialist/availability/hours", data={"start0": ["09:00", ""], "end0": ["12:00", "15:00"]})
+    assert half.status_code == 422 and "Give both a start and an end time" in half.get_data(as_text=True)
+    backwards = client.post("/specialist/availability/hours", data={"start0": "12:00", "end0": "09:00"})
+    assert backwards.status_code == 422 and "Each range must end after it starts." in backwards.get_data(as_text=True)
+    assert len(working_hours_of(specialist.id)) == 5  # nothing changed by the refusals
+    assert client.post("/specialist/availability/hours", data={
+        "start0": ["08:00", "13:00", ""], "end0": ["12:00", "16:00", ""], "start5": "10:00", "end5": "12:00"},
+    ).status_code == 302
     rows = db.session.query(WorkingHours).filter_by(specialist_id=specialist.id).order_by(
         WorkingHours.weekday, WorkingHours.start_time).all()
     assert [(r.weekday, f"{r.start_time:%H:%M}") for r in rows] == [(0, "08:00"), (0, "13:00"), (5, "10:00")]

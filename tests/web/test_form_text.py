@@ -187,8 +187,9 @@ def test_a_cancel_reason_with_bad_text_is_shown_in_the_dialog(client, login_as, 
 
 
 @pytest.mark.parametrize("path, data, field, value, message", [
-    ("/specialist/availability/hours", {"day0": "09:00-17:00"}, "day0", "9:00-12:00" + " " * 500,
-     "Use at most 500 characters"),
+    ("/specialist/availability/hours", {"start0": "09:00", "end0": "17:00"}, "end0", "12:00" + " " * 30,
+     "Give times as HH:MM."),
+    ("/specialist/availability/hours", {"start0": "09:00", "end0": "17:00"}, "end0", f"12:00{NUL}", CONTROL),
     ("/specialist/availability/rates", {"duration_minutes": "60", "price": "80", "currency": "USD",
                                         "effective_from": "2030-01-01"}, "price", f"80{NUL}", CONTROL),
     ("/specialist/availability/booking-rules", {"max_upcoming_per_patient": "3", "min_notice_hours": "2",

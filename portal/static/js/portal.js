@@ -80,11 +80,26 @@
     return !active || active === document.body || !document.contains(active);
   }
 
+  /* A day picked on the calendar: its cell keeps the focus, and on a phone (one column) the
+     day panel comes to the top of the screen, since it sits below the whole month. */
+  function showPickedDay(target) {
+    if (target.id !== "calendar-body" || !target.getAttribute("data-selected")) return false;
+    var date = opener && opener.getAttribute ? opener.getAttribute("data-date") : null;
+    var cell = date ? target.querySelector('[data-date="' + date + '"]') : null;
+    if (cell) cell.focus({ preventScroll: true });
+    var panel = document.getElementById("day-panel");
+    if (panel && window.matchMedia("(max-width: 999px)").matches) panel.scrollIntoView({ block: "start" });
+    return Boolean(cell);
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     // After an outerHTML swap the old target is gone: find what took its place by its id.
-    var target = event.detail.target;
+    // A swap htmx was not asked for by a request (its history restore) names no target.
+    var target = event.detail.target || event.target;
+    if (!target) return;
     if (!document.contains(target) && target.id) target = document.getElementById(target.id) || target;
     if (!document.contains(target)) return;
+    if (showPickedDay(target)) return;
     var status = event.detail.xhr ? event.detail.xhr.status : 200;
     tieErrors(target);
     openDialogs(target);
@@ -187,5 +202,11 @@
     setOpen(open, false);
     open.focus();
   });
-  document.addEventListener("DOMContentLoaded", function () { tieErrors(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    tieErrors(document);
+    var calendar = document.getElementById("calendar-body");
+    if (calendar && calendar.getAttribute("data-selected") && window.matchMedia("(max-width: 999px)").matches) {
+      document.getElementById("day-panel").scrollIntoView({ block: "start" });
+    }
+  });
 })();
