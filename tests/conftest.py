@@ -26,6 +26,7 @@ from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
 from portal.extensions import db, limiter
+from portal.models.row_security import restore_owner
 from portal.models import (
     Booking,
     BookingStatusHistory,
@@ -223,7 +224,12 @@ class PortalTestClient(FlaskClient):
         if ctx is not None:
             ctx.g = ctx.app.app_ctx_globals_class()
         keep_fixture_rows()
-        return super().open(*args, **kwargs)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            # The request's transaction may still be open (a read ends with the session): the
+            # test reads on in it as the owner, as it set up.
+            restore_owner()
 
 
 class PortalCliRunner(FlaskCliRunner):
