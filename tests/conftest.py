@@ -26,7 +26,6 @@ from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from portal import create_app
 from portal.extensions import db, limiter
-from portal.models.row_security import restore_owner
 from portal.models import (
     Booking,
     BookingStatusHistory,
@@ -34,6 +33,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.models.row_security import restore_owner
 from tests import scratch_db
 from tests.live_app import FAST_PASSWORD_HASH
 from tests.live_server import LiveServer, serving

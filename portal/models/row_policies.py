@@ -96,7 +96,8 @@ RULES: dict[str, Rules] = {
     # the mailbox, where staff read them and retry them. The portal writes them through
     # portal_outbox_write, whose ON CONFLICT must read the dedup key.
     "outbox": Rules(read=STAFF, insert=ANYONE, update=STAFF, delete=ADMIN),
-    # Reading a patient's records writes the patient's row: by the reader, naming themselves.
+    # Reading a patient's records writes the patient's row: by the reader, naming themselves
+    # (through portal_record_access_write, which holds that rule too: its ON CONFLICT reads).
     "record_access_log": Rules(read=f"{ADMIN} or patient_id = {ME}", insert=f"reader_id = {ME}", delete=ADMIN),
     "erasure_requests": Rules(
         read=f"{ADMIN} or patient_id = {ME}",
@@ -169,6 +170,10 @@ language sql stable security definer set search_path = public, pg_temp as $$
     and b.starts_at < p_end and b.starts_at > p_start - p_longest and b.ends_at > p_start
   limit 1
 $$;
+create or replace function portal_booking_exists(p_booking uuid) returns boolean
+language sql stable security definer set search_path = public, pg_temp as $$
+  select exists (select from bookings where id = p_booking)
+$$;
 create or replace function portal_exceptions_of(p_specialists uuid[], p_first date, p_last date)
 returns table (specialist_id uuid, exception_date date, is_available boolean, all_day boolean,
                start_time time, end_time time)
@@ -187,8 +192,24 @@ language sql volatile security definer set search_path = public, pg_temp as $$
   on conflict (dedup_key) do nothing
   returning id
 $$;
+create or replace function portal_record_access_write(p_rows json) returns integer
+language sql volatile security definer set search_path = public, pg_temp as $$
+  with written as (
+    insert into record_access_log (id, patient_id, reader_id, reader_role, record_type, record_id, booking_id,
+                                   accessed_at, accessed_hour)
+    select r.id, r.patient_id, r.reader_id, r.reader_role, r.record_type, r.record_id, r.booking_id,
+           r.accessed_at, r.accessed_hour
+    from json_to_recordset(p_rows) as r(id uuid, patient_id uuid, reader_id uuid, reader_role text,
+                                         record_type text, record_id uuid, booking_id uuid,
+                                         accessed_at timestamptz, accessed_hour timestamptz)
+    where r.reader_id = portal_user_id()
+    on conflict (reader_id, record_type, record_id, accessed_hour) do nothing
+    returning 1)
+  select count(*)::integer from written
+$$;
 """
 READER_NAMES = ("portal_busy_between(uuid, timestamptz, timestamptz, interval, uuid, uuid)",
-                "portal_exceptions_of(uuid[], date, date)",
-                "portal_booking_clash(uuid, uuid, timestamptz, timestamptz, interval, uuid)", "portal_outbox_write(json)")
+                "portal_exceptions_of(uuid[], date, date)", "portal_booking_exists(uuid)",
+                "portal_booking_clash(uuid, uuid, timestamptz, timestamptz, interval, uuid)",
+                "portal_outbox_write(json)", "portal_record_access_write(json)")
 HELPER_NAMES = ("portal_user_id()", "portal_role()")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 
-from flask import Flask, current_app, g, has_app_context, has_request_context
 import sqlalchemy as sa
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -158,11 +158,9 @@ def _reapply() -> None:
 
     if not role or not db.session().in_transaction():
         return
-    try:
+    # An aborted transaction refuses every statement; its rollback ends the settings too.
+    with suppress(DBAPIError):
         _apply(db.session.connection(), role)
-    except DBAPIError:
-        # An aborted transaction refuses every statement; its rollback ends the settings too.
-        pass
 
 
 def _after_begin(_session: Session, _transaction, connection: Connection) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from flask import current_app
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.domain.booking_rules import NO_RULES, allowed_slots
 from portal.domain.intervals import (

@@ -29,7 +29,6 @@ import json
 import uuid
 
 import sqlalchemy as sa
-
 from flask import current_app
 from jinja2 import TemplateNotFound
 from sqlalchemy.dialects import postgresql, sqlite

@@ -43,13 +43,13 @@ from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, RecurringBooking, RecurringOccurrenceSkip, Role, User
+from portal.models.row_security import as_owner
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.recurring import occurrences_cancelled_before, upcoming_of_series
 from portal.selectors.specialists import specialist_get
 from portal.services.audit import audit_record, changed_fields
 from portal.services.booking_rules import BookingRuleBroken, max_ahead_days
 from portal.services.cancellations import booking_cancel, clean_reason
-from portal.models.row_security import as_owner
 from portal.services.recurring_dispatch import dispatch, run
 
 PAUSE_REASON = "Recurring series paused"
