@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_login import login_user, logout_user
 from sqlalchemy.exc import ProgrammingError
 
 from portal import clock, policies
@@ -25,7 +26,7 @@ from portal.models import (
     SessionNote,
 )
 from portal.models.row_policies import RULES
-from portal.models.row_security import acting_as
+from portal.models.row_security import acting_as, restore_owner
 from portal.selectors.availability import busy_between, exceptions_of
 from portal.services.bookings import booking_create
 from portal.services.cancellations import booking_cancel
@@ -69,6 +70,21 @@ def test_requests_run_as_the_app_role_and_jobs_as_the_owner(users):
             "portal_app", users["patient"].id, "patient")
     assert db.session.scalar(sa.text("select current_user")) == owner
     assert db.session.scalar(sa.text("select portal_user_id()")) is None
+
+
+def test_a_request_switches_when_it_begins_and_when_its_user_signs_in(app, users):
+    who = sa.text("select current_user, portal_user_id(), portal_role()")
+    db.session.commit()  # the request's transaction begins afresh, as in production
+    with app.test_request_context("/"):
+        assert db.session.execute(who).one() == ("portal_app", None, None)
+        login_user(users["specialist"])
+        assert db.session.execute(who).one() == ("portal_app", users["specialist"].id, "specialist")
+        db.session.commit()
+        assert db.session.execute(who).one() == ("portal_app", users["specialist"].id, "specialist")
+        logout_user()
+        assert db.session.execute(who).one() == ("portal_app", None, None)
+        restore_owner()
+    assert db.session.execute(who).one()[1:] == (None, None)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)

@@ -101,7 +101,9 @@ def _acting_user():
         return user
     # Flask-Login's user as loaded so far: reading current_user here would load it, with a
     # query, while the transaction is still beginning.
-    return g.get("_login_user") if has_request_context() else None
+    if not has_request_context() or g.get("_row_security_signed_out"):
+        return None
+    return g.get("_login_user")
 
 
 def _identity(user) -> tuple[str, str]:
@@ -204,8 +206,19 @@ def configure_row_security(app: Flask) -> None:
         current_user._get_current_object()  # noqa: SLF001 - load it now, before the view reads rows
         user_changed()
 
-    user_logged_in.connect(lambda *_a, **_k: user_changed(), app, weak=False)
-    user_logged_out.connect(lambda *_a, **_k: user_changed(), app, weak=False)
+    user_logged_in.connect(_signed_in, app, weak=False)
+    user_logged_out.connect(_signed_out, app, weak=False)
+
+
+def _signed_in(*_args, **_kwargs) -> None:
+    g.pop("_row_security_signed_out", None)
+    user_changed()
+
+
+def _signed_out(*_args, **_kwargs) -> None:
+    # Flask-Login says so before it forgets the user.
+    g._row_security_signed_out = True
+    user_changed()
 
 
 _listening = False
