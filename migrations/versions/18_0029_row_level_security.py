@@ -17,8 +17,14 @@ import os
 
 from alembic import op
 
-from portal.models.row_policies import HELPER_NAMES, HELPERS, READER_NAMES, READERS, drop_statements, \
-    table_statements
+from portal.models.row_policies import (
+    HELPER_NAMES,
+    HELPERS,
+    READER_NAMES,
+    READERS,
+    drop_statements,
+    table_statements,
+)
 
 revision = "0029_row_level_security"
 down_revision = "0025_services"
