@@ -35,7 +35,8 @@ from tests.test_policies import ROLES, build_party_rows, world  # noqa: F401 (th
 # The spec's list, and what else holds a person's data.
 PROTECTED = ("bookings", "booking_cancellations", "booking_packages", "recurring_bookings", "session_notes",
              "meeting_recordings", "specialist_availability_exceptions", "booking_status_history",
-             "package_enrolments", "outbox", "record_access_log", "erasure_requests", "session_note_amendments")
+             "package_enrolments", "outbox", "record_access_log", "erasure_requests", "session_note_amendments",
+             "audit_logs")
 MODELS = sorted((mapper.class_ for mapper in db.Model.registry.mappers
                  if mapper.local_table.name in RULES), key=lambda model: model.__name__)
 

@@ -35,7 +35,7 @@ depends_on = None
 # its own entry of RULES.
 TABLES = ("bookings", "booking_status_history", "booking_cancellations", "booking_packages", "package_enrolments",
           "recurring_bookings", "session_notes", "session_note_amendments", "meeting_recordings",
-          "specialist_availability_exceptions", "outbox", "record_access_log", "erasure_requests")
+          "specialist_availability_exceptions", "outbox", "audit_logs", "record_access_log", "erasure_requests")
 
 # The overlap guard (0020) must see every booking of the specialist and the patient, whoever
 # writes: its functions run as their owner.

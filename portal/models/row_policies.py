@@ -96,6 +96,11 @@ RULES: dict[str, Rules] = {
     # the mailbox, where staff read them and retry them. The portal writes them through
     # portal_outbox_write, whose ON CONFLICT must read the dedup key.
     "outbox": Rules(read=STAFF, insert=ANYONE, update=STAFF, delete=ADMIN),
+    # The trail: admins read it all, ops the system's own rows. Every request writes what it did
+    # or was refused, whoever it names: a stranger's failed attempt, a link's owner confirming
+    # their address while signed out. An admin carrying out an erasure scrubs the patient from it.
+    "audit_logs": Rules(read=f"{ADMIN} or (portal_role() = 'ops' and actor_id is null)", insert=ANYONE,
+                        update=ADMIN, delete=ADMIN),
     # Reading a patient's records writes the patient's row: by the reader, naming themselves
     # (through portal_record_access_write, which holds that rule too: its ON CONFLICT reads).
     "record_access_log": Rules(read=f"{ADMIN} or patient_id = {ME}", insert=f"reader_id = {ME}", delete=ADMIN),
