@@ -186,6 +186,27 @@ def migrate_and_seed(url: str, instance: str, specialists: int, patients: int) -
     }
 
 
+def served_env(url: str, work: Path, port: int, redis_url: str | None, *, queue: str) -> dict:
+    """The environment gunicorn and the RQ worker run the portal with: production settings on a
+    scratch database, fresh keys, the per-patient write and booking limits raised (still counted)."""
+    env = {**os.environ, "DATABASE_URL": url, "TZ": "UTC",
+           "PORTAL_ENV": "production", "BENCH_INSECURE_COOKIES": "1",
+           "SECRET_KEY": secrets.token_hex(32),
+           "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+           "PORTAL_INSTANCE_DIR": str(work / "instance"), "RQ_QUEUE": queue,
+           "WRITE_RATE_LIMIT": "100000 per minute", "BOOKING_RATE_LIMIT": "100000 per minute",
+           "PORTAL_BASE_URL": f"http://127.0.0.1:{port}"}
+    for name in ("SENTRY_DSN", "REDIS_URL", "RATELIMIT_STORAGE_URI", "EMBEDDED_SCHEDULER"):
+        env.pop(name, None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        # As `make run` serves it: with no Redis the web process runs the schedule (the
+        # outbox every few seconds) in a thread of its own, beside the requests.
+        env["EMBEDDED_SCHEDULER"] = "1"
+    return env
+
+
 class Services:
     """gunicorn and the RQ worker (none on SQLite: no Redis), each in a process group of its own,
     stopped whatever happens."""
@@ -232,15 +253,22 @@ class Services:
         self.processes.clear()
 
 
+SIGN_IN_ALLOWANCE = 60  # seconds every user of a phase gets to sign in before it gives up waiting
+
+
 def run_locust(env: dict, port: int, users: int, seconds: int, classes: list[str], csv_prefix: Path,
                logs: Path) -> list[dict]:
+    signed_in = classes != ["Bare"]
+    # Signed-in phases time themselves from the last sign-in (bench/locustfile.py); -t only bounds them.
+    limit = seconds + SIGN_IN_ALLOWANCE if signed_in else seconds
+    env = {**env, "BENCH_LOAD_PHASE_SECONDS": str(seconds) if signed_in else "", "BENCH_LOAD_USERS": str(users)}
     argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}",
+            "-u", str(users), "-r", str(users), "-t", f"{limit}s", "--host", f"http://127.0.0.1:{port}",
             "--csv", str(csv_prefix), "--only-summary", "--stop-timeout", "10", "--exit-code-on-error", "0",
             *classes]
     with open(logs / f"{csv_prefix.name}.log", "w") as log:
         subprocess.run(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True,
-                       timeout=seconds + 120)
+                       timeout=limit + 120)
     with open(f"{csv_prefix}_stats.csv") as stats:
         rows = list(csv.DictReader(stats))
     # An exception inside a user (a page that did not hold what it should) is an error too.
@@ -459,24 +487,10 @@ def main() -> int:
             (work / "cast.json").write_text(json.dumps(cast))
             print(f"seeded in {time.perf_counter() - started:.1f} s; work files in {work}", file=sys.stderr)
             port = free_port()
-            env = {**os.environ, "DATABASE_URL": url, "TZ": "UTC",
-                   "PORTAL_ENV": "production", "BENCH_INSECURE_COOKIES": "1",
-                   "SECRET_KEY": secrets.token_hex(32),
-                   "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-                   "PORTAL_INSTANCE_DIR": str(work / "instance"), "RQ_QUEUE": f"bench_load_{os.getpid()}",
-                   "WRITE_RATE_LIMIT": "100000 per minute", "BOOKING_RATE_LIMIT": "100000 per minute",
-                   "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
-                   "BENCH_LOAD_CAST": str(work / "cast.json"), "BENCH_LOAD_LEDGER": str(work / "ledger.txt")}
-            for name in ("SENTRY_DSN", "REDIS_URL", "RATELIMIT_STORAGE_URI", "EMBEDDED_SCHEDULER"):
-                env.pop(name, None)
+            env = served_env(url, work, port, redis_url, queue=f"bench_load_{os.getpid()}")
+            env.update(BENCH_LOAD_CAST=str(work / "cast.json"), BENCH_LOAD_LEDGER=str(work / "ledger.txt"))
             if args.compare_rls:
                 env["DATABASE_APP_ROLE"] = os.environ.get("DATABASE_APP_ROLE") or "portal_app"
-            if redis_url:
-                env["REDIS_URL"] = redis_url
-            else:
-                # As `make run` serves it: with no Redis the web process runs the schedule (the
-                # outbox every few seconds) in a thread of its own, beside the requests.
-                env["EMBEDDED_SCHEDULER"] = "1"
             services = Services(env, workers, threads, port, work, rq_worker=not args.sqlite)
             services.start()
             print(f"gunicorn ({workers} workers, {threads} threads each) and "

@@ -19,6 +19,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import gevent
 from locust import FastHttpUser, constant, task
 
 CAST = json.loads(Path(os.environ["BENCH_LOAD_CAST"]).read_text()) if os.environ.get("BENCH_LOAD_CAST") else {}
@@ -33,6 +34,11 @@ JOB = re.compile(r'/admin/ops/jobs/([0-9a-f-]{36})')
 SEARCH_TERMS = ["", "", "Dr", "Physio", "Nutrition", "Sleep", "Coach", "psych", "Berg", "Load"]
 HTMX = {"HX-Request": "true"}
 _next = {role: itertools.count() for role in ("patients", "specialists", "admins", "ops")}
+# A phase of signed-in users is measured from the moment the last of them has signed in, for
+# PHASE_SECONDS: on a loaded machine the sign-ins alone can fill a short phase.
+PHASE_SECONDS = float(os.environ.get("BENCH_LOAD_PHASE_SECONDS") or 0)
+PHASE_USERS = int(os.environ.get("BENCH_LOAD_USERS") or 0)
+_signed_in = itertools.count(1)
 
 
 def ledger(*fields: str) -> None:
@@ -59,6 +65,8 @@ class Member(FastHttpUser):
             if "/login" in (response.url or ""):
                 response.failure("still on the sign-in page")
         self.refresh_csrf(response.text)
+        if next(_signed_in) == PHASE_USERS and PHASE_SECONDS:
+            begin_measured_phase(self.environment)
 
     def refresh_csrf(self, text: str | None) -> None:
         found = CSRF.search(text or "")
@@ -90,6 +98,14 @@ class Member(FastHttpUser):
                               headers=HTMX if htmx else None, catch_response=True) as response:
             ok = self.check(response, *allowed)
             return ok, response.status_code, response.text
+
+
+def begin_measured_phase(environment) -> None:
+    """Everyone is signed in: count from here (a failed sign-in stays counted), end PHASE_SECONDS on."""
+    stats = environment.runner.stats
+    if not stats.total.num_failures:
+        stats.reset_all()
+    gevent.spawn_later(PHASE_SECONDS, environment.runner.quit)
 
 
 class Patient(Member):

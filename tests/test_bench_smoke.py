@@ -53,3 +53,16 @@ def test_dispatch_bench_books_the_due_series_and_times_the_bare_sql(postgres_onl
     assert figures["series"] == 200 and figures["workers"] >= 1
     assert figures["bookings_per_s"] > 0 and figures["bare_sql_s"] > 0 and figures["ratio"] > 0
     assert figures["create_n"] == 3 and figures["create_booked"] > 0
+
+
+@pytest.mark.redis
+def test_writes_bench_books_and_cancels_through_the_app_and_bare(postgres_only, redis_url):
+    figures = run_bench("writes.py", "--clients", "2", "--seconds", "1", "--rounds", "1", "--in-process", "2",
+                        REDIS_URL=redis_url)
+
+    assert set(figures) == {"booking_rps", "booking_bare_rps", "booking_ratio", "cancel_rps", "cancel_bare_rps",
+                            "cancel_ratio", "booking_statements", "cancel_statements", "errors"}
+    assert figures["errors"] == 0
+    assert figures["booking_rps"] > 0 and figures["booking_bare_rps"] > 0 and figures["booking_ratio"] > 0
+    assert figures["cancel_rps"] > 0 and figures["cancel_bare_rps"] > 0 and figures["cancel_ratio"] > 0
+    assert figures["booking_statements"] >= 5 and figures["cancel_statements"] >= 5
