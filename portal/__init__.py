@@ -118,13 +118,17 @@ def configure_blueprints(app: Flask) -> None:
     from portal.bookings.blueprint import bp as bookings_bp
     from portal.directory import bp as directory_bp
     from portal.feeds import bp as feeds_bp
+    from portal.intake import bp as intake_bp
+    from portal.intake import editor_bp as questionnaire_bp
+    from portal.intake import terms_bp
     from portal.mail import bp as mail_bp
     from portal.patient.blueprint import bp as patient_bp
     from portal.recurring.blueprint import bp as recurring_bp
     from portal.specialist.blueprint import bp as specialist_bp
 
     for bp in (auth_bp, account_bp, bookings_bp, directory_bp, patient_bp, specialist_bp, admin_bp, feeds_bp,
-               recurring_bp, mail_bp):
+               recurring_bp, mail_bp, intake_bp, questionnaire_bp,
+               terms_bp):
         app.register_blueprint(bp)
     configure_api(app)
 

@@ -144,6 +144,11 @@ class Config:
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic portal <clinic@localhost>")
         self.PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.REMINDER_HOURS = _env_int("REMINDER_HOURS", 24)
+        # The video host a session's own room is made on (the portal makes the URL, calls no one).
+        self.VIDEO_ROOM_BASE_URL = os.environ.get("VIDEO_ROOM_BASE_URL", "https://meet.jit.si").rstrip("/")
+        # A recording is attached only to a booking whose patient consented to being recorded.
+        self.RECORDING_CONSENT_REQUIRED = os.environ.get("RECORDING_CONSENT_REQUIRED", "1").strip().lower() not in (
+            "0", "false", "no", "off")
         # Sessions still "confirmed" this many hours after they ended are marked completed each night.
         self.AUTO_COMPLETE_HOURS = _env_int("AUTO_COMPLETE_HOURS", 24)
         self.OUTBOX_MAX_TRIES = _env_int("OUTBOX_MAX_TRIES", 5)
@@ -173,6 +178,8 @@ def validate(config: Mapping) -> None:
         raise ConfigError("SMTP_URL must start with smtp://, smtps:// or smtp+starttls://.")
     if not str(config.get("PORTAL_BASE_URL", "http://x")).startswith(("http://", "https://")):
         raise ConfigError("PORTAL_BASE_URL must be an absolute http(s) URL.")
+    if not str(config.get("VIDEO_ROOM_BASE_URL", "https://x")).startswith("https://"):
+        raise ConfigError("VIDEO_ROOM_BASE_URL must be an absolute https URL.")
     try:
         ZoneInfo(str(config.get("PORTAL_TIMEZONE")))
     except (ZoneInfoNotFoundError, ValueError):

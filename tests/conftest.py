@@ -326,6 +326,21 @@ def make_booking(app):
 
 
 @pytest.fixture
+def consent_to_recording(app):
+    """The patient's live consent to being recorded by the specialist (RECORDING_CONSENT_REQUIRED)."""
+    from portal.models import Consent
+
+    def consent(patient: User, specialist: User) -> Consent:
+        row = Consent(patient_id=patient.id, kind="recording", specialist_id=specialist.id)
+        db.session.add(row)
+        db.session.flush()
+        keep_fixture_rows()
+        return row
+
+    return consent
+
+
+@pytest.fixture
 def login_as(client):
     """Sign the test client in as `user` (by session, as a browser would be)."""
 

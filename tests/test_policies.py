@@ -29,7 +29,11 @@ from portal.models import (
     BookingCancellation,
     BookingPackage,
     BookingStatusHistory,
+    Consent,
+    ConsentTerms,
     ErasureRequest,
+    IntakeForm,
+    IntakeResponse,
     JobRun,
     MeetingRecording,
     Outbox,
@@ -90,6 +94,11 @@ EXPECTATIONS = {
     "job_run": (JobRun, rules({"admin", "ops"}, NOBODY, NOBODY, NOBODY)),
     "access_row": (RecordAccess, rules({"patient", "admin"}, NOBODY, NOBODY, NOBODY)),
     "erasure_request": (ErasureRequest, rules({"patient", "admin"}, {"patient"}, ADMIN, NOBODY)),
+    "intake_form": (IntakeForm, rules(SIGNED_IN, OWNER, OWNER, OWNER)),
+    "intake_response": (IntakeResponse, rules(PARTIES, {"patient"}, {"patient"}, ADMIN)),
+    "consent_terms": (ConsentTerms, rules(ROLES, ADMIN, NOBODY, NOBODY)),
+    "recording_consent": (Consent, rules(PARTIES, {"patient"}, {"patient"}, NOBODY)),
+    "terms_consent": (Consent, rules({"patient", "admin"}, {"patient"}, {"patient"}, NOBODY)),
     "patient_token": (ApiToken, rules({"patient", "admin"}, {"patient", "admin"}, {"patient", "admin"},
                                       {"patient", "admin"})),
 }
@@ -154,6 +163,12 @@ def build_party_rows(patient: User, specialist: User, booking: Booking) -> dict[
         "job_run": JobRun(job_id=f"job-{booking.id.hex[:12]}", runner="rq", started_at=clock.now(),
                           status="success"),
         "erasure_request": ErasureRequest(patient_id=patient.id),
+        "intake_form": IntakeForm(specialist_id=specialist.id, questions=[]),
+        "intake_response": IntakeResponse(patient_id=patient.id, specialist_id=specialist.id, answers={}),
+        "consent_terms": ConsentTerms(body="Terms", version=1 + (db.session.scalar(
+            sa.select(sa.func.max(ConsentTerms.version))) or 0)),
+        "recording_consent": Consent(patient_id=patient.id, kind="recording", specialist_id=specialist.id),
+        "terms_consent": Consent(patient_id=patient.id, kind="terms", terms_version=1),
     }
     db.session.add_all(row for row in rows.values() if row is not None)
     db.session.flush()

@@ -12,6 +12,7 @@ def all_blueprints():
         enrolments,
         exceptions,
         hours,
+        intake,
         me,
         notes,
         packages,
@@ -23,4 +24,5 @@ def all_blueprints():
 
     return [me.blp, hours.blp, bookings.blp, exceptions.blp, packages.blp, notes.blp, recordings.blp,
             audit.blp, recurring.blp, booking_rules.blp, enrolments.blp, cancellation_window.blp,
-            rights.blp, rights.admin_blp, booking_changes.blp, services.blp]
+            rights.blp, rights.admin_blp, booking_changes.blp, services.blp,
+            intake.blp]

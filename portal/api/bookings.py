@@ -9,6 +9,7 @@ from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, Pa
 from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking
 from portal.selectors.bookings import bookings_page
+from portal.selectors.meetings import booking_location
 from portal.services.bookings import booking_create, booking_patient
 from portal.web.rate_limits import booking_rate_limited, too_many_response
 
@@ -47,9 +48,24 @@ class CancellationSchema(ma.Schema):
     created_at = BoundedDateTime()
 
 
+class LocationSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "in_person, video or phone"})
+    url = ma.fields.String(metadata={"description": "video: the join link"})
+    address = ma.fields.String(allow_none=True, metadata={"description": "in_person: where"})
+
+
 class BookingDetailSchema(BookingSchema):
     cancellation = ma.fields.Nested(CancellationSchema, allow_none=True,
                                     metadata={"description": "Set when the booking was cancelled"})
+    location = ma.fields.Method("_location", metadata={
+        "description": "Where the session happens: {kind, url (video) | address (in_person)}; "
+                       "the parties and admins only (else null)"})
+
+    def _location(self, booking):
+        if not policies.can_see_location(current_user, booking):
+            return None
+        location = booking_location(booking)
+        return location and location.as_dict()
 
 
 class BookingCreateSchema(ma.Schema):

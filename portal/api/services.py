@@ -34,6 +34,10 @@ class ServiceSchema(ma.Schema):
     is_default = ma.fields.Boolean(dump_only=True)
     package_ids = ma.fields.List(ma.fields.UUID(), load_default=list,
                                  metadata={"description": "Packages that pay for it; none named: every package"})
+    location = ma.fields.Raw(load_default=None, metadata={
+        "description": 'Where its sessions happen: {"kind": "in_person" | "video" | "phone", "address" '
+                       '(in_person), "room_url" (video: a fixed https room; none: a room per booking)}; in person '
+                       'by default. room_url is shown to the specialist and admins only'})
 
 
 class ServicePatchSchema(ServiceSchema):
@@ -48,6 +52,7 @@ class ServicePatchSchema(ServiceSchema):
     is_active = ma.fields.Boolean()
     is_default = ma.fields.Boolean()
     package_ids = ma.fields.List(ma.fields.UUID())
+    location = ma.fields.Raw()
 
 
 def _dump(offer: Offer) -> dict:
@@ -55,7 +60,11 @@ def _dump(offer: Offer) -> dict:
     return {"id": service.id, "specialist_id": service.specialist_id, "name": service.name,
             "description": service.description, "is_active": service.is_active, "is_default": service.is_default,
             "duration_minutes": rate and rate.duration_minutes, "price": rate and rate.price,
-            "currency": rate and rate.currency, "package_ids": package_ids_of(service.id)}
+            "currency": rate and rate.currency, "package_ids": package_ids_of(service.id),
+            # A fixed room is a join link: only the specialist and admins read it here.
+            "location": {"kind": service.location_kind, "address": service.location_address,
+                         "room_url": service.location_room_url if policies.can("update", current_user, service)
+                         else None}}
 
 
 def _specialist(specialist_id) -> User:

@@ -23,6 +23,7 @@ from portal.models import (
     Booking,
     BookingCancellation,
     BookingStatusHistory,
+    Consent,
     RecurringBooking,
     RecurringOccurrenceSkip,
     SessionNote,
@@ -193,7 +194,8 @@ def seed_cancellations(today: date, cast: Cast) -> list[Booking]:
 
 def seed_note_and_recording(cast: Cast, booking: Booking) -> None:
     """A note written after the session (locked 24 hours later), an amendment added
-    since, and the session's recording attached through the recordings service."""
+    since, the patient's consent to recording, and the session's recording attached through the
+    recordings service."""
     from portal.services.recordings.upload import recording_attach
 
     specialist = db.session.get(User, booking.specialist_id)
@@ -209,6 +211,10 @@ def seed_note_and_recording(cast: Cast, booking: Booking) -> None:
     db.session.add(SessionNoteAmendment(note_id=note.id, author_id=specialist.id,
                                         created_at=written + timedelta(days=2),
                                         text="Correction: the diary covered 12 nights, not 10."))
+    # The patient agreed to being recorded before the session (RECORDING_CONSENT_REQUIRED).
+    db.session.add(Consent(patient_id=booking.patient_id, kind="recording", specialist_id=specialist.id,
+                           given_at=booking.starts_at - timedelta(days=1)))
+    db.session.flush()
     with RECORDING_FILE.open("rb") as stream:
         recording_attach(actor=cast.admin, booking_id=booking.id, filename=RECORDING_FILE.name, stream=stream,
                          duration_seconds=3)

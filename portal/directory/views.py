@@ -27,6 +27,7 @@ from portal.patient.forms import BookForm
 from portal.recurring.views import change_message
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.enrolments import enrolments_of_patient
+from portal.selectors.intake import needs_intake_step
 from portal.selectors.specialists import active_packages, specialist_get, specialists_search
 from portal.services.bookings import booking_create
 from portal.services.recurring import FREQUENCIES, recurring_create
@@ -159,6 +160,10 @@ def _series_set_up(change):
 
 
 def _booked(specialist: User, booking):
+    if needs_intake_step(booking):  # the terms or a first session's questionnaire; the booking stands
+        flash("Booked. Before your session, please see what your specialist asks of you.", "success")
+        target = url_for("intake.form", specialist_id=specialist.id, booking=booking.id)
+        return make_response("", 204, {"HX-Redirect": target}) if htmx else redirect(target)
     if not htmx:
         paid_by = " One package session used." if booking.package_enrolment_id else ""
         flash(f"Booked. See you then!{paid_by}", "success")

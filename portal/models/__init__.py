@@ -14,6 +14,15 @@ from portal.models.bookings import (
 )
 from portal.models.hours import EXCEPTION_REASONS, AvailabilityException, SpecialistRate, WorkingHours
 from portal.models.jobs import JobRun
+from portal.models.meetings import (
+    CONSENT_KINDS,
+    LOCATION_KINDS,
+    QUESTION_KINDS,
+    Consent,
+    ConsentTerms,
+    IntakeForm,
+    IntakeResponse,
+)
 from portal.models.notes import SessionNote, SessionNoteAmendment
 from portal.models.outbox import OUTBOX_STATUSES, Outbox
 from portal.models.packages import ENROLMENT_STATUSES, BookingPackage, PackageEnrolment
@@ -38,4 +47,5 @@ __all__ = [
     "RecordingAccessCode", "RecurringBooking",
     "RecurringOccurrenceSkip", "Role", "SessionNote", "SessionNoteAmendment", "SpecialistProfile",
     "SpecialistRate", "User", "WorkingHours", "utcnow", "DEFAULT_SERVICE_NAME", "PackageService", "Service",
+    "CONSENT_KINDS", "LOCATION_KINDS", "QUESTION_KINDS", "Consent", "ConsentTerms", "IntakeForm", "IntakeResponse",
 ]

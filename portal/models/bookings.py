@@ -50,6 +50,9 @@ class Booking(db.Model):
     service_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("services.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # The session's own video room (a video service without a fixed room): made with the booking,
+    # kept when it moves, read by the parties and admins only.
+    room_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     # Set when an availability exception was placed over the booking and kept.
     attention_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

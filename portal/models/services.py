@@ -29,10 +29,16 @@ class Service(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     is_default: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Where its sessions happen: in_person (at location_address), video (at location_room_url,
+    # the specialist's fixed room; without one each booking gets its own room) or phone.
+    location_kind: Mapped[str] = mapped_column(sa.String(16), default="in_person", server_default="in_person")
+    location_address: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    location_room_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
+        sa.CheckConstraint("location_kind IN ('in_person', 'video', 'phone')", name="location_kind"),
         # Exactly one default per specialist: at most one here, at least one by the services.
         sa.Index("uq_services_default", "specialist_id", unique=True,
                  sqlite_where=sa.text("is_default"), postgresql_where=sa.text("is_default")),

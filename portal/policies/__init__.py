@@ -8,6 +8,7 @@
 Which roles may open a route is the role blueprints' guard (portal.web.blueprints)."""
 from portal.policies.base import STAFF_ROLES, is_admin, is_ops
 from portal.policies.loading import load
+from portal.policies.meetings import can_see_location
 from portal.policies.people import can_see_exception_reason
 from portal.policies.records import ACCOUNT_MAIL_TEMPLATES, can_read_mail_body
 from portal.policies.rules import (
@@ -22,5 +23,6 @@ from portal.policies.rules import (
 )
 
 __all__ = ["ACCOUNT_MAIL_TEMPLATES", "ACTIONS", "STAFF_ROLES", "can", "can_cancel", "can_mark_attendance",
-           "can_read_mail_body", "can_reschedule", "can_see_exception_reason", "is_admin", "is_ops", "load",
+           "can_read_mail_body", "can_reschedule", "can_see_exception_reason", "can_see_location",
+           "is_admin", "is_ops", "load",
            "may_book_for_others", "policy_for", "visible"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal.models import Booking, BookingCancellation, BookingPackage, Role, User
+from portal.models import Booking, BookingCancellation, BookingPackage, ConsentTerms, Role, User
 from portal.policies.base import Policy
 from portal.policies.bookings import (
     BookingPolicy,
@@ -26,6 +26,7 @@ from portal.policies.bookings import (
     RecurringPolicy,
     RecurringSkipPolicy,
 )
+from portal.policies.meetings import ConsentPolicy, ConsentTermsPolicy, IntakeFormPolicy, IntakeResponsePolicy
 from portal.policies.people import (
     ApiTokenPolicy,
     ExceptionPolicy,
@@ -58,7 +59,7 @@ POLICIES: dict[type, Policy] = {
         CancellationPolicy(), RecurringPolicy(), RecurringSkipPolicy(), SessionNotePolicy(),
         AmendmentPolicy(), RecordingPolicy(), RecordingAccessCodePolicy(), AuditLogPolicy(), ApiTokenPolicy(),
         OutboxPolicy(), JobRunPolicy(), RecordAccessPolicy(), ErasureRequestPolicy(), ServicePolicy(),
-        PackageServicePolicy(),
+        PackageServicePolicy(), IntakeFormPolicy(), IntakeResponsePolicy(), ConsentTermsPolicy(), ConsentPolicy(),
     )
 }
 
@@ -72,8 +73,9 @@ def _signed_in(user) -> bool:
 
 
 # What a stranger (signed out, or a deactivated account) may see: the clinic's front door, that is
-# active specialists (UserPolicy with no user) and active packages (PackagePolicy with no user).
-PUBLIC_MODELS = frozenset({BookingPackage, User})
+# active specialists (UserPolicy with no user), active packages (PackagePolicy with no user) and the
+# clinic's terms.
+PUBLIC_MODELS = frozenset({BookingPackage, ConsentTerms, User})
 
 
 def visible(model: type, user) -> sa.ColumnElement:

@@ -19,7 +19,10 @@ from portal.extensions import db
 from portal.models import (
     Booking,
     BookingStatusHistory,
+    Consent,
     ErasureRequest,
+    IntakeForm,
+    IntakeResponse,
     MeetingRecording,
     PackageEnrolment,
     RecordAccess,
@@ -154,6 +157,27 @@ def _erasure_requests(patient: User) -> list[dict]:
              "refusal_reason": r.refusal_reason} for r in rows]
 
 
+def _intake_answers(patient: User) -> list[dict]:
+    """Each questionnaire the patient answered, the questions beside the answers."""
+    rows = db.session.scalars(sa.select(IntakeResponse).where(IntakeResponse.patient_id == patient.id)
+                              .order_by(IntakeResponse.submitted_at, IntakeResponse.id)).all()
+    names = _names({row.specialist_id for row in rows})
+    forms = {form.specialist_id: form.questions for form in db.session.scalars(
+        sa.select(IntakeForm).where(IntakeForm.specialist_id.in_([row.specialist_id for row in rows])))}
+    return [{"specialist": names.get(row.specialist_id), "submitted_at": row.submitted_at,
+             "answers": [{"question": q["label"], "answer": row.answers.get(q["id"])}
+                         for q in forms.get(row.specialist_id, []) if q["id"] in row.answers]}
+            for row in rows]
+
+
+def _consents(patient: User) -> list[dict]:
+    rows = db.session.scalars(sa.select(Consent).where(Consent.patient_id == patient.id)
+                              .order_by(Consent.given_at, Consent.id)).all()
+    names = _names({row.specialist_id for row in rows if row.specialist_id})
+    return [{"kind": row.kind, "specialist": names.get(row.specialist_id), "terms_version": row.terms_version,
+             "given_at": row.given_at, "withdrawn_at": row.withdrawn_at} for row in rows]
+
+
 # (key, builder): one section of the document each, in this order.
 EXPORT_SECTIONS: list[tuple[str, Callable[[User], Any]]] = [
     ("profile", _profile),
@@ -164,6 +188,8 @@ EXPORT_SECTIONS: list[tuple[str, Callable[[User], Any]]] = [
     ("recordings", _recordings),
     ("access_log", _access_log),
     ("erasure_requests", _erasure_requests),
+    ("intake_answers", _intake_answers),
+    ("consents", _consents),
 ]
 
 

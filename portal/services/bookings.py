@@ -25,6 +25,7 @@ from portal.selectors.users import patient_get
 from portal.services.audit import audit_record
 from portal.services.booking_rules import BookingRuleBroken, booking_rules_enforce, max_ahead_days, may_override
 from portal.services.enrolments import credit_draw
+from portal.services.meetings import needs_own_room, own_room_url
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     booking = Booking(
         patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
         status="confirmed", price=rate.price, currency=rate.currency, service_id=rate.service_id,
-        recurring_booking_id=recurring_booking_id,
+        recurring_booking_id=recurring_booking_id, room_url=_own_room(rate.service_id),
     )
     try:
         with db.session.begin_nested():
@@ -252,6 +253,11 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     if recurring_booking_id is None:  # a series' bookings are confirmed by one series mail instead
         booking_mail(booking, "booking_confirmed", [patient, specialist])
     return booking
+
+
+def _own_room(service_id: uuid.UUID | None) -> str | None:
+    """A video service without a fixed room gives each booking its own, never reused."""
+    return own_room_url() if needs_own_room(service_get(service_id) if service_id else None) else None
 
 
 def booking_mail(booking: Booking, template: str, recipients) -> None:

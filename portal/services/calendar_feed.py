@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from portal import clock
 from portal.extensions import db
 from portal.models import Booking, User
+from portal.selectors.meetings import booking_location
 from portal.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -92,4 +93,9 @@ def _event(booking: Booking, user: User) -> Event:
     event.add("dtend", booking.ends_at)
     event.add("summary", f"Session with {other.display_name}")
     event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
+    location = booking_location(booking)  # the user is a party: the feed and file are theirs only
+    if location is not None:
+        event.add("location", location.text)
+        if location.kind == "video" and location.url:
+            event.add("url", location.url)
     return event

@@ -3,10 +3,11 @@ sees) or carried out by an admin.
 
 Carrying one out is one transaction for the person, plus the deletion of stored objects after
 it commits (a rolled-back erasure must not have lost its recordings): future bookings cancelled
-by the clinic (mails as usual), series ended, sessions and tokens revoked, recordings deleted,
-stored mails emptied, name and e-mail replaced, sign-in made impossible. Clinical notes and the
-booking history stay, under the replaced name, until the retention job (portal.services.retention)
-deletes them. Staff accounts are deactivated, never erased (their notes stay authored)."""
+by the clinic (mails as usual), series ended, sessions and tokens revoked, recordings, intake
+answers and consents deleted, stored mails emptied, name and e-mail replaced, sign-in made
+impossible. Clinical notes and the booking history stay, under the replaced name, until the
+retention job (portal.services.retention) deletes them. Staff accounts are deactivated, never
+erased (their notes stay authored)."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,9 @@ from portal.models import (
     ACTIVE_STATUSES,
     AuditLog,
     Booking,
+    Consent,
     ErasureRequest,
+    IntakeResponse,
     MeetingRecording,
     Outbox,
     RecordingAccessCode,
@@ -118,10 +121,10 @@ def erasure_carry_out(*, actor: User, request_id: Any) -> tuple[ErasureRequest, 
         raise Forbidden("Staff accounts are deactivated, never erased: their notes stay authored.",
                         code="STAFF_NOT_ERASED")
     leftovers = StoredLeftovers()
-    # Intake answers and consents, once they exist, are deleted here too (a step of their own).
     counts = {"bookings_cancelled": _cancel_future_bookings(actor, patient),
               "series_ended": _end_series(actor, patient),
               "recordings_deleted": _delete_recordings(actor, patient, leftovers),
+              "intake_answers_deleted": _delete_intake(patient),
               "mails_emptied": _empty_mails(patient, leftovers)}
     _revoke_access(actor, patient)
     _scrub_audit(patient)
@@ -186,6 +189,14 @@ def _empty_mails(patient: User, leftovers: StoredLeftovers) -> int:
                        .values(status="dropped", lease_until=None).execution_options(synchronize_session=False))
     leftovers.outbox_ids.extend(str(outbox_id) for outbox_id in ids)
     return len(ids)
+
+
+def _delete_intake(patient: User) -> int:
+    """The patient's intake answers (they are not the clinic's record of a session) and consents
+    (the sessions that needed them are cancelled or over): deleted at once."""
+    count = db.session.execute(sa.delete(IntakeResponse).where(IntakeResponse.patient_id == patient.id)).rowcount
+    db.session.execute(sa.delete(Consent).where(Consent.patient_id == patient.id))
+    return count or 0
 
 
 def _revoke_access(actor: User, patient: User) -> None:

@@ -11,6 +11,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from portal import clock
 from portal.extensions import db
 from portal.models import Booking, User
+from portal.selectors.meetings import booking_location
 
 
 def booking_uid(booking: Booking) -> str:
@@ -41,8 +42,13 @@ def booking_invitation(booking: Booking, *, method: str) -> tuple[str, str, byte
     event.add("dtend", booking.ends_at)
     event.add("summary", f"Session: {patient.display_name} with {specialist.display_name}")
     base = current_app.config.get("PORTAL_BASE_URL", "").rstrip("/")
-    # The booking page, not its contents: the person signs in to read anything more.
-    event.add("url", f"{base}/bookings/{booking.id}")
+    location = booking_location(booking)
+    if location is not None:
+        event.add("location", location.text)
+    # The join link of a video session, else the booking page (not its contents: the person signs
+    # in to read anything more). The file goes to the parties only and is never kept.
+    join_url = location.url if location is not None and location.kind == "video" else None
+    event.add("url", join_url or f"{base}/bookings/{booking.id}")
     # Each move raises the booking's sequence; a withdrawal must outrank every invitation sent.
     event.add("sequence", booking.ics_sequence + (1 if method == "CANCEL" else 0))
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")

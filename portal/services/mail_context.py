@@ -25,7 +25,8 @@ A value that opens something for the recipient (an account link's token) is name
 `secret_names`: only the delivered message carries it, the outbox keeps a note in its place.
 
 Builders live in this module (or in a module imported by `load_builders`), keyed by template name.
-No builder may put health data (note text, cancellation reasons, recording links) into the context.
+No builder may put health data (note text, cancellation reasons, recording links, intake answers) into the
+context.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ from portal.models import (
     RecurringOccurrenceSkip,
     User,
 )
+from portal.selectors.meetings import booking_location
 
 
 class MailObsolete(Exception):
@@ -135,10 +137,24 @@ def _other_party(booking: Booking, recipient: User) -> User:
 
 
 def _booking_context(booking: Booking, recipient: User) -> dict:
+    from portal.selectors.intake import intake_pending
+
+    location = booking_location(booking)
+    is_patient = recipient.id == booking.patient_id
     return {"booking": booking, "other": _other_party(booking, recipient),
             "starts_local": local_text(booking.starts_at, recipient),
-            "is_patient": recipient.id == booking.patient_id,
-            "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60)}
+            "is_patient": is_patient,
+            "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
+            "location_kind": location and location.kind,
+            "address": location and location.address,
+            # The join link opens the session: put in at delivery, never kept (secret_names).
+            "join_url": location.url if location and location.kind == "video" else None,
+            # That the questionnaire waits, never what it asks or was answered.
+            "intake_pending": is_patient and intake_pending(booking.patient_id, booking.specialist_id)}
+
+
+def _secrets(context: dict) -> frozenset[str]:
+    return frozenset({"join_url"}) if context.get("join_url") else frozenset()
 
 
 @mail_context("booking_confirmed")
@@ -148,8 +164,9 @@ def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
     booking = _booking(about)
     if booking.status == "cancelled":
         raise MailObsolete("the booking was cancelled before its confirmation went out")
+    context = _booking_context(booking, recipient)
     return MailContent(subject="Session booked: " + local_text(booking.starts_at, recipient),
-                       context=_booking_context(booking, recipient),
+                       context=context, secret_names=_secrets(context),
                        attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
 
 
@@ -178,8 +195,9 @@ def booking_moved(*, recipient: User, about: dict) -> MailContent:
     booking = _booking(about)
     if booking.status == "cancelled" or booking.ics_sequence != about.get("sequence"):
         raise MailObsolete("the booking was cancelled or moved again before this mail went out")
+    context = _booking_context(booking, recipient)
     return MailContent(subject="Session moved: " + local_text(booking.starts_at, recipient),
-                       context=_booking_context(booking, recipient),
+                       context=context, secret_names=_secrets(context),
                        attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
 
 
@@ -199,8 +217,9 @@ def booking_reminder(*, recipient: User, about: dict) -> MailContent:
                        context=context,
                        headers={"List-Unsubscribe": f"<{opt_out}>",
                                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-                       # a working link (it turns the recipient's reminders off): not kept for staff to read
-                       secret_names=frozenset({"opt_out_token"}))
+                       # working links (the session's room; one that turns the recipient's reminders off):
+                       # not kept for staff to read
+                       secret_names=frozenset({"opt_out_token"}) | _secrets(context))
 
 
 def _series(about: dict) -> RecurringBooking:

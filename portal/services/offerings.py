@@ -12,6 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from portal import clock, policies
+from portal.domain.meetings import Invalid, clean_location
 from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
@@ -33,6 +34,16 @@ def _name(name) -> str:
     return name
 
 
+def _set_location(service: Service, value) -> None:
+    try:
+        location = clean_location(value)
+    except Invalid as why:
+        raise ServiceError("Say where the sessions happen.", fields=why.fields) from None
+    service.location_kind = location["kind"]
+    service.location_address = location["address"]
+    service.location_room_url = location["room_url"]
+
+
 def _packages(specialist_id: uuid.UUID, package_ids) -> list[uuid.UUID]:
     ids = list(dict.fromkeys(package_ids or []))
     found = set(db.session.scalars(sa.select(BookingPackage.id).where(
@@ -49,8 +60,9 @@ def _set_packages(service: Service, package_ids: list[uuid.UUID]) -> None:
 
 def service_create(*, actor: User, specialist_id, name: str, duration_minutes: int, price, currency: str,
                    description: str = "", effective_from: date | None = None,
-                   package_ids=None) -> Service:
-    """A new active service; the specialist's first becomes their default."""
+                   package_ids=None, location: dict | None = None) -> Service:
+    """A new active service; the specialist's first becomes their default. `location`: where its
+    sessions happen ({"kind", "address", "room_url"}; in person by default)."""
     specialist = specialist_get(specialist_id=specialist_id)
     if specialist is None:
         raise NotFound("No such specialist.")
@@ -60,6 +72,8 @@ def service_create(*, actor: User, specialist_id, name: str, duration_minutes: i
     if not policies.can("create", actor, service):
         raise Forbidden(REFUSED)
     packages = _packages(specialist.id, package_ids)
+    if location is not None:
+        _set_location(service, location)
     db.session.add(service)
     db.session.flush()
     rate_add(actor=actor, specialist_id=specialist.id, service_id=service.id, duration_minutes=duration_minutes,
@@ -67,17 +81,19 @@ def service_create(*, actor: User, specialist_id, name: str, duration_minutes: i
     _set_packages(service, packages)
     db.session.flush()
     audit_record(actor=actor, action="service_created", entity_type="service", entity_id=service.id,
-                 new_values={"specialist_id": specialist.id, "name": service.name, "package_ids": packages})
+                 new_values={"specialist_id": specialist.id, "name": service.name, "package_ids": packages,
+                             "location_kind": service.location_kind or "in_person"})
     log.info("service %s added for %s by %s", service.id, specialist.id, actor.id)
     return service
 
 
 def service_update(*, actor: User, service_id: uuid.UUID, values: dict) -> Service:
-    """Change a service: name, description, is_active, is_default, package_ids; a new length or
+    """Change a service: name, description, is_active, is_default, package_ids, location; a new length or
     price (duration_minutes, price, currency, from effective_from, today by default)."""
     service = policies.load(Service, service_id, actor, action="update", missing="No such service.",
                             refused=REFUSED)
-    old = {"name": service.name, "is_active": service.is_active, "is_default": service.is_default}
+    old = {"name": service.name, "is_active": service.is_active, "is_default": service.is_default,
+           "location_kind": service.location_kind}
     if "name" in values:
         service.name = _name(values["name"])
     if "description" in values:
@@ -89,6 +105,8 @@ def service_update(*, actor: User, service_id: uuid.UUID, values: dict) -> Servi
                        code="DEFAULT_SERVICE")
     if "is_active" in values:
         service.is_active = bool(values["is_active"]) or service.is_default
+    if "location" in values:
+        _set_location(service, values["location"])
     if "package_ids" in values:
         _set_packages(service, _packages(service.specialist_id, values["package_ids"]))
     if {"duration_minutes", "price", "currency"} & values.keys():
@@ -97,6 +115,7 @@ def service_update(*, actor: User, service_id: uuid.UUID, values: dict) -> Servi
     audit_record(actor=actor, action="service_updated", entity_type="service", entity_id=service.id,
                  old_values=old, new_values={"name": service.name, "is_active": service.is_active,
                                              "is_default": service.is_default,
+                                             "location_kind": service.location_kind,
                                              "package_ids": package_ids_of(service.id)})
     return service
 

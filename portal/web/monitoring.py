@@ -12,6 +12,7 @@ from flask import Flask
 SCRUBBED_KEYS = {
     "reason", "notes", "follow_up_actions", "next_session_recommendation", "text", "metadata",
     "email", "password", "password_hash", "token", "authorization", "cookie", "csrf_token",
+    "answers", "room_url", "join_url",
 }
 FILTERED = "[Filtered]"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

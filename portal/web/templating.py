@@ -89,6 +89,11 @@ def configure_jinja(app: Flask) -> None:
     from portal.selectors.services import package_service_names
 
     app.jinja_env.globals["package_services"] = package_service_names
+    from portal.selectors.meetings import join_open
+    from portal.web.meetings import booking_intake, client_intake, session_place
+
+    app.jinja_env.globals.update(session_place=session_place, join_open=join_open, booking_intake=booking_intake,
+                                 client_intake=client_intake)
     from portal.web.fields import browser_zone_aliases
 
     app.jinja_env.globals["browser_zone_aliases"] = browser_zone_aliases

@@ -24,10 +24,11 @@ THEIRS = "Other patient: confidential history of migraines."
 
 
 @pytest.fixture
-def record(users, make_booking):
+def record(users, make_booking, consent_to_recording):
     """The patient's past session with a note, an amendment and a recording, a cancelled future one,
     and the same specialist's session and note with another patient; the specialist's away reason."""
     patient, specialist = users["patient"], users["specialist"]
+    consent_to_recording(patient, specialist)
     past = make_booking(patient, specialist, NOW - timedelta(days=2))
     future = make_booking(patient, specialist, NOW + timedelta(days=5))
     theirs = make_booking(users["other_patient"], specialist, NOW - timedelta(days=3))
@@ -65,6 +66,9 @@ def test_the_api_answers_the_whole_document_of_the_patients_own_record(client, u
     [recording] = document["recordings"]
     assert recording["id"] == str(record["recording"].id) and recording["file_format"] == "mp4"
     assert "storage_path" not in recording
+    assert document["consents"] == [{"kind": "recording", "specialist": "Spec One", "terms_version": None,
+                                     "given_at": document["consents"][0]["given_at"], "withdrawn_at": None}]
+    assert document["intake_answers"] == []
 
 
 def test_no_other_persons_data_and_nothing_private_of_a_specialist(client, users, record, api_headers):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.models import AuditLog, Booking, MeetingRecording
+from portal.models import AuditLog, Booking, Consent, MeetingRecording
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,7 @@ def people(create_committed_user):
                       ends_at=starts + timedelta(hours=1), status="completed", price=Decimal("100.00"),
                       currency="USD")
     db.session.add(booking)
+    db.session.add(Consent(patient_id=patient.id, kind="recording", specialist_id=specialist.id))
     db.session.commit()
     return patient, booking
 

@@ -22,7 +22,8 @@ MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 
 
 
 @pytest.fixture
-def booking(users, make_booking):
+def booking(users, make_booking, consent_to_recording):
+    consent_to_recording(users["patient"], users["specialist"])
     return make_booking(users["patient"], users["specialist"], NOW - timedelta(days=1))
 
 

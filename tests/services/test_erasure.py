@@ -17,7 +17,9 @@ from portal.models import (
     AuditLog,
     Booking,
     BookingCancellation,
+    Consent,
     ErasureRequest,
+    IntakeResponse,
     MeetingRecording,
     Outbox,
     RecordAccess,
@@ -125,10 +127,12 @@ def backend(request, app, monkeypatch):
 
 
 @pytest.fixture
-def patient_record(users, make_booking, backend):
+def patient_record(users, make_booking, backend, consent_to_recording):
     """The patient's past session (a note, a recording, an access row), a session to come in a
     series, a token, stored mails (one sent and kept as a file, one waiting) and audit rows."""
     patient, specialist, admin = users["patient"], users["specialist"], users["admin"]
+    consent_to_recording(patient, specialist)
+    db.session.add(IntakeResponse(patient_id=patient.id, specialist_id=specialist.id, answers={"q1": "Pat's story"}))
     past = make_booking(patient, specialist, NOW - timedelta(days=3))
     series = RecurringBooking(user_id=patient.id, specialist_id=specialist.id, frequency="weekly",
                               start_date=(NOW + timedelta(days=4)).date(), time_of_day=time(10))
@@ -194,6 +198,9 @@ def test_carrying_out_erases_every_item(client, users, patient_record, backend, 
     # recordings and their stored objects gone, on this backend
     assert db.session.get(MeetingRecording, record["recording"].id) is None
     assert not backend.exists(key)
+    # the consent to recording (the fixture's) and any intake answers gone
+    assert db.session.scalars(sa.select(Consent).where(Consent.patient_id == patient.id)).all() == []
+    assert db.session.scalars(sa.select(IntakeResponse).where(IntakeResponse.patient_id == patient.id)).all() == []
     # stored mails emptied, the waiting ones (the cancellation notice too) dropped, the mail file gone
     mails = db.session.scalars(sa.select(Outbox).where(Outbox.recipient_id == patient.id)).all()
     assert {(m.subject, m.body_text, m.body_html, m.sent_to) for m in mails} == {(None, None, None, None)}

@@ -17,6 +17,7 @@ from portal.models import (
     Booking,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    Service,
     SpecialistProfile,
     SpecialistRate,
     User,
@@ -490,3 +491,24 @@ def test_a_pause_waits_for_a_booking_run_that_holds_the_series_and_cancels_what_
     db.session.expire_all()
     assert db.session.get(Booking, booking_id).status == "cancelled"
     assert db.session.get(RecurringBooking, series_id).paused_at is not None
+
+
+def test_a_video_series_gives_each_occurrence_its_own_room(_app, users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    service = db.session.scalars(sa.select(Service).where(Service.specialist_id == specialist.id,
+                                                          Service.is_default.is_(True))).one()
+    service.location_kind = "video"
+    series = make_series(users["patient"], specialist, "weekly", date(2027, 1, 4))
+    assert run(date(2027, 1, 18), now=datetime(2027, 1, 3, tzinfo=UTC))["count"] == 3
+
+    rooms = [b.room_url for b in bookings_of(series)]
+    base = _app.config["VIDEO_ROOM_BASE_URL"].rstrip("/")
+    assert all(room and room.startswith(f"{base}/clinic-") for room in rooms)
+    assert len(set(rooms)) == 3  # never shared, never reused
+
+
+def test_an_in_person_series_has_no_room(users, make_specialist, make_series):
+    specialist = make_specialist(hours=EVERY_DAY)
+    series = make_series(users["patient"], specialist, "weekly", date(2027, 1, 4))
+    assert run(date(2027, 1, 11), now=datetime(2027, 1, 3, tzinfo=UTC))["count"] == 2
+    assert [b.room_url for b in bookings_of(series)] == [None, None]

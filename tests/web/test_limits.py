@@ -274,7 +274,9 @@ def test_multipart_parts_with_undecodable_or_odd_names_answer_a_json_400(client,
     assert response.status_code == 400 and response.get_json()["error"] == "INVALID_REQUEST"
 
 
-def test_an_mp4_claiming_an_overflowing_duration_is_a_400(app, client, users, api_headers, make_booking):
+def test_an_mp4_claiming_an_overflowing_duration_is_a_400(app, client, users, api_headers, make_booking,
+                                                          consent_to_recording):
+    consent_to_recording(users["patient"], users["specialist"])
     def box(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", 8 + len(payload)) + kind + payload
 

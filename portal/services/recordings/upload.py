@@ -16,6 +16,7 @@ from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
 from portal.models import Booking, MeetingRecording
 from portal.models.recordings import RECORDING_FORMATS
+from portal.selectors.intake import recording_consented
 from portal.services.audit import audit_record
 from portal.services.recordings import recording_load
 from portal.services.recordings.crypto import (
@@ -80,6 +81,16 @@ def default_expiry(booking: Booking) -> datetime:
     return booking.starts_at + timedelta(days=retention_days())
 
 
+def require_recording_consent(booking: Booking) -> None:
+    """While RECORDING_CONSENT_REQUIRED is on, a session is recorded only when its patient consents
+    to being recorded by its specialist (409 NO_RECORDING_CONSENT). Checked after who may record,
+    before anything about the file."""
+    if current_app.config.get("RECORDING_CONSENT_REQUIRED", True) and not recording_consented(
+            booking.patient_id, booking.specialist_id):
+        raise Conflict("The patient has not consented to being recorded by this specialist.",
+                       code="NO_RECORDING_CONSENT")
+
+
 def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: BinaryIO,
                      duration_seconds: Any = None, expires_at: datetime | None = None) -> MeetingRecording:
     """Store an uploaded file, encrypted chunk by chunk as it is read (never whole, never
@@ -89,6 +100,7 @@ def recording_attach(*, actor, booking_id: Any, filename: str | None, stream: Bi
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators attach recordings.")
+    require_recording_consent(booking)
     extension = _extension(filename)
     duration = _check_details(duration_seconds, expires_at)
     if expires_at is None:
@@ -190,6 +202,7 @@ def recording_register(*, actor, booking_id: Any, storage_path: Any, file_format
     recording = MeetingRecording(id=uuid.uuid4(), booking_id=booking.id)
     if not policies.can("create", actor, recording):
         raise Forbidden("Only administrators register recordings.")
+    require_recording_consent(booking)
     path = _clean_storage_path(storage_path)
     clean = _clean_registration({"file_format": file_format, "storage_size_bytes": storage_size_bytes})
     duration = _check_details(duration_seconds, expires_at)

@@ -20,6 +20,7 @@ from portal.models import Booking, BookingStatusHistory, RecurringBooking, Recur
 from portal.models.bulk import bulk_insert, is_postgres
 from portal.selectors.public_cache import touch
 from portal.services.audit import audit_record
+from portal.services.meetings import rooms_give
 from portal.services.outbox import outbox_add_many
 from portal.services.recurring_dispatch import ahead, credits, planning, postgres, reads
 from portal.services.recurring_dispatch.planning import Plan, RunCache
@@ -289,6 +290,7 @@ def _write(plan: Plan, now: datetime) -> None:
         postgres.insert_bookings_unless_they_clash(plan, now)
     else:
         _insert_bookings(plan, now)
+    rooms_give(plan.bookings)
     credits.draw_credits(plan, now)
     bulk_insert(RecurringOccurrenceSkip.__table__, plan.skips, skip_conflicts=is_postgres())
     _owe_skip_summaries(plan, now)

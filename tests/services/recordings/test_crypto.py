@@ -37,7 +37,8 @@ def backend(request, app, monkeypatch):
 
 
 @pytest.fixture
-def booking(users, make_booking):
+def booking(users, make_booking, consent_to_recording):
+    consent_to_recording(users["patient"], users["specialist"])
     return make_booking(users["patient"], users["specialist"], NOW - timedelta(days=1))
 
 

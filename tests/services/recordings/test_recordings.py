@@ -23,7 +23,8 @@ MKV = WEBM.replace(b"\x42\x82\x84webm", b"\x42\x82\x88matroska")
 
 
 @pytest.fixture
-def booking(users, make_booking):
+def booking(users, make_booking, consent_to_recording):
+    consent_to_recording(users["patient"], users["specialist"])
     return make_booking(users["patient"], users["specialist"], NOW - timedelta(days=1))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from portal.extensions import db
-from portal.models import Booking, MeetingRecording
+from portal.models import Booking, Consent, MeetingRecording
 from tests.conftest import TEST_RECORDINGS_KEY
 
 SIZE = 200 * 1024 * 1024
@@ -91,6 +91,7 @@ def test_a_200_mb_upload_is_encrypted_as_received_with_bounded_memory(committed_
     booking = Booking(patient_id=patient.id, specialist_id=specialist.id, starts_at=starts,
                       ends_at=starts + timedelta(hours=1), status="completed", price=100, currency="USD")
     db.session.add(booking)
+    db.session.add(Consent(patient_id=patient.id, kind="recording", specialist_id=specialist.id))
     token = api_token_create(user=admin, name="memory")
     db.session.commit()
     recordings_dir = tmp_path / "recordings"
