@@ -36,7 +36,7 @@ from tests.test_policies import ROLES, build_party_rows, world  # noqa: F401 (th
 PROTECTED = ("bookings", "booking_cancellations", "booking_packages", "recurring_bookings", "session_notes",
              "meeting_recordings", "specialist_availability_exceptions", "booking_status_history",
              "package_enrolments", "outbox", "record_access_log", "erasure_requests", "session_note_amendments",
-             "audit_logs")
+             "audit_logs", "intake_forms", "intake_responses", "consent_terms", "consents")
 MODELS = sorted((mapper.class_ for mapper in db.Model.registry.mappers
                  if mapper.local_table.name in RULES), key=lambda model: model.__name__)
 

@@ -11,7 +11,7 @@
 SQLite has no row-level security: there the migration does nothing.
 
 Revision ID: 0029_row_level_security
-Revises: 0025_services
+Revises: 0028_meeting_intake
 """
 import os
 
@@ -27,7 +27,7 @@ from portal.models.row_policies import (
 )
 
 revision = "0029_row_level_security"
-down_revision = "0025_services"
+down_revision = "0028_meeting_intake"
 branch_labels = None
 depends_on = None
 
@@ -35,7 +35,8 @@ depends_on = None
 # its own entry of RULES.
 TABLES = ("bookings", "booking_status_history", "booking_cancellations", "booking_packages", "package_enrolments",
           "recurring_bookings", "session_notes", "session_note_amendments", "meeting_recordings",
-          "specialist_availability_exceptions", "outbox", "audit_logs", "record_access_log", "erasure_requests")
+          "specialist_availability_exceptions", "outbox", "audit_logs", "record_access_log", "erasure_requests",
+          "intake_forms", "intake_responses", "consent_terms", "consents")
 
 # The overlap guard (0020) must see every booking of the specialist and the patient, whoever
 # writes: its functions run as their owner.

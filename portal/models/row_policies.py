@@ -108,6 +108,23 @@ RULES: dict[str, Rules] = {
         read=f"{ADMIN} or patient_id = {ME}",
         insert=f"{PATIENT} and patient_id = {ME}", update=ADMIN, delete=ADMIN,
     ),
+    # A questionnaire: read by anyone signed in (a patient fills it in), its specialist's to change.
+    "intake_forms": Rules(read=SIGNED_IN, insert=_own_specialist(), update=_own_specialist(),
+                          delete=_own_specialist()),
+    # Intake answers are health data: the patient writes them for that specialist, who reads them.
+    "intake_responses": Rules(
+        read=f"{ADMIN} or patient_id = {ME} or specialist_id = {ME}",
+        insert=f"{PATIENT} and patient_id = {ME}", update=f"{PATIENT} and patient_id = {ME}",
+        delete=ADMIN,  # erasure
+    ),
+    "consent_terms": Rules(read=ANYONE, insert=ADMIN),
+    # The patient gives and withdraws a consent; a recording consent is also its specialist's to read,
+    # who must know whether they may record.
+    "consents": Rules(
+        read=f"{ADMIN} or patient_id = {ME} or (kind = 'recording' and specialist_id = {ME})",
+        insert=f"{PATIENT} and patient_id = {ME}", update=f"{PATIENT} and patient_id = {ME}",
+        delete=ADMIN,  # erasure
+    ),
 }
 
 HELPERS = """
