@@ -32,7 +32,9 @@ the patient was told so), the dispatcher finished (in RQ, or recorded a success 
 prints per page type the requests per second, p50/p95/p99 and errors, and drops the database (also
 on Ctrl-C or a failure). The last line is JSON: {"rps", "p95_ms", "errors", "bare_rps", "ratio",
 "floor_rps", "floor_ratio", "database"}; ratio = rps / bare_rps, floor_ratio = floor_rps / bare_rps,
-database "postgresql" or "sqlite". It exits 1 on any error.
+database "postgresql" or "sqlite". It exits 1 on any error. With --compare-rls (PostgreSQL) the mixed
+phase runs a second time with row-level security's role switch off (DATABASE_APP_ROLE empty) and the
+line adds "rls_off_rps", "rls_off_p95_ms" and "errors_rls_off": the first phase is with it on.
 
 The per-patient write and booking limits are raised for the run (a closed loop without think time
 books far faster than a person); they are still counted on every write (in Redis; in each worker's
@@ -424,6 +426,24 @@ def report_cpu(before: dict, after: dict, mixed: list[dict]) -> None:
         f"{group} {seconds:.1f} s ({1000 * seconds / requests:.1f} ms/request)" for group, seconds in used.items()))
 
 
+def without_row_security(env: dict, workers: int, threads: int, port: int, work: Path, args,
+                          redis_url: str | None) -> dict:
+    """The mixed phase again, served with DATABASE_APP_ROLE empty (the Python policies alone), on
+    the same database: the row-level security's cost, side by side in one run."""
+    plain = {**env, "DATABASE_APP_ROLE": ""}
+    services = Services(plain, workers, threads, port, work, rq_worker=bool(redis_url))
+    try:
+        services.start()
+        mixed = run_locust(plain, port, args.users, args.seconds, POPULATION, work / "mixed_plain", work)
+    finally:
+        services.stop()
+    total = next(r for r in mixed if r["Name"] == "Aggregated")
+    rps = _page_rps(mixed)
+    errors = sum(int(r["Failure Count"]) for r in mixed if r["Name"] != "Aggregated")
+    print(f"without row-level security: mixed {rps:.1f} req/s (p95 {_ms(total['95%']):.0f} ms), {errors} errors")
+    return {"rls_off_rps": round(rps, 1), "rls_off_p95_ms": _ms(total["95%"]), "errors_rls_off": errors}
+
+
 def _interrupted(*_) -> None:
     raise KeyboardInterrupt
 
@@ -440,6 +460,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="threads per gunicorn worker (1; 8 with --sqlite)")
     parser.add_argument("--specialists", type=int, default=40, help="seeded beside the demo clinic's")
     parser.add_argument("--patients", type=int, default=200, help="seeded beside the demo clinic's")
+    parser.add_argument("--compare-rls", action="store_true",
+                        help="PostgreSQL: run the mixed phase again with row-level security's role switch off "
+                             "(DATABASE_APP_ROLE empty) and report both")
     args = parser.parse_args()
     # SQLite: one writer at a time, so a few processes whose threads wait on the lock in turn (as a
     # small clinic would serve it); PostgreSQL: sync workers, as the Procfile runs them.
@@ -466,6 +489,8 @@ def main() -> int:
             port = free_port()
             env = served_env(url, work, port, redis_url, queue=f"bench_load_{os.getpid()}")
             env.update(BENCH_LOAD_CAST=str(work / "cast.json"), BENCH_LOAD_LEDGER=str(work / "ledger.txt"))
+            if args.compare_rls:
+                env["DATABASE_APP_ROLE"] = os.environ.get("DATABASE_APP_ROLE") or "portal_app"
             services = Services(env, workers, threads, port, work, rq_worker=not args.sqlite)
             services.start()
             print(f"gunicorn ({workers} workers, {threads} threads each) and "
@@ -482,6 +507,8 @@ def main() -> int:
             checks = {**check_database(url, work / "ledger.txt"), "dispatcher": dispatcher}
             summary = report(mixed, bare, floor, checks, args.seconds, database)
             report_cpu(cpu_before, cpu_after, mixed)
+            if args.compare_rls and not args.sqlite:
+                summary |= without_row_security(env, workers, threads, port, work, args, redis_url)
     except KeyboardInterrupt:
         print("interrupted: stopping the server and the worker, dropping the database", file=sys.stderr)
         return 130
@@ -493,7 +520,7 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(summary))
-    return 1 if summary["errors"] else 0
+    return 1 if summary["errors"] or summary.get("errors_rls_off") else 0
 
 
 if __name__ == "__main__":

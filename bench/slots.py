@@ -10,6 +10,8 @@ then times, for one specialist:
   grid) with 200 bookings of theirs in those 30 days (working 08:00-20:00 every day); and
 - rendering the month calendar page through the Flask test client, signed in
   as that specialist.
+Each is timed twice in the run: with row-level security (the specialist's role switch, as their
+requests run) and with it off (DATABASE_APP_ROLE empty, keys ending "_rls_off").
 The last line printed is one JSON object with p50/p95 in milliseconds."""
 from __future__ import annotations
 
@@ -196,14 +198,17 @@ def measure(app, specialist_id, email: str, requests: int, service_id: uuid.UUID
     from portal import clock
     from portal.extensions import db
     from portal.models import User
+    from portal.models.row_security import acting_as
     from portal.selectors.availability import free_slots, rate_on
 
     with app.app_context():
         def slots():
+            # As the specialist's own request reads them: under row-level security when the app has it.
             specialist = db.session.get(User, specialist_id)
-            today = clock.today(specialist.timezone)
-            found = free_slots(specialist, today, today + timedelta(days=29), now=clock.now(),
-                               duration=timedelta(minutes=60))
+            with acting_as(specialist):
+                today = clock.today(specialist.timezone)
+                found = free_slots(specialist, today, today + timedelta(days=29), now=clock.now(),
+                                   duration=timedelta(minutes=60))
             db.session.remove()
             return found
 
@@ -216,10 +221,11 @@ def measure(app, specialist_id, email: str, requests: int, service_id: uuid.UUID
         def service_slots():
             """What GET /slots?service_id= does: the service's length today, then its 30 days."""
             specialist = db.session.get(User, specialist_id)
-            today = clock.today(specialist.timezone)
-            rate = rate_on(specialist.id, today, service_id)
-            found = free_slots(specialist, today, today + timedelta(days=29), now=clock.now(),
-                               duration=timedelta(minutes=rate.duration_minutes))
+            with acting_as(specialist):
+                today = clock.today(specialist.timezone)
+                rate = rate_on(specialist.id, today, service_id)
+                found = free_slots(specialist, today, today + timedelta(days=29), now=clock.now(),
+                                   duration=timedelta(minutes=rate.duration_minutes))
             db.session.remove()
             return found
 
@@ -256,8 +262,9 @@ def main() -> None:
 
         from portal import create_app
 
-        app = create_app({"TESTING": False, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": bench_url,
-                          "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "REDIS_URL": None})
+        settings = {"TESTING": False, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": bench_url,
+                    "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "REDIS_URL": None}
+        app = create_app(settings | {"DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE") or "portal_app"})
         with app.app_context():
             upgrade()
         seed(app, args.specialists)
@@ -270,10 +277,15 @@ def main() -> None:
             cProfile.runctx("measure(app, specialist_id, email, 50, service_id)", globals(), locals(),
                             sort="cumtime")
         result = measure(app, specialist_id, email, args.requests, service_id)
-        with app.app_context():
-            from portal.extensions import db
+        # The same, side by side, with row-level security's role switch off: the Python policies alone.
+        plain = create_app(settings | {"DATABASE_APP_ROLE": ""})
+        result |= {f"{key}_rls_off": value
+                   for key, value in measure(plain, specialist_id, email, args.requests, service_id).items()}
+        from portal.extensions import db
 
-            db.engine.dispose()
+        for each in (app, plain):
+            with each.app_context():
+                db.engine.dispose()
     print(json.dumps(result))
 
 

@@ -16,7 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 NOT_COUNTED = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET\s+LOCAL|SELECT\s+set_config)\b", re.I)
-WRITE = re.compile(r"\s*(WITH\b.*\b(INSERT|UPDATE|DELETE)\b|INSERT|UPDATE|DELETE)", re.I | re.S)
+# The database's own writers (row-level security: portal.models.row_policies) are writes too.
+WRITE = re.compile(r"\s*(WITH\b.*\b(INSERT|UPDATE|DELETE)\b|INSERT|UPDATE|DELETE|SELECT\s+portal_\w+_write\b)",
+                   re.I | re.S)
 
 
 @dataclass

@@ -86,6 +86,7 @@ def configure_sentry(app: Flask) -> None:
 def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
     from portal.extensions import csrf, db, htmx, limiter, migrate
+    from portal.models.row_security import configure_row_security
     from portal.web.rate_limits import configure_rate_limits
     from portal.web.security import configure_security_headers
     from portal.web.uploads import PortalRequest
@@ -104,6 +105,7 @@ def configure_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     configure_login(app)
+    configure_row_security(app)
     configure_rate_limits(app)
     configure_security_headers(app)
 

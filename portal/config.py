@@ -69,6 +69,9 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         # SQLite: how long a writer waits for the write lock behind others before the request
         # answers 503 (each holds it for one request's work, a few milliseconds).
+        # PostgreSQL: the role each request's transactions switch to, so that row-level security
+        # applies (docs/row-level-security.md); empty: no switch, the Python policies alone.
+        self.DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "portal_app").strip()
         self.SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15_000)
         # Refuse (not only log) a request that writes where portal.web.transactions' rule says
         # it only reads; the tests set it.

@@ -33,6 +33,7 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.models.row_security import restore_owner
 from tests import scratch_db
 from tests.live_app import FAST_PASSWORD_HASH
 from tests.live_server import LiveServer, serving
@@ -223,7 +224,12 @@ class PortalTestClient(FlaskClient):
         if ctx is not None:
             ctx.g = ctx.app.app_ctx_globals_class()
         keep_fixture_rows()
-        return super().open(*args, **kwargs)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            # The request's transaction may still be open (a read ends with the session): the
+            # test reads on in it as the owner, as it set up.
+            restore_owner()
 
 
 class PortalCliRunner(FlaskCliRunner):

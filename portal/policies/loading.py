@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+
 from portal.domain.inputs import as_uuid
 from portal.errors import FORBIDDEN_MESSAGE, NOT_FOUND_MESSAGE, Forbidden, NotFound
 from portal.extensions import db
+from portal.models import Booking
+from portal.models.row_security import row_security_active
 from portal.policies.rules import can
 
 T = TypeVar("T")
@@ -30,6 +34,8 @@ def load(model: type[T], row_id: Any, user, *, action: str = "view", missing: st
     key = as_uuid(row_id)
     row = _get(model, key, lock=lock) if key is not None else None
     if row is None:
+        if forbid_unseen and key is not None and _exists_unseen(model, key):
+            raise Forbidden(refused)
         raise NotFound(missing, fields=fields)
     if not can("view", user, row):
         if forbid_unseen:
@@ -38,6 +44,14 @@ def load(model: type[T], row_id: Any, user, *, action: str = "view", missing: st
     if action != "view" and not can(action, user, row):
         raise Forbidden(refused)
     return row
+
+
+def _exists_unseen(model: type, key) -> bool:
+    """Whether a row row-level security hid exists: the spec's booking-cancel tells someone else's
+    booking (403) from none (404). The database says so for bookings alone (portal_booking_exists)."""
+    if model is not Booking or not row_security_active():
+        return False
+    return bool(db.session.scalar(sa.select(sa.func.portal_booking_exists(key))))
 
 
 def _get(model: type[T], key, *, lock: bool) -> T | None:

@@ -13,9 +13,11 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.domain.booking_rules import NO_RULES, allowed_slots
 from portal.domain.intervals import (
+    DateException,
     HoursRange,
     Interval,
     day_windows,
@@ -33,6 +35,8 @@ from portal.models import (
     User,
     WorkingHours,
 )
+from portal.models.row_security import row_security_active
+from portal.models.types import UTCDateTime
 from portal.selectors.booking_rules import booking_rules_of, upcoming_count
 from portal.selectors.services import grid_default_minutes
 
@@ -50,15 +54,25 @@ def hours_of(specialist_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[HoursR
 
 
 def exceptions_of(specialist_ids: Iterable[uuid.UUID], first: date, last: date
-                  ) -> dict[tuple[uuid.UUID, date], list[AvailabilityException]]:
+                  ) -> dict[tuple[uuid.UUID, date], list[DateException]]:
+    """The dates that differ, as the window arithmetic reads them. Under row-level security the
+    reader is the database's (portal_exceptions_of): a stranger's free times need them too, and
+    it gives times, never the reasons."""
     ids = list(specialist_ids)
-    found: dict[tuple[uuid.UUID, date], list[AvailabilityException]] = defaultdict(list)
-    rows = db.session.scalars(
-        sa.select(AvailabilityException).where(
-            AvailabilityException.specialist_id.in_(ids),
-            AvailabilityException.exception_date.between(first, last),
+    found: dict[tuple[uuid.UUID, date], list[DateException]] = defaultdict(list)
+    if row_security_active():
+        rows = db.session.execute(sa.select(sa.column("specialist_id"), sa.column("exception_date"),
+                                            sa.column("is_available"), sa.column("all_day"),
+                                            sa.column("start_time"), sa.column("end_time"))
+                                  .select_from(sa.func.portal_exceptions_of(sa.literal(ids, ARRAY(sa.Uuid)),
+                                                                            first, last)))
+    else:
+        rows = db.session.scalars(
+            sa.select(AvailabilityException).where(
+                AvailabilityException.specialist_id.in_(ids),
+                AvailabilityException.exception_date.between(first, last),
+            )
         )
-    )
     for exception in rows:
         found[(exception.specialist_id, exception.exception_date)].append(exception)
     return found
@@ -93,6 +107,11 @@ def busy_between(specialist_id: uuid.UUID, start: datetime, end: datetime, *, ga
     """Busy intervals, merged and sorted: the specialist's sessions widened by `gap` on each side
     (their buffers and the new session's), and the patient's own sessions elsewhere as they are.
     The booking being moved (`moving_id`) does not count: its time is free for its own move."""
+    if row_security_active():
+        rows = db.session.execute(
+            sa.select(sa.column("starts_at", UTCDateTime), sa.column("ends_at", UTCDateTime), sa.column("own"))
+            .select_from(sa.func.portal_busy_between(specialist_id, start, end, gap, patient_id, moving_id)))
+        return merge_intervals((s - gap, e + gap) if own else (s, e) for s, e, own in rows)
     party = Booking.specialist_id == specialist_id
     if patient_id is not None:
         party = sa.or_(party, Booking.patient_id == patient_id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import ACTIVE_STATUSES, LONGEST_SESSION, Booking, BookingStatusHistory, utcnow
+from portal.models.row_security import row_security_active
 from portal.policies import visible
 from portal.selectors.pagination import paginate
 
@@ -58,7 +59,14 @@ def booking_clash(*, specialist_id: uuid.UUID, patient_id: uuid.UUID, starts_at:
     """One active booking of the specialist or of the patient overlapping the interval, or None
     (the booking being moved, `moving_id`, left out).
 
-    Only (specialist_id, patient_id) are read: the caller needs to know whose time is taken."""
+    Only (specialist_id, patient_id) are read: the caller needs to know whose time is taken.
+    Under row-level security the database's reader answers (portal_booking_clash): it sees
+    everyone's sessions and names only the two it was asked about."""
+    if row_security_active():
+        return db.session.execute(
+            sa.select(sa.column("specialist_id", sa.Uuid), sa.column("patient_id", sa.Uuid)).select_from(
+                sa.func.portal_booking_clash(specialist_id, patient_id, starts_at, ends_at, LONGEST_SESSION,
+                                             moving_id))).first()
     return db.session.execute(
         sa.select(Booking.specialist_id, Booking.patient_id).where(
             Booking.status.in_(ACTIVE_STATUSES), *([Booking.id != moving_id] if moving_id else []),
