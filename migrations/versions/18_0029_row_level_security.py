@@ -11,7 +11,7 @@
 SQLite has no row-level security: there the migration does nothing.
 
 Revision ID: 0029_row_level_security
-Revises: 0028_meeting_intake
+Revises: 0027_private_notes
 """
 import os
 
@@ -27,7 +27,7 @@ from portal.models.row_policies import (
 )
 
 revision = "0029_row_level_security"
-down_revision = "0028_meeting_intake"
+down_revision = "0027_private_notes"
 branch_labels = None
 depends_on = None
 
