@@ -3,7 +3,7 @@
 Once a session has started, its specialist or an admin records the answer, and may change it
 for ATTENDANCE_DAYS after the session ended. A no-show keeps its package credit used. Every
 night `bookings_complete_past` marks the confirmed sessions that ended AUTO_COMPLETE_HOURS ago
-completed, in one set-based statement; running it twice changes nothing."""
+completed, in one set-based statement; it is idempotent."""
 from __future__ import annotations
 
 import logging
@@ -77,7 +77,7 @@ def auto_complete_hours() -> int:
 
 
 def bookings_complete_past(*, now: datetime | None = None) -> int:
-    """Mark every confirmed session that ended AUTO_COMPLETE_HOURS ago or more completed:
+    """Mark every confirmed session that ended at least AUTO_COMPLETE_HOURS before `now` completed:
     one UPDATE for them all, their history rows in one more statement. Returns how many."""
     cutoff = (now or clock.now()) - timedelta(hours=auto_complete_hours())
     moment = now or clock.now()

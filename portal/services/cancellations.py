@@ -281,7 +281,7 @@ def report_unexpected(error: BaseException, *, booking_id, user_id) -> None:
 def cancellations_backfill(*, batch_size: int = 1000) -> int:
     """Record bookings already cancelled without a cancellation row (the spec's
     migration path: cancelled by the patient, reason 'historical_cancellation').
-    Running it again adds nothing. Returns how many rows it added."""
+    Idempotent: a booking that has its row is left out. Returns how many rows it added."""
     missing = sa.select(Booking.id, Booking.patient_id, Booking.updated_at).where(
         Booking.status == "cancelled",
         ~sa.exists().where(BookingCancellation.booking_id == Booking.id),

@@ -2,7 +2,7 @@
 
 The booking keeps its id, status, price, package credit, series link and occurrence date
 (so the dispatcher never books a moved occurrence twice). The time moved to passes every
-check a booking's time does (services.bookings.booking_time_check); the old time is free
+check a booking's time does (services.bookings.booking_time_check); the time it leaves is free
 as soon as the move commits. The patient moves only outside the specialist's
 late-cancellation window and within the booking rules; staff (the session's specialist,
 an admin) move any future session and may step past the rules, which the audit row names.
