@@ -148,6 +148,8 @@ def _apply(connection: Connection, role: str) -> None:
             connection.execute(_SET_OWNER)
             connection.info[_STATE] = _OWNER
         return
+    if connection.info.get(_STATE) == desired:  # a savepoint begins inside what is set already
+        return
     connection.execute(_SET_APP, {"role": role, "user_id": desired[0], "user_role": desired[1]})
     connection.info[_STATE] = desired
 
@@ -194,6 +196,10 @@ def configure_row_security(app: Flask) -> None:
     @event.listens_for(engine, "rollback")
     def ended(connection):
         connection.info[_STATE] = _OWNER  # set_config(..., true) ends with the transaction
+
+    @event.listens_for(engine, "checkin")
+    def returned(_dbapi_connection, record):
+        record.info.pop(_STATE, None)  # whatever ends it in the pool, the next user sets it afresh
 
     @event.listens_for(engine, "rollback_savepoint")
     def rolled_back(connection, _name, _context):

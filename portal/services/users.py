@@ -8,6 +8,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import policies
@@ -203,7 +204,9 @@ def api_token_find(token: str) -> ApiToken | None:
     """The live (not revoked, not expired) token row of an active user, or None. Reads only."""
     if not token:
         return None
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    # The token and its user in one query: every API request asks.
+    row = db.session.scalar(sa.select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.token_hash == _token_digest(token)))
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     if row.expires_at is not None and row.expires_at <= utcnow():
