@@ -6,12 +6,12 @@ from flask_login import current_user
 
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
-from portal.extensions import db
 from portal.models import BOOKING_STATUSES, Booking
 from portal.selectors.bookings import bookings_page
 from portal.selectors.meetings import booking_location
 from portal.services.bookings import booking_create, booking_patient
 from portal.web.rate_limits import booking_rate_limited, too_many_response
+from portal.web.transactions import commit_as_written
 
 blp = Blueprint("api_bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings")
 
@@ -131,7 +131,7 @@ def create_booking(data):
     booking = booking_create(actor=current_user, patient=patient, specialist_id=data["specialist_id"],
                              starts_at=data["starts_at"], override_rules=data["override_rules"],
                              use_package=data["use_package"], service_id=data["service_id"])
-    db.session.commit()
+    commit_as_written()
     return booking
 
 

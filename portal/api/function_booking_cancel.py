@@ -56,7 +56,7 @@ def booking_cancel_function():
     try:
         body = _body()
         booking_id = body["booking_id"]
-        booking = booking_cancel_and_commit(actor=current_user, booking_id=booking_id, reason=body["reason"])
+        terms = booking_cancel_and_commit(actor=current_user, booking_id=booking_id, reason=body["reason"])
     except ServiceError as error:
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking_id, error=error)
@@ -65,4 +65,4 @@ def booking_cancel_function():
         db.session.rollback()
         report_unexpected(error, booking_id=booking_id, user_id=current_user.id)
         return json_error(500)
-    return jsonify({"success": True, "message": success_message(booking)})
+    return jsonify({"success": True, "message": success_message(terms)})

@@ -106,8 +106,8 @@ def _current(booking: Booking, notice: str | None = None):
                                          viewer_role=viewer_role, notice=notice))
 
 
-def _cancelled(booking: Booking):
-    notice = success_message(booking)
+def _cancelled(booking: Booking, terms):
+    notice = success_message(terms)
     if not htmx:
         flash(notice, "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
@@ -137,8 +137,8 @@ def cancel(booking_id):
     if not _problem(booking) and _staff_terms(booking) and behalf not in ("patient", "clinic"):
         return _refused(booking, "Say whether you cancel on the patient's behalf or for the clinic.", reason)
     try:
-        booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason, as_staff=True,
-                                  cancelled_for=behalf or None)
+        terms = booking_cancel_and_commit(actor=current_user, booking_id=booking.id, reason=reason, as_staff=True,
+                                          cancelled_for=behalf or None)
     except ServiceError as error:
         note_refusal(error)
         booking_cancel_refused(actor=current_user, booking_id=booking.id, error=error)
@@ -148,4 +148,4 @@ def cancel(booking_id):
         db.session.rollback()
         report_unexpected(error, booking_id=booking.id, user_id=current_user.id)
         return _refused(policies.load(Booking, booking.id, current_user), UNEXPECTED, reason, status=500)
-    return _cancelled(booking)
+    return _cancelled(booking, terms)

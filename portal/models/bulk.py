@@ -81,3 +81,17 @@ def bulk_insert(table: sa.Table, rows: list[dict], *, skip_conflicts: bool = Fal
                  + (" ON CONFLICT DO NOTHING" if skip_conflicts else ""))
     db.session.execute(sa.text(statement), {f"c{i}": pg_array(row[name] for row in rows)
                                             for i, name in enumerate(columns)})
+
+
+def write_together(*statements: sa.Executable) -> sa.Result:
+    """Run several writes (INSERTs, or a SELECT of a writing function, last) as one statement on
+    PostgreSQL: each but the last a data-modifying CTE of the last, so the rows a change owes
+    (its history, its audit row, its mail) cost one round trip, not one each. Elsewhere (SQLite
+    knows no writing CTEs) one after another. Every value must be given: defaults the ORM would
+    fill in do not run inside a CTE. Returns the last statement's result."""
+    *first, last = statements
+    if first and is_postgres():
+        return db.session.execute(last.add_cte(*(s.cte(f"written_{n}") for n, s in enumerate(first))))
+    for statement in first:
+        db.session.execute(statement)
+    return db.session.execute(last)

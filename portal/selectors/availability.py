@@ -124,9 +124,11 @@ def busy_between(specialist_id: uuid.UUID, start: datetime, end: datetime, *, ga
     return merge_intervals((s - gap, e + gap) if own else (s, e) for s, e, own in rows)
 
 
-def grid_of(specialist_id: uuid.UUID, rules, on: date) -> timedelta:
-    """The start-time grid in force: the specialist's, or the default their services give."""
-    return timedelta(minutes=rules.slot_interval_minutes or grid_default_minutes(specialist_id, on))
+def grid_of(specialist_id: uuid.UUID, rules, on: date, default_minutes: int | None = None) -> timedelta:
+    """The start-time grid in force: the specialist's, or the default their services give
+    (`default_minutes`, when the caller has read it already: selectors.services.service_day)."""
+    return timedelta(minutes=rules.slot_interval_minutes or default_minutes
+                     or grid_default_minutes(specialist_id, on))
 
 
 def free_slots(specialist: User, first: date, last: date, *, now: datetime,

@@ -85,6 +85,42 @@ def grid_default_minutes(specialist_id: uuid.UUID, on: date) -> int:
     current: dict[uuid.UUID, int] = {}
     for service_id, minutes in rows:
         current.setdefault(service_id, minutes)
-    if not current:
-        return 60
-    return min(60, -(-min(current.values()) // 15) * 15)
+    return _grid_of(current.values())
+
+
+def _grid_of(lengths) -> int:
+    lengths = list(lengths)
+    return min(60, -(-min(lengths) // 15) * 15) if lengths else 60
+
+
+@dataclass(frozen=True)
+class ServiceDay:
+    """What booking a service on a day needs, read at once: the service (None when the
+    specialist has no such one), its rate that day (None: no price from that day yet), and the
+    default grid their active services give that day (grid_default_minutes)."""
+
+    service: Service | None
+    rate: SpecialistRate | None
+    grid_minutes: int
+
+
+def service_day(specialist_id: uuid.UUID, on: date, service_id: uuid.UUID | None = None) -> ServiceDay:
+    """The service (the default one when None) with its rate on `on`, and the default grid: one
+    query for what service_get / default_service_of, service_rate_on and grid_default_minutes
+    read one by one. Each service's rate that day is its newest row from `on` back."""
+    newest = sa.func.row_number().over(partition_by=SpecialistRate.service_id, order_by=(
+        SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc()))
+    current = (sa.select(SpecialistRate.id, SpecialistRate.service_id, newest.label("newest"))
+               .where(SpecialistRate.specialist_id == specialist_id, SpecialistRate.effective_from <= on)
+               .subquery())
+    booked = Service.id == service_id if service_id is not None else Service.is_default.is_(True)
+    rows = db.session.execute(
+        sa.select(Service, SpecialistRate)
+        .outerjoin(current, sa.and_(current.c.service_id == Service.id, current.c.newest == 1))
+        .outerjoin(SpecialistRate, SpecialistRate.id == current.c.id)
+        .where(Service.specialist_id == specialist_id, sa.or_(Service.is_active.is_(True), booked))
+    ).all()
+    chosen = next(((service, rate) for service, rate in rows
+                   if (service.id == service_id if service_id is not None else service.is_default)), (None, None))
+    grid = _grid_of(rate.duration_minutes for service, rate in rows if service.is_active and rate is not None)
+    return ServiceDay(chosen[0], chosen[1], grid)

@@ -12,8 +12,11 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from portal.extensions import db
 from portal.models import AuditLog
+from portal.models.types import new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +35,38 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def audit_values(*, actor, action: str, entity_type: str, entity_id: Any = None,
+                 old_values: dict | None = None, new_values: dict | None = None,
+                 status: str = "success") -> dict:
+    """An audit row's columns, every one given."""
+    return {
+        "id": new_id(),
+        "actor_id": getattr(actor, "id", actor) if actor is not None else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id) if entity_id is not None else None,
+        "old_values": _jsonable(old_values) if old_values is not None else None,
+        "new_values": _jsonable(new_values) if new_values is not None else None,
+        "status": status,
+        "created_at": utcnow(),
+    }
+
+
 def audit_record(*, actor, action: str, entity_type: str, entity_id: Any = None,
                  old_values: dict | None = None, new_values: dict | None = None,
                  status: str = "success") -> AuditLog:
     """Add an audit row to the current transaction."""
-    entry = AuditLog(
-        actor_id=getattr(actor, "id", actor) if actor is not None else None,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id) if entity_id is not None else None,
-        old_values=_jsonable(old_values) if old_values is not None else None,
-        new_values=_jsonable(new_values) if new_values is not None else None,
-        status=status,
-    )
+    entry = AuditLog(**audit_values(actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+                                    old_values=old_values, new_values=new_values, status=status))
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def audit_insert(**fields) -> sa.Insert:
+    """The INSERT of an audit row (audit_values' arguments), for a caller writing it beside
+    other rows in one statement (models.bulk.write_together)."""
+    return sa.insert(AuditLog).values(audit_values(**fields))
 
 
 def audit_failure(*, actor, action: str, entity_type: str, entity_id: Any = None,

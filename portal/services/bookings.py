@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
@@ -15,14 +15,14 @@ from portal.domain.intervals import interval_fits, on_grid
 from portal.domain.zones import zone_of
 from portal.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal.extensions import db
-from portal.models import Booking, BookingStatusHistory, Role, User
-from portal.selectors.availability import busy_between, grid_of, rate_on, windows_between
+from portal.models import Booking, Role, Service, User
+from portal.selectors.availability import busy_between, grid_of, windows_between
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.bookings import booking_clash
-from portal.selectors.services import default_service_of, service_get
+from portal.selectors.services import default_service_of, service_day, service_get
 from portal.selectors.specialists import specialist_get
 from portal.selectors.users import patient_get
-from portal.services.audit import audit_record
+from portal.services.booking_records import booking_change_write, booking_mail_rows
 from portal.services.booking_rules import BookingRuleBroken, booking_rules_enforce, max_ahead_days, may_override
 from portal.services.enrolments import credit_draw
 from portal.services.meetings import needs_own_room, own_room_url
@@ -55,6 +55,7 @@ class BookingTime(NamedTuple):
     ends_at: datetime
     rate: object  # the service's SpecialistRate row current that day
     overridden: list[str]  # the rules a staff override set aside (BUFFER), for the audit row
+    service: Service | None = None  # the service booked, when the check read it
 
 
 def bookable_service(specialist: User, service_id: uuid.UUID | None, *,
@@ -64,13 +65,20 @@ def bookable_service(specialist: User, service_id: uuid.UUID | None, *,
     if service_id is None:
         service = default_service_of(specialist.id)
         return service and service.id
-    service = service_get(service_id)
+    return _offered(specialist, service_get(service_id), service_id, moving=moving).id
+
+
+def _offered(specialist: User, service: Service | None, service_id: uuid.UUID | None, *,
+             moving: bool) -> Service | None:
+    """`service`, read for `service_id` (None: the default), if it may be booked (see bookable_service)."""
+    if service_id is None:
+        return service
     if service is None or service.specialist_id != specialist.id:
         raise NotFound("No such service for this specialist.", fields={"service_id": "Unknown service."})
     if not service.is_active and not moving:
         raise SlotUnavailable("This service is no longer offered.", code="SERVICE_INACTIVE",
                               fields={"service_id": "No longer offered."})
-    return service.id
+    return service
 
 
 def _buffers_clear(specialist: User, rules, windows, starts_at: datetime, ends_at: datetime,
@@ -106,8 +114,13 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     if starts_at <= now:
         raise SlotUnavailable("Bookings must start in the future.", code="SLOT_UNAVAILABLE")
     local_day = starts_at.astimezone(zone_of(specialist)).date()
-    service = bookable_service(specialist, service_id, moving=moving_id is not None)
-    rate = rate_on(specialist.id, local_day, service) if day_rules is None else day_rules[0]
+    if day_rules is None:
+        offer = service_day(specialist.id, local_day, service_id)
+        service = _offered(specialist, offer.service, service_id, moving=moving_id is not None)
+        rate, grid_minutes = offer.rate, offer.grid_minutes
+    else:
+        bookable_service(specialist, service_id, moving=moving_id is not None)
+        service, rate, grid_minutes = None, day_rules[0], None
     if rate is None:
         raise SlotUnavailable("This specialist has no rate set yet.", code="NO_RATE")
     ends_at = starts_at + (length or timedelta(minutes=rate.duration_minutes))
@@ -120,7 +133,7 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
     if clash:
         raise SlotUnavailable(clash)
     overridden = []
-    if not on_grid(windows, starts_at, grid_of(specialist.id, rules, local_day), zone_of(specialist)):
+    if not on_grid(windows, starts_at, grid_of(specialist.id, rules, local_day, grid_minutes), zone_of(specialist)):
         if not staff:
             raise SlotUnavailable("Sessions start on the specialist's grid of times. Please pick a listed time.",
                                   code=OFF_GRID)
@@ -130,7 +143,7 @@ def booking_check(*, specialist: User, patient_id: uuid.UUID, starts_at: datetim
             raise SlotUnavailable("The specialist keeps time free between sessions. Please pick another time.",
                                   code=BUFFER)
         overridden.append(BUFFER)
-    return BookingTime(ends_at, rate, overridden)
+    return BookingTime(ends_at, rate, overridden, service)
 
 
 def booking_time_check(*, actor: User, specialist: User, patient_id: uuid.UUID, starts_at: datetime,
@@ -163,7 +176,7 @@ def booking_time_check(*, actor: User, specialist: User, patient_id: uuid.UUID, 
     overridden = checked.overridden + booking_rules_enforce(
         rules=booking_rules_of(specialist.id), patient_id=patient_id, specialist_id=specialist.id,
         starts_at=starts_at, now=now, override=override_rules, moving_id=moving_id)
-    return BookingTime(checked.ends_at, checked.rate, overridden)
+    return checked._replace(overridden=overridden)
 
 
 def require_confirmed_address(patient: User) -> None:
@@ -223,46 +236,43 @@ def booking_create(*, actor: User, patient: User, specialist_id: uuid.UUID, star
     checked = booking_time_check(actor=actor, specialist=specialist, patient_id=patient.id, starts_at=starts_at,
                                  override_rules=override_rules, service_id=service_id)
     ends_at, rate, overridden = checked.ends_at, checked.rate, checked.overridden
+    # In UTC, as the database keeps them: the answer is built from this object, not read back.
     booking = Booking(
-        patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at, ends_at=ends_at,
+        patient_id=patient.id, specialist_id=specialist.id, starts_at=starts_at.astimezone(UTC),
+        ends_at=ends_at.astimezone(UTC),
         status="confirmed", price=rate.price, currency=rate.currency, service_id=rate.service_id,
-        recurring_booking_id=recurring_booking_id, room_url=_own_room(rate.service_id),
+        recurring_booking_id=recurring_booking_id, room_url=_own_room(checked.service or service_get(rate.service_id)),
     )
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # a lost race takes the credit drawn for it back too
+            if use_package:
+                booking.package_enrolment_id = credit_draw(
+                    patient_id=patient.id, specialist_id=specialist.id, service_id=rate.service_id,
+                    day=starts_at.astimezone(zone_of(specialist)).date())
             db.session.add(booking)
             db.session.flush()
     except IntegrityError as error:
         log.info("booking for specialist %s at %s lost a race", specialist.id, starts_at)
         raise SlotUnavailable("That time was just taken. Please pick another slot.") from error
-    if use_package:
-        local_day = starts_at.astimezone(zone_of(specialist)).date()
-        enrolment_id = credit_draw(patient_id=patient.id, specialist_id=specialist.id, day=local_day,
-                                   service_id=rate.service_id)
-        if enrolment_id is not None:  # assigning None would still write the row again
-            booking.package_enrolment_id = enrolment_id
-            db.session.flush()
-    db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=None, to_status="confirmed",
-                                        changed_by=actor.id))
-    audit_record(actor=actor, action="booking_created", entity_type="booking", entity_id=booking.id,
-                 new_values={"specialist_id": specialist.id, "patient_id": patient.id,
-                             "starts_at": starts_at, "price": rate.price, "currency": rate.currency,
-                             "service_id": rate.service_id,
-                             "package_enrolment_id": booking.package_enrolment_id,
-                             **({"rules_overridden": overridden} if overridden else {})})
-    if recurring_booking_id is None:  # a series' bookings are confirmed by one series mail instead
-        booking_mail(booking, "booking_confirmed", [patient, specialist])
+    booking_change_write(
+        booking=booking, actor=actor, from_status=None, to_status="confirmed", action="booking_created",
+        new_values={"specialist_id": specialist.id, "patient_id": patient.id, "starts_at": starts_at,
+                    "price": rate.price, "currency": rate.currency, "service_id": rate.service_id,
+                    "package_enrolment_id": booking.package_enrolment_id,
+                    **({"rules_overridden": overridden} if overridden else {})},
+        # a series' bookings are confirmed by one series mail instead
+        template="booking_confirmed" if recurring_booking_id is None else None,
+        recipient_ids=[patient.id, specialist.id])
     return booking
 
 
-def _own_room(service_id: uuid.UUID | None) -> str | None:
+def _own_room(service: Service | None) -> str | None:
     """A video service without a fixed room gives each booking its own, never reused."""
-    return own_room_url() if needs_own_room(service_get(service_id) if service_id else None) else None
+    return own_room_url() if needs_own_room(service) else None
 
 
 def booking_mail(booking: Booking, template: str, recipients) -> None:
     """Owe each recipient the booking's `template` mail (in the caller's transaction, one statement)."""
     from portal.services.outbox import outbox_add_many
 
-    outbox_add_many([{"recipient_id": user.id, "template": template, "about": {"booking_id": booking.id},
-                      "dedup_key": f"{template}:{booking.id}:{user.id}"} for user in recipients])
+    outbox_add_many(booking_mail_rows(booking, template, [user.id for user in recipients]))

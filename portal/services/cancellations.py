@@ -20,15 +20,17 @@ from datetime import datetime, timedelta
 import sentry_sdk
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import clock, policies
 from portal.domain.inputs import MAX_REASON, as_uuid, has_control_chars
 from portal.errors import Conflict, Forbidden, ServiceError
 from portal.extensions import db
-from portal.models import ACTIVE_STATUSES, CANCELLED_FOR, Booking, BookingCancellation, BookingStatusHistory, User
+from portal.models import ACTIVE_STATUSES, CANCELLED_FOR, Booking, BookingCancellation, User
 from portal.selectors.public_cache import touch
 from portal.selectors.specialists import late_cancel_notice_hours
 from portal.services.audit import audit_failure, audit_record
+from portal.services.booking_records import booking_change_write
 from portal.services.enrolments import credit_return
 
 log = logging.getLogger(__name__)
@@ -106,19 +108,9 @@ def staff_cancelled_for(actor: User, booking: Booking, cancelled_for: str | None
     return cancelled_for or "clinic"
 
 
-def recorded_terms(booking: Booking) -> CancelTerms:
-    """The terms a cancelled booking was cancelled under, read from its cancellation record."""
-    record = db.session.scalars(sa.select(BookingCancellation).where(
-        BookingCancellation.booking_id == booking.id)).one()
-    return CancelTerms(is_late=record.is_late,
-                       notice_hours=late_cancel_notice_hours(specialist_id=booking.specialist_id),
-                       by_patient=record.cancelled_by == booking.patient_id or record.cancelled_for == "patient",
-                       uses_credit=booking.package_enrolment_id is not None)
-
-
-def success_message(booking: Booking) -> str:
+def success_message(terms: CancelTerms) -> str:
     """The spec's success message, and what the cancellation meant for lateness and credits."""
-    return f"{SUCCESS_MESSAGE} {recorded_terms(booking).explain()}"
+    return f"{SUCCESS_MESSAGE} {terms.explain()}"
 
 
 class AlreadyCancelled(Conflict):
@@ -174,17 +166,20 @@ def _cancellable_booking(actor: User, booking_id: uuid.UUID, as_staff: bool) -> 
 
 def _set_cancelled(booking: Booking) -> None:
     """Only one transaction can move an active booking to cancelled, whatever the isolation."""
+    now = clock.now()
     changed = db.session.execute(
         sa.update(Booking)
         .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_STATUSES))
-        .values(status="cancelled", updated_at=clock.now())
+        .values(status="cancelled", updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
         raise AlreadyCancelled("This booking is already cancelled.")
     # The UPDATE bypasses the ORM's events: the public cache learns of the freed time here.
     touch(db.session, [booking.specialist_id])
-    db.session.refresh(booking)
+    # The row is locked and now holds exactly this: no need to read it back.
+    set_committed_value(booking, "status", "cancelled")
+    set_committed_value(booking, "updated_at", now)
 
 
 def cancelled_as(actor: User, booking: Booking) -> str:
@@ -196,6 +191,13 @@ def cancelled_as(actor: User, booking: Booking) -> str:
 
 def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False,
                    cancelled_for: str | None = None) -> Booking:
+    """Cancel a booking (see booking_cancel_with_terms); the booking."""
+    return booking_cancel_with_terms(actor=actor, booking_id=booking_id, reason=reason, as_staff=as_staff,
+                                     cancelled_for=cancelled_for)[0]
+
+
+def booking_cancel_with_terms(*, actor: User, booking_id, reason, as_staff: bool = False,
+                              cancelled_for: str | None = None) -> tuple[Booking, CancelTerms]:
     """Cancel a booking for its patient or specialist: status, record, history, audit.
 
     With `as_staff` (the portal's pages, an exception placed by an admin) an admin
@@ -206,7 +208,8 @@ def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False,
     function never passes either.
 
     Raises ServiceError subclasses: INVALID_REQUEST, NOT_FOUND, FORBIDDEN,
-    ALREADY_CANCELLED, BOOKING_IN_PAST. Flushes; the caller commits."""
+    ALREADY_CANCELLED, BOOKING_IN_PAST. Flushes; the caller commits. Returns the booking and
+    the terms it was cancelled under."""
     key = parse_booking_id(booking_id)
     text = clean_reason(reason)
     booking = _cancellable_booking(actor, key, as_staff)
@@ -225,36 +228,31 @@ def booking_cancel(*, actor: User, booking_id, reason, as_staff: bool = False,
         raise AlreadyCancelled("This booking is already cancelled.") from error
     if terms.returns_credit:
         credit_return(enrolment_id=booking.package_enrolment_id)
-    db.session.add(BookingStatusHistory(booking_id=booking.id, from_status=previous,
-                                        to_status="cancelled", changed_by=actor.id))
-    audit_record(actor=actor, action=AUDIT_ACTION, entity_type="booking", entity_id=booking.id,
-                 old_values={"status": previous},
-                 new_values={"status": "cancelled", "cancellation_id": cancellation.id,
-                             "cancelled_by": actor.id, "cancelled_as": cancelled_as(actor, booking),
-                             "cancelled_for": behalf,
-                             "policy": NO_REFUND, "is_late": terms.is_late,
-                             "credit": "forfeited" if terms.forfeits_credit else
-                                       "returned" if terms.returns_credit else None})
-    _tell_the_other_party(actor, booking)
+    booking_change_write(
+        booking=booking, actor=actor, from_status=previous, to_status="cancelled", action=AUDIT_ACTION,
+        old_values={"status": previous},
+        new_values={"status": "cancelled", "cancellation_id": cancellation.id,
+                    "cancelled_by": actor.id, "cancelled_as": cancelled_as(actor, booking),
+                    "cancelled_for": behalf,
+                    "policy": NO_REFUND, "is_late": terms.is_late,
+                    "credit": "forfeited" if terms.forfeits_credit else
+                              "returned" if terms.returns_credit else None},
+        # The notice (with its .ics CANCEL) to whoever did not cancel: both, when staff did.
+        template="booking_cancelled",
+        recipient_ids=[party for party in (booking.patient_id, booking.specialist_id) if party != actor.id])
     log.info("booking %s cancelled by %s", booking.id, actor.id)
-    return booking
-
-
-def _tell_the_other_party(actor: User, booking: Booking) -> None:
-    """The cancellation notice (with its .ics CANCEL) to whoever did not cancel: both, when staff did."""
-    from portal.services.bookings import booking_mail
-
-    parties = [db.session.get(User, booking.patient_id), db.session.get(User, booking.specialist_id)]
-    booking_mail(booking, "booking_cancelled", [user for user in parties if user is not None and user.id != actor.id])
+    return booking, terms
 
 
 def booking_cancel_and_commit(*, actor: User, booking_id, reason, as_staff: bool = False,
-                              cancelled_for: str | None = None) -> Booking:
-    """For the interfaces that own the transaction (the page, the function): cancel, commit."""
-    booking = booking_cancel(actor=actor, booking_id=booking_id, reason=reason, as_staff=as_staff,
-                             cancelled_for=cancelled_for)
+                              cancelled_for: str | None = None) -> CancelTerms:
+    """For the interfaces that own the transaction (the page, the function): cancel, commit.
+    The terms it was cancelled under (success_message says them), kept as written: the
+    answer reads nothing back."""
+    _booking, terms = booking_cancel_with_terms(actor=actor, booking_id=booking_id, reason=reason,
+                                                as_staff=as_staff, cancelled_for=cancelled_for)
     db.session.commit()
-    return booking
+    return terms
 
 
 def booking_cancel_refused(*, actor: User, booking_id, error: ServiceError) -> None:

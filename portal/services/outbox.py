@@ -90,28 +90,38 @@ def _insert_new(rows: list[dict]) -> list[uuid.UUID]:
     if not rows:
         return []
     db.session.flush()  # the recipients may be new in this transaction: their rows first
+    return outbox_written(db.session.execute(outbox_insert(rows)))
+
+
+def outbox_insert(rows: list[dict]) -> sa.Executable:
+    """The one statement that writes `rows` (outbox_add_many's dicts) whose keys are new and
+    returns their ids: for a caller writing them beside other rows (models.bulk.write_together),
+    who hands its result to outbox_written."""
     now = clock.now()
     values = [{"id": uuid.uuid4(), "recipient_id": row["recipient_id"], "template": row["template"],
                "about": _plain(row["about"]), "dedup_key": row["dedup_key"], "status": "pending", "tries": 0,
                "next_attempt_at": now, "created_at": now} for row in rows]
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     if row_security_active():
-        written = _insert_unread(values)
-    else:
-        statement = (dialect.insert(Outbox.__table__).values(values)
-                     .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Outbox.__table__.c.id))
-        written = list(db.session.scalars(statement))
+        return _insert_unread(values)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return (dialect.insert(Outbox.__table__).values(values)
+            .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Outbox.__table__.c.id))
+
+
+def outbox_written(result: sa.Result) -> list[uuid.UUID]:
+    """The ids outbox_insert's statement wrote, noted for delivery when the transaction commits."""
+    written = [value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in result.scalars()]
     for outbox_id in written:
         note_new(outbox_id)
     return written
 
 
-def _insert_unread(values: list[dict]) -> list[uuid.UUID]:
+def _insert_unread(values: list[dict]) -> sa.Executable:
     """Under row-level security a request may not read the outbox (it is the staff's), and ON
     CONFLICT reads the key: the database's writer (portal_outbox_write) inserts the new keys
     and says which, nothing more."""
     rows = sa.bindparam("rows", json.loads(json.dumps(values, default=str)), type_=sa.JSON)
-    return [uuid.UUID(str(i)) for i in db.session.scalars(sa.select(sa.func.portal_outbox_write(rows)))]
+    return sa.select(sa.func.portal_outbox_write(rows))
 
 
 def note_new(outbox_id: uuid.UUID) -> None:

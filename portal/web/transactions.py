@@ -18,6 +18,7 @@ A request outside the rule that writes anyway is logged, and refused in the test
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -75,9 +76,27 @@ def write_transaction() -> Iterator[None]:
             raise
 
 
+def commit_as_written() -> None:
+    """Commit, keeping what the session holds as it was written, for a request about to answer
+    with it (the booking just made): the answer is built from the transaction's own rows, not
+    read back in another transaction after the commit."""
+    from portal.extensions import db
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+# A data-modifying CTE (models.bulk.write_together) writes too.
+_WRITING_WITH = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.I | re.S)
+
+
 def _is_write(statement: str) -> bool:
     words = statement.lstrip().split(None, 1)
-    return bool(words) and words[0].upper() in WRITE_STATEMENTS
+    return bool(words) and (words[0].upper() in WRITE_STATEMENTS or bool(_WRITING_WITH.match(statement)))
 
 
 def configure_write_intent(app: Flask) -> None:

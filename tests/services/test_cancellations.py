@@ -214,7 +214,7 @@ def test_an_unexpected_error_is_500_json_and_reported_without_the_reason(
                                           Exception("disk on fire"))
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cancellations, "audit_record", broken)
+    monkeypatch.setattr(cancellations, "booking_change_write", broken)
     headers = api_headers(users["patient"])
     response = cancel(client, headers, booking.id, reason)
     assert response.status_code == 500
