@@ -19,9 +19,10 @@ The phases:
 
 1. --bare-seconds (15) of --users users requesting the bare fragment (a few rows, one query): the
    ceiling of this server, app and load generator on this machine now;
-2. --floor-seconds (15) of --users users, each signed in as a patient, requesting their e-mail
-   settings page: the session, the user, the layout and one small form, no other query. The floor
-   of any signed-in page: what the mix could reach if every page cost no more than being signed in;
+2. --floor-seconds (15) of --users users, each signed in as a patient, requesting their data and
+   privacy page (/account/data): the session, the user, the layout, one small form and one other
+   query (their erasure requests, none). The floor of any signed-in page: what the mix could reach
+   if every page cost no more than being signed in;
 3. --seconds (60) of --users users: patients searching specialists, opening slot lists, booking and
    cancelling; specialists opening the calendar and day panels and blocking time; admins paging the
    audit log; one ops user running the dispatcher once and following its job.

@@ -24,6 +24,11 @@ def selected_zone(page: str) -> str:
         1) or ""
 
 
+def selected_zones(page: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="timezone".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option selected value="([^"]+)"', select)
+
+
 @pytest.fixture
 def pages(client, users, login_as):
     def page(name: str) -> str:
@@ -81,3 +86,35 @@ def test_an_unknown_zone_is_refused(client):
     response = client.post("/signup", data={"display_name": "Pat", "email": "pat@example.test",
                                             "password": "sunlit-meadow-walk-42", "timezone": "Not/AZone"})
     assert response.status_code == 422 and "Not a valid choice" in response.text
+
+
+def test_each_account_page_selects_the_stored_zone_and_no_other(client, users, login_as):
+    patient = users["patient"]
+    login_as(patient)
+    for stored in ["Etc/GMT+5", "Europe/Lisbon", "Factory", "Asia/Tokyo", "UTC"]:
+        patient.timezone = stored
+        db.session.flush()
+        page = client.get("/account").text
+        assert selected_zones(page) == [stored]
+        kept = options_by_group(page).get("Your current zone")
+        assert kept == ([stored] if stored in ("Etc/GMT+5", "Factory") else None)
+
+
+def test_an_unknown_zone_posted_to_the_account_page_is_refused_and_nothing_is_selected(client, users, login_as):
+    patient = users["patient"]
+    patient.timezone = "Europe/Lisbon"
+    db.session.flush()
+    login_as(patient)
+    response = client.post("/account", data={"display_name": "Renamed", "timezone": "Mars/Base"})
+    assert response.status_code == 422 and "Not a valid choice" in response.text
+    select = '<select aria-describedby="timezone-error" aria-invalid="true" id="timezone" name="timezone">'
+    assert select in response.text
+    assert selected_zones(response.text) == [] and "Your current zone" not in options_by_group(response.text)
+    db.session.refresh(patient)
+    assert (patient.display_name, patient.timezone) == ("Pat One", "Europe/Lisbon")
+
+
+def test_the_invite_form_selects_the_clinics_zone(app, client, users, login_as, monkeypatch):
+    monkeypatch.setitem(app.config, "PORTAL_TIMEZONE", "Europe/Stockholm")
+    login_as(users["admin"])
+    assert selected_zones(client.get("/admin/users").text) == ["Europe/Stockholm"]
