@@ -311,8 +311,9 @@ def cpu_by_group(groups: tuple[str, ...] = CPU_GROUPS) -> dict[str, float]:
                 times = process.cpu_times()
                 used[group] += times.user + times.system + times.children_user + times.children_system
     # locust runs as this script's child and is reaped when its phase ends: its CPU is ours to count.
-    own = psutil.Process().cpu_times()
-    used["locust"] += own.children_user + own.children_system
+    if "locust" in used:
+        own = psutil.Process().cpu_times()
+        used["locust"] += own.children_user + own.children_system
     machine = psutil.cpu_times()
     used["machine"] = machine.user + machine.system + getattr(machine, "nice", 0.0)
     return used

@@ -55,7 +55,7 @@ from psycopg.types.json import Jsonb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import Services, free_port, migrate_and_seed, seeded_id, served_env  # noqa: E402
+from bench.load import Services, cpu_by_group, free_port, migrate_and_seed, seeded_id, served_env  # noqa: E402
 
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "UTC"]  # bench/load.py's, by index
 LENGTHS = [50, 45, 60, 30]
@@ -303,11 +303,29 @@ def app_cancel(api: Api, booking_id: str) -> None:
         raise Refused(f"cancel answered {status}: {body}")
 
 
+CPU_GROUPS = ("gunicorn", "rq worker", "postgres", "redis")
+
+
 @dataclass
 class Timings:
     book: list[float] = field(default_factory=list)
     cancel: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group in the phases
+
+    def add_cpu(self, before: dict, after: dict) -> None:
+        for group in after:
+            self.cpu[group] = self.cpu.get(group, 0.0) + after[group] - before[group]
+
+
+def cpu_now() -> dict[str, float]:
+    """cpu_by_group's figures, and this process's own (the clients: HTTP here, psycopg for bare)."""
+    import psutil
+
+    used = cpu_by_group(CPU_GROUPS)
+    own = psutil.Process().cpu_times()
+    used["clients"] = own.user + own.system
+    return used
 
 
 def run_phase(mode: str, clients: list[Client], seconds: float, url: str, port: int, timings: Timings) -> None:
@@ -434,7 +452,9 @@ def main() -> int:
                   f"{args.clients} clients", file=sys.stderr)
             for _ in range(args.rounds):
                 for mode in ("app", "bare"):
+                    before = cpu_now()
                     run_phase(mode, clients, args.seconds, url, port, timings[mode])
+                    timings[mode].add_cpu(before, cpu_now())
             services.stop()
     except KeyboardInterrupt:
         print("interrupted: stopping the server and the worker, dropping the database", file=sys.stderr)
@@ -488,6 +508,14 @@ def report(timings: dict[str, Timings], breakdown: dict, clients: int) -> dict:
         print(f"{kind} in-process: {part['statements']} statements, {part['total_ms']:.1f} ms = reads "
               f"{part['reads_ms']:.1f} + writes {part['writes_ms']:.1f} + commit {part['commit_ms']:.1f} + "
               f"the rest (Flask, session, limits, ORM, response) {part['rest_ms']:.1f}", file=sys.stderr)
+
+    for mode, timing in timings.items():
+        writes = len(timing.book) + len(timing.cancel)
+        if writes and timing.cpu:
+            shares = ", ".join(f"{group} {1000 * seconds / writes:.1f}" for group, seconds in timing.cpu.items()
+                               if group != "machine")
+            print(f"CPU per {mode} write (ms): {shares}; the whole machine "
+                  f"{1000 * timing.cpu.get('machine', 0.0) / writes:.1f}", file=sys.stderr)
 
     def ratio(bare_rps: float, app_rps: float) -> float | None:
         return round(bare_rps / app_rps, 2) if app_rps else None
