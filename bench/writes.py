@@ -426,6 +426,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="app and bare phases, alternating")
     parser.add_argument("--workers", type=int, help="gunicorn workers (2 per core)")
     parser.add_argument("--in-process", type=int, default=20, help="writes timed in-process for the breakdown")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="start no RQ worker: the app's mail is enqueued but not delivered during the run, "
+                             "as the bare writes' is not (shows what delivery adds to the app's side)")
     args = parser.parse_args()
     raw = os.environ.get("DATABASE_URL", "")
     if not raw.startswith(("postgres://", "postgresql")):
@@ -446,10 +449,11 @@ def main() -> int:
             breakdown = in_process(url, redis_url, queue, str(work / "instance"), clients[0], args.in_process)
             port = free_port()
             services = Services(served_env(url, work, port, redis_url, queue=queue), workers, 1, port, work,
-                                rq_worker=True)
+                                rq_worker=not args.no_worker)
             services.start()
-            print(f"gunicorn ({workers} workers) and an RQ worker up on 127.0.0.1:{port}; "
-                  f"{args.clients} clients", file=sys.stderr)
+            worker = "" if args.no_worker else " and an RQ worker"
+            print(f"gunicorn ({workers} workers){worker} up on 127.0.0.1:{port}; {args.clients} clients",
+                  file=sys.stderr)
             for _ in range(args.rounds):
                 for mode in ("app", "bare"):
                     before = cpu_now()
@@ -462,6 +466,11 @@ def main() -> int:
     finally:
         if services is not None:
             services.stop()
+        if args.no_worker:  # the deliveries no worker took
+            from redis import Redis
+            from rq import Queue
+
+            Queue(queue, connection=Redis.from_url(redis_url)).empty()
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
