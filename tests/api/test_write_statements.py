@@ -16,8 +16,9 @@ from portal.extensions import db
 from portal.models import AuditLog, Booking, BookingCancellation, BookingStatusHistory, Outbox
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
-BOOKING_BUDGET = 12  # on PostgreSQL, with the pair lock; on SQLite the writes beside it go one by one
-CANCEL_BUDGET = 8
+# (booking, cancellation). PostgreSQL takes the pair lock, and writes the history, audit and mail
+# rows in one statement; SQLite needs no lock and writes them one by one. The targets: 12 and 8.
+BUDGETS = {"postgresql": (11, 6), "sqlite": (12, 8)}
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +41,9 @@ def test_a_booking_and_its_cancellation_stay_within_their_statement_budget(clien
                                 json={"booking_id": made.json["id"], "reason": "Cannot make it."})
     assert cancelled.status_code == 200 and cancelled.json["success"] is True
 
-    assert booking.count <= BOOKING_BUDGET, "\n".join(booking.sql)
-    assert cancel.count <= CANCEL_BUDGET, "\n".join(cancel.sql)
+    booking_budget, cancel_budget = BUDGETS[db.engine.dialect.name]
+    assert booking.count <= booking_budget, "\n".join(booking.sql)
+    assert cancel.count <= cancel_budget, "\n".join(cancel.sql)
     # Every row the two writes owe is there: fewer statements, not fewer rows.
     booking_id = uuid.UUID(made.json["id"])
     patient, specialist = users["patient"].id, users["specialist"].id
