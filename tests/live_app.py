@@ -49,7 +49,7 @@ class ControlFile:
         from portal.extensions import limiter
 
         control = json.loads(self.path.read_text())
-        clock._frozen = datetime.fromisoformat(control["now"]) if control["now"] else None
+        clock.pin_process(datetime.fromisoformat(control["now"]) if control["now"] else None)
         if control["test"] != self.test:
             self.test = control["test"]
             limiter.reset()
