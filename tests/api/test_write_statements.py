@@ -48,7 +48,8 @@ def test_a_booking_and_its_cancellation_stay_within_their_statement_budget(clien
     booking_id = uuid.UUID(made.json["id"])
     patient, specialist = users["patient"].id, users["specialist"].id
     assert db.session.get(Booking, booking_id).status == "cancelled"
-    assert db.session.scalar(sa.select(BookingCancellation.reason).filter_by(booking_id=booking_id)) == "Cannot make it."
+    reason = db.session.scalar(sa.select(BookingCancellation.reason).filter_by(booking_id=booking_id))
+    assert reason == "Cannot make it."
     assert list(db.session.execute(sa.select(BookingStatusHistory.from_status, BookingStatusHistory.to_status)
                                    .filter_by(booking_id=booking_id).order_by(BookingStatusHistory.created_at))) == [
         (None, "confirmed"), ("confirmed", "cancelled")]
