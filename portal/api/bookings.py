@@ -7,11 +7,11 @@ from flask_login import current_user
 from portal import policies
 from portal.api.common import Blueprint, BoundedDate, BoundedDateTime, Money, PageArgs, page_of, page_schema
 from portal.models import BOOKING_STATUSES, Booking
+from portal.models.transactions import commit_as_written
 from portal.selectors.bookings import bookings_page
 from portal.selectors.meetings import booking_location
 from portal.services.bookings import booking_create, booking_patient
 from portal.web.rate_limits import booking_rate_limited, too_many_response
-from portal.web.transactions import commit_as_written
 
 blp = Blueprint("api_bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings")
 

@@ -24,3 +24,17 @@ def intent_to_write() -> Iterator[None]:
 
 def declared_writing() -> bool:
     return _writing.get()
+
+
+def commit_as_written() -> None:
+    """Commit, keeping what the session holds as it was written, for code about to use it (the
+    answer with the booking just made, the outbox row just leased): the values are the
+    transaction's own, not read back in another transaction after the commit."""
+    from portal.extensions import db
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

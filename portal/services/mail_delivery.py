@@ -34,6 +34,7 @@ from portal.domain.zones import zone_of
 from portal.errors import Conflict, NotFound
 from portal.extensions import db
 from portal.models import Outbox, User
+from portal.models.transactions import commit_as_written
 from portal.services.audit import audit_record
 from portal.services.mail_context import MailContent, MailObsolete, absolute_url, build, local_text
 from portal.services.mail_files import mail_to_instance_folder
@@ -144,13 +145,14 @@ def smtp_connect(url: str) -> smtplib.SMTP:
 
 # -- the steps, each its own transaction -------------------------------------------------------------
 
-def _claim(outbox_id: uuid.UUID, now: datetime) -> bool:
-    changed = db.session.execute(
+def _claim(outbox_id: uuid.UUID, now: datetime) -> Outbox | None:
+    """The row, leased to this deliverer and committed so; None when it is not due or another has it."""
+    row = db.session.scalars(
         sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
         .values(status="sending", lease_until=now + LEASE, tries=Outbox.tries + 1, handed_over_at=None)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
-    return changed == 1
+        .returning(Outbox).execution_options(populate_existing=True)).one_or_none()
+    commit_as_written()  # the lease is committed; the row as leased is what the delivery reads
+    return row
 
 
 def _finish(outbox_id: uuid.UUID, **values) -> None:
@@ -177,9 +179,9 @@ def deliver_one(outbox_id: uuid.UUID, *, smtp_factory=None) -> str:
     """Deliver one row if it is due; returns what happened ("sent", "kept", "retry", "failed",
     "dropped", or "skipped" when another deliverer has it or it is not due)."""
     now = clock.now()
-    if not _claim(outbox_id, now):
+    row = _claim(outbox_id, now)
+    if row is None:
         return "skipped"
-    row = db.session.get(Outbox, outbox_id, populate_existing=True)
     recipient = db.session.get(User, row.recipient_id)
     try:
         content, text, html = render(row, recipient)
@@ -250,16 +252,25 @@ def recover_interrupted(now: datetime | None = None) -> int:
 
 
 def outbox_deliver(*, ids: list | None = None, limit: int = 200, smtp_factory=None) -> dict:
-    """Deliver what is due (only `ids`, when given); commits. Returns counts by outcome."""
-    recover_interrupted()
-    query = sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= clock.now())
+    """Deliver what is due (only `ids`, when given); commits. Returns counts by outcome.
+
+    With `ids` (the rows a commit has just written, enqueued then) each is claimed straight away:
+    the claim itself checks it is still pending and due, and one that is not is left out of the
+    counts. Recovering interrupted deliveries is the sweep's (no `ids`), every minute or so."""
     if ids is not None:
-        query = query.where(Outbox.id.in_([uuid.UUID(str(i)) for i in ids]))
-    due = list(db.session.scalars(query.order_by(Outbox.next_attempt_at).limit(limit)))
+        outcomes = (deliver_one(uuid.UUID(str(i)), smtp_factory=smtp_factory) for i in ids[:limit])
+        return _counted(outcome for outcome in outcomes if outcome != "skipped")
+    recover_interrupted()
+    due = list(db.session.scalars(
+        sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= clock.now())
+        .order_by(Outbox.next_attempt_at).limit(limit)))
     db.session.commit()
+    return _counted(deliver_one(outbox_id, smtp_factory=smtp_factory) for outbox_id in due)
+
+
+def _counted(outcomes) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for outbox_id in due:
-        outcome = deliver_one(outbox_id, smtp_factory=smtp_factory)
+    for outcome in outcomes:
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

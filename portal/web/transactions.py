@@ -76,20 +76,6 @@ def write_transaction() -> Iterator[None]:
             raise
 
 
-def commit_as_written() -> None:
-    """Commit, keeping what the session holds as it was written, for a request about to answer
-    with it (the booking just made): the answer is built from the transaction's own rows, not
-    read back in another transaction after the commit."""
-    from portal.extensions import db
-
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
-
 # A data-modifying CTE (models.bulk.write_together) writes too.
 _WRITING_WITH = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.I | re.S)
 
