@@ -150,7 +150,7 @@ _TOKENS = [("account.settings", "api-tokens", "API tokens")]
 ACCOUNT_LINKS = {
     Role.PATIENT: [*_SETTINGS, ("account.data", "", "Your data and privacy")],
     Role.SPECIALIST: [*_SETTINGS, *_TOKENS],
-    Role.ADMIN: [*_SETTINGS, *_TOKENS, ("admin.audit_log", "", "Audit log"),
+    Role.ADMIN: [*_SETTINGS, *_TOKENS, ("admin.audit_log", "", "Audit log"), ("terms.edit", "", "The clinic's terms"),
                  ("admin.ops_dashboard", "", "Operations"), ("admin.outbox", "", "Outbox")],
     Role.OPS: [*_SETTINGS, *_TOKENS],
 }

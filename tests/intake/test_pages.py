@@ -162,6 +162,9 @@ def test_the_patient_withdraws_the_recording_consent_on_the_page(client, users, 
 
 def test_admins_publish_versions_of_the_terms(client, users, login_as):
     login_as(users["admin"])
+    overview = client.get("/admin/").get_data(as_text=True)
+    account_menu = overview.split('aria-label="Account"')[1].split("</nav>")[0]
+    assert 'href="/admin/terms"' in account_menu and "The clinic&#39;s terms" in account_menu
     assert "No terms are set" in client.get("/admin/terms").get_data(as_text=True)
     assert client.post("/admin/terms", data={"body": ""}).status_code == 422
     assert client.post("/admin/terms", data={"body": "Be on time."}).status_code == 302
@@ -170,3 +173,4 @@ def test_admins_publish_versions_of_the_terms(client, users, login_as):
     assert "Version 2" in page and "Be on time, please." in page
     login_as(users["specialist"])
     assert client.get("/admin/terms").status_code == 403
+    assert 'href="/admin/terms"' not in client.get("/specialist").get_data(as_text=True)
