@@ -64,7 +64,9 @@ def test_patient_books_a_slot_and_the_list_updates_in_place(page):
     sign_in(page, "pat@browser.test")
     page.goto("/specialists")
     page.fill("#q", "sam")
-    page.get_by_role("link", name="Dr Sam Lee").click()
+    # The load event first: a slot clicked before htmx wires the page opens the no-JavaScript review.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Dr Sam Lee").click()
     expect(page.locator("h1")).to_have_text("Dr Sam Lee")
     url = page.url
     slot(page, 10).click()
