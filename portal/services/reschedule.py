@@ -40,7 +40,7 @@ class LateReschedule(Conflict):
     code = "LATE_RESCHEDULE"
 
 
-TOO_LATE_TO_MOVE = "This session has already started or ended, so it can no longer be moved."
+TOO_LATE_TO_MOVE = "This session has already started or ended, so it cannot be moved."
 
 
 def late_window_hours(booking: Booking) -> int:
@@ -64,7 +64,7 @@ def moves_as_staff(actor: User, booking: Booking) -> bool:
 
 
 def late_message(booking: Booking) -> str:
-    return (f"This session starts in less than {late_window_hours(booking)} hours, so it can no longer be "
+    return (f"This session starts in less than {late_window_hours(booking)} hours, so it cannot be "
             "moved online. Please contact the clinic to change it.")
 
 
