@@ -87,6 +87,7 @@ def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
     from portal.extensions import csrf, db, htmx, limiter, migrate
     from portal.models.row_security import configure_row_security
+    from portal.web.monitoring import tag_sentry_user
     from portal.web.rate_limits import configure_rate_limits
     from portal.web.security import configure_security_headers
     from portal.web.uploads import PortalRequest
@@ -106,6 +107,7 @@ def configure_extensions(app: Flask) -> None:
     limiter.init_app(app)
     configure_login(app)
     configure_row_security(app)
+    tag_sentry_user(app)
     configure_rate_limits(app)
     configure_security_headers(app)
 

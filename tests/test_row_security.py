@@ -6,6 +6,7 @@ subject booking (patient with specialist) with a row of every kind, and its mirr
 other patient and specialist."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask_login import login_user, logout_user
 from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
 
 from portal import clock, policies
 from portal.extensions import db
@@ -86,6 +88,62 @@ def test_a_request_switches_when_it_begins_and_when_its_user_signs_in(app, users
         assert db.session.execute(who).one() == ("portal_app", None, None)
         restore_owner()
     assert db.session.execute(who).one()[1:] == (None, None)
+
+
+@contextmanager
+def role_settings() -> Iterator[list[tuple[str, str]]]:
+    """(role, user id) of every switch the block sends; ("none", "") back to the owner."""
+    sent: list[tuple[str, str]] = []
+
+    def seen(_conn, _cursor, statement, parameters, _context, _many):
+        if "set_config('role'" in statement:
+            sent.append((parameters["role"], parameters["user_id"]) if parameters else ("none", ""))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def _the_requests(sent: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Less the test client's switch back to the owner after each request (not the request's)."""
+    return sent[:-1] if sent and sent[-1] == ("none", "") else sent
+
+
+def test_a_signed_in_request_switches_its_transaction_once_to_its_user(client, login_as, users):
+    login_as(users["patient"])
+    with role_settings() as sent:
+        page = client.get("/account/data")
+    assert page.status_code == 200
+    # Finding the user (users has no row policies) is the owner's; the page's reads are the user's.
+    assert _the_requests(sent) == [("portal_app", str(users["patient"].id))]
+
+
+def test_an_api_request_switches_once_to_the_tokens_user(client, users, api_headers):
+    headers = api_headers(users["patient"])
+    client.get("/api/v1/me", headers=headers)  # the token's first use is noted in a commit of its own
+    with role_settings() as sent:
+        answer = client.get("/api/v1/bookings", headers=headers)
+    assert answer.status_code == 200
+    assert _the_requests(sent) == [("portal_app", str(users["patient"].id))]
+
+
+def test_a_signed_out_request_still_runs_as_the_app_role(client):
+    with role_settings() as sent:
+        assert client.get("/specialists").status_code == 200
+    assert _the_requests(sent) == [("portal_app", "")]
+
+
+def test_the_owners_transactions_send_no_switch(app):
+    """A job's or a command's transactions, each on a connection from the pool: the pool hands
+    connections back with no settings, so the owner's transaction needs none."""
+    who = sa.text("select current_user = session_user, portal_user_id()")
+    with role_settings() as sent, Session(db.engine) as session:
+        for _ in range(3):
+            assert session.execute(who).one() == (True, None)
+            session.commit()
+    assert sent == []
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)

@@ -197,9 +197,16 @@ def configure_row_security(app: Flask) -> None:
     def ended(connection):
         connection.info[_STATE] = _OWNER  # set_config(..., true) ends with the transaction
 
+    # A connection new or back in the pool holds no transaction, so none of its settings: the
+    # pool rolls back what is returned. Knowing that, a transaction of the owner's (every job,
+    # command and sweep) begins with no statement, and a request's with one (its user's).
+    @event.listens_for(engine, "connect")
+    def opened(_dbapi_connection, record):
+        record.info[_STATE] = _OWNER
+
     @event.listens_for(engine, "checkin")
     def returned(_dbapi_connection, record):
-        record.info.pop(_STATE, None)  # whatever ends it in the pool, the next user sets it afresh
+        record.info[_STATE] = _OWNER
 
     @event.listens_for(engine, "rollback_savepoint")
     def rolled_back(connection, _name, _context):
@@ -209,7 +216,11 @@ def configure_row_security(app: Flask) -> None:
     def load_the_acting_user():
         from flask_login import current_user
 
-        current_user._get_current_object()  # noqa: SLF001 - load it now, before the view reads rows
+        if "_login_user" not in g:
+            # Looking up who it is reads users and api_tokens, which carry no row policies: as
+            # the owner, so the transaction switches once, to the user found, not twice.
+            with as_owner():
+                current_user._get_current_object()  # noqa: SLF001 - load it now, before the view reads rows
         user_changed()
 
     user_logged_in.connect(_signed_in, app, weak=False)

@@ -162,6 +162,14 @@ def init_sentry(app: Flask, transport=None) -> None:
     )
     app.config["SENTRY_ENABLED"] = True
 
+
+def tag_sentry_user(app: Flask) -> None:
+    """Name the request's user (id and role) on its Sentry events. Registered after the hook that
+    loads the user (portal.models.row_security), so as to read it, not load it first."""
+    if not app.config.get("SENTRY_ENABLED"):
+        return
+    import sentry_sdk
+
     @app.before_request
     def tag_user():
         from flask_login import current_user
