@@ -86,6 +86,7 @@ def configure_sentry(app: Flask) -> None:
 def configure_extensions(app: Flask) -> None:
     from portal.auth.loading import configure_login
     from portal.extensions import csrf, db, htmx, limiter, migrate
+    from portal.models.pool import ping_when_idle
     from portal.models.row_security import configure_row_security
     from portal.web.monitoring import tag_sentry_user
     from portal.web.rate_limits import configure_rate_limits
@@ -94,6 +95,8 @@ def configure_extensions(app: Flask) -> None:
 
     app.request_class = PortalRequest  # uploads are spooled encrypted, never in plain text
     db.init_app(app)
+    with app.app_context():
+        ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE"])
     from portal.web.transactions import configure_write_intent, may_write
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

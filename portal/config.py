@@ -22,7 +22,8 @@ INTEGER_SETTINGS = {"PROXY_HOPS": 0, "DISPATCHER_WORKERS": 1, "RECURRING_HORIZON
                     "MAX_REQUEST_BYTES": 1, "MAX_UPLOAD_BYTES": 1, "RECORDING_STREAM_TTL": 1,
                     "RECORDING_RETENTION_DAYS": 1, "MAX_BOOKING_AHEAD_DAYS": 1, "REMINDER_HOURS": 1,
                     "AUTO_COMPLETE_HOURS": 1, "OUTBOX_MAX_TRIES": 1, "OUTBOX_RETRY_SECONDS": 0,
-                    "SQLITE_BUSY_TIMEOUT_MS": 1, "CLINICAL_RECORD_RETENTION_YEARS": 1, "PUBLIC_CACHE_SECONDS": 1}
+                    "SQLITE_BUSY_TIMEOUT_MS": 1, "CLINICAL_RECORD_RETENTION_YEARS": 1, "PUBLIC_CACHE_SECONDS": 1,
+                    "DATABASE_PING_AFTER_IDLE": 0}
 # Rate limits written the way Flask-Limiter reads them ("60 per minute", "10 per 10 minutes").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "WRITE_RATE_LIMIT", "BOOKING_RATE_LIMIT", "PUBLIC_READ_RATE_LIMIT")
 # Settings read from an environment variable of another name.
@@ -66,7 +67,10 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
         self.SQLALCHEMY_DATABASE_URI = _database_url(instance)
         # hide_parameters: a database error must not carry note text or reasons into logs or Sentry.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+        # A pooled connection idle this many seconds is pinged before use (0: every use);
+        # portal.models.pool says what a shorter or longer wait trades.
+        self.DATABASE_PING_AFTER_IDLE = _env_int("DATABASE_PING_AFTER_IDLE", 10)
         # SQLite: how long a writer waits for the write lock behind others before the request
         # answers 503 (each holds it for one request's work, a few milliseconds).
         # PostgreSQL: the role each request's transactions switch to, so that row-level security

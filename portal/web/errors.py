@@ -37,6 +37,9 @@ MESSAGES = {
 
 BUSY_MESSAGE = "The portal is very busy right now. Nothing was changed: please try again in a moment."
 BUSY_RETRY_AFTER = 2
+# The connection was cut (the database restarted): the pool has let go of every connection and
+# the next request opens new ones. Whether a write in flight was kept is not known here.
+DISCONNECTED_MESSAGE = "The portal lost its connection to the database. Please try again in a moment."
 
 CSRF_MESSAGE = "This form has expired or did not come from the portal. Reload the page and try again."
 
@@ -120,13 +123,18 @@ def configure_errors(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_database_busy(error: OperationalError):
-        if not is_database_busy(error):
+        if is_database_busy(error):
+            log.warning("database busy past its timeout on %s %s", request.method, request.path)
+            message = BUSY_MESSAGE
+        elif error.connection_invalidated:
+            log.warning("database connection lost on %s %s", request.method, request.path)
+            message = DISCONNECTED_MESSAGE
+        else:
             return handle_unexpected(error)
-        log.warning("database busy past its timeout on %s %s", request.method, request.path)
         _rollback_quietly()
         # The page is drawn without the database: loading the user again would wait as long again.
         g._login_user = current_app.login_manager.anonymous_user()
-        response = make_response(json_error(503) if wants_json() else error_page(503, BUSY_MESSAGE))
+        response = make_response(json_error(503) if wants_json() else error_page(503, message))
         response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
         return response
 
