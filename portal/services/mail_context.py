@@ -38,16 +38,17 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.domain.zones import zone_of
 from portal.extensions import db
 from portal.models import (
     Booking,
-    BookingCancellation,
     PackageEnrolment,
     RecurringBooking,
     RecurringOccurrenceSkip,
+    Service,
     User,
 )
 from portal.selectors.meetings import booking_location
@@ -125,10 +126,15 @@ def _uuid(about: dict, key: str) -> uuid.UUID:
 
 
 def _booking(about: dict) -> Booking:
-    booking = db.session.get(Booking, _uuid(about, "booking_id"))
-    if booking is None:
+    """The booking with what its message shows, in one query: both parties and the service go
+    into the session, where `_other_party` and `booking_location` find them."""
+    found = db.session.execute(
+        sa.select(Booking, Service).outerjoin(Service, Service.id == Booking.service_id)
+        .options(joinedload(Booking.patient), joinedload(Booking.specialist_user), joinedload(Booking.cancellation))
+        .where(Booking.id == _uuid(about, "booking_id"))).unique().first()
+    if found is None:
         raise MailObsolete("the booking no longer exists")
-    return booking
+    return found[0]
 
 
 def _other_party(booking: Booking, recipient: User) -> User:
@@ -175,8 +181,7 @@ def booking_cancelled(*, recipient: User, about: dict) -> MailContent:
     from portal.services.ics import booking_invitation
 
     booking = _booking(about)
-    cancellation = db.session.execute(
-        sa.select(BookingCancellation).where(BookingCancellation.booking_id == booking.id)).scalar_one_or_none()
+    cancellation = booking.cancellation
     canceller = db.session.get(User, cancellation.cancelled_by) if cancellation else None
     context = _booking_context(booking, recipient)
     # Who and when only: the reason is health-adjacent and stays in the portal.

@@ -42,6 +42,9 @@ from portal.services.mail_files import mail_to_instance_folder
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+# Rows claimed in one transaction. Their leases run while they go out one after another, each
+# with its own SMTP connection (at most about 30 s with the 15 s timeouts): well inside LEASE.
+CLAIM_BATCH = 5
 INTERRUPTED_AFTER_HANDOVER = ("Interrupted after it was handed to the mail server: it may have arrived, so it "
                               "is not resent on its own. Retry it if the recipient did not get it.")
 INTERRUPTED_BEFORE_HANDOVER = "The deliverer stopped before sending; tried again."
@@ -145,14 +148,18 @@ def smtp_connect(url: str) -> smtplib.SMTP:
 
 # -- the steps, each its own transaction -------------------------------------------------------------
 
-def _claim(outbox_id: uuid.UUID, now: datetime) -> Outbox | None:
-    """The row, leased to this deliverer and committed so; None when it is not due or another has it."""
-    row = db.session.scalars(
-        sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
+def _claim(outbox_ids: list[uuid.UUID], now: datetime) -> list[Outbox]:
+    """Those of the rows that are due, leased to this deliverer and committed so, in the order
+    given: one transaction for a batch. A row not due, or another deliverer's, is left out."""
+    rows = db.session.scalars(
+        sa.update(Outbox).where(Outbox.id.in_(outbox_ids), Outbox.status == "pending", Outbox.next_attempt_at <= now)
         .values(status="sending", lease_until=now + LEASE, tries=Outbox.tries + 1, handed_over_at=None)
-        .returning(Outbox).execution_options(populate_existing=True)).one_or_none()
-    commit_as_written()  # the lease is committed; the row as leased is what the delivery reads
-    return row
+        .returning(Outbox).execution_options(populate_existing=True)).all()
+    commit_as_written()  # the leases are committed; the rows as leased are what the delivery reads
+    for row in rows:  # and stay so while the batch's earlier messages commit their outcomes
+        db.session.expunge(row)
+    order = {outbox_id: index for index, outbox_id in enumerate(outbox_ids)}
+    return sorted(rows, key=lambda row: order[row.id])
 
 
 def _finish(outbox_id: uuid.UUID, **values) -> None:
@@ -178,10 +185,22 @@ def _try_failed(row: Outbox, error: str, now: datetime) -> str:
 def deliver_one(outbox_id: uuid.UUID, *, smtp_factory=None) -> str:
     """Deliver one row if it is due; returns what happened ("sent", "kept", "retry", "failed",
     "dropped", or "skipped" when another deliverer has it or it is not due)."""
-    now = clock.now()
-    row = _claim(outbox_id, now)
-    if row is None:
-        return "skipped"
+    rows = _claim([outbox_id], clock.now())
+    return _deliver(rows[0], smtp_factory=smtp_factory) if rows else "skipped"
+
+
+def _deliver_batches(outbox_ids: list[uuid.UUID], *, smtp_factory=None) -> list[str]:
+    """Claim the rows CLAIM_BATCH at a time and deliver each claimed one."""
+    outcomes = []
+    for start in range(0, len(outbox_ids), CLAIM_BATCH):
+        for row in _claim(outbox_ids[start:start + CLAIM_BATCH], clock.now()):
+            outcomes.append(_deliver(row, smtp_factory=smtp_factory))
+    return outcomes
+
+
+def _deliver(row: Outbox, *, smtp_factory=None) -> str:
+    """Deliver a row this deliverer has claimed; returns what happened."""
+    outbox_id, now = row.id, clock.now()
     recipient = db.session.get(User, row.recipient_id)
     try:
         content, text, html = render(row, recipient)
@@ -258,14 +277,13 @@ def outbox_deliver(*, ids: list | None = None, limit: int = 200, smtp_factory=No
     the claim itself checks it is still pending and due, and one that is not is left out of the
     counts. Recovering interrupted deliveries is the sweep's (no `ids`), every minute or so."""
     if ids is not None:
-        outcomes = (deliver_one(uuid.UUID(str(i)), smtp_factory=smtp_factory) for i in ids[:limit])
-        return _counted(outcome for outcome in outcomes if outcome != "skipped")
+        return _counted(_deliver_batches([uuid.UUID(str(i)) for i in ids[:limit]], smtp_factory=smtp_factory))
     recover_interrupted()
     due = list(db.session.scalars(
         sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= clock.now())
         .order_by(Outbox.next_attempt_at).limit(limit)))
     db.session.commit()
-    return _counted(deliver_one(outbox_id, smtp_factory=smtp_factory) for outbox_id in due)
+    return _counted(_deliver_batches(due, smtp_factory=smtp_factory))
 
 
 def _counted(outcomes) -> dict[str, int]:

@@ -150,3 +150,31 @@ def test_a_deliverer_dying_before_hand_over_is_retried_once(app, users, smtp_ser
         assert outbox_deliver() == {}
     assert len(smtp_server.messages(users["patient"].email)) == 1
     assert outbox_rows(id=row.id)[0].tries == 2
+
+
+def test_a_commits_messages_are_claimed_together_and_one_another_deliverer_holds_is_left(app, users, smtp_server):
+    for hour in (9, 10, 11, 12):
+        booking_create(actor=users["patient"], patient=users["patient"], specialist_id=users["specialist"].id,
+                       starts_at=next_weekday_at(hour))
+    db.session.commit()
+    rows = outbox_rows()
+    held = rows[3]
+    held.status, held.lease_until = "sending", clock.now() + timedelta(minutes=5)  # another deliverer's
+    db.session.commit()
+    claims = []
+
+    def seen(_conn, _cursor, statement, *_):
+        if statement.lstrip().startswith("UPDATE outbox") and "RETURNING" in statement:  # a lease
+            claims.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        outcome = outbox_deliver(ids=[str(row.id) for row in rows])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert outcome == {"sent": 7}
+    assert len(claims) == 2  # eight rows, claimed five at a time, not one by one
+    assert len(smtp_server.messages()) == 7
+    after = {row.id: (row.status, row.tries) for row in outbox_rows()}
+    assert after.pop(held.id) == ("sending", 0)  # not taken from the deliverer holding it
+    assert set(after.values()) == {("sent", 1)}
