@@ -31,8 +31,8 @@ def dashboard_url(user) -> str:
 
 def _too_many_attempts(wait: int):
     minutes = max(1, math.ceil(wait / 60))
-    message = (f"Too many failed sign-ins from this address. Try again in {minutes} minute"
-               f"{'' if minutes == 1 else 's'}.")
+    message = (f"Too many failed sign-ins from this address. Please wait {minutes} minute"
+               f"{'' if minutes == 1 else 's'} before signing in.")
     page, status = error_page(429, message)
     return page, status, {"Retry-After": str(wait)}
 

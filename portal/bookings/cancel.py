@@ -18,6 +18,7 @@ from portal.models import Booking, Role
 from portal.selectors.bookings import moves_of
 from portal.services.cancellations import (
     REASON_MAX_LENGTH,
+    TOO_LATE_TO_CANCEL,
     booking_cancel_and_commit,
     booking_cancel_refused,
     cancel_terms,
@@ -56,7 +57,7 @@ def _problem(booking: Booking) -> str | None:
     if booking.status == "cancelled":
         return "This booking is already cancelled."
     if not is_cancellable(booking):
-        return "This session has already started or ended, so it can no longer be cancelled."
+        return TOO_LATE_TO_CANCEL
     return None
 
 

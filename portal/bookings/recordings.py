@@ -151,7 +151,7 @@ UNREADABLE = {
     FileNotFoundError: (404, "This recording's file is missing from storage. The staff have been told."),
     IsADirectoryError: (404, "This recording's storage path names a folder, not a file. The staff have been told."),
 }
-CANNOT_READ_NOW = (503, "This recording cannot be read right now. Try again later.")
+CANNOT_READ_NOW = (503, "This recording's storage cannot be reached. Please retry in a few minutes.")
 
 
 def _unplayable(recording, error: Exception):

@@ -56,7 +56,7 @@ def booking_attendance_set(*, actor: User, booking_id: uuid.UUID, status: str) -
     if booking.status == "cancelled":
         raise Conflict("This session was cancelled.", code="ALREADY_CANCELLED")
     if booking.starts_at > now:
-        raise NotStarted("This session has not started yet: record attendance once it has.")
+        raise NotStarted("Attendance can be recorded once the session has started.")
     if not attendance_open(booking, now):
         raise AttendanceClosed(f"Attendance can be changed for {ATTENDANCE_DAYS} days after a session.")
     if booking.status == status:

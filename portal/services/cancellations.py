@@ -117,6 +117,9 @@ class AlreadyCancelled(Conflict):
     code = "ALREADY_CANCELLED"
 
 
+TOO_LATE_TO_CANCEL = "This session has started or ended, so it cannot be cancelled."
+
+
 class BookingInPast(ServiceError):
     code = "BOOKING_IN_PAST"
     http_status = 422
@@ -144,7 +147,7 @@ def clean_reason(reason) -> str:
 
 
 def is_cancellable(booking: Booking, now: datetime | None = None) -> bool:
-    """Active and not yet started: what the cancel button and the service both require."""
+    """Active and in the future: what the cancel button and the service both require."""
     return booking.status in ACTIVE_STATUSES and booking.starts_at > (now or clock.now())
 
 
@@ -160,7 +163,7 @@ def _cancellable_booking(actor: User, booking_id: uuid.UUID, as_staff: bool) -> 
     if booking.status == "cancelled":
         raise AlreadyCancelled("This booking is already cancelled.")
     if not is_cancellable(booking):
-        raise BookingInPast("This session has already started or ended, so it can no longer be cancelled.")
+        raise BookingInPast(TOO_LATE_TO_CANCEL)
     return booking
 
 

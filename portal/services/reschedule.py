@@ -40,7 +40,7 @@ class LateReschedule(Conflict):
     code = "LATE_RESCHEDULE"
 
 
-TOO_LATE_TO_MOVE = "This session has already started or ended, so it cannot be moved."
+TOO_LATE_TO_MOVE = "This session has started or ended, so it cannot be moved."
 
 
 def late_window_hours(booking: Booking) -> int:
@@ -54,7 +54,7 @@ def is_late_for_patient(booking: Booking, now: datetime | None = None) -> bool:
 
 
 def is_movable(booking: Booking, now: datetime | None = None) -> bool:
-    """Active and not yet started: what the Move button and the service both require."""
+    """Active and in the future: what the Move button and the service both require."""
     return booking.status in ACTIVE_STATUSES and booking.starts_at > (now or clock.now())
 
 
@@ -121,7 +121,7 @@ def booking_reschedule(*, actor: User, booking_id: uuid.UUID, starts_at: datetim
     text = clean_move_reason(reason)
     booking = _movable_booking(actor, booking_id, now)
     if starts_at.tzinfo is not None and starts_at == booking.starts_at:
-        raise ServiceError("The session already starts at that time.", code="SAME_TIME",
+        raise ServiceError("The session is at that time: pick a different one.", code="SAME_TIME",
                            fields={"starts_at": "Pick a different time."})
     staff = moves_as_staff(actor, booking)
     old_start, old_end = booking.starts_at, booking.ends_at

@@ -154,4 +154,4 @@ def assert_rate_limited_page(response):
     assert response.headers["Content-Security-Policy"]
     wait = int(response.headers["Retry-After"])
     assert 1 <= wait <= 60
-    assert "Try again in 1 minute." in response.text
+    assert "Please wait 1 minute before signing in." in response.text

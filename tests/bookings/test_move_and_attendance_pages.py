@@ -65,7 +65,7 @@ def test_no_move_for_people_outside_the_booking_or_past_sessions(login_as, users
     past = make_booking(users["patient"], users["specialist"], NOW - timedelta(hours=3))
     client = login_as(users["patient"])
     assert f"/bookings/{past.id}/move" not in client.get(f"/bookings/{past.id}").text
-    assert "already started or ended" in client.get(f"/bookings/{past.id}/move").text
+    assert "has started or ended, so it cannot be moved" in client.get(f"/bookings/{past.id}/move").text
 
 
 def test_the_specialist_marks_a_no_show_from_the_schedule_and_the_patient_reads_missed(login_as, users,
@@ -87,7 +87,7 @@ def test_attendance_before_the_start_is_refused_with_words(login_as, users, book
     client = login_as(users["specialist"])
     assert f"/bookings/{booked.id}/attendance" not in client.get(f"/bookings/{booked.id}").text
     client.post(f"/bookings/{booked.id}/attendance", data={"status": "completed"})
-    assert "has not started yet" in client.get(f"/bookings/{booked.id}").text
+    assert "Attendance can be recorded once the session has started." in client.get(f"/bookings/{booked.id}").text
     assert db.session.get(Booking, booked.id).status == "confirmed"
 
 

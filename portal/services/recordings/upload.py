@@ -183,7 +183,7 @@ def _check_stored_file(path: str, size: int) -> None:
                        fields={"storage_path": "No file is stored there."}) from error
     except OSError as error:
         log.warning("recordings storage unreadable while registering: %s", type(error).__name__)
-        raise ServiceError("The recordings storage cannot be read right now. Try again later.",
+        raise ServiceError("The recordings storage cannot be reached. Please retry in a few minutes.",
                            code="UNAVAILABLE", http_status=503) from error
     if stored != size:
         raise ServiceError("storage_size_bytes does not match the stored file.",

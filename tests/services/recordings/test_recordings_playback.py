@@ -163,7 +163,7 @@ def test_any_other_read_error_is_a_clean_503_page(
 
         monkeypatch.setattr(type(get_storage()), "read_range", failing)
         response = get_whole(client, stream)
-    assert response.status_code == 503 and "cannot be read right now" in response.text
+    assert response.status_code == 503 and "storage cannot be reached" in response.text
     assert "damaged" not in response.text
 
 
