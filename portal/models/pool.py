@@ -9,7 +9,7 @@ firewall's idle timeout has had time to cut it. A dead one is replaced before us
 
 What is given up: a connection cut less than that many seconds after its last use (the database
 restarted under load) fails on its first statement. SQLAlchemy then drops every connection of
-that pool, and the request answers 503 ("try again"), not 500 (portal.web.errors)."""
+that pool, and the request answers 503 (reload in a moment), not 500 (portal.web.errors)."""
 from __future__ import annotations
 
 import time

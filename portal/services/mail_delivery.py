@@ -182,15 +182,9 @@ def _try_failed(row: Outbox, error: str, now: datetime) -> str:
     return "retry"
 
 
-def deliver_one(outbox_id: uuid.UUID, *, smtp_factory=None) -> str:
-    """Deliver one row if it is due; returns what happened ("sent", "kept", "retry", "failed",
-    "dropped", or "skipped" when another deliverer has it or it is not due)."""
-    rows = _claim([outbox_id], clock.now())
-    return _deliver(rows[0], smtp_factory=smtp_factory) if rows else "skipped"
-
-
 def _deliver_batches(outbox_ids: list[uuid.UUID], *, smtp_factory=None) -> list[str]:
-    """Claim the rows CLAIM_BATCH at a time and deliver each claimed one."""
+    """Claim the rows CLAIM_BATCH at a time and deliver each claimed one; the outcomes of those
+    claimed (a row not due, or another deliverer's, has none)."""
     outcomes = []
     for start in range(0, len(outbox_ids), CLAIM_BATCH):
         for row in _claim(outbox_ids[start:start + CLAIM_BATCH], clock.now()):
@@ -199,7 +193,8 @@ def _deliver_batches(outbox_ids: list[uuid.UUID], *, smtp_factory=None) -> list[
 
 
 def _deliver(row: Outbox, *, smtp_factory=None) -> str:
-    """Deliver a row this deliverer has claimed; returns what happened."""
+    """Deliver a row this deliverer has claimed; returns what happened: "sent", "kept", "retry",
+    "failed" or "dropped"."""
     outbox_id, now = row.id, clock.now()
     recipient = db.session.get(User, row.recipient_id)
     try:

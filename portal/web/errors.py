@@ -39,7 +39,7 @@ BUSY_MESSAGE = "The portal is very busy right now. Nothing was changed: please t
 BUSY_RETRY_AFTER = 2
 # The connection was cut (the database restarted): the pool has let go of every connection and
 # the next request opens new ones. Whether a write in flight was kept is not known here.
-DISCONNECTED_MESSAGE = "The portal lost its connection to the database. Please try again in a moment."
+DISCONNECTED_MESSAGE = "The portal could not reach its database. Please reload the page in a moment."
 
 CSRF_MESSAGE = "This form has expired or did not come from the portal. Reload the page and try again."
 
