@@ -14,12 +14,12 @@ from flask_login import current_user
 from portal import clock
 from portal.bookings.slots import SlotButton, cancellation_sentence, session_spans
 from portal.domain.zones import zone_of
-from portal.models import Role, User
+from portal.models import Role, Service, User
 from portal.selectors.availability import free_slots
 from portal.selectors.booking_rules import booking_rules_of
 from portal.selectors.enrolments import enrolments_of_patient
 from portal.selectors.public_cache import public_free_slots
-from portal.selectors.services import Offer, offers_of, package_covers
+from portal.selectors.services import Offer, grid_minutes_of, offers_of, package_covers, service_get
 from portal.web.templating import LOCAL_DATETIME_FORMAT, money, viewer_zone
 
 WEEK = 7
@@ -66,9 +66,10 @@ def parse_day(value: str | None) -> date | None:
         return None
 
 
-def week_of(specialist: User, offer: Offer, asked: str | None) -> Week:
+def week_of(specialist: User, offer: Offer, asked: str | None, *, offers: list[Offer] | None = None) -> Week:
     """Free times of the offer's service for the week from `asked` (a date; today when missing or
-    outside the booking window), grouped by the patient's local date."""
+    outside the booking window), grouped by the patient's local date. `offers`: the bookable
+    offers read for today (bookable_offers), whose lengths give today's default grid."""
     now = clock.now()
     their_zone = zone_of(specialist)
     today = now.astimezone(their_zone).date()
@@ -78,19 +79,23 @@ def week_of(specialist: User, offer: Offer, asked: str | None) -> Week:
     first = min(max(first, today), latest)
     zone = viewer_zone()
     days = defaultdict(list)
+    grid_minutes = grid_minutes_of(offers) if offers and first == today else None
     for start, _end in slots_for_viewer(specialist, first, first + timedelta(days=WEEK - 1), now=now,
-                                        duration=timedelta(minutes=offer.rate.duration_minutes)):
+                                        duration=timedelta(minutes=offer.rate.duration_minutes),
+                                        grid_minutes=grid_minutes):
         local = start.astimezone(zone)
         days[local.date()].append(SlotButton(start.isoformat(), local.strftime(LOCAL_DATETIME_FORMAT),
                                              local.strftime("%H:%M")))
     return Week(first, dict(days), today, latest)
 
 
-def slots_for_viewer(specialist: User, first: date, last: date, *, now: datetime, duration: timedelta) -> list:
+def slots_for_viewer(specialist: User, first: date, last: date, *, now: datetime, duration: timedelta,
+                     grid_minutes: int | None = None) -> list:
     """A patient's own free times (none where they are booked elsewhere, none past their limit);
     anyone else's, the public ones (cached)."""
     if current_user.is_authenticated and current_user.role == Role.PATIENT:
-        return free_slots(specialist, first, last, now=now, duration=duration, patient_id=current_user.id)
+        return free_slots(specialist, first, last, now=now, duration=duration, patient_id=current_user.id,
+                          grid_minutes=grid_minutes)
     return public_free_slots(specialist, first, last, now=now, duration=duration)
 
 
@@ -129,6 +134,23 @@ def review_of(specialist: User, offer: Offer, starts_at: datetime, *, use_packag
                else money(rate.price, rate.currency))
     return Review(starts_at, ends_at, offer, span, their_span, paid_by, enrolment is not None,
                   cancellation_sentence(specialist), theirs.date())
+
+
+@dataclass
+class Booked:
+    """A booking just made, in the patient's words: when (and when for the specialist, where
+    their clocks differ), and the specialist's week it falls in, for "Book another time"."""
+
+    patient_time: str
+    specialist_time: str | None
+    service: Service | None  # held here, the session's identity map holds it only while it is referenced
+    week: date
+
+
+def booked_of(specialist: User, booking) -> Booked:
+    span, their_span = session_spans(specialist, booking.starts_at, booking.ends_at)
+    service = service_get(booking.service_id) if booking.service_id else None
+    return Booked(span, their_span, service, booking.starts_at.astimezone(zone_of(specialist)).date())
 
 
 def service_id_of(value: str | None) -> uuid.UUID | None:

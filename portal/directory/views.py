@@ -13,6 +13,7 @@ from portal.bookings.slots import parse_start
 from portal.directory.blueprint import bp
 from portal.directory.booking_steps import (
     bookable_offers,
+    booked_of,
     chosen_offer,
     parse_day,
     review_of,
@@ -68,7 +69,7 @@ def _page(specialist: User, *, message=None, error=None, booking=None, review=No
     chosen) the review of that booking; an htmx request gets the slot list's block alone."""
     offers = bookable_offers(specialist)
     offer = offer or chosen_offer(specialist, offers, request.values.get("service"))
-    week = week_of(specialist, offer, request.values.get("week")) if offer else None
+    week = week_of(specialist, offer, request.values.get("week"), offers=offers) if offer else None
     return render_page(
         "specialists/profile.html", "slot_list", specialist=specialist, offers=offers, offer=offer,
         rate=offer and offer.rate, week=week,
@@ -168,4 +169,8 @@ def _booked(specialist: User, booking):
         paid_by = " One package session used." if booking.package_enrolment_id else ""
         flash(f"Booked. See you then!{paid_by}", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
-    return _page(specialist, message="Booked", booking=booking)
+    # What was booked, in place of the week: the answer to a write reads the booking, not the
+    # specialist's free times again (the slot list is a read of its own, "Book another time").
+    return render_page("specialists/profile.html", "slot_list", specialist=specialist, message="Booked",
+                       booking=booking, booked=booked_of(specialist, booking), offer=None, pay_singly=False,
+                       repeat="")

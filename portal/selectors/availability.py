@@ -133,7 +133,8 @@ def grid_of(specialist_id: uuid.UUID, rules, on: date, default_minutes: int | No
 
 def free_slots(specialist: User, first: date, last: date, *, now: datetime,
                duration: timedelta, patient_id: uuid.UUID | None = None,
-               moving_id: uuid.UUID | None = None, rules_apply: bool = True) -> list[Interval]:
+               moving_id: uuid.UUID | None = None, rules_apply: bool = True,
+               grid_minutes: int | None = None) -> list[Interval]:
     """Bookable intervals of `duration` between two local dates, after `now`, on the specialist's
     start-time grid, whose session plus buffers fits a working window and clears every other
     booking's session plus buffers, that the booking rules allow (minimum notice, window).
@@ -142,7 +143,8 @@ def free_slots(specialist: User, first: date, last: date, *, now: datetime,
     and every slot once the patient holds as many upcoming sessions as allowed.
     `moving_id`: the booking being moved neither blocks its own time nor counts
     towards that limit. Without `rules_apply` (staff, who may override the rules)
-    only the portal's own limit on how far ahead remains."""
+    only the portal's own limit on how far ahead remains. `grid_minutes`: the default grid on
+    `first`, when the caller has read it already (selectors.services.grid_minutes_of)."""
     windows = windows_between(specialist, first, last)
     all_windows = [w for day in sorted(windows) for w in windows[day]]
     if not all_windows or duration <= timedelta(0):
@@ -151,7 +153,7 @@ def free_slots(specialist: User, first: date, last: date, *, now: datetime,
     before, after = timedelta(minutes=rules.buffer_before_minutes), timedelta(minutes=rules.buffer_after_minutes)
     busy = busy_between(specialist.id, all_windows[0][0], all_windows[-1][1], gap=before + after,
                         patient_id=patient_id, moving_id=moving_id)
-    step, zone = grid_of(specialist.id, rules, first), zone_of(specialist)
+    step, zone = grid_of(specialist.id, rules, first, grid_minutes), zone_of(specialist)
     slots = [slot for window in all_windows
              for slot in grid_slots(window, duration, busy, now, step=step, before=before, after=after, zone=zone)]
     upcoming = (upcoming_count(patient_id=patient_id, specialist_id=specialist.id, now=now, moving_id=moving_id)

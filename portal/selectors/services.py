@@ -42,13 +42,27 @@ def service_rate_on(service_id: uuid.UUID, on: date) -> SpecialistRate | None:
     )
 
 
+def _with_current_rates(specialist_id: uuid.UUID, on: date) -> sa.Select:
+    """The specialist's services, each beside its rate current on `on` (None before its first):
+    each service's newest row from `on` back, picked in the same query."""
+    newest = sa.func.row_number().over(partition_by=SpecialistRate.service_id, order_by=(
+        SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc()))
+    current = (sa.select(SpecialistRate.id, SpecialistRate.service_id, newest.label("newest"))
+               .where(SpecialistRate.specialist_id == specialist_id, SpecialistRate.effective_from <= on)
+               .subquery())
+    return (sa.select(Service, SpecialistRate)
+            .outerjoin(current, sa.and_(current.c.service_id == Service.id, current.c.newest == 1))
+            .outerjoin(SpecialistRate, SpecialistRate.id == current.c.id)
+            .where(Service.specialist_id == specialist_id))
+
+
 def offers_of(specialist_id: uuid.UUID, on: date, *, active_only: bool = True) -> list[Offer]:
     """The specialist's services (the default first, then by name) with what they cost on `on`."""
-    query = sa.select(Service).where(Service.specialist_id == specialist_id)
+    query = _with_current_rates(specialist_id, on)
     if active_only:
         query = query.where(Service.is_active.is_(True))
-    services = db.session.scalars(query.order_by(Service.is_default.desc(), Service.name)).all()
-    return [Offer(service, service_rate_on(service.id, on)) for service in services]
+    rows = db.session.execute(query.order_by(Service.is_default.desc(), Service.name, Service.id))
+    return [Offer(service, rate) for service, rate in rows]
 
 
 def package_ids_of(service_id: uuid.UUID) -> list[uuid.UUID]:
@@ -88,6 +102,11 @@ def grid_default_minutes(specialist_id: uuid.UUID, on: date) -> int:
     return _grid_of(current.values())
 
 
+def grid_minutes_of(offers: list[Offer]) -> int:
+    """grid_default_minutes from offers already read for that day (offers_of)."""
+    return _grid_of(o.rate.duration_minutes for o in offers if o.service.is_active and o.rate is not None)
+
+
 def _grid_of(lengths) -> int:
     lengths = list(lengths)
     return min(60, -(-min(lengths) // 15) * 15) if lengths else 60
@@ -108,18 +127,9 @@ def service_day(specialist_id: uuid.UUID, on: date, service_id: uuid.UUID | None
     """The service (the default one when None) with its rate on `on`, and the default grid: one
     query for what service_get / default_service_of, service_rate_on and grid_default_minutes
     read one by one. Each service's rate that day is its newest row from `on` back."""
-    newest = sa.func.row_number().over(partition_by=SpecialistRate.service_id, order_by=(
-        SpecialistRate.effective_from.desc(), SpecialistRate.created_at.desc()))
-    current = (sa.select(SpecialistRate.id, SpecialistRate.service_id, newest.label("newest"))
-               .where(SpecialistRate.specialist_id == specialist_id, SpecialistRate.effective_from <= on)
-               .subquery())
     booked = Service.id == service_id if service_id is not None else Service.is_default.is_(True)
     rows = db.session.execute(
-        sa.select(Service, SpecialistRate)
-        .outerjoin(current, sa.and_(current.c.service_id == Service.id, current.c.newest == 1))
-        .outerjoin(SpecialistRate, SpecialistRate.id == current.c.id)
-        .where(Service.specialist_id == specialist_id, sa.or_(Service.is_active.is_(True), booked))
-    ).all()
+        _with_current_rates(specialist_id, on).where(sa.or_(Service.is_active.is_(True), booked))).all()
     chosen = next(((service, rate) for service, rate in rows
                    if (service.id == service_id if service_id is not None else service.is_default)), (None, None))
     grid = _grid_of(rate.duration_minutes for service, rate in rows if service.is_active and rate is not None)

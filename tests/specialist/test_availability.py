@@ -204,15 +204,19 @@ def test_an_unconfirmed_address_sees_the_times_and_how_to_book_not_buttons(clien
     assert '<span class="slot">09:00</span>' in page and 'class="btn slot"' not in page
 
 
-def test_booking_a_slot_updates_the_list_in_place(client, users, login_as):
+def test_booking_a_slot_shows_the_booking_in_place_of_the_times(client, users, login_as):
     specialist, patient = users["specialist"], users["patient"]
     login_as(patient)
     response = client.post(f"/specialists/{specialist.id}/book", headers=HX,
                            data={"starts_at": "2030-01-07T10:00:00+00:00"})
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and text.strip().startswith('<div id="slot-list"') and "Booked" in text
-    assert "2030-01-07T10:00:00+00:00" not in text
+    assert "2030-01-07T10:00:00+00:00" not in text and 'class="btn slot"' not in text
     booking = db.session.query(Booking).one()
+    panel = text[text.index('id="booking-done"'):]
+    assert "Monday 07 January 2030, 10:00–11:00 (UTC)" in panel and "In person" in panel and "Session" in panel
+    assert f'href="/bookings/{booking.id}"' in panel and f'href="/bookings/{booking.id}/calendar.ics"' in panel
+    assert f"/specialists/{specialist.id}?week=2030-01-07&amp;service={booking.service_id}" in panel
     assert (booking.patient_id, booking.price) == (patient.id, 100)
     again = client.post(f"/specialists/{specialist.id}/book", headers=HX,
                         data={"starts_at": "2030-01-07T10:00:00+00:00"})
