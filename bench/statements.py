@@ -23,12 +23,14 @@ WRITE = re.compile(r"\s*(WITH\b.*\b(INSERT|UPDATE|DELETE)\b|INSERT|UPDATE|DELETE
 
 @dataclass
 class Statements:
-    """The statements run while counting and the seconds spent in reads, in writes, and in
-    commits (less the statements of the flush a commit runs, counted as reads or writes)."""
+    """The statements run while counting and the seconds spent in reads, in writes, in the
+    statements not counted (transaction control, per-transaction settings), and in commits (less
+    the statements of the flush a commit runs, counted as reads or writes)."""
 
     sql: list[str] = field(default_factory=list)
     read_seconds: float = 0.0
     write_seconds: float = 0.0
+    control_seconds: float = 0.0
     commit_seconds: float = 0.0
 
     @property
@@ -53,11 +55,12 @@ def counted(engine) -> Iterator[Statements]:
 
     def after(_conn, cursor, statement, *_args) -> None:
         spent = time.perf_counter() - started.pop(id(cursor), time.perf_counter())
-        if NOT_COUNTED.match(statement):
-            return
-        seen.sql.append(statement)
         if committing:
             flushed[0] += spent
+        if NOT_COUNTED.match(statement):
+            seen.control_seconds += spent
+            return
+        seen.sql.append(statement)
         if WRITE.match(statement):
             seen.write_seconds += spent
         else:

@@ -14,16 +14,21 @@ RQ worker as the load test does (REDIS_URL, default redis://127.0.0.1:6379/14), 
 - bare: the same with a psycopg transaction per write holding only what the rules need: for a
   booking the pair's advisory lock (as the service takes it), one SELECT answering every check
   (specialist and service bookable, rate, working hours, exception, both parties' clashes with
-  buffers, grid, notice, window, upcoming limit, a usable package credit), and one INSERT of the
-  booking, its status history, its audit row and its two outbox rows; for a cancellation the row
-  locked with what the rules need, and one statement writing the status, the cancellation, the
-  history, the audit row and the other party's outbox row. Same database, constraints, overlap
-  trigger and role as the app.
+  buffers, grid, notice, window, upcoming limit, a usable package credit), the INSERT of the
+  booking, and one statement writing its status history, its audit row and its two outbox rows;
+  for a cancellation the row locked with what the rules need, and one statement writing the
+  status, the cancellation, the history, the audit row and the other party's outbox row. Same
+  database, constraints and overlap trigger as the app, and the same guarantees: each transaction
+  switches to the app's role (DATABASE_APP_ROLE) as the patient, as a request does, so the
+  row-level security policies hold; where they hide rows the app's reads go through the database's
+  own readers and writer (portal_booking_clash, portal_exceptions_of, portal_outbox_write), and
+  so do the bare ones; and the booking is written before its history, as the policies need.
 
 A write's throughput is clients ÷ its mean latency (each client alternates the two writes); ratio =
 bare ÷ app. Before serving, the same booking and cancellation run in-process (the Flask test
-client, the same Redis) to count their statements and split their time: reads, writes, commit,
-and the rest (Flask, the session, limits in Redis, the ORM, the response).
+client, the same Redis) to count their statements and split their time (bench/spans.py): the
+waits (reads, writes, commit, transaction control and role settings, the rate-limit counters,
+the delivery enqueue) and the Python (before the view, the view, the JSON answer, after it).
 
 The last line is JSON: {"booking_rps", "booking_bare_rps", "booking_ratio", "cancel_rps",
 "cancel_bare_rps", "cancel_ratio", "booking_statements", "cancel_statements", "errors"}.
@@ -50,12 +55,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Services, cpu_by_group, free_port, migrate_and_seed, seeded_id, served_env  # noqa: E402
+from bench.spans import describe  # noqa: E402
 
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "UTC"]  # bench/load.py's, by index
 LENGTHS = [50, 45, 60, 30]
@@ -63,6 +69,10 @@ FIRST_DAY = 20  # after the seeded fortnight of bookings
 SEEDED_DAYS = 15  # bench/load.py books patient (specialist + count x day) % patients, days 1-14
 REASON = "Bench: cannot make it."
 LOCK_CLASS = 21  # services/booking_rules.LOCK_CLASS
+APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "portal_app").strip()  # the role the app's requests switch to
+# As portal.models.row_security sets it for a signed-in patient's transaction.
+AS_THE_APP = ("SELECT set_config('role', %(role)s, true), set_config('portal.user_id', %(user)s, true), "
+              "set_config('portal.role', 'patient', true)")
 
 CHECKS = """
 SELECT u.role = 'specialist' AND u.is_active AS specialist_ok,
@@ -79,18 +89,13 @@ SELECT u.role = 'specialist' AND u.is_active AS specialist_ok,
                                WHERE service_id = s2.id AND effective_from <= t.local_day
                                ORDER BY effective_from DESC LIMIT 1) cur
          WHERE s2.specialist_id = u.id AND s2.is_active) AS default_grid,
-       EXISTS (SELECT 1 FROM specialist_availability_exceptions x
-                WHERE x.specialist_id = u.id AND x.exception_date = t.local_day AND NOT x.is_available
+       EXISTS (SELECT 1 FROM portal_exceptions_of(ARRAY[u.id], t.local_day, t.local_day) x
+                WHERE NOT x.is_available
                   AND (x.all_day OR (x.start_time < t.local_end AND x.end_time > t.local_start))) AS blocked,
-       EXISTS (SELECT 1 FROM bookings b
-                WHERE b.specialist_id = u.id AND b.status IN ('pending', 'confirmed')
-                  AND b.starts_at - make_interval(mins => sp.buffer_before_minutes + sp.buffer_after_minutes)
-                      < t.ends_at
-                  AND b.ends_at + make_interval(mins => sp.buffer_before_minutes + sp.buffer_after_minutes)
-                      > %(starts_at)s) AS specialist_busy,
-       EXISTS (SELECT 1 FROM bookings b
-                WHERE b.patient_id = %(patient)s AND b.status IN ('pending', 'confirmed')
-                  AND b.starts_at < t.ends_at AND b.ends_at > %(starts_at)s) AS patient_busy,
+       EXISTS (SELECT 1 FROM portal_booking_clash(u.id, NULL::uuid, %(starts_at)s - t.gap, t.ends_at + t.gap,
+                                                  interval '1 day', NULL::uuid)) AS specialist_busy,
+       EXISTS (SELECT 1 FROM portal_booking_clash(NULL::uuid, %(patient)s, %(starts_at)s, t.ends_at,
+                                                  interval '1 day', NULL::uuid)) AS patient_busy,
        (SELECT count(*) FROM bookings b
          WHERE b.patient_id = %(patient)s AND b.specialist_id = u.id
            AND b.status IN ('pending', 'confirmed') AND b.starts_at > now()) AS upcoming,
@@ -111,10 +116,13 @@ SELECT u.role = 'specialist' AND u.is_active AS specialist_ok,
            extract(isodow FROM %(starts_at)s AT TIME ZONE u.timezone)::int - 1 AS weekday,
            (%(starts_at)s AT TIME ZONE u.timezone)::time AS local_start,
            ((%(starts_at)s + make_interval(mins => r.duration_minutes)) AT TIME ZONE u.timezone)::time
-             AS local_end) t
+             AS local_end,
+           make_interval(mins => sp.buffer_before_minutes + sp.buffer_after_minutes) AS gap) t
  WHERE u.id = %(specialist)s
 """
 
+# Two statements, as the app's: the policies let a patient write a booking's history only once the
+# booking is there, and a statement's subqueries do not see what its own CTEs insert.
 BOOK = """
 WITH booking AS (
   INSERT INTO bookings (id, patient_id, specialist_id, starts_at, ends_at, status, price, currency,
@@ -124,21 +132,18 @@ WITH booking AS (
   RETURNING id),
 credit AS (
   UPDATE package_enrolments SET credits_used = credits_used + 1, updated_at = now()
-   WHERE id = %(enrolment)s AND credits_used < credits_total),
-history AS (
+   WHERE id = %(enrolment)s AND credits_used < credits_total)
+SELECT id FROM booking
+"""
+
+BOOK_RECORDS = """
+WITH history AS (
   INSERT INTO booking_status_history (id, booking_id, from_status, to_status, changed_by, created_at)
-  SELECT gen_random_uuid(), id, NULL, 'confirmed', %(patient)s, now() FROM booking),
+  VALUES (gen_random_uuid(), %(id)s, NULL, 'confirmed', %(patient)s, now())),
 audit AS (
   INSERT INTO audit_logs (id, actor_id, action, entity_type, entity_id, new_values, status, created_at)
-  SELECT gen_random_uuid(), %(patient)s, 'booking_created', 'booking', id::text, %(audit)s, 'success', now()
-    FROM booking),
-mail AS (
-  INSERT INTO outbox (id, recipient_id, template, about, dedup_key, status, tries, next_attempt_at, created_at)
-  SELECT gen_random_uuid(), r.id, 'booking_confirmed', jsonb_build_object('booking_id', booking.id),
-         'booking_confirmed:' || booking.id || ':' || r.id, 'pending', 0, now(), now()
-    FROM booking, (VALUES (%(patient)s::uuid), (%(specialist)s::uuid)) AS r(id)
-  ON CONFLICT (dedup_key) DO NOTHING)
-SELECT id FROM booking
+  VALUES (gen_random_uuid(), %(patient)s, 'booking_created', 'booking', %(id)s::text, %(audit)s, 'success', now()))
+SELECT count(*) FROM portal_outbox_write(%(mail)s::json)
 """
 
 LOCK_BOOKING = """
@@ -167,11 +172,8 @@ audit AS (
   SELECT gen_random_uuid(), %(actor)s, 'booking_cancelled', 'booking', id::text,
          jsonb_build_object('status', %(previous)s::text), %(audit)s, 'success', now() FROM cancelled),
 mail AS (
-  INSERT INTO outbox (id, recipient_id, template, about, dedup_key, status, tries, next_attempt_at, created_at)
-  SELECT gen_random_uuid(), specialist_id, 'booking_cancelled', jsonb_build_object('booking_id', id),
-         'booking_cancelled:' || id || ':' || specialist_id, 'pending', 0, now(), now() FROM cancelled
-  ON CONFLICT (dedup_key) DO NOTHING)
-SELECT count(*) FROM cancelled
+  SELECT portal_outbox_write(%(mail)s::json) FROM cancelled)
+SELECT (SELECT count(*) FROM cancelled), (SELECT count(*) FROM mail)
 """
 
 
@@ -218,8 +220,22 @@ def lock_key(patient: uuid.UUID, specialist: uuid.UUID) -> int:
     return lock_bucket(patient, specialist)
 
 
+def as_the_app(conn: psycopg.Connection, patient: uuid.UUID) -> None:
+    """The transaction runs as the app's requests do: its role, under the policies, as the patient."""
+    conn.execute(AS_THE_APP, {"role": APP_ROLE or "none", "user": str(patient)})
+
+
+def mail_rows(template: str, booking_id: uuid.UUID, recipients: list[uuid.UUID]) -> Json:
+    """The outbox rows, as the database's writer (portal_outbox_write) takes them."""
+    now = datetime.now(UTC).isoformat()
+    return Json([{"id": str(uuid.uuid4()), "recipient_id": str(r), "template": template,
+                  "about": {"booking_id": str(booking_id)}, "dedup_key": f"{template}:{booking_id}:{r}",
+                  "status": "pending", "tries": 0, "next_attempt_at": now, "created_at": now} for r in recipients])
+
+
 def bare_book(conn: psycopg.Connection, client: Client, starts_at: datetime) -> uuid.UUID:
     with conn.transaction():
+        as_the_app(conn, client.patient)
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, lock_key(client.patient, client.specialist)))
         row = conn.execute(CHECKS, {"specialist": client.specialist, "patient": client.patient,
                                     "starts_at": starts_at}).fetchone()
@@ -244,16 +260,20 @@ def bare_book(conn: psycopg.Connection, client: Client, starts_at: datetime) -> 
                  "service_id": str(service), "package_enrolment_id": str(enrolment) if enrolment else None}
         conn.execute(BOOK, {"id": booking_id, "patient": client.patient, "specialist": client.specialist,
                             "starts_at": starts_at, "ends_at": ends_at, "price": price, "currency": currency,
-                            "service": service, "enrolment": enrolment, "audit": Jsonb(audit)})
+                            "service": service, "enrolment": enrolment})
+        conn.execute(BOOK_RECORDS, {"id": booking_id, "patient": client.patient, "audit": Jsonb(audit),
+                                    "mail": mail_rows("booking_confirmed", booking_id,
+                                                      [client.patient, client.specialist])})
     return booking_id
 
 
 def bare_cancel(conn: psycopg.Connection, client: Client, booking_id: uuid.UUID) -> None:
     with conn.transaction():
+        as_the_app(conn, client.patient)
         row = conn.execute(LOCK_BOOKING, {"id": booking_id}).fetchone()
         if row is None:
             raise Refused("no such booking")
-        patient, _specialist, status, starts_at, enrolment, late_hours = row
+        patient, specialist, status, starts_at, enrolment, late_hours = row
         now = datetime.now(UTC)
         if patient != client.patient or status not in ("pending", "confirmed") or starts_at <= now:
             raise Refused("not cancellable")
@@ -264,7 +284,9 @@ def bare_cancel(conn: psycopg.Connection, client: Client, booking_id: uuid.UUID)
                  "credit": None}
         changed = conn.execute(CANCEL, {"id": booking_id, "cancellation": cancellation, "actor": client.patient,
                                         "reason": REASON, "late": late, "enrolment": enrolment,
-                                        "previous": status, "audit": Jsonb(audit)}).fetchone()[0]
+                                        "previous": status, "audit": Jsonb(audit),
+                                        "mail": mail_rows("booking_cancelled", booking_id, [specialist])}
+                               ).fetchone()[0]
         if changed != 1:
             raise Refused("already cancelled")
 
@@ -377,6 +399,7 @@ def throughput(latencies: list[float], clients: int) -> float:
 
 def in_process(url: str, redis_url: str, queue: str, instance: str, client: Client, runs: int) -> dict:
     """The app's booking and cancellation in this process: statements and where the time goes."""
+    from bench.spans import request_parts
     from bench.statements import counted
     from portal import create_app
     from portal.extensions import db
@@ -386,33 +409,29 @@ def in_process(url: str, redis_url: str, queue: str, instance: str, client: Clie
                       "BOOKING_RATE_LIMIT": "100000 per minute"}, instance_path=instance)
     http = app.test_client()
     headers = {"Authorization": f"Bearer {client.token}"}
-    parts = {"booking": [], "cancel": []}
-    for _ in range(runs):
-        slot = client.next_slot()
-        for kind in ("booking", "cancel"):
-            with app.app_context(), counted(db.engine) as statements:
-                started = time.perf_counter()
-                if kind == "booking":
-                    answer = http.post("/api/v1/bookings", headers=headers, json={
-                        "specialist_id": str(client.specialist), "starts_at": slot.isoformat()})
-                    booking_id = answer.get_json().get("id") if answer.status_code == 201 else None
-                else:
-                    answer = http.post("/functions/booking-cancel", headers=headers,
-                                       json={"booking_id": booking_id, "reason": REASON})
-                total = time.perf_counter() - started
-            if answer.status_code not in (200, 201):
-                raise Refused(f"in-process {kind} answered {answer.status_code}: {answer.get_data(as_text=True)[:200]}")
-            parts[kind].append((statements.count, total, statements.read_seconds, statements.write_seconds,
-                                statements.commit_seconds))
+    paths = {"booking": "/api/v1/bookings", "cancel": "/functions/booking-cancel"}
+    adapter = app.url_map.bind("localhost")
+    endpoints = [adapter.match(path, method="POST")[0] for path in paths.values()]
+    found = {"booking": [], "cancel": []}
+
+    def timed(kind: str, body: dict) -> dict:
+        with app.app_context(), counted(db.engine) as statements, request_parts(app, endpoints, statements) as parts:
+            answer = http.post(paths[kind], headers=headers, json=body)
+        if answer.status_code not in (200, 201):
+            raise Refused(f"in-process {kind} answered {answer.status_code}: {answer.get_data(as_text=True)[:200]}")
+        found[kind].append((statements.count, parts))
+        return answer.get_json()
+
+    for run in range(runs + 1):  # the first pair warms the caches (SQL compiled, templates) and is not kept
+        if run == 1:
+            for rows in found.values():
+                rows.clear()
+        made = timed("booking", {"specialist_id": str(client.specialist), "starts_at": client.next_slot().isoformat()})
+        timed("cancel", {"booking_id": made["id"], "reason": REASON})
     with app.app_context():
         db.engine.dispose()
-    figures = {}
-    for kind, rows in parts.items():
-        count, total, reads, writes, commit = (statistics.median(column) for column in zip(*rows, strict=True))
-        figures[kind] = {"statements": int(count), "total_ms": total * 1000, "reads_ms": reads * 1000,
-                         "writes_ms": writes * 1000, "commit_ms": commit * 1000,
-                         "rest_ms": (total - reads - writes - commit) * 1000}
-    return figures
+    return {kind: {"statements": int(statistics.median(count for count, _ in rows)),
+                   "parts": [parts for _, parts in rows]} for kind, rows in found.items()}
 
 
 def _interrupted(*_) -> None:
@@ -514,9 +533,7 @@ def report(timings: dict[str, Timings], breakdown: dict, clients: int) -> dict:
                   f"{len(ms)} writes), bare {figures[f'{kind}_bare_rps']:.1f}/s "
                   f"(mean {statistics.fmean(bare_ms):.1f} ms, {len(bare_ms)} writes)", file=sys.stderr)
         part = breakdown[kind]
-        print(f"{kind} in-process: {part['statements']} statements, {part['total_ms']:.1f} ms = reads "
-              f"{part['reads_ms']:.1f} + writes {part['writes_ms']:.1f} + commit {part['commit_ms']:.1f} + "
-              f"the rest (Flask, session, limits, ORM, response) {part['rest_ms']:.1f}", file=sys.stderr)
+        print(f"{kind} in-process: {part['statements']} statements, {describe(part['parts'])}", file=sys.stderr)
 
     for mode, timing in timings.items():
         writes = len(timing.book) + len(timing.cancel)

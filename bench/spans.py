@@ -1,0 +1,134 @@
+"""Where an in-process request's time goes, beside its SQL (bench/statements.py): for bench/writes.py's
+booking and cancellation.
+
+A request's time is split into what it waits on and the Python around it:
+
+- the database: reads, writes and commits (bench/statements.py), and the statements it does not
+  count (transaction control, row-level security's role settings);
+- Redis: the rate-limit counters (portal.web.rate_limits.over_limit, the `limits` library and its
+  round trips) and the delivery job's enqueue after the commit (RQ and its round trips);
+- the Python: before the view (the test client, Werkzeug, Flask's routing and hooks, the session,
+  the signed-in user), the view itself (parsing, the service's checks, building and flushing ORM
+  objects), the JSON answer, and after the view (hooks, headers, teardown, reading the answer).
+
+Each Python part is its wall time less the database and Redis time inside it, so the parts add up
+to the request's time. Only bench code patches anything: the functions are wrapped where they are
+looked up, and put back on leaving."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, fields
+
+from bench.statements import Statements
+
+PYTHON_PARTS = {"before_view": "before the view (Flask, the session, the user)",
+                "view": "the view (parsing, checks, ORM objects)",
+                "json": "the JSON answer", "after_view": "after the view"}
+WAIT_PARTS = {"reads": "reads", "writes": "writes", "commit": "commit (and the flush's Python)",
+              "control": "transaction control and role settings",
+              "limits": "rate limits (Redis)", "enqueue": "delivery enqueued (RQ, Redis)"}
+
+
+@dataclass
+class Parts:
+    """Seconds, for one request."""
+
+    reads: float = 0.0
+    writes: float = 0.0
+    commit: float = 0.0
+    control: float = 0.0
+    limits: float = 0.0
+    enqueue: float = 0.0
+    before_view: float = 0.0
+    view: float = 0.0
+    json: float = 0.0
+    after_view: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
+class _Clock:
+    """Running totals of the waits; marks taken as the view begins and ends."""
+
+    def __init__(self, statements: Statements) -> None:
+        self.statements = statements
+        self.limits = self.enqueue = self.json = 0.0
+        self.marks: list[tuple[float, float]] = []  # (perf_counter, waits so far)
+
+    def waits(self) -> float:
+        # The enqueue runs in the session's after-commit hook, inside the commit's time.
+        s = self.statements
+        return s.read_seconds + s.write_seconds + s.commit_seconds + s.control_seconds + self.limits
+
+    def mark(self) -> None:
+        self.marks.append((time.perf_counter(), self.waits()))
+
+
+def _timed(function, clock: _Clock, part: str):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            setattr(clock, part, getattr(clock, part) + time.perf_counter() - started)
+    return wrapper
+
+
+def _marked(view, clock: _Clock):
+    def wrapper(*args, **kwargs):
+        clock.mark()
+        try:
+            return view(*args, **kwargs)
+        finally:
+            clock.mark()
+    return wrapper
+
+
+@contextmanager
+def request_parts(app, endpoints: list[str], statements: Statements) -> Iterator[Parts]:
+    """Time one request (made inside the block) to one of `endpoints`, whose statements
+    `statements` is counting; the Parts are filled in as the block ends."""
+    import portal.jobs.delivery
+    import portal.web.rate_limits
+
+    clock, parts = _Clock(statements), Parts()
+    patches = [(portal.web.rate_limits, "over_limit", "limits"), (portal.jobs.delivery, "enqueue", "enqueue"),
+               (app.json, "response", "json")]
+    with ExitStack() as undo:
+        for owner, name, part in patches:
+            original = getattr(owner, name)
+            setattr(owner, name, _timed(original, clock, part))
+            undo.callback(setattr, owner, name, original)
+        for endpoint in endpoints:
+            view = app.view_functions[endpoint]
+            app.view_functions[endpoint] = _marked(view, clock)
+            undo.callback(app.view_functions.__setitem__, endpoint, view)
+        started, waits_before = time.perf_counter(), clock.waits()
+        json_before = clock.json
+        yield parts
+        ended, waits_after = time.perf_counter(), clock.waits()
+    # A request refused before its view (a limit, a bad token) spent it all before the view.
+    (view_start, waits_at_view), (view_end, waits_after_view) = (
+        (clock.marks[0], clock.marks[-1]) if clock.marks else ((ended, waits_after), (ended, waits_after)))
+    s = statements
+    parts.reads, parts.writes, parts.control = s.read_seconds, s.write_seconds, s.control_seconds
+    parts.commit = s.commit_seconds - clock.enqueue
+    parts.limits, parts.enqueue, parts.json = clock.limits, clock.enqueue, clock.json - json_before
+    parts.before_view = (view_start - started) - (waits_at_view - waits_before)
+    parts.view = (view_end - view_start) - (waits_after_view - waits_at_view) - parts.json
+    parts.after_view = (ended - view_end) - (waits_after - waits_after_view)
+
+
+def describe(parts: list[Parts]) -> str:
+    """Mean milliseconds per part over the requests: the waits, then the Python."""
+    def mean_ms(name: str) -> float:
+        return 1000 * sum(getattr(p, name) for p in parts) / len(parts)
+
+    waits = " + ".join(f"{label} {mean_ms(name):.1f}" for name, label in WAIT_PARTS.items())
+    python = " + ".join(f"{label} {mean_ms(name):.1f}" for name, label in PYTHON_PARTS.items())
+    total = 1000 * sum(p.total for p in parts) / len(parts)
+    return f"{total:.1f} ms (mean) = waits: {waits}; Python: {python}"
