@@ -140,7 +140,7 @@ def book(specialist_id):
                                starts_at=starts_at, use_package=not _pay_singly(),
                                service_id=service_id_of(form.service.data)),
         done=lambda booking: _booked(specialist, booking),
-        refused=lambda error: _page(specialist, error=error.message))
+        refused=lambda error: _page(specialist, error=error.message), as_written=True)
 
 
 def _set_up_series(specialist: User, starts_at, form: BookForm):

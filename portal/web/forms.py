@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from portal.domain.inputs import has_control_chars
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.models.transactions import commit_as_written
 from portal.web.refusals import note_refusal
 
 T = TypeVar("T")
@@ -35,10 +36,13 @@ def form_error(response) -> Response:
 
 
 def submit_form(action: Callable[[], T], *, done: Callable[[T], Response],
-                refused: Callable[[ServiceError], Response], reraise: tuple[int, ...] = ()) -> Response:
+                refused: Callable[[ServiceError], Response], reraise: tuple[int, ...] = (),
+                as_written: bool = False) -> Response:
     """`done(result)` after `action()` succeeded and was committed, or `refused(error)` as a 422.
 
-    Statuses in `reraise` (e.g. NOT_A_FORM_ERROR) propagate to the error pages instead."""
+    Statuses in `reraise` (e.g. NOT_A_FORM_ERROR) propagate to the error pages instead. With
+    `as_written`, `done` reads the rows as the action wrote them (commit_as_written) instead of
+    reading each back after the commit: for an action that wrote its result through the ORM."""
     try:
         with db.session.begin_nested():
             result = action()
@@ -47,7 +51,10 @@ def submit_form(action: Callable[[], T], *, done: Callable[[T], Response],
             raise
         note_refusal(error)
         return form_error(refused(error))
-    db.session.commit()
+    if as_written:
+        commit_as_written()
+    else:
+        db.session.commit()
     return done(result)
 
 
