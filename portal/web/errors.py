@@ -35,7 +35,7 @@ MESSAGES = {
 }
 
 
-BUSY_MESSAGE = "The portal is very busy right now. Nothing was changed: please try again in a moment."
+BUSY_MESSAGE = "The portal is very busy. Nothing was changed: please try again in a moment."
 BUSY_RETRY_AFTER = 2
 # The connection was cut (the database restarted): the pool has let go of every connection and
 # the next request opens new ones. Whether a write in flight was kept is not known here.

@@ -76,4 +76,5 @@ def test_a_connection_cut_while_busy_answers_503_once_then_the_portal_serves_aga
         page = client.get("/specialists")
         assert page.status_code == 503
         assert DISCONNECTED_MESSAGE in page.get_data(as_text=True)
+        assert "<h1>Please wait a moment</h1>" in page.get_data(as_text=True)
         assert client.get("/specialists").status_code == 200  # the pool let go of the dead connection

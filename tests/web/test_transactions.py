@@ -139,6 +139,8 @@ def test_a_writer_waiting_past_the_timeout_answers_503_and_writes_nothing(sqlite
     assert api.get_json()["error"] == "UNAVAILABLE"
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert "Nothing was changed" in page.get_data(as_text=True)
+    assert "<h1>Please wait a moment</h1>" in page.get_data(as_text=True)
+    assert "Something went wrong" not in page.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
     assert db.session.get(User, patient.id).display_name != "Writer"
 
