@@ -64,7 +64,7 @@ def _pay_singly() -> bool:
     return request.values.get("use_package") == "0"
 
 
-def _page(specialist: User, *, message=None, error=None, booking=None, review=None, offer=None):
+def _page(specialist: User, *, error=None, review=None, offer=None):
     """The specialist's page: the service chosen, a week of its free times, and (once a time is
     chosen) the review of that booking; an htmx request gets the slot list's block alone."""
     offers = bookable_offers(specialist)
@@ -74,7 +74,7 @@ def _page(specialist: User, *, message=None, error=None, booking=None, review=No
         "specialists/profile.html", "slot_list", specialist=specialist, offers=offers, offer=offer,
         rate=offer and offer.rate, week=week,
         packages=active_packages(viewer=current_user, specialist_id=specialist.id),
-        slot_days=week.days if week else {}, message=message, error=error, booking=booking, review=review,
+        slot_days=week.days if week else {}, error=error, review=review,
         # Only an empty week says why (two more queries): the page shows no note beside free slots.
         limit_note=None if week and week.days or not _is_patient() else _limit_note(specialist),
         enrolments=enrolments_of_patient(viewer=current_user, specialist_id=specialist.id) if _is_patient() else [],
