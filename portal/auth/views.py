@@ -69,7 +69,7 @@ def _audit_refused_login(email: str) -> None:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    # Raising the session version ends every copy of this session's cookie, and the remember-me cookie.
+    # Raising the session version ends every copy of this sign-in's cookie, and the remember-me cookie.
     user_end_sessions(user=current_user, reason="sign_out")
     db.session.commit()
     logout_user()
