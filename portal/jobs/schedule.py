@@ -52,7 +52,7 @@ SCHEDULE = (
                  "Mark the sessions that ended AUTO_COMPLETE_HOURS ago completed (daily, 01:30 UTC)"),
     ScheduledJob("booking-reminders", "*/15 * * * *", tasks.queue_reminders_job,
                  "Write the reminders due before upcoming sessions (every 15 minutes)"),
-    # With Redis each committed message is also enqueued at once; this sweep takes the retries.
+    # With Redis a commit that writes mail also wakes a delivery job at once; this sweep takes the retries.
     ScheduledJob("outbox-delivery", "* * * * *", tasks.deliver_outbox_job,
                  "Deliver waiting e-mail and retry failed tries (every minute)", embedded_every=5),
 )

@@ -100,7 +100,8 @@ def expire_enrolments_job(today: str | None = None) -> dict:
 
 @job
 def deliver_outbox_job(ids: list[str] | None = None) -> dict:
-    """Deliver due outbox messages (only `ids`, as enqueued when they were committed)."""
+    """Deliver due outbox messages (only `ids`, when given), after recovering interrupted ones:
+    the minute sweep."""
     from portal import clock
     from portal.services.job_runs import job_run_record
     from portal.services.mail_delivery import outbox_deliver
@@ -113,6 +114,27 @@ def deliver_outbox_job(ids: list[str] | None = None) -> dict:
         job_run_record(job_id="outbox-delivery", runner=_runner(), started_at=started, status="success",
                        summary=", ".join(f"{count} {outcome}" for outcome, count in sorted(result.items())))
     return result
+
+
+@job
+def deliver_committed_outbox_job() -> dict:
+    """Deliver the messages commits noted, woken by them (portal.jobs.delivery). When more are
+    noted than one job takes, the next job is woken before this one ends."""
+    from portal.jobs.delivery import committed_ids, delivery_wake, delivery_woken
+    from portal.services.mail_delivery import CLAIM_BATCH, PER_JOB, outbox_deliver
+
+    delivery_woken()
+    counts: dict[str, int] = {}
+    taken = 0
+    while taken < PER_JOB:
+        ids = committed_ids(min(CLAIM_BATCH, PER_JOB - taken))
+        if not ids:
+            return counts
+        taken += len(ids)
+        for outcome, count in outbox_deliver(ids=ids).items():
+            counts[outcome] = counts.get(outcome, 0) + count
+    delivery_wake()
+    return counts
 
 
 @job

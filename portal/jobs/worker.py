@@ -3,7 +3,7 @@
 RQ's default worker forks a work horse for every job, so a job's crash, leak or timeout stays in
 its fork. That is worth it for the scheduled jobs (the dispatcher books 100,000 sessions in one
 run and grows to its size; a clean-up talks to object storage), but not for the outbox deliveries:
-every booking, cancellation and blocked hour commits one, they are small and short, and the fork,
+commits that write mail wake them all day, they are small and short, and the fork,
 its copy-on-write faults and its new database connection cost more than the delivery itself (in
 the Monday-morning load test a forking worker used 13.5 ms of CPU per web request, over a quarter of
 two cores). So deliveries run in the worker's own process, on its connection pool, under the same
@@ -15,11 +15,11 @@ from rq import Worker
 from rq.worker import WorkerStatus
 
 from portal.jobs.schedule import job_name
-from portal.jobs.tasks import deliver_outbox_job
+from portal.jobs.tasks import deliver_committed_outbox_job, deliver_outbox_job
 
 
 class PortalWorker(Worker):
-    in_process = frozenset({job_name(deliver_outbox_job)})
+    in_process = frozenset({job_name(deliver_outbox_job), job_name(deliver_committed_outbox_job)})
 
     def execute_job(self, job, queue):
         from portal.extensions import db

@@ -24,7 +24,8 @@ applies (the row is then dropped, not sent). Every template also gets: `recipien
 A value that opens something for the recipient (an account link's token) is named in
 `secret_names`: only the delivered message carries it, the outbox keeps a note in its place.
 
-Builders live in this module (or in a module imported by `load_builders`), keyed by template name.
+Builders live in this module and in portal.services.booking_mail (imported at its end), or in a
+module imported before a message is built (portal.services.account_mail), keyed by template name.
 No builder may put health data (note text, cancellation reasons, recording links, intake answers) into the
 context.
 """
@@ -38,7 +39,6 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.domain.zones import zone_of
@@ -48,10 +48,8 @@ from portal.models import (
     PackageEnrolment,
     RecurringBooking,
     RecurringOccurrenceSkip,
-    Service,
     User,
 )
-from portal.selectors.meetings import booking_location
 
 
 class MailObsolete(Exception):
@@ -118,117 +116,15 @@ def local_text(value: datetime, user: User) -> str:
     return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M} ({zone.key})"
 
 
-def _uuid(about: dict, key: str) -> uuid.UUID:
+def about_id(about: dict, key: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(about[key]))
     except (KeyError, ValueError):
         raise MailObsolete(f"about has no valid {key}") from None
 
 
-def _booking(about: dict) -> Booking:
-    """The booking with what its message shows, in one query: both parties and the service go
-    into the session, where `_other_party` and `booking_location` find them."""
-    found = db.session.execute(
-        sa.select(Booking, Service).outerjoin(Service, Service.id == Booking.service_id)
-        .options(joinedload(Booking.patient), joinedload(Booking.specialist_user), joinedload(Booking.cancellation))
-        .where(Booking.id == _uuid(about, "booking_id"))).unique().first()
-    if found is None:
-        raise MailObsolete("the booking no longer exists")
-    return found[0]
-
-
-def _other_party(booking: Booking, recipient: User) -> User:
-    other_id = booking.specialist_id if recipient.id == booking.patient_id else booking.patient_id
-    return db.session.get(User, other_id)
-
-
-def _booking_context(booking: Booking, recipient: User) -> dict:
-    from portal.selectors.intake import intake_pending
-
-    location = booking_location(booking)
-    is_patient = recipient.id == booking.patient_id
-    return {"booking": booking, "other": _other_party(booking, recipient),
-            "starts_local": local_text(booking.starts_at, recipient),
-            "is_patient": is_patient,
-            "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
-            "location_kind": location and location.kind,
-            "address": location and location.address,
-            # The join link opens the session: put in at delivery, never kept (secret_names).
-            "join_url": location.url if location and location.kind == "video" else None,
-            # That the questionnaire waits, never what it asks or was answered.
-            "intake_pending": is_patient and intake_pending(booking.patient_id, booking.specialist_id)}
-
-
-def _secrets(context: dict) -> frozenset[str]:
-    return frozenset({"join_url"}) if context.get("join_url") else frozenset()
-
-
-@mail_context("booking_confirmed")
-def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
-    from portal.services.ics import booking_invitation
-
-    booking = _booking(about)
-    if booking.status == "cancelled":
-        raise MailObsolete("the booking was cancelled before its confirmation went out")
-    context = _booking_context(booking, recipient)
-    return MailContent(subject="Session booked: " + local_text(booking.starts_at, recipient),
-                       context=context, secret_names=_secrets(context),
-                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
-
-
-@mail_context("booking_cancelled")
-def booking_cancelled(*, recipient: User, about: dict) -> MailContent:
-    from portal.services.ics import booking_invitation
-
-    booking = _booking(about)
-    cancellation = booking.cancellation
-    canceller = db.session.get(User, cancellation.cancelled_by) if cancellation else None
-    context = _booking_context(booking, recipient)
-    # Who and when only: the reason is health-adjacent and stays in the portal.
-    context.update(canceller=canceller,
-                   cancelled_local=local_text(cancellation.created_at, recipient) if cancellation else None)
-    return MailContent(subject="Session cancelled: " + local_text(booking.starts_at, recipient),
-                       context=context,
-                       attachments=[Attachment(*booking_invitation(booking, method="CANCEL"))])
-
-
-@mail_context("booking_moved")
-def booking_moved(*, recipient: User, about: dict) -> MailContent:
-    """The new time, with the invitation's same UID and higher SEQUENCE: calendars move the event."""
-    from portal.services.ics import booking_invitation
-
-    booking = _booking(about)
-    if booking.status == "cancelled" or booking.ics_sequence != about.get("sequence"):
-        raise MailObsolete("the booking was cancelled or moved again before this mail went out")
-    context = _booking_context(booking, recipient)
-    return MailContent(subject="Session moved: " + local_text(booking.starts_at, recipient),
-                       context=context, secret_names=_secrets(context),
-                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
-
-
-@mail_context("booking_reminder")
-def booking_reminder(*, recipient: User, about: dict) -> MailContent:
-    from portal.services.reminders import opt_out_token
-
-    booking = _booking(about)
-    if booking.status not in ("pending", "confirmed"):
-        raise MailObsolete("the booking is no longer active")
-    if not recipient.reminders_enabled:
-        raise MailObsolete("the recipient turned reminders off")
-    context = _booking_context(booking, recipient)
-    context["opt_out_token"] = token = opt_out_token(recipient)
-    opt_out = absolute_url("mail.reminders_off_post", token=token)
-    return MailContent(subject="Reminder: your session on " + local_text(booking.starts_at, recipient),
-                       context=context,
-                       headers={"List-Unsubscribe": f"<{opt_out}>",
-                                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-                       # working links (the session's room; one that turns the recipient's reminders off):
-                       # not kept for staff to read
-                       secret_names=frozenset({"opt_out_token"}) | _secrets(context))
-
-
 def _series(about: dict) -> RecurringBooking:
-    series = db.session.get(RecurringBooking, _uuid(about, "recurring_id"))
+    series = db.session.get(RecurringBooking, about_id(about, "recurring_id"))
     if series is None:
         raise MailObsolete("the series no longer exists")
     return series
@@ -289,7 +185,7 @@ def series_skips(*, recipient: User, about: dict) -> MailContent:
 
 @mail_context("package_expiring")
 def package_expiring(*, recipient: User, about: dict) -> MailContent:
-    enrolment = db.session.get(PackageEnrolment, _uuid(about, "enrolment_id"))
+    enrolment = db.session.get(PackageEnrolment, about_id(about, "enrolment_id"))
     if enrolment is None or enrolment.status != "active" or enrolment.credits_remaining < 1:
         raise MailObsolete("the enrolment has no sessions left to lose")
     if enrolment.expires_on is None or enrolment.expires_on < clock.today():
@@ -302,5 +198,5 @@ def package_expiring(*, recipient: User, about: dict) -> MailContent:
                  "last_day": f"{last_day:%A} {last_day.day} {last_day:%B %Y}"})
 
 
-def load_builders() -> None:
-    """Import the modules that register builders elsewhere (none yet besides this one)."""
+# The booking messages register themselves on import: whoever builds a message finds them.
+from portal.services import booking_mail  # noqa: E402,F401

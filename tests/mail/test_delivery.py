@@ -13,7 +13,8 @@ from portal.jobs.tasks import deliver_outbox_job
 from portal.models import Outbox
 from portal.services.bookings import booking_create
 from portal.services.cancellations import booking_cancel
-from portal.services.mail_delivery import outbox_deliver
+from portal.services.mail_delivery import outbox_deliver, smtp_connect
+from portal.services.mail_files import mail_folder
 from tests.mail.conftest import free_port, parts, whole_text
 
 SECRET_REASON = "Severe migraine and anxiety medication change"
@@ -178,3 +179,68 @@ def test_a_commits_messages_are_claimed_together_and_one_another_deliverer_holds
     after = {row.id: (row.status, row.tries) for row in outbox_rows()}
     assert after.pop(held.id) == ("sending", 0)  # not taken from the deliverer holding it
     assert set(after.values()) == {("sent", 1)}
+
+
+
+def _book_hours(users, hours) -> None:
+    for hour in hours:
+        booking_create(actor=users["patient"], patient=users["patient"], specialist_id=users["specialist"].id,
+                       starts_at=next_weekday_at(hour))
+    db.session.commit()
+
+
+def test_without_a_mail_server_each_batch_is_recorded_in_one_statement(app, users):
+    _book_hours(users, (9, 10, 11, 12))
+    updates, booking_reads = [], []
+
+    def seen(_conn, _cursor, statement, *_):
+        if "UPDATE outbox" in statement:
+            updates.append("lease" if "RETURNING" in statement else "outcomes")
+        if statement.lstrip().startswith("SELECT bookings.id"):
+            booking_reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert outbox_deliver() == {"kept": 8}
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert updates == ["lease", "outcomes", "lease", "outcomes"]  # five rows, then three
+    assert len(booking_reads) == 2  # each batch's bookings in one read, for both parties' messages
+    rows = outbox_rows()
+    assert {(row.status, row.lease_until) for row in rows} == {("kept", None)}
+    assert all(row.sent_at and row.subject.startswith("Session booked: ") for row in rows)
+    kept = {path.name for path in mail_folder().iterdir()}
+    assert all(any(name.endswith(f"{row.id}.eml") for name in kept) for row in rows)
+
+
+def test_a_batch_shares_one_connection_and_a_refusal_starts_a_fresh_one(app, users, smtp_server):
+    _book_hours(users, (9, 10))
+    opened = []
+
+    def connect(url):
+        opened.append(url)
+        return smtp_connect(url)
+
+    assert outbox_deliver(smtp_factory=connect) == {"sent": 4}
+    assert len(opened) == 1 and len(smtp_server.messages()) == 4
+
+    _book_hours(users, (11, 12))
+    accept = smtp_server.handle_DATA
+
+    refused = []  # in the order the messages came, whether each was refused
+
+    async def refuse_the_patient(server, session, envelope):
+        refused.append(users["patient"].email in envelope.rcpt_tos)
+        if refused[-1]:
+            return "554 Refused by policy"
+        return await accept(server, session, envelope)
+
+    smtp_server.handle_DATA = refuse_the_patient
+    opened.clear()
+    assert outbox_deliver(smtp_factory=connect) == {"sent": 2, "retry": 2}
+    assert refused.count(True) == 2
+    # the batch's own connection, and a fresh one for a message that follows a refusal
+    assert len(opened) == 1 + sum(refused[:-1])
+    assert len(smtp_server.messages(users["specialist"].email)) == 4
+    assert len(smtp_server.messages(users["patient"].email)) == 2
+    assert sorted(row.status for row in outbox_rows()) == ["pending"] * 2 + ["sent"] * 6

@@ -1,4 +1,4 @@
-"""Delivery across real processes: a real RQ worker on Redis sends what a committed booking owes,
+"""Delivery across real processes: a real RQ worker on Redis sends what committed bookings owe,
 and a deliverer killed while the SMTP server holds its message never causes a second mail."""
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from portal import clock
 from portal.extensions import db
 from portal.models import Outbox, SpecialistRate, WorkingHours
 from portal.services.bookings import booking_create
-from portal.services.mail_delivery import outbox_deliver
+from portal.services.mail_delivery import outbox_deliver, outbox_deliver_due
+from tests.conftest import require_or_skip
 from tests.mail.conftest import Inbox, free_port
 from tests.mail.test_delivery import next_weekday_at
 
@@ -67,7 +68,7 @@ def statuses() -> list[str]:
     return sorted(db.session.scalars(sa.select(Outbox.status)))
 
 
-def test_a_real_rq_worker_delivers_a_committed_booking(committed_db, people, redis_url, smtp):
+def test_a_real_rq_worker_delivers_what_commits_wake_it_for(committed_db, people, redis_url, smtp):
     app, users, smtp_server = committed_db, people, smtp
     import redis
     from rq import Queue
@@ -75,24 +76,87 @@ def test_a_real_rq_worker_delivers_a_committed_booking(committed_db, people, red
     queue_name = f"test-mail-{uuid.uuid4().hex[:8]}"
     app.config.update(REDIS_URL=redis_url, RQ_QUEUE=queue_name)
     connection = redis.Redis.from_url(redis_url)
-    try:
+    queue = Queue(queue_name, connection=connection)
+
+    def book(hour: int) -> None:
         booking_create(actor=users["patient"], patient=users["patient"], specialist_id=users["specialist"].id,
-                       starts_at=next_weekday_at(10))
-        db.session.commit()  # the commit enqueues the delivery: the request never talks to SMTP
-        queue = Queue(queue_name, connection=connection)
-        assert [job.func_name for job in queue.jobs] == ["portal.jobs.tasks.deliver_outbox_job"]
-        assert smtp_server.messages() == [] and statuses() == ["pending", "pending"]
+                       starts_at=next_weekday_at(hour))
+        db.session.commit()  # the commit wakes delivery: the request never talks to SMTP
+
+    def work() -> None:
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"], cwd=ROOT,
                        env=child_env(app, REDIS_URL=redis_url, RQ_QUEUE=queue_name, SMTP_URL=smtp_server.url),
                        check=True, timeout=300, capture_output=True)
+
+    try:
+        for hour in (9, 11, 13):
+            book(hour)
+        # One job for three commits: the later two found it waiting, and it claims their rows too.
+        assert [job.func_name for job in queue.jobs] == ["portal.jobs.tasks.deliver_committed_outbox_job"]
+        assert smtp_server.messages() == [] and statuses() == ["pending"] * 6
+        work()
         assert sorted(rcpt for rcpt, _ in smtp_server.received) == sorted(
-            [[users["patient"].email], [users["specialist"].email]])
-        assert statuses() == ["sent", "sent"]
+            [[users["patient"].email]] * 3 + [[users["specialist"].email]] * 3)
+        assert statuses() == ["sent"] * 6
+        book(15)  # the job cleared the flag when it began: the next commit wakes another
+        assert [job.func_name for job in queue.jobs] == ["portal.jobs.tasks.deliver_committed_outbox_job"]
+        work()
+        assert statuses() == ["sent"] * 8 and len(smtp_server.received) == 8
     finally:
         app.config.update(REDIS_URL=None, RQ_QUEUE="portal")
-        Queue(queue_name, connection=connection).delete(delete_jobs=True)
+        queue.delete(delete_jobs=True)
+        connection.delete(f"portal:outbox-wake:{queue_name}", f"portal:outbox-committed:{queue_name}")
         for key in connection.scan_iter(f"rq:*{queue_name}*"):
             connection.delete(key)
+
+
+def test_a_deliverer_passes_over_rows_another_is_claiming(committed_db, people):
+    if db.engine.dialect.name != "postgresql":
+        require_or_skip("REQUIRE_POSTGRES", "this test needs PostgreSQL (set DATABASE_URL)")
+    users = people
+    for hour in (9, 11):
+        booking_create(actor=users["patient"], patient=users["patient"], specialist_id=users["specialist"].id,
+                       starts_at=next_weekday_at(hour))
+    db.session.commit()
+    first = db.session.scalars(sa.select(Outbox.id).order_by(Outbox.next_attempt_at, Outbox.id)).first()
+    db.session.commit()
+    with db.engine.connect() as other:  # another deliverer, in the middle of claiming that row
+        other.execute(sa.select(Outbox.id).where(Outbox.id == first).with_for_update())
+        assert outbox_deliver_due() == {"kept": 3}  # the others, without waiting for its lock
+        assert statuses() == ["kept", "kept", "kept", "pending"]
+    assert outbox_deliver_due() == {"kept": 1}  # its lock gone, the row is due like any other
+    assert statuses() == ["kept"] * 4
+
+
+def test_a_woken_job_that_leaves_noted_mail_wakes_the_next(committed_db, people, redis_url, monkeypatch):
+    import redis
+    from rq import Queue
+
+    from portal.jobs.tasks import deliver_committed_outbox_job
+    from portal.services import mail_delivery
+
+    app, users = committed_db, people
+    queue_name = f"test-mail-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=redis_url, RQ_QUEUE=queue_name)
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue(queue_name, connection=connection)
+    monkeypatch.setattr(mail_delivery, "PER_JOB", 3)
+    try:
+        for hour in (9, 11):
+            booking_create(actor=users["patient"], patient=users["patient"],
+                           specialist_id=users["specialist"].id, starts_at=next_weekday_at(hour))
+        db.session.commit()
+        assert len(queue.jobs) == 1  # woken by the commit
+        assert deliver_committed_outbox_job() == {"kept": 3}  # as many as one job takes: one is left
+        assert len(queue.jobs) == 2  # so it woke the next before it ended
+        assert deliver_committed_outbox_job() == {"kept": 1}
+        assert len(queue.jobs) == 2  # nothing left: nothing woken
+        assert statuses() == ["kept"] * 4
+        assert connection.llen(f"portal:outbox-committed:{queue_name}") == 0
+    finally:
+        app.config.update(REDIS_URL=None, RQ_QUEUE="portal")
+        queue.delete(delete_jobs=True)
+        connection.delete(f"portal:outbox-wake:{queue_name}", f"portal:outbox-committed:{queue_name}")
 
 
 class HoldingInbox(Inbox):
