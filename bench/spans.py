@@ -6,7 +6,8 @@ A request's time is split into what it waits on and the Python around it:
 - the database: reads, writes and commits (bench/statements.py), and the statements it does not
   count (transaction control, row-level security's role settings);
 - Redis: the rate-limit counters (portal.web.rate_limits.over_limit, the `limits` library and its
-  round trips) and the delivery job's enqueue after the commit (RQ and its round trips);
+  round trips) and waking delivery after the commit (portal.jobs.delivery.delivery_wake: a
+  flag in Redis, and RQ's enqueue when the flag was not yet set);
 - the Python: before the view (the test client, Werkzeug, Flask's routing and hooks, the session,
   the signed-in user), the view itself (parsing, the service's checks, building and flushing ORM
   objects), the JSON answer, and after the view (hooks, headers, teardown, reading the answer).
@@ -28,7 +29,7 @@ PYTHON_PARTS = {"before_view": "before the view (Flask, the session, the user)",
                 "json": "the JSON answer", "after_view": "after the view"}
 WAIT_PARTS = {"reads": "reads", "writes": "writes", "commit": "commit (and the flush's Python)",
               "control": "transaction control and role settings",
-              "limits": "rate limits (Redis)", "enqueue": "delivery enqueued (RQ, Redis)"}
+              "limits": "rate limits (Redis)", "wake": "delivery woken (Redis, RQ)"}
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Parts:
     commit: float = 0.0
     control: float = 0.0
     limits: float = 0.0
-    enqueue: float = 0.0
+    wake: float = 0.0
     before_view: float = 0.0
     view: float = 0.0
     json: float = 0.0
@@ -56,11 +57,11 @@ class _Clock:
 
     def __init__(self, statements: Statements) -> None:
         self.statements = statements
-        self.limits = self.enqueue = self.json = 0.0
+        self.limits = self.wake = self.json = 0.0
         self.marks: list[tuple[float, float]] = []  # (perf_counter, waits so far)
 
     def waits(self) -> float:
-        # The enqueue runs in the session's after-commit hook, inside the commit's time.
+        # Waking delivery runs in the session's after-commit hook, inside the commit's time.
         s = self.statements
         return s.read_seconds + s.write_seconds + s.commit_seconds + s.control_seconds + self.limits
 
@@ -96,7 +97,7 @@ def request_parts(app, endpoints: list[str], statements: Statements) -> Iterator
     import portal.web.rate_limits
 
     clock, parts = _Clock(statements), Parts()
-    patches = [(portal.web.rate_limits, "over_limit", "limits"), (portal.jobs.delivery, "enqueue", "enqueue"),
+    patches = [(portal.web.rate_limits, "over_limit", "limits"), (portal.jobs.delivery, "delivery_wake", "wake"),
                (app.json, "response", "json")]
     with ExitStack() as undo:
         for owner, name, part in patches:
@@ -116,8 +117,8 @@ def request_parts(app, endpoints: list[str], statements: Statements) -> Iterator
         (clock.marks[0], clock.marks[-1]) if clock.marks else ((ended, waits_after), (ended, waits_after)))
     s = statements
     parts.reads, parts.writes, parts.control = s.read_seconds, s.write_seconds, s.control_seconds
-    parts.commit = s.commit_seconds - clock.enqueue
-    parts.limits, parts.enqueue, parts.json = clock.limits, clock.enqueue, clock.json - json_before
+    parts.commit = s.commit_seconds - clock.wake
+    parts.limits, parts.wake, parts.json = clock.limits, clock.wake, clock.json - json_before
     parts.before_view = (view_start - started) - (waits_at_view - waits_before)
     parts.view = (view_end - view_start) - (waits_after_view - waits_at_view) - parts.json
     parts.after_view = (ended - view_end) - (waits_after - waits_after_view)
