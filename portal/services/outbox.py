@@ -19,9 +19,10 @@ Contract for every feature that sends e-mail (stable; other features build on it
    context, including the subject.
 
 Delivery (portal.services.mail_delivery) happens outside the request: an RQ job when REDIS_URL is
-set (enqueued when the transaction commits, plus a sweep every minute for retries), the in-process
-scheduler of the embedded default otherwise. Health data (note text, cancellation reasons,
-recording links) never goes into `about` nor into a template: link to the page instead.
+set (woken when the transaction commits: portal.jobs.delivery; plus a sweep every minute for
+retries), the in-process scheduler of the embedded default otherwise. Health data (note text,
+cancellation reasons, recording links) never goes into `about` nor into a template: link to the
+page instead.
 """
 from __future__ import annotations
 
