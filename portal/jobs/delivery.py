@@ -23,7 +23,7 @@ from flask import current_app, has_app_context
 from flask_sqlalchemy.session import Session
 
 from portal.jobs.queue import QueueUnavailable, enqueue, redis_connection
-from portal.jobs.tasks import deliver_committed_outbox_job
+from portal.jobs.tasks import job
 from portal.services.outbox import SESSION_KEY
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,26 @@ def committed_ids(count: int) -> list[str]:
     pipe.lrange(noted, 0, count - 1)
     pipe.ltrim(noted, count, -1)
     return [raw.decode() for raw in pipe.execute()[0]]
+
+
+@job
+def deliver_committed_outbox_job() -> dict:
+    """Deliver the messages commits noted, woken by them. When more are noted than one job takes,
+    the next job is woken before this one ends."""
+    from portal.services.mail_delivery import CLAIM_BATCH, PER_JOB, outbox_deliver
+
+    delivery_woken()
+    counts: dict[str, int] = {}
+    taken = 0
+    while taken < PER_JOB:
+        ids = committed_ids(min(CLAIM_BATCH, PER_JOB - taken))
+        if not ids:
+            return counts
+        taken += len(ids)
+        for outcome, count in outbox_deliver(ids=ids).items():
+            counts[outcome] = counts.get(outcome, 0) + count
+    delivery_wake()
+    return counts
 
 
 def _after_commit(session) -> None:

@@ -117,27 +117,6 @@ def deliver_outbox_job(ids: list[str] | None = None) -> dict:
 
 
 @job
-def deliver_committed_outbox_job() -> dict:
-    """Deliver the messages commits noted, woken by them (portal.jobs.delivery). When more are
-    noted than one job takes, the next job is woken before this one ends."""
-    from portal.jobs.delivery import committed_ids, delivery_wake, delivery_woken
-    from portal.services.mail_delivery import CLAIM_BATCH, PER_JOB, outbox_deliver
-
-    delivery_woken()
-    counts: dict[str, int] = {}
-    taken = 0
-    while taken < PER_JOB:
-        ids = committed_ids(min(CLAIM_BATCH, PER_JOB - taken))
-        if not ids:
-            return counts
-        taken += len(ids)
-        for outcome, count in outbox_deliver(ids=ids).items():
-            counts[outcome] = counts.get(outcome, 0) + count
-    delivery_wake()
-    return counts
-
-
-@job
 def queue_reminders_job() -> dict:
     """Write the reminders now due (portal.services.reminders); delivery sends them."""
     from portal.extensions import db

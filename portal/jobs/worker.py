@@ -14,8 +14,9 @@ from __future__ import annotations
 from rq import Worker
 from rq.worker import WorkerStatus
 
+from portal.jobs.delivery import deliver_committed_outbox_job
 from portal.jobs.schedule import job_name
-from portal.jobs.tasks import deliver_committed_outbox_job, deliver_outbox_job
+from portal.jobs.tasks import deliver_outbox_job
 
 
 class PortalWorker(Worker):

@@ -24,8 +24,9 @@ applies (the row is then dropped, not sent). Every template also gets: `recipien
 A value that opens something for the recipient (an account link's token) is named in
 `secret_names`: only the delivered message carries it, the outbox keeps a note in its place.
 
-Builders live in this module and in portal.services.booking_mail (imported at its end), or in a
-module imported before a message is built (portal.services.account_mail), keyed by template name.
+Builders live in this module and in modules that register theirs when imported, keyed by template
+name: portal.services.booking_mail (imported by mail_delivery) and portal.services.account_mail
+(imported by accounts).
 No builder may put health data (note text, cancellation reasons, recording links, intake answers) into the
 context.
 """
@@ -197,6 +198,3 @@ def package_expiring(*, recipient: User, about: dict) -> MailContent:
         context={"enrolment": enrolment, "specialist": specialist,
                  "last_day": f"{last_day:%A} {last_day.day} {last_day:%B %Y}"})
 
-
-# The booking messages register themselves on import: whoever builds a message finds them.
-from portal.services import booking_mail  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import uuid
 
+from portal.jobs import delivery as delivery_jobs
 from portal.jobs import tasks
 from portal.jobs.worker import PortalWorker
 
@@ -21,13 +22,13 @@ def test_deliveries_run_in_the_worker_and_other_jobs_in_a_fork(_app, redis_url, 
     queue = Queue(f"test-worker-{uuid.uuid4().hex[:8]}", connection=connection)
     try:
         delivery = queue.enqueue(tasks.deliver_outbox_job, ["an-id"])
-        woken = queue.enqueue(tasks.deliver_committed_outbox_job)
+        woken = queue.enqueue(delivery_jobs.deliver_committed_outbox_job)
         reminders = queue.enqueue(tasks.queue_reminders_job)
         assert [job.func_name for job in (delivery, woken, reminders)] == [
-            "portal.jobs.tasks.deliver_outbox_job", "portal.jobs.tasks.deliver_committed_outbox_job",
+            "portal.jobs.tasks.deliver_outbox_job", "portal.jobs.delivery.deliver_committed_outbox_job",
             "portal.jobs.tasks.queue_reminders_job"]
         monkeypatch.setattr(tasks, "deliver_outbox_job", _process_id)
-        monkeypatch.setattr(tasks, "deliver_committed_outbox_job", _process_id)
+        monkeypatch.setattr(delivery_jobs, "deliver_committed_outbox_job", _process_id)
         monkeypatch.setattr(tasks, "queue_reminders_job", _process_id)
         with _app.app_context():
             PortalWorker([queue], connection=connection).work(burst=True)

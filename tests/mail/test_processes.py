@@ -92,14 +92,14 @@ def test_a_real_rq_worker_delivers_what_commits_wake_it_for(committed_db, people
         for hour in (9, 11, 13):
             book(hour)
         # One job for three commits: the later two found it waiting, and it claims their rows too.
-        assert [job.func_name for job in queue.jobs] == ["portal.jobs.tasks.deliver_committed_outbox_job"]
+        assert [job.func_name for job in queue.jobs] == ["portal.jobs.delivery.deliver_committed_outbox_job"]
         assert smtp_server.messages() == [] and statuses() == ["pending"] * 6
         work()
         assert sorted(rcpt for rcpt, _ in smtp_server.received) == sorted(
             [[users["patient"].email]] * 3 + [[users["specialist"].email]] * 3)
         assert statuses() == ["sent"] * 6
         book(15)  # the job cleared the flag when it began: the next commit wakes another
-        assert [job.func_name for job in queue.jobs] == ["portal.jobs.tasks.deliver_committed_outbox_job"]
+        assert [job.func_name for job in queue.jobs] == ["portal.jobs.delivery.deliver_committed_outbox_job"]
         work()
         assert statuses() == ["sent"] * 8 and len(smtp_server.received) == 8
     finally:
@@ -132,7 +132,7 @@ def test_a_woken_job_that_leaves_noted_mail_wakes_the_next(committed_db, people,
     import redis
     from rq import Queue
 
-    from portal.jobs.tasks import deliver_committed_outbox_job
+    from portal.jobs.delivery import deliver_committed_outbox_job
     from portal.services import mail_delivery
 
     app, users = committed_db, people
