@@ -14,7 +14,7 @@ SMTP_URL the messages go to the instance folder (and the console) instead of a m
 the batch's outcomes are recorded together, in one statement and one commit.
 
 Unlike most services these functions COMMIT (one short transaction per step), and they are called
-from jobs only (portal.jobs.tasks, the in-process scheduler)."""
+from jobs only (portal.jobs.tasks and portal.jobs.delivery, the in-process scheduler)."""
 from __future__ import annotations
 
 import logging
