@@ -72,6 +72,7 @@ SEEDED_DAYS = 15  # bench/load.py books patient (specialist + count x day) % pat
 REASON = "Bench: cannot make it."
 LOCK_CLASS = 21  # services/booking_rules.LOCK_CLASS
 BARE_MAIL_DUE_AFTER = timedelta(days=3650)  # see mail_rows
+DRAIN_LIMIT = 300.0  # seconds the worker may take to catch up after an app phase; longer is an error
 APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "portal_app").strip()  # the role the app's requests switch to
 # As portal.models.row_security sets it for a signed-in patient's transaction.
 AS_THE_APP = ("SELECT set_config('role', %(role)s, true), set_config('portal.user_id', %(user)s, true), "
@@ -357,7 +358,7 @@ def cpu_now() -> dict[str, float]:
     return used
 
 
-def delivery_drained(url: str, since: datetime, limit: float = 300.0) -> float:
+def delivery_drained(url: str, since: datetime, limit: float = DRAIN_LIMIT) -> float:
     """Wait until none of the mail the app wrote since `since` waits or is being sent; the seconds it took."""
     started = time.monotonic()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
@@ -510,7 +511,11 @@ def main() -> int:
                     if mode == "app" and not args.no_worker:
                         # What the worker has left is the app's work: done before the bare phase
                         # begins, not beside it, and its CPU counted on the app's side.
-                        timings[mode].drains.append(delivery_drained(url, since))
+                        drained = delivery_drained(url, since)
+                        timings[mode].drains.append(drained)
+                        if drained >= DRAIN_LIMIT:
+                            timings[mode].errors.append(f"the worker had not delivered the app's mail "
+                                                        f"{DRAIN_LIMIT:.0f} s after an app phase")
                     timings[mode].add_cpu(before, cpu_now())
             services.stop()
             print(f"the app's mail by the end: {app_mail(url, since)}", file=sys.stderr)
