@@ -244,3 +244,33 @@ def test_a_batch_shares_one_connection_and_a_refusal_starts_a_fresh_one(app, use
     assert len(smtp_server.messages(users["specialist"].email)) == 4
     assert len(smtp_server.messages(users["patient"].email)) == 2
     assert sorted(row.status for row in outbox_rows()) == ["pending"] * 2 + ["sent"] * 6
+
+
+def test_the_portal_writes_a_message_as_the_standard_policy_does():
+    """The policy messages are composed with makes each header's class once, and writes the
+    same bytes as email.policy.default: names and subjects beyond ASCII, an attachment's
+    parameters, the parts' boundaries."""
+    import email.policy
+    from email.message import EmailMessage
+    from email.utils import formataddr
+
+    from portal.services.mail_delivery.rendering import MAIL_POLICY
+
+    def written(policy) -> bytes:
+        message = EmailMessage(policy=policy)
+        message["From"] = "Clinic Portal <noreply@clinic.example>"
+        message["To"] = formataddr(("Zoë Łukasiewicz-Ñúñez", "zoe@example.com"))
+        message["Subject"] = "Your session on Thursday 10 December at 09:30 with Dr. Ümit Çelik is confirmed"
+        message.set_content("Hello Zoë,\n\nSee you then.\n")
+        message.add_alternative("<p>Hello Zoë,</p>" + "<p>See you then.</p>" * 80, subtype="html")
+        message.add_attachment(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", maintype="text", subtype="calendar",
+                               filename="session.ics", params={"method": "REQUEST"})
+        for number, part in enumerate(message.walk()):
+            if part.is_multipart():
+                part.set_boundary(f"boundary-{number}")
+        return message.as_bytes()
+
+    assert MAIL_POLICY.header_factory["To"] is MAIL_POLICY.header_factory["to"]
+    assert written(MAIL_POLICY) == written(email.policy.default)
+    assert "=?utf-8?" in written(MAIL_POLICY).split(b"\n\n")[0].decode("ascii")  # the encoded name
+

@@ -5,6 +5,8 @@ message is delivered (and a retry makes a new one). The copy the outbox keeps ha
 of such links: the outbox never holds a working secret."""
 from __future__ import annotations
 
+import email.policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 
@@ -15,6 +17,26 @@ from portal.models import Outbox, User
 from portal.services.mail_context import MailContent, absolute_url, build, local_text
 
 LINK_NOT_KEPT = "[a personal link was sent to the recipient; it is not kept here]"
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, making each header's class once. The standard one makes a
+    new class for every header it is asked for: a third of composing a message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+# email.policy.default, whose messages it writes byte for byte, at less cost.
+MAIL_POLICY = email.policy.default.clone(header_factory=_HeaderClasses())
 
 
 class _Withheld:
@@ -60,7 +82,7 @@ def render_kept_copy(row: Outbox, recipient: User, content: MailContent) -> tupl
 
 
 def compose(row: Outbox, recipient: User, content: MailContent, text: str, html: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     sender = current_app.config["MAIL_FROM"]
     message["From"] = sender
     message["To"] = formataddr((recipient.display_name, recipient.email))
