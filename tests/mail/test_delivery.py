@@ -274,3 +274,21 @@ def test_the_portal_writes_a_message_as_the_standard_policy_does():
     assert written(MAIL_POLICY) == written(email.policy.default)
     assert "=?utf-8?" in written(MAIL_POLICY).split(b"\n\n")[0].decode("ascii")  # the encoded name
 
+
+def test_a_deliverer_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it(app, users, smtp_server):
+    """A deliverer stalled past its lease (a paused process) while the sweep gave its rows to
+    another: it sends nothing and records nothing; the other's claim stands."""
+    _book_hours(users, (9,))
+    taken_over_until = clock.now() + timedelta(minutes=5)
+
+    def connect_after_a_stall(url):
+        db.session.execute(sa.update(Outbox).where(Outbox.status == "sending")
+                           .values(tries=Outbox.tries + 1, lease_until=taken_over_until))
+        db.session.commit()
+        return smtp_connect(url)
+
+    assert outbox_deliver(smtp_factory=connect_after_a_stall) == {"lease_lost": 2}
+    assert smtp_server.messages() == []
+    rows = outbox_rows()
+    assert {(row.status, row.tries, row.handed_over_at, row.sent_at) for row in rows} == {("sending", 2, None, None)}
+    assert all(row.lease_until is not None for row in rows)

@@ -5,6 +5,8 @@ deliverer can win, and committed. Just before the message goes to the SMTP serve
 marked `handed_over_at` and committed again. A deliverer that dies before that point leaves a row
 that is safely tried again once its lease runs out; one that dies after it may have sent the
 message, so the row becomes `failed` ("may have arrived") and is only resent when ops ask for it.
+Every later write checks the claim is still this deliverer's (its try count): one that stalled past
+its lease, while the row went to another, neither sends it nor records anything.
 A failed try before hand-over (server down, refused) is retried with backoff, OUTBOX_MAX_TRIES in all.
 
 Rows are claimed a batch at a time: one statement leases them, one query reads their recipients,
@@ -89,23 +91,31 @@ def _claim_due(now: datetime, batch: int) -> list[Outbox]:
     return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
 
 
-def _finish(outbox_id: uuid.UUID, **values) -> None:
-    db.session.execute(sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending")
+def _still_ours(row: Outbox) -> sa.ColumnElement[bool]:
+    """The row as this deliverer's claim left it. Each claim counts a try, so a row whose lease
+    ran out and that another deliverer has claimed since (a stalled process) is not."""
+    return sa.and_(Outbox.id == row.id, Outbox.status == "sending", Outbox.tries == row.tries)
+
+
+def _finish(row: Outbox, **values) -> None:
+    db.session.execute(sa.update(Outbox).where(_still_ours(row))
                        .values(lease_until=None, **values).execution_options(synchronize_session=False))
     commit_as_written()  # the batch's other messages go on from what it read ahead
 
 
-def _finish_many(outcomes: list[tuple[uuid.UUID, dict]]) -> None:
-    """Record a batch's outcomes, (row id, values) each: one statement for each kind of outcome
-    (its values' names), one commit."""
+def _finish_many(outcomes: list[tuple[Outbox, dict]]) -> None:
+    """Record a batch's outcomes, (row, values) each: one statement for each kind of outcome
+    (its values' names), one commit. A row no longer this deliverer's is left as it is."""
     table = Outbox.__table__
     by_names: dict[tuple[str, ...], list[dict]] = {}
-    for outbox_id, values in outcomes:
+    for row, values in outcomes:
         by_names.setdefault(tuple(sorted(values)), []).append(
-            {"outbox_id": outbox_id, **{f"new_{name}": value for name, value in values.items()}})
+            {"outbox_id": row.id, "claimed_tries": row.tries,
+             **{f"new_{name}": value for name, value in values.items()}})
     for names, parameters in by_names.items():
         db.session.execute(
-            table.update().where(table.c.id == sa.bindparam("outbox_id"), table.c.status == "sending")
+            table.update().where(table.c.id == sa.bindparam("outbox_id"), table.c.status == "sending",
+                                 table.c.tries == sa.bindparam("claimed_tries"))
             .values(lease_until=None, **{name: sa.bindparam(f"new_{name}") for name in names}), parameters)
     db.session.commit()
 
@@ -125,7 +135,7 @@ def _failure(row: Outbox, error: str, now: datetime) -> tuple[str, dict]:
 
 def _try_failed(row: Outbox, error: str, now: datetime) -> str:
     outcome, values = _failure(row, error, now)
-    _finish(row.id, **values)
+    _finish(row, **values)
     return outcome
 
 
@@ -168,16 +178,19 @@ def _send(row: Outbox, recipient: User | None, connection: BatchConnection) -> s
     ready, stopped = _prepared(row, recipient, now)
     if stopped:
         outcome, values = stopped
-        _finish(row.id, **values)
+        _finish(row, **values)
         return outcome
     message, kept = ready
     try:
         smtp = connection.open()
     except SmtpUnavailable as error:
         return _try_failed(row, str(error), now)
-    db.session.execute(sa.update(Outbox).where(Outbox.id == row.id, Outbox.status == "sending")
-                       .values(handed_over_at=clock.now()).execution_options(synchronize_session=False))
+    handed_over = db.session.execute(sa.update(Outbox).where(_still_ours(row)).values(handed_over_at=clock.now())
+                                     .execution_options(synchronize_session=False)).rowcount
     commit_as_written()
+    if not handed_over:  # its lease ran out and another deliverer has it: that one sends it
+        log.warning("outbox %s: lease ran out before hand-over, left to the deliverer holding it", row.id)
+        return "lease_lost"
     try:
         smtp.send_message(message, from_addr=parseaddr(current_app.config["MAIL_FROM"])[1], to_addrs=[recipient.email])
     except smtplib.SMTPResponseException as error:  # the server answered no: it did not take it
@@ -188,15 +201,15 @@ def _send(row: Outbox, recipient: User | None, connection: BatchConnection) -> s
         return _try_failed(row, "The mail server refused the recipient.", now)
     except (OSError, smtplib.SMTPException) as error:  # no answer: it may have arrived
         connection.discard()
-        _finish(row.id, status="failed", last_error=f"{INTERRUPTED_AFTER_HANDOVER} ({type(error).__name__})")
+        _finish(row, status="failed", last_error=f"{INTERRUPTED_AFTER_HANDOVER} ({type(error).__name__})")
         return "failed"
-    _finish(row.id, status="sent", sent_at=clock.now(), last_error=None, **kept)
+    _finish(row, status="sent", sent_at=clock.now(), last_error=None, **kept)
     return "sent"
 
 
 def _deliver_claimed(rows: list[Outbox], *, smtp_factory=None) -> list[str]:
-    """Deliver rows this deliverer has just claimed, in order: "sent", "kept", "retry", "failed"
-    or "dropped" each. Their recipients are read in one query."""
+    """Deliver rows this deliverer has just claimed, in order: "sent", "kept", "retry", "failed",
+    "dropped" or "lease_lost" (another deliverer holds it now) each. Their recipients are read in one query."""
     if not rows:
         return []
     recipients = {user.id: user for user in db.session.scalars(
@@ -208,7 +221,7 @@ def _deliver_claimed(rows: list[Outbox], *, smtp_factory=None) -> list[str]:
             with BatchConnection(url, smtp_factory) as connection:
                 return [_send(row, recipients.get(row.recipient_id), connection) for row in rows]
         outcomes = [_keep(row, recipients.get(row.recipient_id)) for row in rows]
-        _finish_many([(row.id, values) for row, (_, values) in zip(rows, outcomes, strict=True)])
+        _finish_many([(row, values) for row, (_, values) in zip(rows, outcomes, strict=True)])
         return [outcome for outcome, _ in outcomes]
     finally:
         db.session.expire_all()  # what the batch read is not what the next one reads
