@@ -292,3 +292,19 @@ def test_a_deliverer_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it(
     rows = outbox_rows()
     assert {(row.status, row.tries, row.handed_over_at, row.sent_at) for row in rows} == {("sending", 2, None, None)}
     assert all(row.lease_until is not None for row in rows)
+
+
+def test_without_a_mail_server_a_stale_deliverer_records_nothing(app, users, monkeypatch):
+    import portal.services.mail_delivery as delivery
+
+    _book_hours(users, (9,))
+    write = delivery.mail_to_instance_folder
+
+    def write_after_a_stall(row, message):
+        db.session.execute(sa.update(Outbox).where(Outbox.id == row.id).values(tries=Outbox.tries + 1))
+        db.session.commit()
+        return write(row, message)
+
+    monkeypatch.setattr(delivery, "mail_to_instance_folder", write_after_a_stall)
+    outbox_deliver()
+    assert {(row.status, row.tries, row.sent_at) for row in outbox_rows()} == {("sending", 2, None)}
