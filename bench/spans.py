@@ -14,7 +14,13 @@ A request's time is split into what it waits on and the Python around it:
 
 Each Python part is its wall time less the database and Redis time inside it, so the parts add up
 to the request's time. Only bench code patches anything: the functions are wrapped where they are
-looked up, and put back on leaving."""
+looked up, and put back on leaving.
+
+A delivery of the mail those writes owe (delivery_parts) is split the same way: the database
+(claiming the batch, reading its recipients and bookings, recording the outcomes) and the Python
+of each message: its content (mail_context: the booking's context, the .ics), the templates, the
+MIME message composed, flattened and written to its file (no SMTP_URL, as in the benchmark), and
+the rest (the ORM around the statements: the rows leased and read, the outcomes, the loop)."""
 from __future__ import annotations
 
 import time
@@ -133,3 +139,77 @@ def describe(parts: list[Parts]) -> str:
     python = " + ".join(f"{label} {mean_ms(name):.1f}" for name, label in PYTHON_PARTS.items())
     total = 1000 * sum(p.total for p in parts) / len(parts)
     return f"{total:.1f} ms (mean) = waits: {waits}; Python: {python}"
+
+
+DELIVERY_PARTS = {"content": "the message's content (booking, .ics)", "templates": "templates",
+                  "compose": "the MIME message", "write": "flattened and written",
+                  "rest": "the rest (the ORM around the statements)"}
+
+
+@dataclass
+class DeliveryParts:
+    """Seconds, for one delivery of a batch of messages."""
+
+    messages: int = 0
+    statements: int = 0
+    database: float = 0.0
+    content: float = 0.0
+    templates: float = 0.0
+    compose: float = 0.0
+    write: float = 0.0
+    rest: float = 0.0
+
+
+def _python_of(function, parts: DeliveryParts, part: str, statements: Statements):
+    """`function`, its wall time less the statements' time inside it added to `part`."""
+    def wrapper(*args, **kwargs):
+        started, waited = time.perf_counter(), _statement_seconds(statements)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent = time.perf_counter() - started - (_statement_seconds(statements) - waited)
+            setattr(parts, part, getattr(parts, part) + spent)
+    return wrapper
+
+
+def _statement_seconds(s: Statements) -> float:
+    return s.read_seconds + s.write_seconds + s.commit_seconds + s.control_seconds
+
+
+@contextmanager
+def delivery_parts(statements: Statements) -> Iterator[DeliveryParts]:
+    """Time one delivery (made inside the block, `statements` counting its SQL) by part; the caller
+    sets `messages`. The parts are filled in as the block ends and add up to its time."""
+    import portal.services.mail_delivery as delivery
+    import portal.services.mail_delivery.rendering as rendering
+
+    parts = DeliveryParts()
+    patches = [(rendering, "build", "content"), (rendering, "_render_pair", "templates"),
+               (delivery, "compose", "compose"), (delivery, "mail_to_instance_folder", "write")]
+    with ExitStack() as undo:
+        for owner, name, part in patches:
+            original = getattr(owner, name)
+            setattr(owner, name, _python_of(original, parts, part, statements))
+            undo.callback(setattr, owner, name, original)
+        started, waited = time.perf_counter(), _statement_seconds(statements)
+        yield parts
+        ended = time.perf_counter()
+    parts.database = _statement_seconds(statements) - waited
+    parts.rest = (ended - started) - parts.database - sum(getattr(parts, name) for name in DELIVERY_PARTS
+                                                          if name != "rest")
+
+
+def describe_delivery(deliveries: list[DeliveryParts]) -> str:
+    """Mean milliseconds per message, by part, over the deliveries."""
+    messages = sum(d.messages for d in deliveries)
+    if not messages:
+        return "no messages"
+
+    def per_message_ms(name: str) -> float:
+        return 1000 * sum(getattr(d, name) for d in deliveries) / messages
+
+    python = " + ".join(f"{label} {per_message_ms(name):.1f}" for name, label in DELIVERY_PARTS.items())
+    total = per_message_ms("database") + sum(per_message_ms(name) for name in DELIVERY_PARTS)
+    statements = sum(d.statements for d in deliveries) / messages
+    return (f"{messages} messages, {statements:.1f} statements and {total:.1f} ms a message (mean) = "
+            f"the database {per_message_ms('database'):.1f}; Python: {python}")

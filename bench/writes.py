@@ -39,10 +39,12 @@ It exits 1 on any error.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
 import os
+import secrets
 import signal
 import statistics
 import sys
@@ -63,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Services, cpu_by_group, free_port, migrate_and_seed, seeded_id, served_env  # noqa: E402
-from bench.spans import describe  # noqa: E402
+from bench.spans import describe, describe_delivery  # noqa: E402
 
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "UTC"]  # bench/load.py's, by index
 LENGTHS = [50, 45, 60, 30]
@@ -428,7 +430,9 @@ def throughput(latencies: list[float], clients: int) -> float:
 
 
 def in_process(url: str, redis_url: str, queue: str, instance: str, client: Client, runs: int) -> dict:
-    """The app's booking and cancellation in this process: statements and where the time goes."""
+    """The app's booking and cancellation in this process: statements and where the time goes;
+    then, after each, the delivery of the mail it owes, as the worker makes it (production
+    settings, no SMTP_URL): where a message's time goes."""
     from bench.spans import request_parts
     from bench.statements import counted
     from portal import create_app
@@ -437,12 +441,13 @@ def in_process(url: str, redis_url: str, queue: str, instance: str, client: Clie
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": redis_url,
                       "RQ_QUEUE": queue, "SECRET_KEY": "bench-writes", "WRITE_RATE_LIMIT": "100000 per minute",
                       "BOOKING_RATE_LIMIT": "100000 per minute"}, instance_path=instance)
+    deliver = delivery_in_process(url, instance)
     http = app.test_client()
     headers = {"Authorization": f"Bearer {client.token}"}
     paths = {"booking": "/api/v1/bookings", "cancel": "/functions/booking-cancel"}
     adapter = app.url_map.bind("localhost")
     endpoints = [adapter.match(path, method="POST")[0] for path in paths.values()]
-    found = {"booking": [], "cancel": []}
+    found = {"booking": [], "cancel": [], "delivery": []}
 
     def timed(kind: str, body: dict) -> dict:
         with app.app_context(), counted(db.engine) as statements, request_parts(app, endpoints, statements) as parts:
@@ -457,11 +462,45 @@ def in_process(url: str, redis_url: str, queue: str, instance: str, client: Clie
             for rows in found.values():
                 rows.clear()
         made = timed("booking", {"specialist_id": str(client.specialist), "starts_at": client.next_slot().isoformat()})
+        found["delivery"].append(deliver())  # the confirmations, before the client cancels
         timed("cancel", {"booking_id": made["id"], "reason": REASON})
+        found["delivery"].append(deliver())
     with app.app_context():
         db.engine.dispose()
     return {kind: {"statements": int(statistics.median(count for count, _ in rows)),
                    "parts": [parts for _, parts in rows]} for kind, rows in found.items()}
+
+
+def delivery_in_process(url: str, instance: str):
+    """A function delivering the mail the in-process writes left pending, each call:
+    (statements, DeliveryParts)."""
+    import sqlalchemy as sa
+
+    from bench.spans import delivery_parts
+    from bench.statements import counted
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import Outbox
+    from portal.services.mail_delivery import outbox_deliver
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://",
+                      "SECRET_KEY": "bench-writes", "ENV_NAME": "production", "SMTP_URL": None,
+                      "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}, instance_path=instance)
+    since = datetime.now(UTC)  # the seed's mail is nobody's to deliver here
+
+    def deliver():
+        with app.app_context():
+            ids = list(db.session.scalars(sa.select(Outbox.id).where(Outbox.status == "pending",
+                                                                     Outbox.created_at >= since)))
+            db.session.commit()
+            with counted(db.engine) as statements, delivery_parts(statements) as parts:
+                outcomes = outbox_deliver(ids=ids)
+            parts.messages, parts.statements = sum(outcomes.values()), statements.count
+            if set(outcomes) - {"kept", "dropped"}:
+                raise Refused(f"in-process delivery: {outcomes}")
+        return statements.count, parts
+
+    return deliver
 
 
 def _interrupted(*_) -> None:
@@ -577,6 +616,7 @@ def report(timings: dict[str, Timings], breakdown: dict, clients: int) -> dict:
                   f"(mean {statistics.fmean(bare_ms):.1f} ms, {len(bare_ms)} writes)", file=sys.stderr)
         part = breakdown[kind]
         print(f"{kind} in-process: {part['statements']} statements, {describe(part['parts'])}", file=sys.stderr)
+    print(f"their mail delivered in-process: {describe_delivery(breakdown['delivery']['parts'])}", file=sys.stderr)
 
     for mode, timing in timings.items():
         writes = len(timing.book) + len(timing.cancel)

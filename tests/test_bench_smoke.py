@@ -18,11 +18,16 @@ pytestmark = pytest.mark.postgres
 
 def run_bench(*args: str, **env: str) -> dict:
     """The benchmark's last line, parsed; it makes and drops its own scratch databases."""
+    return run_bench_printing(*args, **env)[0]
+
+
+def run_bench_printing(*args: str, **env: str) -> tuple[dict, str]:
+    """The benchmark's last line, parsed, and what it printed to stderr."""
     environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | env
     process = subprocess.run([sys.executable, str(ROOT / "bench" / args[0]), *args[1:]], cwd=ROOT,
                              env=environment, capture_output=True, text=True, timeout=180)
     assert process.returncode == 0, process.stdout + process.stderr
-    return json.loads(process.stdout.strip().splitlines()[-1])
+    return json.loads(process.stdout.strip().splitlines()[-1]), process.stderr
 
 
 def test_audit_bench_signs_in_as_an_admin_and_times_the_pages(postgres_only):
@@ -57,8 +62,8 @@ def test_dispatch_bench_books_the_due_series_and_times_the_bare_sql(postgres_onl
 
 @pytest.mark.redis
 def test_writes_bench_books_and_cancels_through_the_app_and_bare(postgres_only, redis_url):
-    figures = run_bench("writes.py", "--clients", "2", "--seconds", "1", "--rounds", "1", "--in-process", "2",
-                        REDIS_URL=redis_url)
+    figures, printed = run_bench_printing("writes.py", "--clients", "2", "--seconds", "1", "--rounds", "1",
+                                          "--in-process", "2", REDIS_URL=redis_url)
 
     assert set(figures) == {"booking_rps", "booking_bare_rps", "booking_ratio", "cancel_rps", "cancel_bare_rps",
                             "cancel_ratio", "booking_statements", "cancel_statements", "errors"}
@@ -66,3 +71,5 @@ def test_writes_bench_books_and_cancels_through_the_app_and_bare(postgres_only, 
     assert figures["booking_rps"] > 0 and figures["booking_bare_rps"] > 0 and figures["booking_ratio"] > 0
     assert figures["cancel_rps"] > 0 and figures["cancel_bare_rps"] > 0 and figures["cancel_ratio"] > 0
     assert figures["booking_statements"] >= 5 and figures["cancel_statements"] >= 5
+    # Two pairs in-process: each booking's two confirmations and each cancellation's notice, delivered.
+    assert "their mail delivered in-process: 6 messages, " in printed
