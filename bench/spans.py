@@ -68,11 +68,22 @@ class _Clock:
 
     def waits(self) -> float:
         # Waking delivery runs in the session's after-commit hook, inside the commit's time.
-        s = self.statements
-        return s.read_seconds + s.write_seconds + s.commit_seconds + s.control_seconds + self.limits
+        return _statement_seconds(self.statements) + self.limits
 
     def mark(self) -> None:
         self.marks.append((time.perf_counter(), self.waits()))
+
+
+def _statement_seconds(s: Statements) -> float:
+    return s.read_seconds + s.write_seconds + s.commit_seconds + s.control_seconds
+
+
+def _wrap_each(undo: ExitStack, patches: list[tuple], wrap) -> None:
+    """Each (owner, name, part) wrapped where it is looked up, put back as `undo` closes."""
+    for owner, name, part in patches:
+        original = getattr(owner, name)
+        setattr(owner, name, wrap(original, part))
+        undo.callback(setattr, owner, name, original)
 
 
 def _timed(function, clock: _Clock, part: str):
@@ -106,10 +117,7 @@ def request_parts(app, endpoints: list[str], statements: Statements) -> Iterator
     patches = [(portal.web.rate_limits, "over_limit", "limits"), (portal.jobs.delivery, "delivery_wake", "wake"),
                (app.json, "response", "json")]
     with ExitStack() as undo:
-        for owner, name, part in patches:
-            original = getattr(owner, name)
-            setattr(owner, name, _timed(original, clock, part))
-            undo.callback(setattr, owner, name, original)
+        _wrap_each(undo, patches, lambda original, part: _timed(original, clock, part))
         for endpoint in endpoints:
             view = app.view_functions[endpoint]
             app.view_functions[endpoint] = _marked(view, clock)
@@ -172,10 +180,6 @@ def _python_of(function, parts: DeliveryParts, part: str, statements: Statements
     return wrapper
 
 
-def _statement_seconds(s: Statements) -> float:
-    return s.read_seconds + s.write_seconds + s.commit_seconds + s.control_seconds
-
-
 @contextmanager
 def delivery_parts(statements: Statements) -> Iterator[DeliveryParts]:
     """Time one delivery (made inside the block, `statements` counting its SQL) by part; the caller
@@ -187,10 +191,7 @@ def delivery_parts(statements: Statements) -> Iterator[DeliveryParts]:
     patches = [(rendering, "build", "content"), (rendering, "_render_pair", "templates"),
                (delivery, "compose", "compose"), (delivery, "mail_to_instance_folder", "write")]
     with ExitStack() as undo:
-        for owner, name, part in patches:
-            original = getattr(owner, name)
-            setattr(owner, name, _python_of(original, parts, part, statements))
-            undo.callback(setattr, owner, name, original)
+        _wrap_each(undo, patches, lambda original, part: _python_of(original, parts, part, statements))
         started, waited = time.perf_counter(), _statement_seconds(statements)
         yield parts
         ended = time.perf_counter()
