@@ -30,7 +30,10 @@ wrote, its CPU counted on the app's side, so the bare phase never runs beside th
 Before serving, the same booking and cancellation run in-process (the Flask test client, the
 same Redis) to count their statements and split their time (bench/spans.py): the
 waits (reads, writes, commit, transaction control and role settings, the rate-limit counters,
-waking delivery) and the Python (before the view, the view, the JSON answer, after it).
+waking delivery) and the Python (before the view, the view, the JSON answer, after it); after
+each, the mail it owes is delivered in-process as the worker delivers it, its time split into the
+database and the Python of the content, the templates, the MIME message, writing it out and the
+ORM around the statements.
 
 The last line is JSON: {"booking_rps", "booking_bare_rps", "booking_ratio", "cancel_rps",
 "cancel_bare_rps", "cancel_ratio", "booking_statements", "cancel_statements", "errors"}.
@@ -441,7 +444,7 @@ def in_process(url: str, redis_url: str, queue: str, instance: str, client: Clie
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": redis_url,
                       "RQ_QUEUE": queue, "SECRET_KEY": "bench-writes", "WRITE_RATE_LIMIT": "100000 per minute",
                       "BOOKING_RATE_LIMIT": "100000 per minute"}, instance_path=instance)
-    deliver = delivery_in_process(url, instance)
+    deliver = InProcessDelivery(url, instance)
     http = app.test_client()
     headers = {"Authorization": f"Bearer {client.token}"}
     paths = {"booking": "/api/v1/bookings", "cancel": "/functions/booking-cancel"}
@@ -467,40 +470,49 @@ def in_process(url: str, redis_url: str, queue: str, instance: str, client: Clie
         found["delivery"].append(deliver())
     with app.app_context():
         db.engine.dispose()
+    deliver.close()
     return {kind: {"statements": int(statistics.median(count for count, _ in rows)),
                    "parts": [parts for _, parts in rows]} for kind, rows in found.items()}
 
 
-def delivery_in_process(url: str, instance: str):
-    """A function delivering the mail the in-process writes left pending, each call:
-    (statements, DeliveryParts)."""
-    import sqlalchemy as sa
+class InProcessDelivery:
+    """Delivers, each call, the mail the in-process writes left pending, as the worker does
+    (production settings, no SMTP_URL): (statements, DeliveryParts)."""
 
-    from bench.spans import delivery_parts
-    from bench.statements import counted
-    from portal import create_app
-    from portal.extensions import db
-    from portal.models import Outbox
-    from portal.services.mail_delivery import outbox_deliver
+    def __init__(self, url: str, instance: str) -> None:
+        from portal import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://",
-                      "SECRET_KEY": "bench-writes", "ENV_NAME": "production", "SMTP_URL": None,
-                      "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}, instance_path=instance)
-    since = datetime.now(UTC)  # the seed's mail is nobody's to deliver here
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://",
+                               "SECRET_KEY": "bench-writes", "ENV_NAME": "production", "SMTP_URL": None,
+                               "RECORDINGS_KEY": base64.b64encode(secrets.token_bytes(32)).decode()},
+                              instance_path=instance)
+        self.since = datetime.now(UTC)  # the seed's mail is nobody's to deliver here
 
-    def deliver():
-        with app.app_context():
+    def __call__(self) -> tuple:
+        import sqlalchemy as sa
+
+        from bench.spans import delivery_parts
+        from bench.statements import counted
+        from portal.extensions import db
+        from portal.models import Outbox
+        from portal.services.mail_delivery import outbox_deliver
+
+        with self.app.app_context():
             ids = list(db.session.scalars(sa.select(Outbox.id).where(Outbox.status == "pending",
-                                                                     Outbox.created_at >= since)))
+                                                                     Outbox.created_at >= self.since)))
             db.session.commit()
             with counted(db.engine) as statements, delivery_parts(statements) as parts:
                 outcomes = outbox_deliver(ids=ids)
             parts.messages, parts.statements = sum(outcomes.values()), statements.count
-            if set(outcomes) - {"kept", "dropped"}:
-                raise Refused(f"in-process delivery: {outcomes}")
+        if set(outcomes) - {"kept", "dropped"}:
+            raise Refused(f"in-process delivery: {outcomes}")
         return statements.count, parts
 
-    return deliver
+    def close(self) -> None:
+        from portal.extensions import db
+
+        with self.app.app_context():
+            db.engine.dispose()
 
 
 def _interrupted(*_) -> None:

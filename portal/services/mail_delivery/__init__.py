@@ -209,7 +209,8 @@ def _send(row: Outbox, recipient: User | None, connection: BatchConnection) -> s
 
 def _deliver_claimed(rows: list[Outbox], *, smtp_factory=None) -> list[str]:
     """Deliver rows this deliverer has just claimed, in order: "sent", "kept", "retry", "failed",
-    "dropped" or "lease_lost" (another deliverer holds it now) each. Their recipients are read in one query."""
+    "dropped" or "lease_lost" (another deliverer holds it now) each. Their recipients are read in
+    one query."""
     if not rows:
         return []
     recipients = {user.id: user for user in db.session.scalars(

@@ -21,7 +21,7 @@ LINK_NOT_KEPT = "[a personal link was sent to the recipient; it is not kept here
 
 class _HeaderClasses(HeaderRegistry):
     """The standard header registry, making each header's class once. The standard one makes a
-    new class for every header it is asked for: a third of composing a message."""
+    new class for every header it is asked for: about a quarter of composing a message."""
 
     def __init__(self) -> None:
         super().__init__()
