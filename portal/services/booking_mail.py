@@ -86,17 +86,22 @@ def _secrets(context: dict) -> frozenset[str]:
     return frozenset({"join_url"}) if context.get("join_url") else frozenset()
 
 
-@mail_context("booking_confirmed")
-def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
+def _invitation(booking: Booking, recipient: User, subject: str) -> MailContent:
+    """A message that puts the booking in the recipient's calendar (an .ics REQUEST): confirmed, moved."""
     from portal.services.ics import booking_invitation
 
+    context = _booking_context(booking, recipient)
+    return MailContent(subject=f"{subject}: {local_text(booking.starts_at, recipient)}",
+                       context=context, secret_names=_secrets(context),
+                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
+
+
+@mail_context("booking_confirmed")
+def booking_confirmed(*, recipient: User, about: dict) -> MailContent:
     booking = _booking(about)
     if booking.status == "cancelled":
         raise MailObsolete("the booking was cancelled before its confirmation went out")
-    context = _booking_context(booking, recipient)
-    return MailContent(subject="Session booked: " + local_text(booking.starts_at, recipient),
-                       context=context, secret_names=_secrets(context),
-                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
+    return _invitation(booking, recipient, "Session booked")
 
 
 @mail_context("booking_cancelled")
@@ -118,15 +123,10 @@ def booking_cancelled(*, recipient: User, about: dict) -> MailContent:
 @mail_context("booking_moved")
 def booking_moved(*, recipient: User, about: dict) -> MailContent:
     """The new time, with the invitation's same UID and higher SEQUENCE: calendars move the event."""
-    from portal.services.ics import booking_invitation
-
     booking = _booking(about)
     if booking.status == "cancelled" or booking.ics_sequence != about.get("sequence"):
         raise MailObsolete("the booking was cancelled or moved again before this mail went out")
-    context = _booking_context(booking, recipient)
-    return MailContent(subject="Session moved: " + local_text(booking.starts_at, recipient),
-                       context=context, secret_names=_secrets(context),
-                       attachments=[Attachment(*booking_invitation(booking, method="REQUEST"))])
+    return _invitation(booking, recipient, "Session moved")
 
 
 @mail_context("booking_reminder")
